@@ -1,0 +1,146 @@
+package datasets
+
+import (
+	"fmt"
+	"iter"
+
+	"gorgonia.org/tensor"
+)
+
+// Options are the book's load_mnist options.
+type Options struct {
+	// Normalize scales pixels to float32 in [0, 1] (pixel/255); otherwise
+	// they keep their raw values 0-255 (as float32).
+	Normalize bool
+	// Flatten gives each image as a vector of rows*cols values (N, 784);
+	// otherwise as (N, 1, rows, cols), channels first.
+	Flatten bool
+	// OneHot fills Set.OneHot with (N, classes) one-hot label rows.
+	OneHot bool
+}
+
+// Set is a labelled data set held in memory: N samples of one shape.
+type Set struct {
+	// X holds the samples, float32, shape (N, sample shape...).
+	X *tensor.Dense
+	// Labels holds the class of each sample.
+	Labels []int
+	// OneHot is the (N, Classes) one-hot form of Labels when
+	// Options.OneHot was set, else nil.
+	OneHot *tensor.Dense
+	// Classes is the number of classes.
+	Classes int
+}
+
+// NewSet builds a Set from raw bytes (one per element, N samples of the
+// given per-sample shape) and their labels.
+func NewSet(raw []byte, sample []int, labels []int, classes int, opt Options) (*Set, error) {
+	per := 1
+	for _, d := range sample {
+		per *= d
+	}
+	n := len(labels)
+	if per == 0 || len(raw) != n*per {
+		return nil, fmt.Errorf("%d bytes do not hold %d samples of shape %v", len(raw), n, sample)
+	}
+	xs := make([]float32, len(raw))
+	// The book divides float32 pixels by 255 in float32: so does this table.
+	var lut [256]float32
+	for i := range lut {
+		lut[i] = float32(i)
+	}
+	if opt.Normalize {
+		for i := range lut {
+			lut[i] = float32(i) / 255
+		}
+	}
+	for i, b := range raw {
+		xs[i] = lut[b]
+	}
+	s := &Set{
+		X:       tensor.New(tensor.WithShape(append([]int{n}, sample...)...), tensor.WithBacking(xs)),
+		Labels:  labels,
+		Classes: classes,
+	}
+	if opt.OneHot {
+		s.OneHot = OneHot(labels, classes)
+	}
+	return s, nil
+}
+
+// OneHot returns the (len(labels), classes) float32 one-hot matrix of labels.
+// Labels outside [0, classes) give an all-zero row.
+func OneHot(labels []int, classes int) *tensor.Dense {
+	t := make([]float32, len(labels)*classes)
+	for i, l := range labels {
+		if l >= 0 && l < classes {
+			t[i*classes+l] = 1
+		}
+	}
+	return tensor.New(tensor.WithShape(len(labels), classes), tensor.WithBacking(t))
+}
+
+// Len returns the number of samples.
+func (s *Set) Len() int { return len(s.Labels) }
+
+// SampleShape returns the shape of one sample, e.g. [784] or [1 28 28].
+func (s *Set) SampleShape() []int { return append([]int(nil), s.X.Shape()[1:]...) }
+
+// SampleSize returns the number of values in one sample.
+func (s *Set) SampleSize() int { return s.X.Shape().TotalSize() / max(s.Len(), 1) }
+
+// Data returns the samples' values, row-major, shared with s.X.
+func (s *Set) Data() []float32 { return s.X.Data().([]float32) }
+
+// Head returns a Set of the first n samples (all if n <= 0 or n >= Len),
+// sharing memory with s.
+func (s *Set) Head(n int) *Set {
+	if n <= 0 || n >= s.Len() {
+		return s
+	}
+	return s.Slice(0, n)
+}
+
+// Slice returns samples [from, to) as a Set sharing memory with s.
+func (s *Set) Slice(from, to int) *Set {
+	per := s.SampleSize()
+	shape := append([]int{to - from}, s.SampleShape()...)
+	out := &Set{
+		X:       tensor.New(tensor.WithShape(shape...), tensor.WithBacking(s.Data()[from*per:to*per])),
+		Labels:  s.Labels[from:to],
+		Classes: s.Classes,
+	}
+	if s.OneHot != nil {
+		oh := s.OneHot.Data().([]float32)
+		out.OneHot = tensor.New(tensor.WithShape(to-from, s.Classes), tensor.WithBacking(oh[from*s.Classes:to*s.Classes]))
+	}
+	return out
+}
+
+// Batch is a run of consecutive samples of a Set.
+type Batch struct {
+	// Start is the index of the first sample in the Set.
+	Start int
+	// X holds the samples (a view of the Set's memory, not a copy).
+	X *tensor.Dense
+	// Labels holds their classes.
+	Labels []int
+}
+
+// Batches yields the Set in order in batches of size samples; the last batch
+// holds the remainder, so every sample appears exactly once. Batches of a
+// size below 1 yield nothing.
+func (s *Set) Batches(size int) iter.Seq[Batch] {
+	return func(yield func(Batch) bool) {
+		if size < 1 {
+			return
+		}
+		for from := 0; from < s.Len(); from += size {
+			to := min(from+size, s.Len())
+			sub := s.Slice(from, to)
+			if !yield(Batch{Start: from, X: sub.X, Labels: sub.Labels}) {
+				return
+			}
+		}
+	}
+}

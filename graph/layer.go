@@ -1,0 +1,194 @@
+package graph
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"sync"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Layer is one step of a model: it adds its computation to a Gorgonia graph.
+//
+// A layer value is its configuration: it is encoded to JSON with
+// encoding/json (exported fields) under its Kind, and decoded by the
+// constructor registered for that kind. Learnable tensors are not part of
+// the value; they belong to the model (see ParamLayer).
+type Layer interface {
+	// Kind names the layer type in model specs, e.g. "dense" or "relu".
+	Kind() string
+	// Forward adds the layer's nodes computing on x (whose first dimension
+	// is the batch) to x's graph and returns the output node.
+	Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error)
+}
+
+// ParamLayer is a Layer with learnable parameters.
+type ParamLayer interface {
+	Layer
+	// Params declares the layer's parameters for inputs of the given
+	// per-sample shape (batch dimension excluded).
+	Params(in []int) ([]ParamSpec, error)
+}
+
+// ParamSpec declares one learnable tensor of a layer.
+type ParamSpec struct {
+	// Name is the parameter's name within its layer, e.g. "weight".
+	Name string
+	// Shape is the tensor's shape.
+	Shape []int
+	// Init fills a new tensor; nil leaves it zero.
+	Init Initializer
+}
+
+// Initializer fills data (a tensor of the given shape) with initial values
+// drawn from rng.
+type Initializer func(rng *rand.Rand, shape []int, data []float32)
+
+// HeNormal draws from N(0, 2/fanIn), suited to ReLU layers (He et al. 2015).
+func HeNormal(rng *rand.Rand, shape []int, data []float32) {
+	std := math.Sqrt(2 / float64(fanIn(shape)))
+	for i := range data {
+		data[i] = float32(rng.NormFloat64() * std)
+	}
+}
+
+// XavierNormal draws from N(0, 1/fanIn), the book's choice for sigmoid and
+// tanh layers (Glorot & Bengio 2010, as simplified in the book).
+func XavierNormal(rng *rand.Rand, shape []int, data []float32) {
+	std := math.Sqrt(1 / float64(fanIn(shape)))
+	for i := range data {
+		data[i] = float32(rng.NormFloat64() * std)
+	}
+}
+
+// fanIn is the number of inputs feeding one output unit: all dimensions but
+// the last for an (in, out) matrix, all but the first for (out, in, kh, kw)
+// kernels (rank > 2).
+func fanIn(shape []int) int {
+	n := 1
+	switch {
+	case len(shape) == 2:
+		n = shape[0]
+	case len(shape) > 2:
+		for _, d := range shape[1:] {
+			n *= d
+		}
+	}
+	return max(n, 1)
+}
+
+// Scope is what a layer sees while it adds nodes: its graph, its name, its
+// parameters and whether the graph is for training.
+type Scope struct {
+	g        *gorgonia.ExprGraph
+	name     string
+	training bool
+	params   map[string]*tensor.Dense // by full name "<layer>.<param>"
+	bound    *[]*gorgonia.Node        // learnable nodes, in model order
+}
+
+// Graph returns the graph being built.
+func (s *Scope) Graph() *gorgonia.ExprGraph { return s.g }
+
+// Name returns the layer's name in its model, e.g. "fc1".
+func (s *Scope) Name() string { return s.name }
+
+// Training reports whether the graph is built for training (layers such as
+// dropout behave differently).
+func (s *Scope) Training() bool { return s.training }
+
+// NodeName returns the name for one of the layer's nodes: "<layer>.<part>".
+func (s *Scope) NodeName(part string) string { return s.name + "." + part }
+
+// Param returns a node holding the layer's parameter name, bound to the
+// model's tensor (shared by every graph of the model, so an optimiser step
+// in one is seen by all).
+func (s *Scope) Param(name string) (*gorgonia.Node, error) {
+	full := s.NodeName(name)
+	t, ok := s.params[full]
+	if !ok {
+		return nil, fmt.Errorf("layer %s: no parameter %q declared", s.name, name)
+	}
+	shape := t.Shape()
+	n := gorgonia.NewTensor(s.g, t.Dtype(), len(shape), gorgonia.WithShape(shape...), gorgonia.WithValue(t), gorgonia.WithName(full))
+	if s.bound != nil {
+		*s.bound = append(*s.bound, n)
+	}
+	return n, nil
+}
+
+// Constructor returns a new zero value of a layer kind, ready to be decoded
+// from its JSON configuration.
+type Constructor func() Layer
+
+// Registry maps layer kinds to constructors. The zero value is empty and
+// ready to use; it is safe for concurrent use.
+type Registry struct {
+	mu    sync.RWMutex
+	kinds map[string]Constructor
+}
+
+// Register makes a layer kind decodable from model specs. Registering a kind
+// twice is an error.
+func (r *Registry) Register(kind string, c Constructor) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if kind == "" || c == nil {
+		return fmt.Errorf("register layer: empty kind or nil constructor")
+	}
+	if _, dup := r.kinds[kind]; dup {
+		return fmt.Errorf("register layer: kind %q already registered", kind)
+	}
+	if r.kinds == nil {
+		r.kinds = map[string]Constructor{}
+	}
+	r.kinds[kind] = c
+	return nil
+}
+
+// Kinds returns the registered kinds, sorted.
+func (r *Registry) Kinds() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	ks := make([]string, 0, len(r.kinds))
+	for k := range r.kinds {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// Decode builds a layer of the given kind from its JSON configuration.
+// Unknown configuration fields are an error.
+func (r *Registry) Decode(kind string, config json.RawMessage) (Layer, error) {
+	r.mu.RLock()
+	c, ok := r.kinds[kind]
+	r.mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("unknown layer kind %q (known: %v)", kind, r.Kinds())
+	}
+	l := c()
+	if len(config) > 0 && string(config) != "null" {
+		if err := strictUnmarshal(config, l); err != nil {
+			return nil, fmt.Errorf("layer kind %q: config: %w", kind, err)
+		}
+	}
+	if l.Kind() != kind {
+		return nil, fmt.Errorf("layer kind %q: constructor made a %q", kind, l.Kind())
+	}
+	return l, nil
+}
+
+// Builtin returns a new Registry holding every layer kind of this package.
+// Add your own kinds to it with Register.
+func Builtin() *Registry {
+	r := &Registry{kinds: map[string]Constructor{}}
+	for _, c := range builtins() {
+		r.kinds[c().Kind()] = c
+	}
+	return r
+}

@@ -1,0 +1,201 @@
+package graph
+
+import (
+	"fmt"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Program is a model compiled into a Gorgonia graph for one batch size.
+type Program struct {
+	// Graph is the expression graph.
+	Graph *gorgonia.ExprGraph
+	// Input is the (batch, sample shape...) input node, named "input".
+	Input *gorgonia.Node
+	// Outputs holds each layer's output node (named "<layer>.out"); the last
+	// is the model's output.
+	Outputs []*gorgonia.Node
+	// Learnables holds the parameter nodes, in model order.
+	Learnables []*gorgonia.Node
+	// Batch is the batch size the graph was built for.
+	Batch int
+	// Training reports whether the graph was built in training mode.
+	Training bool
+
+	layerOf map[int64]string
+}
+
+// Output returns the model's output node.
+func (p *Program) Output() *gorgonia.Node { return p.Outputs[len(p.Outputs)-1] }
+
+// LayerOf returns the name of the layer that added node n ("" for the input
+// and nodes added after the model, such as a loss).
+func (p *Program) LayerOf(n *gorgonia.Node) string { return p.layerOf[n.ID()] }
+
+// Build adds the model to a new graph for inputs of batch samples. In
+// training mode, layers may behave differently (Scope.Training). Layers
+// run from the first up to but excluding upTo (all when upTo <= 0 or beyond
+// the last).
+func (m *Sequential) Build(batch int, training bool, upTo int) (*Program, error) {
+	if batch < 1 {
+		return nil, fmt.Errorf("build: batch size %d is not positive", batch)
+	}
+	if upTo <= 0 || upTo > len(m.layers) {
+		upTo = len(m.layers)
+	}
+	g := gorgonia.NewGraph()
+	shape := append([]int{batch}, m.input...)
+	x := gorgonia.NewTensor(g, tensor.Float32, len(shape), gorgonia.WithShape(shape...), gorgonia.WithName("input"))
+	p := &Program{Graph: g, Input: x, Batch: batch, Training: training, layerOf: map[int64]string{}}
+	seen := map[int64]bool{x.ID(): true}
+	for i, l := range m.layers[:upTo] {
+		s := &Scope{g: g, name: m.names[i], training: training, params: m.params, bound: &p.Learnables}
+		y, err := l.Forward(s, x)
+		if err != nil {
+			return nil, fmt.Errorf("layer %s (%s): %w", m.names[i], l.Kind(), err)
+		}
+		if y == nil || y.Shape()[0] != batch {
+			return nil, fmt.Errorf("layer %s (%s): output has no batch dimension of %d", m.names[i], l.Kind(), batch)
+		}
+		for _, n := range g.AllNodes() {
+			if !seen[n.ID()] {
+				seen[n.ID()] = true
+				p.layerOf[n.ID()] = m.names[i]
+				gorgonia.WithGroupName(m.names[i])(n)
+			}
+		}
+		if y != x && !y.IsVar() {
+			gorgonia.WithName(m.names[i] + ".out")(y)
+		}
+		p.Outputs = append(p.Outputs, y)
+		x = y
+	}
+	return p, nil
+}
+
+// Predictor runs a model forward over batches of any size with Gorgonia's
+// tape machine, compiling and caching one graph per batch size. It is not
+// safe for concurrent use; use one Predictor per goroutine.
+type Predictor struct {
+	m     *Sequential
+	progs map[int]*predictProg
+}
+
+type predictProg struct {
+	p  *Program
+	vm gorgonia.VM
+}
+
+// NewPredictor returns a Predictor for m. It reads m's parameters at every
+// run, so it sees training updates.
+func NewPredictor(m *Sequential) *Predictor {
+	return &Predictor{m: m, progs: map[int]*predictProg{}}
+}
+
+func (pr *Predictor) prog(batch int) (*predictProg, error) {
+	if pp, ok := pr.progs[batch]; ok {
+		return pp, nil
+	}
+	p, err := pr.m.Build(batch, false, 0)
+	if err != nil {
+		return nil, err
+	}
+	pp := &predictProg{p: p, vm: gorgonia.NewTapeMachine(p.Graph)}
+	pr.progs[batch] = pp
+	return pp, nil
+}
+
+// Forward runs x, of shape (batch, sample shape...), through the model and
+// returns a copy of its output.
+func (pr *Predictor) Forward(x *tensor.Dense) (*tensor.Dense, error) {
+	out, err := pr.run(x)
+	if err != nil {
+		return nil, err
+	}
+	return out.Clone().(*tensor.Dense), nil
+}
+
+// run computes the output for x; the result is owned by the machine and
+// valid until the next run.
+func (pr *Predictor) run(x *tensor.Dense) (*tensor.Dense, error) {
+	shape := x.Shape()
+	if len(shape) != len(pr.m.input)+1 || !equalInts(shape[1:], pr.m.input) {
+		return nil, fmt.Errorf("input shape %v, model wants (batch, %v)", []int(shape), pr.m.input)
+	}
+	pp, err := pr.prog(shape[0])
+	if err != nil {
+		return nil, err
+	}
+	pp.vm.Reset()
+	if err := gorgonia.Let(pp.p.Input, x); err != nil {
+		return nil, fmt.Errorf("bind input: %w", err)
+	}
+	if err := pp.vm.RunAll(); err != nil {
+		return nil, fmt.Errorf("run: %w", err)
+	}
+	out, ok := pp.p.Output().Value().(*tensor.Dense)
+	if !ok {
+		return nil, fmt.Errorf("run: output is %T, not a tensor", pp.p.Output().Value())
+	}
+	return out, nil
+}
+
+// Classify returns the class (argmax of the output row) of every sample of
+// x, of shape (N, sample shape...), running batches of at most batch
+// samples; the last batch holds the remainder, so each sample is counted
+// once.
+func (pr *Predictor) Classify(x *tensor.Dense, batch int) ([]int, error) {
+	if batch < 1 {
+		return nil, fmt.Errorf("classify: batch size %d is not positive", batch)
+	}
+	n := x.Shape()[0]
+	per := x.Shape().TotalSize() / max(n, 1)
+	data, ok := x.Data().([]float32)
+	if !ok {
+		return nil, fmt.Errorf("classify: input is %v, want float32", x.Dtype())
+	}
+	preds := make([]int, 0, n)
+	for from := 0; from < n; from += batch {
+		to := min(from+batch, n)
+		shape := append([]int{to - from}, x.Shape()[1:]...)
+		view := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data[from*per:to*per]))
+		out, err := pr.run(view)
+		if err != nil {
+			return nil, fmt.Errorf("samples %d-%d: %w", from, to-1, err)
+		}
+		preds = appendArgmax(preds, out)
+	}
+	return preds, nil
+}
+
+// appendArgmax appends the index of the largest value of each row of out
+// (batch, classes) to dst; the first wins ties.
+func appendArgmax(dst []int, out *tensor.Dense) []int {
+	vals := out.Data().([]float32)
+	rows := out.Shape()[0]
+	cols := len(vals) / max(rows, 1)
+	for r := 0; r < rows; r++ {
+		row := vals[r*cols : (r+1)*cols]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		dst = append(dst, best)
+	}
+	return dst
+}
+
+func equalInts(a tensor.Shape, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
