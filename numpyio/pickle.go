@@ -129,6 +129,7 @@ const (
 	gDType                            // numpy.dtype
 	gCodecsEncode                     // _codecs.encode
 	gOrderedDict                      // collections.OrderedDict
+	gBytes                            // builtins.bytes, only as bytes() == b''
 )
 
 var allowedGlobals = map[string]pyGlobal{
@@ -140,12 +141,14 @@ var allowedGlobals = map[string]pyGlobal{
 	"numpy.dtype":                         gDType,
 	"_codecs.encode":                      gCodecsEncode,
 	"collections.OrderedDict":             gOrderedDict,
+	"builtins.bytes":                      gBytes,
+	"__builtin__.bytes":                   gBytes, // protocol 2 spelling
 }
 
 var globalNames = map[pyGlobal]string{
 	gReconstruct: "numpy.core.multiarray._reconstruct", gFrombuffer: "numpy.core.numeric._frombuffer",
 	gNDArray: "numpy.ndarray", gDType: "numpy.dtype", gCodecsEncode: "_codecs.encode",
-	gOrderedDict: "collections.OrderedDict",
+	gOrderedDict: "collections.OrderedDict", gBytes: "builtins.bytes",
 }
 
 // pyDType is a numpy.dtype under construction.
@@ -781,6 +784,12 @@ func (v *vm) reduce(fn, argsv any) (any, error) {
 			b = append(b, byte(r))
 		}
 		return b, nil
+	case gBytes:
+		// Protocol 2 writes b'' (the data of an empty array) as bytes().
+		if len(args) != 0 {
+			return nil, v.errf(ErrFormat, "builtins.bytes is only allowed without arguments")
+		}
+		return []byte{}, nil
 	case gOrderedDict:
 		d := &pyDict{vals: map[string]any{}}
 		if len(args) == 0 {

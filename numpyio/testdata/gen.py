@@ -207,6 +207,8 @@ class _Evil:
 def gen_hostile():
     write("evil_os_system_p3.pkl", pickle.dumps({"W1": _Evil()}, protocol=3))
     write("evil_os_system_p4.pkl", pickle.dumps({"W1": _Evil()}, protocol=4))
+    # hand-built: protocol 2 GLOBAL os.system (pickle.dumps would say posix.system)
+    write("evil_os_system_hand.pkl", b"\x80\x02}q\x00X\x02\x00\x00\x00W1cos\nsystem\nX\x04\x00\x00\x00echo\x85Rs.")
     # hand-built: protocol 2 GLOBAL builtins.eval
     write("evil_eval_p2.pkl", b"\x80\x02cbuiltins\neval\nX\x05\x00\x00\x001+1+1\x85R.")
     a = np.arange(6, dtype="<f4").reshape(2, 3)

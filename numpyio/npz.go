@@ -1,0 +1,138 @@
+package numpyio
+
+import (
+	"archive/zip"
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"strings"
+	"time"
+)
+
+// ReadNPZ decodes an .npz archive as written by numpy.savez or
+// numpy.savez_compressed: a zip file (entries stored or deflated) whose
+// entries "name.npy" become map keys "name". size is the archive length in
+// bytes. Every entry must be an .npy file; checksums are verified.
+func ReadNPZ(r io.ReaderAt, size int64) (m map[string]Array, err error) {
+	defer recoverInternal("npz", &err)
+	m, err = readNPZ(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("numpyio: %w", err)
+	}
+	return m, nil
+}
+
+func readNPZ(r io.ReaderAt, size int64) (map[string]Array, error) {
+	zr, err := zip.NewReader(r, size)
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("npz: %w: %w", ErrTruncated, err)
+		}
+		return nil, fmt.Errorf("npz: %w: %w", ErrFormat, err)
+	}
+	out := make(map[string]Array, len(zr.File))
+	for _, f := range zr.File {
+		if strings.HasSuffix(f.Name, "/") {
+			continue // directory entry
+		}
+		key, ok := strings.CutSuffix(f.Name, ".npy")
+		if !ok {
+			return nil, fmt.Errorf("npz: entry %q is not a .npy file: %w", f.Name, ErrFormat)
+		}
+		if _, dup := out[key]; dup {
+			return nil, fmt.Errorf("npz: duplicate entry %q: %w", f.Name, ErrFormat)
+		}
+		a, err := readNPZEntry(f)
+		if err != nil {
+			return nil, fmt.Errorf("npz: entry %q: %w", f.Name, err)
+		}
+		out[key] = a
+	}
+	return out, nil
+}
+
+func readNPZEntry(f *zip.File) (Array, error) {
+	rc, err := f.Open()
+	if err != nil {
+		if errors.Is(err, zip.ErrAlgorithm) {
+			return Array{}, fmt.Errorf("compression method %d: %w", f.Method, ErrUnsupported)
+		}
+		return Array{}, fmt.Errorf("%w: %w", ErrFormat, err)
+	}
+	defer rc.Close()
+	a, err := readNPY(rc)
+	if err != nil {
+		return Array{}, err
+	}
+	// Read to the end so archive/zip verifies the size and CRC-32; refuse
+	// trailing bytes after the array data.
+	var one [1]byte
+	n, err := io.ReadFull(rc, one[:])
+	switch {
+	case n > 0:
+		return Array{}, fmt.Errorf("trailing bytes after the array data: %w", ErrFormat)
+	case errors.Is(err, io.EOF):
+		return a, nil
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return Array{}, fmt.Errorf("%w: %w", ErrTruncated, err)
+	default:
+		return Array{}, fmt.Errorf("%w: %w", ErrFormat, err)
+	}
+}
+
+// WriteNPZ writes arrays as an uncompressed .npz archive readable by
+// numpy.load: one entry "name.npy" per name, in the order of names, each a
+// version 1.0 .npy file with dtype '<f4' in C order. Every name must be
+// non-empty, unique and present in arrays, and every Array must have
+// len(Data) equal to the product of Shape and respect [MaxDims] and
+// [MaxElements]. Arrays not listed in names are not written. The output is
+// deterministic (fixed timestamps).
+func WriteNPZ(w io.Writer, names []string, arrays map[string]Array) (err error) {
+	defer recoverInternal("npz", &err)
+	seen := make(map[string]bool, len(names))
+	entries := make([][]byte, len(names))
+	for i, name := range names {
+		if name == "" {
+			return fmt.Errorf("numpyio: write npz: empty array name: %w", ErrFormat)
+		}
+		if seen[name] {
+			return fmt.Errorf("numpyio: write npz: duplicate name %q: %w", name, ErrFormat)
+		}
+		seen[name] = true
+		a, ok := arrays[name]
+		if !ok {
+			return fmt.Errorf("numpyio: write npz: no array named %q: %w", name, ErrFormat)
+		}
+		b, err := encodeNPY(a)
+		if err != nil {
+			return fmt.Errorf("numpyio: write npz: array %q: %w", name, err)
+		}
+		entries[i] = b
+	}
+	zw := zip.NewWriter(w)
+	mod := time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, name := range names {
+		b := entries[i]
+		fh := &zip.FileHeader{
+			Name:               name + ".npy",
+			Method:             zip.Store,
+			Modified:           mod,
+			CRC32:              crc32.ChecksumIEEE(b),
+			CompressedSize64:   uint64(len(b)),
+			UncompressedSize64: uint64(len(b)),
+		}
+		ew, err := zw.CreateRaw(fh)
+		if err != nil {
+			return fmt.Errorf("numpyio: write npz: entry %q: %w", fh.Name, err)
+		}
+		if _, err := io.Copy(ew, bytes.NewReader(b)); err != nil {
+			return fmt.Errorf("numpyio: write npz: entry %q: %w", fh.Name, err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("numpyio: write npz: %w", err)
+	}
+	return nil
+}
