@@ -91,6 +91,11 @@ def gen_small():
     # protocol 5 also uses numpy.core.numeric._frombuffer; numpy 2 spelling:
     p5 = pickle.dumps(arrays, protocol=5)
     write("small_p5_numpy2.pkl", numpy2_p5(p5))
+    # collections.OrderedDict top level (as torch-style state dicts use)
+    import collections
+    od = collections.OrderedDict((k, arrays[k]) for k in ("c32", "fortran32", "bias"))
+    write("ordered_p2.pkl", pickle.dumps(od, protocol=2))
+    write("ordered_p4.pkl", pickle.dumps(od, protocol=4))
     with open(out("small_expected.json"), "w") as f:
         json.dump(expected_json(arrays), f, indent=0, sort_keys=True)
         f.write("\n")
