@@ -1,0 +1,176 @@
+package numpyio
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestLongDecoding(t *testing.T) {
+	for _, tc := range []struct {
+		in   []byte
+		want int64
+	}{
+		{[]byte{opLong1, 0}, 0},
+		{[]byte{opLong1, 1, 0xff}, -1},
+		{[]byte{opLong1, 1, 0x7f}, 127},
+		{[]byte{opLong1, 2, 0x00, 0x80}, -32768},
+		{[]byte{opLong1, 8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, math.MaxInt64},
+		{[]byte{opLong4, 3, 0, 0, 0, 1, 2, 3}, 0x030201},
+	} {
+		v := &vm{data: tc.in, memo: map[uint32]any{}}
+		v.pos = 1
+		if err := v.step(tc.in[0]); err != nil {
+			t.Fatalf("%x: %v", tc.in, err)
+		}
+		if got := v.stack[0].(int64); got != tc.want {
+			t.Errorf("%x: got %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestAliasedArraysShareData(t *testing.T) {
+	p := newPK(2).op(opEmptyDict).op(opMark).str("a").array([]int32{2}, "f4", "<", false, f32le(1, 2))
+	p.op(opBinput, 9).str("b").op(opBinget, 9).op(opSetitems, opStop)
+	m, err := ReadPickle(bytes.NewReader(p.b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &m["a"].Data[0] != &m["b"].Data[0] {
+		t.Error("aliased arrays were converted twice")
+	}
+}
+
+func TestParseDType(t *testing.T) {
+	good := map[string]dtype{
+		"<f4": {'f', 4, '<'}, ">f8": {'f', 8, '>'}, "f4": {'f', 4, '<'}, "=i8": {'i', 8, '<'},
+		"|u1": {'u', 1, '|'}, "<u1": {'u', 1, '|'}, "|b1": {'b', 1, '|'}, ">i2": {'i', 2, '>'}, "<f2": {'f', 2, '<'},
+	}
+	for s, want := range good {
+		got, err := parseDType(s, '=')
+		if err != nil || got != want {
+			t.Errorf("parseDType(%q) = %v, %v; want %v", s, got, err, want)
+		}
+	}
+	for _, s := range []string{"<c8", "|O", "O8", "<U5", "|S3", "<M8", "V16", "f", "", "<f3", "<f16", "<fx", "b2"} {
+		if _, err := parseDType(s, '='); !errors.Is(err, ErrDType) {
+			t.Errorf("parseDType(%q): got %v, want ErrDType", s, err)
+		}
+	}
+}
+
+func TestHalf(t *testing.T) {
+	for h, want := range map[uint16]float32{
+		0x0000: 0, 0x3c00: 1, 0xc000: -2, 0x7bff: 65504, 0x0001: 5.9604645e-08, 0x03ff: 6.0975552e-05,
+		0x0400: 6.1035156e-05, 0x3555: 0.33325195, 0xfc00: float32(math.Inf(-1)),
+	} {
+		if got := halfToFloat32(h); got != want {
+			t.Errorf("half %#04x = %v, want %v", h, got, want)
+		}
+	}
+	if got := halfToFloat32(0x8000); math.Float32bits(got) != 0x80000000 {
+		t.Errorf("-0 half = %v", got)
+	}
+	if got := halfToFloat32(0x7e00); !math.IsNaN(float64(got)) {
+		t.Errorf("NaN half = %v", got)
+	}
+}
+
+func TestFortranToC(t *testing.T) {
+	// shape (2, 3, 4): Fortran offset of (i, j, k) is i + 2*j + 6*k.
+	shape := []int{2, 3, 4}
+	src := make([]float32, 24)
+	for i := range 2 {
+		for j := range 3 {
+			for k := range 4 {
+				src[i+2*j+6*k] = float32(100*i + 10*j + k)
+			}
+		}
+	}
+	got := fortranToC(src, shape)
+	for n, v := range got {
+		i, j, k := n/12, n/4%3, n%4
+		if v != float32(100*i+10*j+k) {
+			t.Fatalf("element (%d,%d,%d) = %v", i, j, k, v)
+		}
+	}
+	if got := fortranToC(nil, []int{0, 5}); len(got) != 0 {
+		t.Error("empty")
+	}
+}
+
+func TestNPYHeader(t *testing.T) {
+	mk := func(major byte, hdr string, data []byte) []byte {
+		b := []byte(npyMagic)
+		b = append(b, major, 0)
+		if major == 1 {
+			b = binary.LittleEndian.AppendUint16(b, uint16(len(hdr)))
+		} else {
+			b = binary.LittleEndian.AppendUint32(b, uint32(len(hdr)))
+		}
+		return append(append(b, hdr...), data...)
+	}
+	ok := []struct {
+		hdr  string
+		data []byte
+		want Array
+	}{
+		{"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }  \n", f32le(1, 2), Array{[]int{2}, []float32{1, 2}}},
+		{`{"descr":"<f4","fortran_order":True,"shape":(2,2)}`, f32le(1, 2, 3, 4), Array{[]int{2, 2}, []float32{1, 3, 2, 4}}},
+		{"{'descr': '|u1', 'fortran_order': False, 'shape': (3L,), }", []byte{1, 2, 255}, Array{[]int{3}, []float32{1, 2, 255}}},
+		{"{'descr': '<f4', 'fortran_order': False, 'shape': (), }", f32le(7), Array{[]int{}, []float32{7}}},
+	}
+	for _, tc := range ok {
+		got, err := ReadNPY(bytes.NewReader(mk(1, tc.hdr, tc.data)))
+		if err != nil {
+			t.Errorf("%s: %v", tc.hdr, err)
+			continue
+		}
+		if !slices.Equal(got.Shape, tc.want.Shape) || !slices.Equal(got.Data, tc.want.Data) {
+			t.Errorf("%s: got %v, want %v", tc.hdr, got, tc.want)
+		}
+	}
+	bad := []struct {
+		b    []byte
+		want error
+		msg  string
+	}{
+		{mk(1, "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", make([]byte, 8)), ErrDType, "<c8"},
+		{mk(1, "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", make([]byte, 8)), ErrDType, "object"},
+		{mk(1, "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", make([]byte, 4)), ErrDType, "structured"},
+		{mk(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", f32le(1)), ErrTruncated, "needs 12 bytes"},
+		{mk(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000), }", nil), ErrLimit, "elements"},
+		{mk(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1), }", nil), ErrLimit, "dimensions"},
+		{mk(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }", nil), ErrLimit, "out of range"},
+		{mk(1, "{'descr': '<f4', 'fortran_order': False}", nil), ErrFormat, "2 keys"},
+		{mk(1, "{'descr': '<f4', 'fortran_order': 0, 'shape': (1,), }", nil), ErrFormat, "fortran_order"},
+		{mk(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}", nil), ErrFormat, "4 keys"},
+		{mk(1, "{'descr': '<f4', 'descr': '<f4', 'shape': (1,)}", nil), ErrFormat, "duplicate"},
+		{mk(1, "{'descr': '<f4' 'fortran_order': False}", nil), ErrFormat, "expected ','"},
+		{mk(1, "{'descr': '<f4, 'fortran_order': False}", nil), ErrFormat, ""},
+		{mk(1, strings.Repeat("(", 100), nil), ErrFormat, "too deep"},
+		{mk(2, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", f32le(3)), nil, ""},
+		{append([]byte(npyMagic), 4, 0, 0, 0), ErrUnsupported, "version 4.0"},
+		{append([]byte(npyMagic), 2, 0, 0xff, 0xff, 0xff, 0xff), ErrLimit, "header of"},
+		{append([]byte(npyMagic), 2, 0, 0xff, 0xff, 0, 0), ErrTruncated, "header needs"},
+		{[]byte("\x93NUMPZ\x01\x00"), ErrFormat, "bad magic"},
+	}
+	for _, tc := range bad {
+		_, err := ReadNPY(bytes.NewReader(tc.b))
+		if tc.want == nil {
+			if err != nil {
+				t.Errorf("%q: %v", tc.b, err)
+			}
+			continue
+		}
+		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%q: got %v, want %v containing %q", tc.b, err, tc.want, tc.msg)
+		}
+	}
+}
+
+func float32frombits(b uint32) float32 { return math.Float32frombits(b) }
