@@ -1,0 +1,187 @@
+// Command infer runs a tapenet model over MNIST and reports its accuracy.
+//
+// Usage:
+//
+//	go run ./cmd/infer [flags]
+//
+// Run with --help for the flags.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/tapenet/tapenet/datasets"
+	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/models"
+)
+
+const usage = `
+infer: run a model over the MNIST test set and report its accuracy.
+
+Usage:
+  go run ./cmd/infer [flags]
+
+With no flags, runs the embedded default model over the 10,000 embedded
+MNIST test images and prints accuracy, per-class accuracy, the confusion
+matrix and images per second.
+
+Examples:
+  go run ./cmd/infer --model model.safetensors
+  go run ./cmd/infer --data ~/fashion-mnist --split test --json
+`
+
+type options struct {
+	model, data, split, predictions string
+	batch, limit                    int
+	json                            bool
+}
+
+func main() { cli.Main("infer", run) }
+
+func run(args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := cli.NewFlags("infer", usage, stdout)
+	fs.StringVar(&o.model, "model", models.Default, "checkpoint file (.safetensors) or embedded model name ("+strings.Join(models.Names(), ", ")+")")
+	fs.StringVar(&o.data, "data", "", "folder of MNIST-format IDX files, .gz or not (default: the embedded MNIST)")
+	fs.StringVar(&o.split, "split", "test", "which split to run: test or train")
+	fs.IntVar(&o.batch, "batch-size", 100, "images per batch")
+	fs.IntVar(&o.limit, "limit", 0, "run the first N images only (0: all)")
+	fs.BoolVar(&o.json, "json", false, "print one JSON object instead of the report")
+	fs.StringVar(&o.predictions, "predictions", "", "write the predicted label of every image to this file, one per line")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	split, err := datasets.ParseSplit(o.split)
+	switch {
+	case err != nil:
+		return cli.Usagef("--split: %v", err)
+	case o.batch < 1:
+		return cli.Usagef("--batch-size must be at least 1, got %d", o.batch)
+	case o.limit < 0:
+		return cli.Usagef("--limit must not be negative, got %d", o.limit)
+	case o.model == "":
+		return cli.Usagef("--model must name a file or an embedded model")
+	}
+	m, err := models.Open(o.model)
+	if err != nil {
+		return err
+	}
+	opt := datasets.Options{Normalize: true, Flatten: len(m.Input()) == 1}
+	var set *datasets.Set
+	if o.data == "" {
+		set, err = datasets.MNIST(split, opt)
+	} else {
+		set, err = datasets.LoadDir(o.data, split, opt)
+	}
+	if err != nil {
+		return err
+	}
+	set = set.Head(o.limit)
+	if got, want := set.SampleShape(), m.Input(); fmt.Sprint(got) != fmt.Sprint(want) {
+		return fmt.Errorf("model %s wants samples of shape %v, data has %v", o.model, want, got)
+	}
+	pr := graph.NewPredictor(m)
+	start := time.Now()
+	preds, err := pr.Classify(set.X, o.batch)
+	secs := time.Since(start).Seconds()
+	if err != nil {
+		return fmt.Errorf("model %s: %w", o.model, err)
+	}
+	rep := newReport(o.model, set.Labels, preds, set.Classes, secs)
+	if o.predictions != "" {
+		err := cli.WriteFile(o.predictions, func(w io.Writer) error {
+			bw := bufio.NewWriter(w)
+			for _, p := range preds {
+				fmt.Fprintln(bw, p)
+			}
+			return bw.Flush()
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if o.json {
+		b, err := json.Marshal(rep)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", b)
+		return err
+	}
+	return rep.write(stdout)
+}
+
+// report is the outcome of a run; its JSON form is the --json output.
+type report struct {
+	Model     string    `json:"model"`
+	Samples   int       `json:"samples"`
+	Correct   int       `json:"correct"`
+	Accuracy  float64   `json:"accuracy"`
+	PerClass  []float64 `json:"per_class"`
+	Confusion [][]int   `json:"confusion"`
+	Seconds   float64   `json:"seconds"`
+	PerSecond float64   `json:"images_per_second"`
+}
+
+func newReport(model string, labels, preds []int, classes int, secs float64) *report {
+	r := &report{Model: model, Samples: len(labels), Seconds: secs, Confusion: make([][]int, classes), PerClass: make([]float64, classes)}
+	for i := range r.Confusion {
+		r.Confusion[i] = make([]int, classes)
+	}
+	for i, l := range labels {
+		r.Confusion[l][preds[i]]++
+		if l == preds[i] {
+			r.Correct++
+		}
+	}
+	for c, row := range r.Confusion {
+		total := 0
+		for _, v := range row {
+			total += v
+		}
+		if total > 0 {
+			r.PerClass[c] = float64(row[c]) / float64(total)
+		}
+	}
+	if r.Samples > 0 {
+		r.Accuracy = float64(r.Correct) / float64(r.Samples)
+	}
+	if secs > 0 {
+		r.PerSecond = float64(r.Samples) / secs
+	}
+	return r
+}
+
+func (r *report) write(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "model: %s\n", r.Model)
+	fmt.Fprintf(bw, "accuracy: %.4f (%d/%d)\n\n", r.Accuracy, r.Correct, r.Samples)
+	fmt.Fprintf(bw, "per-class accuracy:\n")
+	for c, row := range r.Confusion {
+		total := 0
+		for _, v := range row {
+			total += v
+		}
+		fmt.Fprintf(bw, "  %d: %.4f (%d/%d)\n", c, r.PerClass[c], row[c], total)
+	}
+	fmt.Fprintf(bw, "\nconfusion matrix (rows: true label, columns: predicted):\n      ")
+	for c := range r.Confusion {
+		fmt.Fprintf(bw, "%6d", c)
+	}
+	fmt.Fprintln(bw)
+	for c, row := range r.Confusion {
+		fmt.Fprintf(bw, "  %2d  ", c)
+		for _, v := range row {
+			fmt.Fprintf(bw, "%6d", v)
+		}
+		fmt.Fprintln(bw)
+	}
+	fmt.Fprintf(bw, "\nimages per second: %.0f (%d images in %.3f s)\n", r.PerSecond, r.Samples, r.Seconds)
+	return bw.Flush()
+}

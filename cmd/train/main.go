@@ -1,0 +1,206 @@
+// Command train trains a tapenet model on MNIST and writes a checkpoint.
+//
+// Usage:
+//
+//	go run ./cmd/train [flags]
+//
+// Run with --help for the flags.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/tapenet/tapenet/datasets"
+	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/models"
+)
+
+const usage = `
+train: train a model on MNIST with Gorgonia and save it as a checkpoint.
+
+Usage:
+  go run ./cmd/train [flags]
+
+Prints one line per epoch (loss, train and test accuracy, seconds) and a
+progress bar when stderr is a terminal; the checkpoint (safetensors) is
+rewritten after every epoch. Run the result with
+  go run ./cmd/infer --model model.safetensors
+
+Example (the embedded default model "mlp"):
+  go run ./cmd/train --hidden 256 --epochs 20 --seed 1 --out models/weights/mlp.safetensors
+`
+
+type options struct {
+	arch, activation, optimizer, out, data string
+	hidden                                 []int
+	lr                                     float64
+	epochs, batch, limit                   int
+	seed                                   uint64
+	json                                   bool
+}
+
+func main() { cli.Main("train", run) }
+
+func run(args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := cli.NewFlags("train", usage, stdout)
+	fs.StringVar(&o.arch, "arch", "mlp", "architecture: mlp (hidden layers from --hidden) or book (784-50-100-10 sigmoid)")
+	fs.IntSliceVar(&o.hidden, "hidden", []int{100}, "hidden layer sizes of the mlp, comma-separated")
+	fs.StringVar(&o.activation, "activation", "relu", "hidden activation of the mlp: "+strings.Join(slices.DeleteFunc(models.Activations(), func(s string) bool { return s == "step" }), ", "))
+	fs.StringVar(&o.optimizer, "optimizer", "adam", "optimizer: sgd, momentum or adam")
+	fs.Float64Var(&o.lr, "lr", 0, "learning rate (default: sgd 0.1, momentum 0.01, adam 0.001)")
+	fs.IntVar(&o.epochs, "epochs", 5, "passes over the training set")
+	fs.IntVar(&o.batch, "batch-size", 100, "samples per optimisation step")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed for initial weights and shuffling; the same seed gives the same checkpoint")
+	fs.StringVar(&o.out, "out", "model.safetensors", "checkpoint file to write")
+	fs.StringVar(&o.data, "data", "", "folder of MNIST-format IDX files (default: the embedded MNIST)")
+	fs.IntVar(&o.limit, "limit", 0, "train on the first N images only (0: all 60,000)")
+	fs.BoolVar(&o.json, "json", false, "print one JSON object per epoch instead of text")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := o.check(); err != nil {
+		return err
+	}
+	m, err := o.model()
+	if err != nil {
+		return err
+	}
+	opt := datasets.Options{Normalize: true, Flatten: true, OneHot: true}
+	train, test, err := loadData(o.data, opt)
+	if err != nil {
+		return err
+	}
+	train = train.Head(o.limit)
+	m.Init(o.seed)
+	tr, err := graph.NewTrainer(m, graph.TrainConfig{Optimizer: o.optimizer, LearningRate: o.lr, Seed: o.seed})
+	if err != nil {
+		return err
+	}
+	if !o.json {
+		fmt.Fprintf(stdout, "training %s (%d parameters) on %d images, loss %s, optimizer %s, batch %d\n",
+			o.arch, m.ParamCount(), train.Len(), tr.Loss(), o.optimizer, o.batch)
+	}
+	pr := graph.NewPredictor(m)
+	for epoch := 1; epoch <= o.epochs; epoch++ {
+		var progress func(int)
+		var bar *progressbar.ProgressBar
+		if !o.json && cli.IsTerminal(stderr) {
+			bar = progressbar.NewOptions(train.Len(), progressbar.OptionSetWriter(stderr),
+				progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", epoch, o.epochs)),
+				progressbar.OptionShowCount(), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
+			progress = func(done int) { bar.Set(done) }
+		}
+		start := time.Now()
+		st, err := tr.Epoch(train.X, train.OneHot, o.batch, progress)
+		secs := time.Since(start).Seconds()
+		if bar != nil {
+			bar.Finish()
+		}
+		if err != nil {
+			return fmt.Errorf("epoch %d: %w", epoch, err)
+		}
+		trainAcc, err := accuracy(pr, train, o.batch)
+		if err != nil {
+			return err
+		}
+		testAcc, err := accuracy(pr, test, o.batch)
+		if err != nil {
+			return err
+		}
+		if err := cli.WriteFile(o.out, func(w io.Writer) error { return graph.WriteCheckpoint(w, m) }); err != nil {
+			return err
+		}
+		if o.json {
+			line, _ := json.Marshal(map[string]any{
+				"epoch": epoch, "loss": st.Loss, "train_accuracy": trainAcc, "test_accuracy": testAcc,
+				"seconds": secs, "steps": st.Steps,
+			})
+			fmt.Fprintf(stdout, "%s\n", line)
+		} else {
+			fmt.Fprintf(stdout, "epoch %d/%d  loss %.4f  train %.4f  test %.4f  %.1fs\n", epoch, o.epochs, st.Loss, trainAcc, testAcc, secs)
+		}
+	}
+	if !o.json {
+		fmt.Fprintf(stdout, "wrote %s\n", o.out)
+	}
+	return nil
+}
+
+func (o *options) check() error {
+	switch {
+	case o.epochs < 1:
+		return cli.Usagef("--epochs must be at least 1, got %d", o.epochs)
+	case o.batch < 1:
+		return cli.Usagef("--batch-size must be at least 1, got %d", o.batch)
+	case o.limit < 0:
+		return cli.Usagef("--limit must not be negative, got %d", o.limit)
+	case o.lr < 0:
+		return cli.Usagef("--lr must be positive, got %v", o.lr)
+	case o.out == "":
+		return cli.Usagef("--out must name a file")
+	}
+	if _, ok := graph.DefaultLearningRate(o.optimizer); !ok {
+		return cli.Usagef("--optimizer %q is not one of sgd, momentum, adam", o.optimizer)
+	}
+	if o.activation == "step" {
+		return cli.Usagef("--activation step cannot be trained (zero gradient); use sigmoid or relu")
+	}
+	if _, err := models.Activation(o.activation); err != nil {
+		return cli.Usagef("--activation: %v", err)
+	}
+	for _, h := range o.hidden {
+		if h < 1 {
+			return cli.Usagef("--hidden sizes must be positive, got %v", o.hidden)
+		}
+	}
+	return nil
+}
+
+func (o *options) model() (*graph.Sequential, error) {
+	switch o.arch {
+	case "mlp":
+		return models.MLP(784, o.hidden, 10, o.activation)
+	case "book":
+		return models.BookNet()
+	}
+	return nil, cli.Usagef("--arch %q is not one of mlp, book", o.arch)
+}
+
+func loadData(dir string, opt datasets.Options) (train, test *datasets.Set, err error) {
+	load := func(split datasets.Split) (*datasets.Set, error) {
+		if dir == "" {
+			return datasets.MNIST(split, opt)
+		}
+		return datasets.LoadDir(dir, split, opt)
+	}
+	if train, err = load(datasets.Train); err != nil {
+		return nil, nil, err
+	}
+	if test, err = load(datasets.Test); err != nil {
+		return nil, nil, err
+	}
+	return train, test, nil
+}
+
+func accuracy(pr *graph.Predictor, s *datasets.Set, batch int) (float64, error) {
+	preds, err := pr.Classify(s.X, batch)
+	if err != nil {
+		return 0, err
+	}
+	correct := 0
+	for i, p := range preds {
+		if p == s.Labels[i] {
+			correct++
+		}
+	}
+	return float64(correct) / float64(max(len(preds), 1)), nil
+}

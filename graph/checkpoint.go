@@ -1,0 +1,227 @@
+package graph
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+)
+
+// ErrCheckpoint is wrapped by every error about malformed checkpoint bytes.
+var ErrCheckpoint = errors.New("malformed checkpoint")
+
+// CheckpointVersion is the format_version written to checkpoint metadata.
+const CheckpointVersion = 1
+
+// maxHeader caps the JSON header of a checkpoint, as the safetensors
+// reference implementation does (100 MB).
+const maxHeader = 100 << 20
+
+type tensorEntry struct {
+	DType   string   `json:"dtype"`
+	Shape   []int    `json:"shape"`
+	Offsets [2]int64 `json:"data_offsets"`
+}
+
+// WriteCheckpoint writes the model's architecture and weights to w as one
+// safetensors file (https://github.com/huggingface/safetensors), readable by
+// any safetensors reader. Byte by byte:
+//
+//	[0, 8)      N, the length of the header, uint64 little-endian.
+//	[8, 8+N)    the header: a UTF-8 JSON object, padded with spaces so that
+//	            8+N is a multiple of 8. For each parameter, in model order,
+//	            a key "<layer>.<param>" (e.g. "fc1.weight") whose value is
+//	            {"dtype":"F32","shape":[d0,d1,...],"data_offsets":[b,e]}:
+//	            the parameter occupies bytes [b, e) of the data section.
+//	            The key "__metadata__" maps to string values:
+//	            "format": "tapenet", "format_version": "1", and "spec": the
+//	            model's Spec as JSON text (layer kinds and configs).
+//	[8+N, end)  the data section: the parameters back to back in header
+//	            order, each as float32 little-endian values in row-major
+//	            order; a dense weight is (in, out), the transpose of
+//	            PyTorch's nn.Linear.weight.
+func WriteCheckpoint(w io.Writer, m *Sequential) error {
+	spec, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	header := map[string]any{
+		"__metadata__": map[string]string{
+			"format":         "tapenet",
+			"format_version": strconv.Itoa(CheckpointVersion),
+			"spec":           string(spec),
+		},
+	}
+	var off int64
+	for _, name := range m.order {
+		t := m.params[name]
+		n := int64(4 * t.Shape().TotalSize())
+		header[name] = tensorEntry{DType: "F32", Shape: []int(t.Shape()), Offsets: [2]int64{off, off + n}}
+		off += n
+	}
+	hb, err := json.Marshal(header)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if pad := (8 - (8+len(hb))%8) % 8; pad > 0 {
+		hb = append(hb, bytes.Repeat([]byte{' '}, pad)...)
+	}
+	buf := make([]byte, 8, 8+len(hb)+int(off))
+	binary.LittleEndian.PutUint64(buf, uint64(len(hb)))
+	buf = append(buf, hb...)
+	for _, name := range m.order {
+		for _, v := range m.params[name].Data().([]float32) {
+			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+		}
+	}
+	if _, err := w.Write(buf); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+// Safetensors is a parsed safetensors file of float32 tensors.
+type Safetensors struct {
+	// Metadata is the header's "__metadata__" map.
+	Metadata map[string]string
+	// Names lists the tensors in data order.
+	Names []string
+	// Shapes and Values hold each tensor's shape and row-major values.
+	Shapes map[string][]int
+	Values map[string][]float32
+}
+
+// ReadSafetensors parses a safetensors file whose tensors are all F32. It
+// checks the header (size cap, offsets contiguous, in bounds and matching
+// each shape) before allocating the data, and that exactly the bytes the
+// header describes follow it.
+func ReadSafetensors(r io.Reader) (*Safetensors, error) {
+	var lenb [8]byte
+	if _, err := io.ReadFull(r, lenb[:]); err != nil {
+		return nil, fmt.Errorf("%w: header length: %v", ErrCheckpoint, unexpectedEOF(err))
+	}
+	hlen := binary.LittleEndian.Uint64(lenb[:])
+	if hlen < 2 || hlen > maxHeader {
+		return nil, fmt.Errorf("%w: header length %d out of range (2 to %d)", ErrCheckpoint, hlen, maxHeader)
+	}
+	hb, err := io.ReadAll(io.LimitReader(r, int64(hlen)))
+	if err != nil {
+		return nil, fmt.Errorf("%w: header: %v", ErrCheckpoint, err)
+	}
+	if uint64(len(hb)) != hlen {
+		return nil, fmt.Errorf("%w: header claims %d bytes, file has %d", ErrCheckpoint, hlen, len(hb))
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(hb, &raw); err != nil {
+		return nil, fmt.Errorf("%w: header JSON: %v", ErrCheckpoint, err)
+	}
+	st := &Safetensors{Metadata: map[string]string{}, Shapes: map[string][]int{}, Values: map[string][]float32{}}
+	type span struct {
+		name string
+		e    tensorEntry
+	}
+	var spans []span
+	for k, v := range raw {
+		if k == "__metadata__" {
+			if err := json.Unmarshal(v, &st.Metadata); err != nil {
+				return nil, fmt.Errorf("%w: __metadata__: %v", ErrCheckpoint, err)
+			}
+			continue
+		}
+		var e tensorEntry
+		if err := strictUnmarshal(v, &e); err != nil {
+			return nil, fmt.Errorf("%w: tensor %q: %v", ErrCheckpoint, k, err)
+		}
+		if e.DType != "F32" {
+			return nil, fmt.Errorf("%w: tensor %q has dtype %q (only F32 is supported)", ErrCheckpoint, k, e.DType)
+		}
+		if len(e.Shape) > 0 {
+			if err := checkShape(e.Shape); err != nil {
+				return nil, fmt.Errorf("%w: tensor %q: %v", ErrCheckpoint, k, err)
+			}
+		}
+		spans = append(spans, span{k, e})
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].e.Offsets[0] < spans[j].e.Offsets[0] })
+	var end int64
+	for _, s := range spans {
+		size := int64(4)
+		for _, d := range s.e.Shape {
+			size *= int64(d)
+		}
+		if s.e.Offsets[0] != end || s.e.Offsets[1]-s.e.Offsets[0] != size {
+			return nil, fmt.Errorf("%w: tensor %q: data_offsets %v do not follow on from %d with %d bytes for shape %v", ErrCheckpoint, s.name, s.e.Offsets, end, size, s.e.Shape)
+		}
+		end = s.e.Offsets[1]
+	}
+	if end > 1<<34 {
+		return nil, fmt.Errorf("%w: header claims %d bytes of data", ErrCheckpoint, end)
+	}
+	var data bytes.Buffer
+	n, err := io.Copy(&data, io.LimitReader(r, end+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: data: %v", ErrCheckpoint, err)
+	}
+	if n != end {
+		return nil, fmt.Errorf("%w: header describes %d bytes of data, file has %d", ErrCheckpoint, end, n)
+	}
+	b := data.Bytes()
+	for _, s := range spans {
+		chunk := b[s.e.Offsets[0]:s.e.Offsets[1]]
+		vals := make([]float32, len(chunk)/4)
+		for i := range vals {
+			vals[i] = math.Float32frombits(binary.LittleEndian.Uint32(chunk[4*i:]))
+		}
+		st.Names = append(st.Names, s.name)
+		st.Shapes[s.name] = slices.Clone(s.e.Shape)
+		st.Values[s.name] = vals
+	}
+	return st, nil
+}
+
+// ReadCheckpoint reads a checkpoint written by WriteCheckpoint and rebuilds
+// its model, decoding layer kinds with reg (Builtin() when nil). Every
+// parameter of the model must be present with its exact shape, and no
+// other tensor.
+func ReadCheckpoint(r io.Reader, reg *Registry) (*Sequential, error) {
+	st, err := ReadSafetensors(r)
+	if err != nil {
+		return nil, err
+	}
+	if f := st.Metadata["format"]; f != "tapenet" {
+		return nil, fmt.Errorf("%w: metadata format is %q, not a tapenet checkpoint", ErrCheckpoint, f)
+	}
+	if v := st.Metadata["format_version"]; v != strconv.Itoa(CheckpointVersion) {
+		return nil, fmt.Errorf("%w: format_version %q not supported (want %d)", ErrCheckpoint, v, CheckpointVersion)
+	}
+	m, err := FromSpec([]byte(st.Metadata["spec"]), reg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCheckpoint, err)
+	}
+	if len(st.Names) != len(m.order) {
+		return nil, fmt.Errorf("%w: %d tensors %v, model has %d parameters %v", ErrCheckpoint, len(st.Names), st.Names, len(m.order), m.order)
+	}
+	for _, name := range m.order {
+		vals, ok := st.Values[name]
+		if !ok {
+			return nil, fmt.Errorf("%w: parameter %s missing", ErrCheckpoint, name)
+		}
+		if err := m.SetParam(name, st.Shapes[name], vals); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCheckpoint, err)
+		}
+	}
+	return m, nil
+}
+
+func unexpectedEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}

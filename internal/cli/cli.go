@@ -1,0 +1,138 @@
+// Package cli holds what tapenet's commands share: exit codes, usage
+// errors, flag parsing with pflag, and atomic file writes.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+)
+
+// Exit statuses of every tapenet command.
+const (
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2
+)
+
+// UsageError is a mistake in the command line (exit status 2).
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// Usagef returns a UsageError with a formatted message.
+func Usagef(format string, args ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// errHelp reports that --help was given and answered.
+var errHelp = errors.New("help requested")
+
+// Flags is a pflag set that reports errors instead of exiting and prints
+// the command's help on -h/--help.
+type Flags struct {
+	*pflag.FlagSet
+	usage string
+	out   io.Writer
+}
+
+// NewFlags returns the flag set of a command; usage is the text --help
+// prints (to out) above the flag list.
+func NewFlags(name, usage string, out io.Writer) *Flags {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {} // pflag calls it on every parse error; Parse prints help itself
+	return &Flags{FlagSet: fs, usage: usage, out: out}
+}
+
+// Parse parses args; -h/--help prints the help. A parse error becomes a
+// UsageError; so does a positional argument.
+func (f *Flags) Parse(args []string) error {
+	err := f.FlagSet.Parse(args)
+	if errors.Is(err, pflag.ErrHelp) {
+		fmt.Fprint(f.out, strings.TrimLeft(f.usage, "\n"))
+		fmt.Fprintf(f.out, "\nFlags:\n%s", f.FlagUsages())
+		return errHelp
+	}
+	if err != nil {
+		return &UsageError{Msg: err.Error()}
+	}
+	if f.NArg() > 0 {
+		return Usagef("unexpected argument %q (all options are flags; see --help)", f.Arg(0))
+	}
+	return nil
+}
+
+// Main runs a command body and exits: 0 on success or --help, 2 on a
+// UsageError, 1 on any other error. Errors print as one line on stderr,
+// prefixed with the command's name.
+func Main(name string, run func(args []string, stdout, stderr io.Writer) error) {
+	os.Exit(Run(name, run, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Run is Main without the exit, for tests.
+func Run(name string, run func(args []string, stdout, stderr io.Writer) error, args []string, stdout, stderr io.Writer) int {
+	err := run(args, stdout, stderr)
+	var ue *UsageError
+	switch {
+	case err == nil, errors.Is(err, errHelp):
+		return ExitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "%s: %s (see %s --help)\n", name, oneLine(ue.Msg), name)
+		return ExitUsage
+	default:
+		fmt.Fprintf(stderr, "%s: %s\n", name, oneLine(err.Error()))
+		return ExitFailure
+	}
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// WriteFile writes a file through write into a temporary file in the same
+// folder, then renames it into place: on any error nothing is left behind
+// and an existing file keeps its old contents.
+func WriteFile(path string, write func(io.Writer) error) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = write(f); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// IsTerminal reports whether w is a terminal (progress bars show only
+// there).
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
