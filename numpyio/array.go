@@ -22,7 +22,8 @@ type Array struct {
 const (
 	// MaxDims is the largest number of dimensions accepted.
 	MaxDims = 8
-	// MaxElements is the largest number of elements accepted in one array.
+	// MaxElements is the largest number of elements accepted in one array,
+	// and in all the arrays of one pickle or npz file together.
 	MaxElements = 1 << 28
 )
 

@@ -3,10 +3,12 @@ package numpyio
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -32,7 +34,11 @@ func readNPZ(r io.ReaderAt, size int64) (map[string]Array, error) {
 		}
 		return nil, fmt.Errorf("npz: %w: %w", ErrFormat, err)
 	}
+	if err := checkOverlap(zr.File); err != nil {
+		return nil, err
+	}
 	out := make(map[string]Array, len(zr.File))
+	total := 0
 	for _, f := range zr.File {
 		if strings.HasSuffix(f.Name, "/") {
 			continue // directory entry
@@ -48,9 +54,38 @@ func readNPZ(r io.ReaderAt, size int64) (map[string]Array, error) {
 		if err != nil {
 			return nil, fmt.Errorf("npz: entry %q: %w", f.Name, err)
 		}
+		total += len(a.Data)
+		if total > MaxElements {
+			return nil, fmt.Errorf("npz: more than %d elements in all entries: %w", MaxElements, ErrLimit)
+		}
 		out[key] = a
 	}
 	return out, nil
+}
+
+// checkOverlap refuses archives whose entries share compressed data: a few
+// kilobytes referenced by thousands of directory entries would otherwise
+// expand without bound (an overlapping-entry zip bomb).
+func checkOverlap(files []*zip.File) error {
+	type span struct {
+		start, end int64
+		name       string
+	}
+	spans := make([]span, 0, len(files))
+	for _, f := range files {
+		off, err := f.DataOffset()
+		if err != nil {
+			return fmt.Errorf("npz: entry %q: %w: %w", f.Name, ErrFormat, err)
+		}
+		spans = append(spans, span{off, off + int64(f.CompressedSize64), f.Name})
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	for i := 1; i < len(spans); i++ {
+		if spans[i].start < spans[i-1].end {
+			return fmt.Errorf("npz: entries %q and %q overlap: %w", spans[i-1].name, spans[i].name, ErrFormat)
+		}
+	}
+	return nil
 }
 
 func readNPZEntry(f *zip.File) (Array, error) {

@@ -173,6 +173,15 @@ type pyArray struct {
 }
 
 type vm struct {
+	// encodeBudget and convertBudget bound the bytes produced by
+	// _codecs.encode and converted into arrays (and OrderedDict pairs) to
+	// the input size: a legitimate pickle contains every array's data once,
+	// while a hostile one could reference one memoized buffer from many
+	// arrays to expand a small file into gigabytes.
+	encodeBudget  int
+	convertBudget int
+	totalElems    int
+
 	data  []byte
 	pos   int
 	op    int // offset of the current opcode
@@ -316,7 +325,7 @@ func (v *vm) memoPut(idx uint64) error {
 
 // decodePickle runs the VM over a complete pickle and converts the result.
 func decodePickle(data []byte) (map[string]Array, error) {
-	v := &vm{data: data, memo: map[uint32]any{}}
+	v := &vm{data: data, memo: map[uint32]any{}, encodeBudget: len(data), convertBudget: len(data)}
 	res, err := v.run()
 	if err != nil {
 		return nil, err
@@ -331,7 +340,7 @@ func decodePickle(data []byte) (map[string]Array, error) {
 		if !ok {
 			return nil, fmt.Errorf("pickle: key %q: value is %s, want a numpy array: %w", k, typeName(d.vals[k]), ErrFormat)
 		}
-		arr, err := a.convert()
+		arr, err := v.convert(a)
 		if err != nil {
 			return nil, fmt.Errorf("pickle: array %q: %w", k, err)
 		}
@@ -776,6 +785,10 @@ func (v *vm) reduce(fn, argsv any) (any, error) {
 		default:
 			return nil, v.errf(ErrUnsupported, "_codecs.encode with encoding %q (only latin1)", enc)
 		}
+		v.encodeBudget -= len(s)
+		if v.encodeBudget < 0 {
+			return nil, v.errf(ErrLimit, "_codecs.encode produces more data than the pickle contains")
+		}
 		b := make([]byte, 0, len(s))
 		for _, r := range s {
 			if r > 0xff {
@@ -806,6 +819,10 @@ func (v *vm) reduce(fn, argsv any) (any, error) {
 			pairs = l
 		default:
 			return nil, v.errf(ErrFormat, "OrderedDict of %s", typeName(args[0]))
+		}
+		v.convertBudget -= len(pairs)
+		if v.convertBudget < 0 {
+			return nil, v.errf(ErrLimit, "OrderedDict items exceed the pickle size")
 		}
 		for _, p := range pairs {
 			var kv []any
@@ -928,15 +945,25 @@ func (v *vm) build(target, statev any) error {
 	return v.errf(ErrFormat, "BUILD on %s", typeName(target))
 }
 
-// convert turns a built pyArray into an Array, once.
-func (a *pyArray) convert() (Array, error) {
+// convert turns a built pyArray into an Array, once, within the budgets.
+func (v *vm) convert(a *pyArray) (Array, error) {
 	if a.conv != nil || a.convErr != nil {
 		if a.convErr != nil {
 			return Array{}, a.convErr
 		}
 		return *a.conv, nil
 	}
+	v.convertBudget -= len(a.raw)
+	if v.convertBudget < 0 {
+		return Array{}, fmt.Errorf("arrays hold more data than the %d-byte pickle contains (shared buffers): %w", len(v.data), ErrLimit)
+	}
 	arr, err := a.doConvert()
+	if err == nil {
+		v.totalElems += len(arr.Data)
+		if v.totalElems > MaxElements {
+			err = fmt.Errorf("more than %d elements in all arrays: %w", MaxElements, ErrLimit)
+		}
+	}
 	if err != nil {
 		a.convErr = err
 		return Array{}, err
