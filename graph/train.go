@@ -48,6 +48,7 @@ type TrainConfig struct {
 // use.
 type Trainer struct {
 	m      *Sequential
+	lr     float64
 	loss   Loss
 	cut    int
 	solver gorgonia.Solver
@@ -94,10 +95,33 @@ func NewTrainer(m *Sequential, cfg TrainConfig) (*Trainer, error) {
 	}
 	loss, cut := LossFor(m)
 	return &Trainer{
-		m: m, loss: loss, cut: cut, solver: solver,
+		m: m, lr: lr, loss: loss, cut: cut, solver: solver,
 		rng:   rand.New(rand.NewPCG(cfg.Seed, 0x5eed)),
 		progs: map[int]*trainProg{},
 	}, nil
+}
+
+// SetLearningRate changes the learning rate from the next step on, keeping
+// the optimizer's state (Adam's moments, momentum's velocity): the hook for
+// learning-rate schedules.
+func (tr *Trainer) SetLearningRate(lr float64) error {
+	if !(lr > 0) || math.IsInf(lr, 0) {
+		return fmt.Errorf("learning rate %v is not positive", lr)
+	}
+	gorgonia.WithLearnRate(lr)(tr.solver)
+	tr.lr = lr
+	return nil
+}
+
+// LearningRate returns the current learning rate.
+func (tr *Trainer) LearningRate() float64 { return tr.lr }
+
+// CosineRate returns the learning rate of a cosine schedule (Loshchilov &
+// Hutter 2017) for epoch (1-based) of epochs: base at epoch 1, decaying as
+// ½·base·(1 + cos(π·(epoch-1)/epochs)), so the last epoch runs at a small
+// fraction of base.
+func CosineRate(base float64, epoch, epochs int) float64 {
+	return 0.5 * base * (1 + math.Cos(math.Pi*float64(epoch-1)/float64(max(epochs, 1))))
 }
 
 // Loss returns the loss being minimised.
@@ -149,6 +173,23 @@ func (tr *Trainer) Step(x, t *tensor.Dense) (float32, error) {
 }
 
 func (tr *Trainer) run(tp *trainProg, x, t *tensor.Dense) (float32, error) {
+	loss, err := tr.compute(tp, x, t)
+	if err != nil {
+		return 0, err
+	}
+	tr.steps++
+	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+		return loss, fmt.Errorf("step %d: %w (%v); try a lower learning rate", tr.steps, ErrDiverged, loss)
+	}
+	if err := tr.solver.Step(gorgonia.NodesToValueGrads(tp.p.Learnables)); err != nil {
+		return 0, fmt.Errorf("solver: %w", err)
+	}
+	return loss, nil
+}
+
+// compute runs the forward and backward passes: it returns the loss and
+// leaves the gradients in the learnable nodes.
+func (tr *Trainer) compute(tp *trainProg, x, t *tensor.Dense) (float32, error) {
 	tp.vm.Reset()
 	if err := gorgonia.Let(tp.p.Input, x); err != nil {
 		return 0, fmt.Errorf("bind input: %w", err)
@@ -162,13 +203,6 @@ func (tr *Trainer) run(tp *trainProg, x, t *tensor.Dense) (float32, error) {
 	loss, ok := tp.loss.Value().Data().(float32)
 	if !ok {
 		return 0, fmt.Errorf("loss is %T, not float32", tp.loss.Value().Data())
-	}
-	tr.steps++
-	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
-		return loss, fmt.Errorf("step %d: %w (%v); try a lower learning rate", tr.steps, ErrDiverged, loss)
-	}
-	if err := tr.solver.Step(gorgonia.NodesToValueGrads(tp.p.Learnables)); err != nil {
-		return 0, fmt.Errorf("solver: %w", err)
 	}
 	return loss, nil
 }

@@ -3,6 +3,7 @@ package numpyio
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -35,6 +36,9 @@ func ReadNPY(r io.Reader) (a Array, err error) {
 // arrives, so a huge claimed length in a short input allocates nothing big.
 func readExact(r io.Reader, n int64, what string) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, n))
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("npy: reading %s: %w: %w", what, ErrTruncated, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("npy: reading %s: %w", what, err)
 	}

@@ -99,6 +99,10 @@ func readNPZEntry(f *zip.File) (Array, error) {
 	defer rc.Close()
 	a, err := readNPY(rc)
 	if err != nil {
+		if !classified(err) {
+			// Errors of the zip layer below: bad deflate data, checksum.
+			err = fmt.Errorf("%w: %w", ErrFormat, err)
+		}
 		return Array{}, err
 	}
 	// Read to the end so archive/zip verifies the size and CRC-32; refuse
@@ -170,4 +174,14 @@ func WriteNPZ(w io.Writer, names []string, arrays map[string]Array) (err error) 
 		return fmt.Errorf("numpyio: write npz: %w", err)
 	}
 	return nil
+}
+
+// classified reports whether err wraps one of the package's sentinels.
+func classified(err error) bool {
+	for _, s := range []error{ErrFormat, ErrRefusedGlobal, ErrDType, ErrLimit, ErrUnsupported} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
 }

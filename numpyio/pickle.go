@@ -757,7 +757,7 @@ func (v *vm) reduce(fn, argsv any) (any, error) {
 		}
 		order, ok := args[3].(string)
 		if !ok || (order != "C" && order != "F") {
-			return nil, v.errf(ErrFormat, "_frombuffer order %v, want 'C' or 'F'", args[3])
+			return nil, v.errf(ErrFormat, "_frombuffer order %s, want 'C' or 'F'", describe(args[3]))
 		}
 		return &pyArray{built: true, shape: shape, dt: dt, fortran: order == "F", raw: buf}, nil
 	case gDType:
@@ -926,7 +926,7 @@ func (v *vm) build(target, statev any) error {
 		}
 		bo, ok := st[1].(string)
 		if !ok || len(bo) != 1 || strings.IndexByte("<>|=", bo[0]) < 0 {
-			return v.errf(ErrFormat, "dtype byte order %v", st[1])
+			return v.errf(ErrFormat, "dtype byte order %s", describe(st[1]))
 		}
 		t.order = bo[0]
 		// (version, byteorder, subarray, names, fields, elsize, alignment, flags[, metadata])
@@ -991,6 +991,15 @@ func (a *pyArray) doConvert() (Array, error) {
 		return Array{}, err
 	}
 	return makeArray(a.raw, dt, a.shape, a.fortran)
+}
+
+// describe formats a value for an error message on one line: a quoted
+// string, or the type name of anything else.
+func describe(x any) string {
+	if s, ok := x.(string); ok {
+		return strconv.Quote(s)
+	}
+	return typeName(x)
 }
 
 func typeName(x any) string {

@@ -39,7 +39,7 @@ Example (the embedded default model "mlp"):
 `
 
 type options struct {
-	arch, activation, optimizer, out, data string
+	arch, activation, optimizer, out, data, schedule string
 	hidden                                 []int
 	lr                                     float64
 	epochs, batch, limit                   int
@@ -57,6 +57,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.activation, "activation", "relu", "hidden activation of the mlp: "+strings.Join(slices.DeleteFunc(models.Activations(), func(s string) bool { return s == "step" }), ", "))
 	fs.StringVar(&o.optimizer, "optimizer", "adam", "optimizer: sgd, momentum or adam")
 	fs.Float64Var(&o.lr, "lr", 0, "learning rate (default: sgd 0.1, momentum 0.01, adam 0.001)")
+	fs.StringVar(&o.schedule, "schedule", "cosine", "learning-rate schedule over the epochs: cosine (decays to near zero) or constant")
 	fs.IntVar(&o.epochs, "epochs", 5, "passes over the training set")
 	fs.IntVar(&o.batch, "batch-size", 100, "samples per optimisation step")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for initial weights and shuffling; the same seed gives the same checkpoint")
@@ -90,6 +91,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			o.arch, m.ParamCount(), train.Len(), tr.Loss(), o.optimizer, o.batch)
 	}
 	pr := graph.NewPredictor(m)
+	base := tr.LearningRate()
 	for epoch := 1; epoch <= o.epochs; epoch++ {
 		var progress func(int)
 		var bar *progressbar.ProgressBar
@@ -98,6 +100,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 				progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", epoch, o.epochs)),
 				progressbar.OptionShowCount(), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
 			progress = func(done int) { bar.Set(done) }
+		}
+		if o.schedule == "cosine" {
+			if err := tr.SetLearningRate(graph.CosineRate(base, epoch, o.epochs)); err != nil {
+				return err
+			}
 		}
 		start := time.Now()
 		st, err := tr.Epoch(train.X, train.OneHot, o.batch, progress)
@@ -122,7 +129,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if o.json {
 			line, _ := json.Marshal(map[string]any{
 				"epoch": epoch, "loss": st.Loss, "train_accuracy": trainAcc, "test_accuracy": testAcc,
-				"seconds": secs, "steps": st.Steps,
+				"seconds": secs, "steps": st.Steps, "learning_rate": tr.LearningRate(),
 			})
 			fmt.Fprintf(stdout, "%s\n", line)
 		} else {
@@ -145,6 +152,8 @@ func (o *options) check() error {
 		return cli.Usagef("--limit must not be negative, got %d", o.limit)
 	case o.lr < 0:
 		return cli.Usagef("--lr must be positive, got %v", o.lr)
+	case o.schedule != "cosine" && o.schedule != "constant":
+		return cli.Usagef("--schedule %q is not one of cosine, constant", o.schedule)
 	case o.out == "":
 		return cli.Usagef("--out must name a file")
 	}

@@ -1,0 +1,86 @@
+package graph_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/tapenet/tapenet/graph"
+)
+
+func float32frombytes(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) }
+
+func checkpointBytes(t testing.TB) []byte {
+	m, err := graph.NewSequential([]int{3}, &graph.Dense{Units: 2}, graph.Softmax{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(1)
+	var buf bytes.Buffer
+	if err := graph.WriteCheckpoint(&buf, m); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// withHeader builds a safetensors file from a header and data.
+func withHeader(header string, data []byte) []byte {
+	b := binary.LittleEndian.AppendUint64(nil, uint64(len(header)))
+	return append(append(b, header...), data...)
+}
+
+func TestCheckpointErrors(t *testing.T) {
+	good := checkpointBytes(t)
+	hlen := binary.LittleEndian.Uint64(good)
+	header := string(good[8 : 8+hlen])
+	for _, test := range []struct {
+		name string
+		in   []byte
+		want string
+	}{
+		{"empty", nil, "header length"},
+		{"huge header", binary.LittleEndian.AppendUint64(nil, 1<<40), "out of range"},
+		{"short header", good[:20], "header claims"},
+		{"truncated data", good[:len(good)-3], "file has"},
+		{"trailing data", append(append([]byte(nil), good...), 0), "file has"},
+		{"bad json", withHeader("{nope", nil), "header JSON"},
+		{"f16", withHeader(`{"a":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}}`, []byte{0, 0}), "dtype"},
+		{"gap", withHeader(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, make([]byte, 8)), "data_offsets"},
+		{"size mismatch", withHeader(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}`, make([]byte, 4)), "data_offsets"},
+		{"huge shape", withHeader(`{"a":{"dtype":"F32","shape":[1000000,1000000],"data_offsets":[0,4]}}`, nil), "more than"},
+		{"not tapenet", withHeader(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, make([]byte, 4)), "not a tapenet checkpoint"},
+		{"version", withHeader(strings.Replace(header, `"format_version":"1"`, `"format_version":"9"`, 1), good[8+hlen:]), "format_version"},
+		{"missing param", withHeader(strings.Replace(header, `"fc1.bias"`, `"fc1.other"`, 1), good[8+hlen:]), "missing"},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			_, err := graph.ReadCheckpoint(bytes.NewReader(test.in), nil)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !errors.Is(err, graph.ErrCheckpoint) || !strings.Contains(err.Error(), test.want) {
+				t.Errorf("error %q: want ErrCheckpoint mentioning %q", err, test.want)
+			}
+		})
+	}
+}
+
+func FuzzReadCheckpoint(f *testing.F) {
+	f.Add(checkpointBytes(f))
+	f.Add(withHeader(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, make([]byte, 4)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := graph.ReadCheckpoint(bytes.NewReader(b), nil)
+		if err != nil {
+			return
+		}
+		var out bytes.Buffer
+		if err := graph.WriteCheckpoint(&out, m); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := graph.ReadCheckpoint(&out, nil); err != nil {
+			t.Fatalf("re-reading a written checkpoint: %v", err)
+		}
+	})
+}
