@@ -1,0 +1,58 @@
+// Package export writes tapenet models in forms other tools open: a
+// Keras-style summary, the compiled Gorgonia graph as JSON or Graphviz DOT,
+// the weights as safetensors or a numpy .npz archive, and the whole network
+// as an ONNX model that ONNX Runtime (or any ONNX runtime) executes.
+//
+// Every writer takes an io.Writer and a *graph.Sequential, so it works as
+// well from Go as behind cmd/export:
+//
+//	m, _ := models.BookNet()
+//	m.Init(1)
+//	err := export.WriteSummary(os.Stdout, m)
+//
+// Writers produce the whole output in memory before writing, except the
+// text formats, which are small; pair them with a temp-file-and-rename
+// helper (cmd/export uses internal/cli.WriteFile) so that a failed export
+// leaves no partial file.
+//
+// # Formats
+//
+// [Formats] lists them all, with names, file extensions and whether they
+// are binary; [Lookup] finds one by name and [ByExtension] by file name:
+//
+//   - summary ([WriteSummary]): a table of layers with output shapes and
+//     parameter counts, then total, trainable and non-trainable parameters.
+//   - json ([WriteJSON]): the model spec and every node of the Gorgonia
+//     graph compiled for a batch of one, with op, shape, dtype, layer and
+//     input node ids ([BuildGraph] returns the same as Go values).
+//   - dot ([WriteDOT]): Graphviz source of that graph, one cluster per layer.
+//   - svg and png ([WriteImage]): the DOT graph rendered by Graphviz's dot
+//     program, when it is installed.
+//   - safetensors ([WriteSafetensors]): the tapenet checkpoint.
+//   - npz ([WriteNPZ]): one float32 array per parameter, named as in the
+//     checkpoint ("fc1.weight", "fc1.bias", ...), for numpy.load.
+//   - onnx ([WriteONNX]): an ONNX model, opset 13, with a dynamic batch
+//     dimension "N".
+//
+// # Weight layout
+//
+// A dense layer's weight is stored (in, out), as the book writes x·W. This
+// is the transpose of PyTorch's nn.Linear.weight, which is (out, in): in
+// every format here the weight keeps tapenet's (in, out) layout, and the
+// ONNX model multiplies with Gemm(transB=0).
+//
+// # ONNX translations of layers
+//
+// The ONNX writer translates a model layer by layer. For each layer it
+// looks, in order, for:
+//
+//  1. the [ONNXLayer] interface, implemented by the layer value itself
+//     (for layers defined in packages that can import export);
+//  2. a translation registered for the layer's kind with [RegisterONNX]
+//     (the built-in kinds "dense", "sigmoid", "relu", "tanh", "softmax",
+//     "identity" and "step" are registered this way; a new kind such as
+//     "conv2d" adds its own in a new file, with no edit to existing code).
+//
+// A layer with neither is an error naming the layer and its kind. A
+// translation adds nodes through an [ONNXBuilder].
+package export

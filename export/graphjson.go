@@ -1,0 +1,246 @@
+package export
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/tapenet/tapenet/graph"
+	"gorgonia.org/gorgonia"
+)
+
+// GraphFormat identifies the JSON document written by WriteJSON.
+const GraphFormat = "tapenet.export.graph/v1"
+
+// Node roles in a Graph.
+const (
+	RoleInput = "input" // the model's input (a leaf)
+	RoleParam = "param" // a learnable parameter (a leaf bound to the model's tensor)
+	RoleConst = "const" // a constant
+	RoleOp    = "op"    // the result of an operation on its inputs
+)
+
+// Document is the JSON form written by WriteJSON: the model spec, its
+// parameters and the structure of its compiled Gorgonia graph.
+type Document struct {
+	// Format is GraphFormat.
+	Format string `json:"format"`
+	// Spec is the model's architecture, as stored in checkpoints.
+	Spec graph.Spec `json:"spec"`
+	// Params lists the learnable tensors in model order.
+	Params []ParamInfo `json:"params"`
+	// Graph is the compiled graph.
+	Graph *Graph `json:"graph"`
+}
+
+// ParamInfo describes one learnable tensor.
+type ParamInfo struct {
+	Name  string `json:"name"`  // e.g. "fc1.weight"
+	Layer string `json:"layer"` // e.g. "fc1"
+	Shape []int  `json:"shape"` // e.g. [784, 50]: a dense weight is (in, out)
+	Count int    `json:"count"` // number of values
+}
+
+// Graph is the structure of a model compiled into a Gorgonia graph:
+// enough to redraw it. Nodes are listed in the order they were added,
+// which is a topological order (every node after its inputs).
+type Graph struct {
+	// Batch is the batch size the graph was compiled for: the first
+	// dimension of the input and of every per-sample node (the model
+	// itself accepts any batch size).
+	Batch int `json:"batch"`
+	// Input and Output are the ids of the model's input and output nodes.
+	Input  int64 `json:"input"`
+	Output int64 `json:"output"`
+	// Layers lists the layers in order with the id of each one's output.
+	Layers []GraphLayer `json:"layers"`
+	// Nodes lists every node of the graph.
+	Nodes []GraphNode `json:"nodes"`
+}
+
+// GraphLayer is a layer of a Graph.
+type GraphLayer struct {
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`
+	Output int64  `json:"output"` // id of the layer's output node
+}
+
+// GraphNode is one node of a Graph.
+type GraphNode struct {
+	// ID is the node's Gorgonia id, unique in the graph.
+	ID int64 `json:"id"`
+	// Name is the node's Gorgonia name, e.g. "fc1.weight", "fc1.out" or,
+	// for an unnamed node, its op applied to input ids ("+(%4, %5)").
+	Name string `json:"name"`
+	// Op is the Gorgonia op (its String form, e.g. "A × B"); "input" or
+	// "param" for those leaves.
+	Op string `json:"op"`
+	// Role is RoleInput, RoleParam, RoleConst or RoleOp.
+	Role string `json:"role"`
+	// Shape is the node's shape (empty for a scalar).
+	Shape []int `json:"shape"`
+	// DType is the element type, e.g. "float32".
+	DType string `json:"dtype"`
+	// Layer is the name of the layer that added the node ("" for the
+	// model's input).
+	Layer string `json:"layer"`
+	// Inputs are the ids of the nodes this one is computed from, in
+	// argument order.
+	Inputs []int64 `json:"inputs"`
+}
+
+// BuildGraph compiles m for a batch of batch samples (forward only, not
+// training) and describes every node of the resulting Gorgonia graph.
+func BuildGraph(m *graph.Sequential, batch int) (*Graph, error) {
+	p, err := m.Build(batch, false, 0)
+	if err != nil {
+		return nil, fmt.Errorf("build graph: %w", err)
+	}
+	params := map[int64]bool{}
+	for _, n := range p.Learnables {
+		params[n.ID()] = true
+	}
+	g := &Graph{Batch: batch, Input: p.Input.ID(), Output: p.Output().ID()}
+	for i, nl := range m.Layers() {
+		g.Layers = append(g.Layers, GraphLayer{Name: nl.Name, Kind: nl.Layer.Kind(), Output: p.Outputs[i].ID()})
+	}
+	for _, n := range p.Graph.AllNodes() {
+		gn := GraphNode{
+			ID:     n.ID(),
+			Name:   n.Name(),
+			Shape:  append([]int{}, n.Shape()...),
+			DType:  n.Dtype().String(),
+			Layer:  p.LayerOf(n),
+			Inputs: []int64{},
+		}
+		switch {
+		case n == p.Input:
+			gn.Op, gn.Role = "input", RoleInput
+		case params[n.ID()]:
+			gn.Op, gn.Role = "param", RoleParam
+		case n.Op() == nil:
+			gn.Op, gn.Role = "input", RoleInput
+		default:
+			gn.Op, gn.Role = n.Op().String(), RoleOp
+			if n.Op().Arity() == 0 {
+				gn.Role = RoleConst
+			}
+		}
+		it := p.Graph.From(n.ID())
+		for it.Next() {
+			gn.Inputs = append(gn.Inputs, it.Node().(*gorgonia.Node).ID())
+		}
+		g.Nodes = append(g.Nodes, gn)
+	}
+	return g, nil
+}
+
+// NewDocument describes m: its spec, parameters and graph compiled for a
+// batch of one.
+func NewDocument(m *graph.Sequential) (*Document, error) {
+	spec, err := m.Spec()
+	if err != nil {
+		return nil, err
+	}
+	g, err := BuildGraph(m, 1)
+	if err != nil {
+		return nil, err
+	}
+	d := &Document{Format: GraphFormat, Spec: spec, Graph: g}
+	for i, nl := range m.Layers() {
+		for _, name := range layerParams(m, i) {
+			shape := m.Param(name).Shape()
+			d.Params = append(d.Params, ParamInfo{Name: name, Layer: nl.Name, Shape: slices.Clone([]int(shape)), Count: shape.TotalSize()})
+		}
+	}
+	return d, nil
+}
+
+// WriteJSON writes m's Document as indented JSON: the model spec, its
+// parameters, and every node of its Gorgonia graph compiled for a batch
+// of one, with op, shape, dtype, layer and input ids.
+func WriteJSON(w io.Writer, m *graph.Sequential) error {
+	d, err := NewDocument(m)
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// WriteDOT writes the Graphviz source of m's graph compiled for a batch of
+// one: one cluster per layer (subgraph "cluster_<layer>"), each node
+// labelled with its name, op and shape, and an edge from every node to
+// each node computed from it (data flows downwards).
+func WriteDOT(w io.Writer, m *graph.Sequential) error {
+	g, err := BuildGraph(m, 1)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString("digraph \"tapenet\" {\n")
+	b.WriteString("  graph [rankdir=TB, fontname=\"Helvetica\", fontsize=12, labelloc=t, label=" + dotQuote(fmt.Sprintf("tapenet model, input %s, batch compiled as %d", ShapeString(m.Input()), g.Batch)) + "];\n")
+	b.WriteString("  node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", fontname=\"Helvetica\", fontsize=10];\n")
+	b.WriteString("  edge [fontname=\"Helvetica\", fontsize=9];\n")
+	byLayer := map[string][]GraphNode{}
+	for _, n := range g.Nodes {
+		byLayer[n.Layer] = append(byLayer[n.Layer], n)
+	}
+	for _, n := range byLayer[""] {
+		b.WriteString("  " + dotNode(n, g.Output))
+	}
+	for _, l := range g.Layers {
+		fmt.Fprintf(&b, "  subgraph %s {\n", dotQuote("cluster_"+l.Name))
+		fmt.Fprintf(&b, "    label=%s; style=\"rounded,filled\"; fillcolor=\"#f4f4f8\"; color=\"#9090a0\";\n", dotQuote(l.Name+" ("+l.Kind+")"))
+		for _, n := range byLayer[l.Name] {
+			b.WriteString("    " + dotNode(n, g.Output))
+		}
+		b.WriteString("  }\n")
+	}
+	for _, n := range g.Nodes {
+		for _, in := range n.Inputs {
+			fmt.Fprintf(&b, "  %s -> %s;\n", dotQuote(fmt.Sprint("n", in)), dotQuote(fmt.Sprint("n", n.ID)))
+		}
+	}
+	b.WriteString("}\n")
+	_, err = io.WriteString(w, b.String())
+	return err
+}
+
+func dotNode(n GraphNode, output int64) string {
+	var lines []string
+	if n.Role != RoleOp || !strings.HasPrefix(n.Name, n.Op+"(") {
+		lines = append(lines, n.Name)
+	}
+	if n.Role == RoleOp || n.Role == RoleConst {
+		lines = append(lines, n.Op)
+	}
+	shape := fmt.Sprint(n.Shape)
+	lines = append(lines, "("+strings.Trim(strings.ReplaceAll(shape, " ", ", "), "[]")+") "+n.DType)
+	for i := range lines {
+		lines[i] = dotEscape(lines[i])
+	}
+	attrs := "label=\"" + strings.Join(lines, `\n`) + "\""
+	switch {
+	case n.Role == RoleInput || n.ID == output:
+		attrs += ", shape=ellipse, fillcolor=\"#dbe9ff\""
+	case n.Role == RoleParam:
+		attrs += ", shape=note, fillcolor=\"#fff4d6\""
+	case n.Role == RoleConst:
+		attrs += ", shape=plaintext"
+	}
+	return fmt.Sprintf("%s [%s];\n", dotQuote(fmt.Sprint("n", n.ID)), attrs)
+}
+
+// dotEscape escapes s for a double-quoted DOT string.
+func dotEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+}
+
+func dotQuote(s string) string { return `"` + dotEscape(s) + `"` }

@@ -1,0 +1,376 @@
+package export
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/tapenet/tapenet/graph"
+	"google.golang.org/protobuf/proto"
+)
+
+// ONNX model constants written by WriteONNX.
+const (
+	// ONNXOpset is the version of the default ONNX operator set used.
+	ONNXOpset = 13
+	// ONNXIRVersion is the ONNX IR version (8: ONNX 1.10 and later; ONNX
+	// Runtime 1.10+ reads it).
+	ONNXIRVersion = 8
+	// ONNXInput and ONNXOutput name the model's input and output tensors.
+	ONNXInput  = "input"
+	ONNXOutput = "output"
+	// ONNXBatch names the symbolic batch dimension of input and output.
+	ONNXBatch = "N"
+)
+
+// ONNXLayer is implemented by layers that know their own ONNX form; the
+// ONNX writer asks it before the translations registered by kind. A layer
+// defined in graph/ cannot implement it (graph cannot import this package):
+// such kinds register an ONNXFunc with RegisterONNX instead.
+type ONNXLayer interface {
+	// ONNXNode adds the layer's ONNX nodes computing on the tensor named
+	// input (shape (N, b.InputShape()...)) through b and returns the name
+	// of the layer's output tensor.
+	ONNXNode(b *ONNXBuilder, input string) (output string, err error)
+}
+
+// ONNXFunc translates one layer into ONNX nodes, as ONNXLayer.ONNXNode
+// does; the layer is b.Layer().
+type ONNXFunc func(b *ONNXBuilder, input string) (output string, err error)
+
+var (
+	onnxMu    sync.RWMutex
+	onnxKinds = map[string]ONNXFunc{
+		"dense":    denseONNX,
+		"sigmoid":  unaryONNX("Sigmoid"),
+		"relu":     unaryONNX("Relu"),
+		"tanh":     unaryONNX("Tanh"),
+		"softmax":  softmaxONNX,
+		"identity": identityONNX,
+		"step":     stepONNX,
+	}
+)
+
+// RegisterONNX makes layers of the given kind exportable to ONNX with fn.
+// Registering a kind twice is an error. Call it from an init function in
+// the file that defines the translation.
+func RegisterONNX(kind string, fn ONNXFunc) error {
+	if kind == "" || fn == nil {
+		return fmt.Errorf("register onnx: empty kind or nil function")
+	}
+	onnxMu.Lock()
+	defer onnxMu.Unlock()
+	if _, dup := onnxKinds[kind]; dup {
+		return fmt.Errorf("register onnx: kind %q already has a translation", kind)
+	}
+	onnxKinds[kind] = fn
+	return nil
+}
+
+// ONNXKinds returns the layer kinds with a registered ONNX translation,
+// sorted.
+func ONNXKinds() []string {
+	onnxMu.RLock()
+	defer onnxMu.RUnlock()
+	ks := make([]string, 0, len(onnxKinds))
+	for k := range onnxKinds {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func onnxFunc(l graph.Layer) (ONNXFunc, bool) {
+	if ol, ok := l.(ONNXLayer); ok {
+		return ol.ONNXNode, true
+	}
+	onnxMu.RLock()
+	defer onnxMu.RUnlock()
+	fn, ok := onnxKinds[l.Kind()]
+	return fn, ok
+}
+
+// ONNXBuilder adds the ONNX nodes and initializers of one layer to a
+// graph. Tensor names it makes start with the layer's name.
+type ONNXBuilder struct {
+	m     *graph.Sequential
+	g     *onnx.GraphProto
+	index int
+	layer graph.NamedLayer
+	names map[string]bool // tensor names in use
+	count map[string]int  // nodes per op type, for node names
+	first int             // index in g.Node of the layer's first node
+}
+
+// Layer returns the layer being translated.
+func (b *ONNXBuilder) Layer() graph.NamedLayer { return b.layer }
+
+// InputShape returns the layer's per-sample input shape (batch excluded).
+func (b *ONNXBuilder) InputShape() []int {
+	if b.index == 0 {
+		return b.m.Input()
+	}
+	return b.m.OutputShape(b.index - 1)
+}
+
+// OutputShape returns the layer's per-sample output shape.
+func (b *ONNXBuilder) OutputShape() []int { return b.m.OutputShape(b.index) }
+
+// Param adds the layer's parameter name (e.g. "weight") as an initializer
+// named as in the checkpoint ("fc1.weight"), with the model's shape and
+// values, and returns its name.
+func (b *ONNXBuilder) Param(name string) (string, error) {
+	full := b.layer.Name + "." + name
+	t := b.m.Param(full)
+	if t == nil {
+		return "", fmt.Errorf("layer %s: no parameter %q", b.layer.Name, name)
+	}
+	if b.names[full] {
+		return full, nil
+	}
+	b.g.Initializer = append(b.g.Initializer, floatTensor(full, t.Shape(), t.Data().([]float32)))
+	b.names[full] = true
+	return full, nil
+}
+
+// Constant adds a float32 initializer named "<layer>.<name>" (made unique
+// if taken) and returns its name. An empty shape makes a scalar.
+func (b *ONNXBuilder) Constant(name string, shape []int, values []float32) (string, error) {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	if n != len(values) {
+		return "", fmt.Errorf("layer %s: constant %s: %d values for shape %v", b.layer.Name, name, len(values), shape)
+	}
+	full := b.unique(b.layer.Name + "." + name)
+	b.g.Initializer = append(b.g.Initializer, floatTensor(full, shape, values))
+	return full, nil
+}
+
+// Node adds a node applying op (an operator of the default ONNX domain,
+// opset ONNXOpset) to the named input tensors and returns the name of its
+// output tensor.
+func (b *ONNXBuilder) Node(op string, inputs []string, attrs ...*onnx.AttributeProto) string {
+	k := b.count[op]
+	b.count[op]++
+	suffix := ""
+	if k > 0 {
+		suffix = strconv.Itoa(k)
+	}
+	out := b.unique(b.layer.Name + "." + strings.ToLower(op) + suffix)
+	b.g.Node = append(b.g.Node, &onnx.NodeProto{
+		Name:      b.layer.Name + "/" + op + suffix,
+		OpType:    op,
+		Input:     slices.Clone(inputs),
+		Output:    []string{out},
+		Attribute: attrs,
+	})
+	return out
+}
+
+func (b *ONNXBuilder) unique(name string) string {
+	base := name
+	for i := 1; b.names[name]; i++ {
+		name = base + "_" + strconv.Itoa(i)
+	}
+	b.names[name] = true
+	return name
+}
+
+// AttrInt returns an INT attribute.
+func AttrInt(name string, v int64) *onnx.AttributeProto {
+	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_INT, I: v}
+}
+
+// AttrFloat returns a FLOAT attribute.
+func AttrFloat(name string, v float32) *onnx.AttributeProto {
+	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_FLOAT, F: v}
+}
+
+// AttrInts returns an INTS attribute.
+func AttrInts(name string, v ...int64) *onnx.AttributeProto {
+	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_INTS, Ints: v}
+}
+
+func floatTensor(name string, shape []int, values []float32) *onnx.TensorProto {
+	dims := make([]int64, len(shape))
+	for i, d := range shape {
+		dims[i] = int64(d)
+	}
+	raw := make([]byte, 0, 4*len(values))
+	for _, v := range values {
+		raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(v))
+	}
+	return &onnx.TensorProto{Name: name, Dims: dims, DataType: int32(onnx.TensorProto_FLOAT), RawData: raw}
+}
+
+func valueInfo(name string, sample []int) *onnx.ValueInfoProto {
+	dims := []*onnx.TensorShapeProto_Dimension{{Value: &onnx.TensorShapeProto_Dimension_DimParam{DimParam: ONNXBatch}}}
+	for _, d := range sample {
+		dims = append(dims, &onnx.TensorShapeProto_Dimension{Value: &onnx.TensorShapeProto_Dimension_DimValue{DimValue: int64(d)}})
+	}
+	return &onnx.ValueInfoProto{
+		Name: name,
+		Type: &onnx.TypeProto{Value: &onnx.TypeProto_TensorType{TensorType: &onnx.TypeProto_Tensor{
+			ElemType: int32(onnx.TensorProto_FLOAT),
+			Shape:    &onnx.TensorShapeProto{Dim: dims},
+		}}},
+	}
+}
+
+// ONNXModel translates m into an ONNX model: opset ONNXOpset, IR version
+// ONNXIRVersion, one float32 input named "input" of shape (N, sample
+// shape...) and one output named "output", N being a symbolic batch
+// dimension. Parameters become initializers named as in the checkpoint
+// ("fc1.weight", ...). Each layer is translated by its ONNXLayer method or
+// the ONNXFunc registered for its kind; a layer with neither is an error
+// naming it.
+func ONNXModel(m *graph.Sequential) (*onnx.ModelProto, error) {
+	spec, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	g := &onnx.GraphProto{
+		Name:      "tapenet",
+		DocString: "Exported by tapenet. Dense weights are stored (in, out), as x·W; Gemm runs with transB=0.",
+		Input:     []*onnx.ValueInfoProto{valueInfo(ONNXInput, m.Input())},
+	}
+	names := map[string]bool{ONNXInput: true, ONNXOutput: true}
+	cur := ONNXInput
+	for i, nl := range m.Layers() {
+		fn, ok := onnxFunc(nl.Layer)
+		if !ok {
+			return nil, fmt.Errorf("onnx: layer %s: kind %q has no ONNX translation (have %s)", nl.Name, nl.Layer.Kind(), strings.Join(ONNXKinds(), ", "))
+		}
+		b := &ONNXBuilder{m: m, g: g, index: i, layer: nl, names: names, count: map[string]int{}, first: len(g.Node)}
+		out, err := fn(b, cur)
+		if err != nil {
+			return nil, fmt.Errorf("onnx: layer %s (%s): %w", nl.Name, nl.Layer.Kind(), err)
+		}
+		if out == "" || !names[out] {
+			return nil, fmt.Errorf("onnx: layer %s (%s): output %q is not a tensor of the graph", nl.Name, nl.Layer.Kind(), out)
+		}
+		// Name the layer's output "<layer>.out" when the layer made it.
+		if want := nl.Name + ".out"; out != want && !names[want] && producedSince(g, b.first, out) {
+			renameTensor(g.Node[b.first:], out, want)
+			delete(names, out)
+			names[want] = true
+			out = want
+		}
+		cur = out
+	}
+	if !producedSince(g, 0, cur) {
+		// The model computes nothing (identity layers only): copy the input.
+		g.Node = append(g.Node, &onnx.NodeProto{Name: "output/Identity", OpType: "Identity", Input: []string{cur}, Output: []string{ONNXOutput}})
+	} else {
+		renameTensor(g.Node, cur, ONNXOutput)
+	}
+	g.Output = []*onnx.ValueInfoProto{valueInfo(ONNXOutput, m.OutputShape(len(m.Layers())-1))}
+	return &onnx.ModelProto{
+		IrVersion:       ONNXIRVersion,
+		OpsetImport:     []*onnx.OperatorSetIdProto{{Domain: "", Version: ONNXOpset}},
+		ProducerName:    "tapenet",
+		ProducerVersion: "1",
+		DocString:       fmt.Sprintf("A tapenet model. Input %q: float32 %s; output %q: float32 %s; N is the batch size.", ONNXInput, batchShape(m.Input()), ONNXOutput, batchShape(m.OutputShape(len(m.Layers())-1))),
+		Graph:           g,
+		MetadataProps: []*onnx.StringStringEntryProto{
+			{Key: "tapenet.spec", Value: string(spec)},
+			{Key: "tapenet.weight_layout", Value: "dense weights are (in, out): the transpose of PyTorch nn.Linear.weight"},
+		},
+	}, nil
+}
+
+// producedSince reports whether a node from index from on outputs name.
+func producedSince(g *onnx.GraphProto, from int, name string) bool {
+	for _, n := range g.Node[from:] {
+		if slices.Contains(n.Output, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func renameTensor(nodes []*onnx.NodeProto, from, to string) {
+	for _, n := range nodes {
+		for i, s := range n.Input {
+			if s == from {
+				n.Input[i] = to
+			}
+		}
+		for i, s := range n.Output {
+			if s == from {
+				n.Output[i] = to
+			}
+		}
+	}
+}
+
+// WriteONNX writes m as a serialized ONNX model (see ONNXModel), which ONNX
+// Runtime and other ONNX tools load. Feed it a float32 tensor "input" of
+// shape (N, sample shape...), any N; it returns "output" of shape
+// (N, classes).
+func WriteONNX(w io.Writer, m *graph.Sequential) error {
+	mp, err := ONNXModel(m)
+	if err != nil {
+		return err
+	}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(mp)
+	if err != nil {
+		return fmt.Errorf("onnx: %w", err)
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+// Built-in translations of graph's layer kinds.
+
+func denseONNX(b *ONNXBuilder, x string) (string, error) {
+	w, err := b.Param("weight")
+	if err != nil {
+		return "", err
+	}
+	bias, err := b.Param("bias")
+	if err != nil {
+		return "", err
+	}
+	if len(b.InputShape()) != 1 {
+		x = b.Node("Flatten", []string{x}, AttrInt("axis", 1))
+	}
+	return b.Node("Gemm", []string{x, w, bias}, AttrFloat("alpha", 1), AttrFloat("beta", 1), AttrInt("transA", 0), AttrInt("transB", 0)), nil
+}
+
+func unaryONNX(op string) ONNXFunc {
+	return func(b *ONNXBuilder, x string) (string, error) { return b.Node(op, []string{x}), nil }
+}
+
+func softmaxONNX(b *ONNXBuilder, x string) (string, error) {
+	if len(b.InputShape()) != 1 {
+		return "", fmt.Errorf("softmax needs (batch, classes) input, got per-sample shape %v", b.InputShape())
+	}
+	return b.Node("Softmax", []string{x}, AttrInt("axis", 1)), nil
+}
+
+func identityONNX(_ *ONNXBuilder, x string) (string, error) { return x, nil }
+
+func stepONNX(b *ONNXBuilder, x string) (string, error) {
+	zero, err := b.Constant("zero", nil, []float32{0})
+	if err != nil {
+		return "", err
+	}
+	gt := b.Node("Greater", []string{x, zero})
+	return b.Node("Cast", []string{gt}, AttrInt("to", int64(onnx.TensorProto_FLOAT))), nil
+}
+
+// batchShape formats a per-sample shape with the symbolic batch: "(N, 784)".
+func batchShape(sample []int) string {
+	return "(" + ONNXBatch + strings.TrimPrefix(ShapeString(sample), "(None")
+}

@@ -1,0 +1,142 @@
+package export
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/tapenet/tapenet/graph"
+)
+
+// LayerInfo describes one layer of a model for a summary.
+type LayerInfo struct {
+	// Name is the layer's name in the model, e.g. "fc1".
+	Name string
+	// Kind is the layer's kind, e.g. "dense".
+	Kind string
+	// OutputShape is the per-sample output shape (batch excluded).
+	OutputShape []int
+	// Params lists the layer's parameters by full name ("fc1.weight").
+	Params []string
+	// Count is the number of learnable values of the layer.
+	Count int
+}
+
+// Layers describes every layer of m, in order.
+func Layers(m *graph.Sequential) ([]LayerInfo, error) {
+	var out []LayerInfo
+	for i, nl := range m.Layers() {
+		li := LayerInfo{Name: nl.Name, Kind: nl.Layer.Kind(), OutputShape: m.OutputShape(i)}
+		for _, p := range layerParams(m, i) {
+			t := m.Param(p)
+			if t == nil {
+				return nil, fmt.Errorf("layer %s: model has no parameter %s", nl.Name, p)
+			}
+			li.Params = append(li.Params, p)
+			li.Count += t.Shape().TotalSize()
+		}
+		out = append(out, li)
+	}
+	return out, nil
+}
+
+// layerParams returns the full names of the parameters of layer i, in the
+// order the layer declares them.
+func layerParams(m *graph.Sequential, i int) []string {
+	layers := m.Layers()
+	pl, ok := layers[i].Layer.(graph.ParamLayer)
+	if !ok {
+		return nil
+	}
+	in := m.Input()
+	if i > 0 {
+		in = m.OutputShape(i - 1)
+	}
+	specs, err := pl.Params(in)
+	if err != nil { // cannot happen for a model NewNamed accepted
+		return nil
+	}
+	var names []string
+	for _, s := range specs {
+		names = append(names, layers[i].Name+"."+s.Name)
+	}
+	return names
+}
+
+// ShapeString formats a per-sample shape with the batch dimension as None,
+// as Keras does: [50] gives "(None, 50)".
+func ShapeString(shape []int) string {
+	parts := []string{"None"}
+	for _, d := range shape {
+		parts = append(parts, strconv.Itoa(d))
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// WriteSummary writes a Keras-style table of m: one row per layer with its
+// name and kind, output shape (batch as None) and parameter count, then
+// the total, trainable and non-trainable parameter counts with their size
+// as float32. Every tapenet parameter is trainable.
+func WriteSummary(w io.Writer, m *graph.Sequential) error {
+	layers, err := Layers(m)
+	if err != nil {
+		return err
+	}
+	rows := [][3]string{{"Layer (type)", "Output Shape", "Param #"}, {"input (input)", ShapeString(m.Input()), "0"}}
+	total := 0
+	for _, l := range layers {
+		rows = append(rows, [3]string{l.Name + " (" + l.Kind + ")", ShapeString(l.OutputShape), thousands(l.Count)})
+		total += l.Count
+	}
+	w0, w1, w2 := 0, 0, 0
+	for _, r := range rows {
+		w0, w1, w2 = max(w0, len(r[0])), max(w1, len(r[1])), max(w2, len(r[2]))
+	}
+	w0, w1, w2 = max(w0+2, 28), max(w1+2, 26), max(w2, 11)
+	width := w0 + w1 + w2
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "Model: %q\n", "sequential")
+	line := func(c string) { fmt.Fprintln(bw, strings.Repeat(c, width)) }
+	row := func(r [3]string) { fmt.Fprintf(bw, "%-*s%-*s%*s\n", w0, r[0], w1, r[1], w2, r[2]) }
+	line("_")
+	row(rows[0])
+	line("=")
+	for i, r := range rows[1:] {
+		if i > 0 {
+			line("_")
+		}
+		row(r)
+	}
+	line("=")
+	fmt.Fprintf(bw, "Total params: %s (%s)\n", thousands(total), byteSize(4*total))
+	fmt.Fprintf(bw, "Trainable params: %s (%s)\n", thousands(total), byteSize(4*total))
+	fmt.Fprintf(bw, "Non-trainable params: 0 (0.00 B)\n")
+	line("_")
+	return bw.Flush()
+}
+
+// thousands formats n with commas: 45360 gives "45,360".
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// byteSize formats a size as Keras does: "177.19 KB".
+func byteSize(n int) string {
+	v := float64(n)
+	for _, unit := range []string{"B", "KB", "MB", "GB"} {
+		if v < 1024 || unit == "GB" {
+			return fmt.Sprintf("%.2f %s", v, unit)
+		}
+		v /= 1024
+	}
+	return ""
+}
