@@ -18,11 +18,13 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
 
 	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/numpyio"
 )
 
 //go:embed weights
@@ -114,9 +116,24 @@ func Pretrained(name string) (*graph.Sequential, error) {
 	return m, nil
 }
 
+// OpenOptions configure Open.
+type OpenOptions struct {
+	// Activation is the hidden activation of a model read from book-format
+	// weights (.pkl or .npz; default "sigmoid", as in the book). It is
+	// ignored for checkpoints, which record their layers.
+	Activation string
+}
+
 // Open returns the model named by ref: the name of an embedded model, or
-// the path of a tapenet checkpoint (.safetensors). Errors name ref.
-func Open(ref string) (*graph.Sequential, error) {
+// the path of a file: a tapenet checkpoint (.safetensors), or weights in the
+// book's format (a pickle such as sample_weight.pkl, or an .npz archive,
+// with arrays W1, b1, W2, b2, ...; see FromBook). The file's format is told
+// from its first bytes. Errors name ref. At most one OpenOptions is used.
+func Open(ref string, opts ...OpenOptions) (*graph.Sequential, error) {
+	var opt OpenOptions
+	if len(opts) > 0 {
+		opt = opts[0]
+	}
 	if !strings.ContainsAny(ref, `/\.`) {
 		return Pretrained(ref)
 	}
@@ -128,9 +145,36 @@ func Open(ref string) (*graph.Sequential, error) {
 		return nil, fmt.Errorf("model %s: %w", ref, err)
 	}
 	defer f.Close()
-	m, err := graph.ReadCheckpoint(f, nil)
+	var head [8]byte
+	n, _ := io.ReadFull(f, head[:])
+	if isNumpy(head[:n]) {
+		arrays, err := numpyio.Load(ref)
+		if err != nil {
+			return nil, err // names the file
+		}
+		if opt.Activation == "" {
+			opt.Activation = "sigmoid"
+		}
+		m, err := FromBook(arrays, opt.Activation)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: %w", ref, err)
+		}
+		return m, nil
+	}
+	m, err := graph.ReadCheckpoint(io.MultiReader(bytes.NewReader(head[:n]), f), nil)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", ref, err)
 	}
 	return m, nil
+}
+
+// isNumpy reports whether a file starting with head is for numpyio.Load:
+// a zip archive (.npz), a pickle (PROTO opcode) or an .npy array.
+func isNumpy(head []byte) bool {
+	for _, magic := range []string{"PK\x03\x04", "PK\x05\x06", "\x80", "\x93NUMPY"} {
+		if bytes.HasPrefix(head, []byte(magic)) {
+			return true
+		}
+	}
+	return false
 }

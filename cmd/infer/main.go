@@ -33,11 +33,13 @@ matrix and images per second.
 
 Examples:
   go run ./cmd/infer --model model.safetensors
+  go run ./cmd/infer --model sample_weight.pkl          # the book's chapter 3 weights
+  go run ./cmd/infer --model weights.npz --activation relu
   go run ./cmd/infer --data ~/fashion-mnist --split test --json
 `
 
 type options struct {
-	model, data, split, predictions string
+	model, data, split, predictions, activation string
 	batch, limit                    int
 	json                            bool
 }
@@ -47,7 +49,8 @@ func main() { cli.Main("infer", run) }
 func run(args []string, stdout, stderr io.Writer) error {
 	var o options
 	fs := cli.NewFlags("infer", usage, stdout)
-	fs.StringVar(&o.model, "model", models.Default, "checkpoint file (.safetensors) or embedded model name ("+strings.Join(models.Names(), ", ")+")")
+	fs.StringVar(&o.model, "model", models.Default, "embedded model name ("+strings.Join(models.Names(), ", ")+"), checkpoint file (.safetensors), or book-format weights (.pkl, .npz with W1, b1, W2, b2, ...)")
+	fs.StringVar(&o.activation, "activation", "sigmoid", "hidden activation for book-format weights (.pkl, .npz): "+strings.Join(models.Activations(), ", "))
 	fs.StringVar(&o.data, "data", "", "folder of MNIST-format IDX files, .gz or not (default: the embedded MNIST)")
 	fs.StringVar(&o.split, "split", "test", "which split to run: test or train")
 	fs.IntVar(&o.batch, "batch-size", 100, "images per batch")
@@ -68,7 +71,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case o.model == "":
 		return cli.Usagef("--model must name a file or an embedded model")
 	}
-	m, err := models.Open(o.model)
+	if _, err := models.Activation(o.activation); err != nil {
+		return cli.Usagef("--activation: %v", err)
+	}
+	m, err := models.Open(o.model, models.OpenOptions{Activation: o.activation})
 	if err != nil {
 		return err
 	}
