@@ -42,6 +42,11 @@ type ParamSpec struct {
 	Shape []int
 	// Init fills a new tensor; nil leaves it zero.
 	Init Initializer
+	// Buffer marks state that is saved with the model but not learned by
+	// gradient descent (PyTorch's buffers, Keras's non-trainable weights),
+	// such as batch normalisation's running statistics. Buffers are not
+	// bound as learnables in training graphs.
+	Buffer bool
 }
 
 // Initializer fills data (a tensor of the given shape) with initial values
@@ -88,6 +93,7 @@ type Scope struct {
 	name     string
 	training bool
 	params   map[string]*tensor.Dense // by full name "<layer>.<param>"
+	buffers  map[string]bool          // full names of buffers
 	bound    *[]*gorgonia.Node        // learnable nodes, in model order
 }
 
@@ -106,7 +112,7 @@ func (s *Scope) NodeName(part string) string { return s.name + "." + part }
 
 // Param returns a node holding the layer's parameter name, bound to the
 // model's tensor (shared by every graph of the model, so an optimiser step
-// in one is seen by all).
+// in one is seen by all). Its name is "<layer>.<name>".
 func (s *Scope) Param(name string) (*gorgonia.Node, error) {
 	full := s.NodeName(name)
 	t, ok := s.params[full]
@@ -115,7 +121,7 @@ func (s *Scope) Param(name string) (*gorgonia.Node, error) {
 	}
 	shape := t.Shape()
 	n := gorgonia.NewTensor(s.g, t.Dtype(), len(shape), gorgonia.WithShape(shape...), gorgonia.WithValue(t), gorgonia.WithName(full))
-	if s.bound != nil {
+	if s.bound != nil && !s.buffers[full] {
 		*s.bound = append(*s.bound, n)
 	}
 	return n, nil

@@ -21,8 +21,9 @@ type Sequential struct {
 	names  []string
 	layers []Layer
 	shapes [][]int // per-sample output shape of each layer
-	params map[string]*tensor.Dense
-	order  []string // parameter names in model order
+	params  map[string]*tensor.Dense
+	buffers map[string]bool // names of parameters that are buffers
+	order   []string        // parameter names in model order
 }
 
 // NamedLayer pairs a layer with its name in a model.
@@ -62,7 +63,7 @@ func NewNamed(input []int, layers ...NamedLayer) (*Sequential, error) {
 	if len(layers) == 0 {
 		return nil, fmt.Errorf("model: no layers")
 	}
-	m := &Sequential{input: slices.Clone(input), params: map[string]*tensor.Dense{}}
+	m := &Sequential{input: slices.Clone(input), params: map[string]*tensor.Dense{}, buffers: map[string]bool{}}
 	seen := map[string]bool{}
 	for _, nl := range layers {
 		if nl.Name == "" || seen[nl.Name] {
@@ -94,9 +95,12 @@ func NewNamed(input []int, layers ...NamedLayer) (*Sequential, error) {
 				}
 				m.params[full] = tensor.New(tensor.WithShape(ps.Shape...), tensor.Of(tensor.Float32))
 				m.order = append(m.order, full)
+				if ps.Buffer {
+					m.buffers[full] = true
+				}
 			}
 		}
-		s := &Scope{g: g, name: m.names[i], params: m.params}
+		s := &Scope{g: g, name: m.names[i], params: m.params, buffers: m.buffers}
 		y, err := l.Forward(s, x)
 		if err != nil {
 			return nil, fmt.Errorf("model: layer %s (%s) on input %v: %w", m.names[i], l.Kind(), []int(x.Shape()[1:]), err)
@@ -155,7 +159,8 @@ func (m *Sequential) ParamNames() []string { return slices.Clone(m.order) }
 // name. It is the model's own tensor: writing to it changes the model.
 func (m *Sequential) Param(name string) *tensor.Dense { return m.params[name] }
 
-// ParamCount returns the number of learnable values.
+// ParamCount returns the number of values in all parameters, buffers
+// included.
 func (m *Sequential) ParamCount() int {
 	n := 0
 	for _, t := range m.params {
@@ -163,6 +168,22 @@ func (m *Sequential) ParamCount() int {
 	}
 	return n
 }
+
+// TrainableCount returns the number of values learned by gradient descent
+// (ParamCount less the buffers).
+func (m *Sequential) TrainableCount() int {
+	n := 0
+	for name, t := range m.params {
+		if !m.buffers[name] {
+			n += t.Shape().TotalSize()
+		}
+	}
+	return n
+}
+
+// IsBuffer reports whether the named parameter is a buffer (saved, not
+// learned; see ParamSpec.Buffer).
+func (m *Sequential) IsBuffer(name string) bool { return m.buffers[name] }
 
 // SetParam copies values into a parameter; the shape must match exactly.
 func (m *Sequential) SetParam(name string, shape []int, values []float32) error {

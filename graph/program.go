@@ -50,7 +50,7 @@ func (m *Sequential) Build(batch int, training bool, upTo int) (*Program, error)
 	p := &Program{Graph: g, Input: x, Batch: batch, Training: training, layerOf: map[int64]string{}}
 	seen := map[int64]bool{x.ID(): true}
 	for i, l := range m.layers[:upTo] {
-		s := &Scope{g: g, name: m.names[i], training: training, params: m.params, bound: &p.Learnables}
+		s := &Scope{g: g, name: m.names[i], training: training, params: m.params, buffers: m.buffers, bound: &p.Learnables}
 		y, err := l.Forward(s, x)
 		if err != nil {
 			return nil, fmt.Errorf("layer %s (%s): %w", m.names[i], l.Kind(), err)
