@@ -17,10 +17,10 @@ const SpecFormat = "tapenet.sequential/v1"
 // parameters: one tensor per declared parameter, named "<layer>.<param>",
 // shared by every graph compiled from the model.
 type Sequential struct {
-	input  []int
-	names  []string
-	layers []Layer
-	shapes [][]int // per-sample output shape of each layer
+	input   []int
+	names   []string
+	layers  []Layer
+	shapes  [][]int // per-sample output shape of each layer
 	params  map[string]*tensor.Dense
 	buffers map[string]bool // names of parameters that are buffers
 	order   []string        // parameter names in model order
