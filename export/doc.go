@@ -10,10 +10,11 @@
 //	m.Init(1)
 //	err := export.WriteSummary(os.Stdout, m)
 //
-// Writers produce the whole output in memory before writing, except the
-// text formats, which are small; pair them with a temp-file-and-rename
-// helper (cmd/export uses internal/cli.WriteFile) so that a failed export
-// leaves no partial file.
+// A writer returns an error before writing anything when the model cannot
+// be exported (a layer with no ONNX form, Graphviz missing for svg and
+// png). To be sure a failed export leaves no partial file, write through a
+// temporary file renamed into place, as cmd/export does with
+// internal/cli.WriteFile.
 //
 // # Formats
 //

@@ -1,9 +1,11 @@
 package export
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -170,9 +172,19 @@ func WriteJSON(w io.Writer, m *graph.Sequential) error {
 	if err != nil {
 		return err
 	}
+	// Put arrays of numbers (shapes, input ids) on one line. JSON strings
+	// cannot hold a raw newline, so only structural arrays match.
+	b = numberArray.ReplaceAllFunc(b, func(a []byte) []byte {
+		return bytes.ReplaceAll(spaces.ReplaceAll(a, nil), []byte(","), []byte(", "))
+	})
 	_, err = w.Write(append(b, '\n'))
 	return err
 }
+
+var (
+	numberArray = regexp.MustCompile(`\[\n[\s\d,-]*\]`)
+	spaces      = regexp.MustCompile(`\s+`)
+)
 
 // WriteDOT writes the Graphviz source of m's graph compiled for a batch of
 // one: one cluster per layer (subgraph "cluster_<layer>"), each node
