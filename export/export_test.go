@@ -22,6 +22,7 @@ import (
 	"github.com/tapenet/tapenet/export"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/models"
+	"gorgonia.org/gorgonia"
 )
 
 // testModels returns small random-initialised models covering every
@@ -215,7 +216,7 @@ func TestJSONGraphComplete(t *testing.T) {
 					if len(n.Inputs) == 0 {
 						t.Errorf("op node %d (%s) has no inputs", n.ID, n.Op)
 					}
-				case export.RoleInput, export.RoleParam, export.RoleConst:
+				case export.RoleInput, export.RoleParam, export.RoleBuffer, export.RoleConst:
 					if len(n.Inputs) != 0 {
 						t.Errorf("leaf %d has inputs %v", n.ID, n.Inputs)
 					}
@@ -226,7 +227,7 @@ func TestJSONGraphComplete(t *testing.T) {
 			// Params are exactly the Program's learnables, named as in the checkpoint.
 			var params []string
 			for _, n := range doc.Graph.Nodes {
-				if n.Role == export.RoleParam {
+				if n.Role == export.RoleParam || n.Role == export.RoleBuffer {
 					params = append(params, n.Name)
 					if n.Op != "param" || !strings.HasPrefix(n.Name, n.Layer+".") {
 						t.Errorf("param node %+v", n)
@@ -453,4 +454,51 @@ func TestImageWithoutDot(t *testing.T) {
 func sha(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
+}
+
+// offsetLayer adds a saved but not learned offset (a buffer).
+type offsetLayer struct{}
+
+func (offsetLayer) Kind() string { return "offset" }
+func (offsetLayer) Params(in []int) ([]graph.ParamSpec, error) {
+	return []graph.ParamSpec{{Name: "offset", Shape: in, Buffer: true}}, nil
+}
+func (offsetLayer) Forward(s *graph.Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
+	b, err := s.Param("offset")
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.BroadcastAdd(x, b, nil, []byte{0})
+}
+
+// Buffers count as non-trainable in the summary and have their own role
+// in the graph JSON.
+func TestBuffers(t *testing.T) {
+	m, err := graph.NewSequential([]int{784}, &graph.Dense{Units: 20}, offsetLayer{}, graph.Softmax{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := export.WriteSummary(&b, m); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Total params: 15,720 (", "Trainable params: 15,700 (", "Non-trainable params: 20 (80.00 B)", "offset1 (offset)"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
+	}
+	d, err := export.NewDocument(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles := map[string]string{}
+	for _, n := range d.Graph.Nodes {
+		roles[n.Name] = n.Role
+	}
+	if roles["offset1.offset"] != export.RoleBuffer || roles["fc1.weight"] != export.RoleParam {
+		t.Errorf("roles %v", roles)
+	}
+	if p := d.Params[2]; p.Name != "offset1.offset" || p.Trainable || !d.Params[0].Trainable {
+		t.Errorf("params %+v", d.Params)
+	}
 }

@@ -18,10 +18,11 @@ const GraphFormat = "tapenet.export.graph/v1"
 
 // Node roles in a Graph.
 const (
-	RoleInput = "input" // the model's input (a leaf)
-	RoleParam = "param" // a learnable parameter (a leaf bound to the model's tensor)
-	RoleConst = "const" // a constant
-	RoleOp    = "op"    // the result of an operation on its inputs
+	RoleInput  = "input"  // the model's input (a leaf)
+	RoleParam  = "param"  // a learnable parameter (a leaf bound to the model's tensor)
+	RoleBuffer = "buffer" // a parameter saved with the model but not learned (graph.ParamSpec.Buffer)
+	RoleConst  = "const"  // a constant
+	RoleOp     = "op"     // the result of an operation on its inputs
 )
 
 // Document is the JSON form written by WriteJSON: the model spec, its
@@ -43,6 +44,8 @@ type ParamInfo struct {
 	Layer string `json:"layer"` // e.g. "fc1"
 	Shape []int  `json:"shape"` // e.g. [784, 50]: a dense weight is (in, out)
 	Count int    `json:"count"` // number of values
+	// Trainable is false for buffers (saved, not learned by gradient descent).
+	Trainable bool `json:"trainable"`
 }
 
 // Graph is the structure of a model compiled into a Gorgonia graph:
@@ -77,9 +80,9 @@ type GraphNode struct {
 	// for an unnamed node, its op applied to input ids ("+(%4, %5)").
 	Name string `json:"name"`
 	// Op is the Gorgonia op (its String form, e.g. "A × B"); "input" or
-	// "param" for those leaves.
+	// "param" for those leaves (buffers included).
 	Op string `json:"op"`
-	// Role is RoleInput, RoleParam, RoleConst or RoleOp.
+	// Role is RoleInput, RoleParam, RoleBuffer, RoleConst or RoleOp.
 	Role string `json:"role"`
 	// Shape is the node's shape (empty for a scalar).
 	Shape []int `json:"shape"`
@@ -100,9 +103,9 @@ func BuildGraph(m *graph.Sequential, batch int) (*Graph, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build graph: %w", err)
 	}
-	params := map[int64]bool{}
-	for _, n := range p.Learnables {
-		params[n.ID()] = true
+	params := map[string]bool{}
+	for _, name := range m.ParamNames() {
+		params[name] = true
 	}
 	g := &Graph{Batch: batch, Input: p.Input.ID(), Output: p.Output().ID()}
 	for i, nl := range m.Layers() {
@@ -120,8 +123,11 @@ func BuildGraph(m *graph.Sequential, batch int) (*Graph, error) {
 		switch {
 		case n == p.Input:
 			gn.Op, gn.Role = "input", RoleInput
-		case params[n.ID()]:
+		case n.Op() == nil && params[n.Name()]:
 			gn.Op, gn.Role = "param", RoleParam
+			if m.IsBuffer(n.Name()) {
+				gn.Role = RoleBuffer
+			}
 		case n.Op() == nil:
 			gn.Op, gn.Role = "input", RoleInput
 		default:
@@ -154,7 +160,7 @@ func NewDocument(m *graph.Sequential) (*Document, error) {
 	for i, nl := range m.Layers() {
 		for _, name := range layerParams(m, i) {
 			shape := m.Param(name).Shape()
-			d.Params = append(d.Params, ParamInfo{Name: name, Layer: nl.Name, Shape: slices.Clone([]int(shape)), Count: shape.TotalSize()})
+			d.Params = append(d.Params, ParamInfo{Name: name, Layer: nl.Name, Shape: slices.Clone([]int(shape)), Count: shape.TotalSize(), Trainable: !m.IsBuffer(name)})
 		}
 	}
 	return d, nil

@@ -20,8 +20,9 @@ type LayerInfo struct {
 	OutputShape []int
 	// Params lists the layer's parameters by full name ("fc1.weight").
 	Params []string
-	// Count is the number of learnable values of the layer.
-	Count int
+	// Count is the number of parameter values of the layer, buffers
+	// included; Trainable counts those learned by gradient descent.
+	Count, Trainable int
 }
 
 // Layers describes every layer of m, in order.
@@ -36,6 +37,9 @@ func Layers(m *graph.Sequential) ([]LayerInfo, error) {
 			}
 			li.Params = append(li.Params, p)
 			li.Count += t.Shape().TotalSize()
+			if !m.IsBuffer(p) {
+				li.Trainable += t.Shape().TotalSize()
+			}
 		}
 		out = append(out, li)
 	}
@@ -77,18 +81,19 @@ func ShapeString(shape []int) string {
 
 // WriteSummary writes a Keras-style table of m: one row per layer with its
 // name and kind, output shape (batch as None) and parameter count, then
-// the total, trainable and non-trainable parameter counts with their size
-// as float32. Every tapenet parameter is trainable.
+// the total, trainable and non-trainable (buffer) parameter counts with
+// their size as float32.
 func WriteSummary(w io.Writer, m *graph.Sequential) error {
 	layers, err := Layers(m)
 	if err != nil {
 		return err
 	}
 	rows := [][3]string{{"Layer (type)", "Output Shape", "Param #"}, {"input (input)", ShapeString(m.Input()), "0"}}
-	total := 0
+	total, trainable := 0, 0
 	for _, l := range layers {
 		rows = append(rows, [3]string{l.Name + " (" + l.Kind + ")", ShapeString(l.OutputShape), thousands(l.Count)})
 		total += l.Count
+		trainable += l.Trainable
 	}
 	w0, w1, w2 := 0, 0, 0
 	for _, r := range rows {
@@ -111,8 +116,8 @@ func WriteSummary(w io.Writer, m *graph.Sequential) error {
 	}
 	line("=")
 	fmt.Fprintf(bw, "Total params: %s (%s)\n", thousands(total), byteSize(4*total))
-	fmt.Fprintf(bw, "Trainable params: %s (%s)\n", thousands(total), byteSize(4*total))
-	fmt.Fprintf(bw, "Non-trainable params: 0 (0.00 B)\n")
+	fmt.Fprintf(bw, "Trainable params: %s (%s)\n", thousands(trainable), byteSize(4*trainable))
+	fmt.Fprintf(bw, "Non-trainable params: %s (%s)\n", thousands(total-trainable), byteSize(4*(total-trainable)))
 	line("_")
 	return bw.Flush()
 }
