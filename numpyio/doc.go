@@ -53,15 +53,22 @@
 // Sizes announced by the input (bytes lengths, npy header lengths, shapes)
 // are checked against the bytes actually present before anything is
 // allocated for them, shapes are limited to [MaxDims] dimensions and
-// [MaxElements] elements, and the product of a shape must match the data
-// length exactly.
+// [MaxElements] elements (also the limit for all arrays of one file
+// together), and the product of a shape must match the data length exactly.
+// Amplification is bounded too: the array data a pickle may produce (and
+// what _codecs.encode may expand) is limited to the size of the pickle, so a
+// buffer memoized once and referenced by thousands of arrays is refused, and
+// npz archives whose entries overlap (a classic zip bomb) are refused.
+// Arrays that are the same object in the pickle share their Data.
 //
 // # Errors
 //
 // Errors are one line, carry context (file, array name or byte offset) and
 // wrap one of the sentinels [ErrFormat], [ErrTruncated] (which also matches
 // ErrFormat), [ErrRefusedGlobal], [ErrDType], [ErrLimit] and
-// [ErrUnsupported], so they can be classified with errors.Is.
+// [ErrUnsupported], so they can be classified with errors.Is. The exceptions
+// are I/O errors of the caller's reader and, in [Load], errors opening the
+// file (errors.Is(err, fs.ErrNotExist) works).
 //
 // # Concurrency
 //

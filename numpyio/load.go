@@ -17,7 +17,8 @@ import (
 //   - "\x93NUMPY": a single .npy array, returned under the file's base name
 //     without its extension (e.g. "W1" for "dir/W1.npy").
 //
-// Errors name the file.
+// Errors name the file; a file that cannot be opened yields the
+// *fs.PathError from os.Open (wrapped).
 func Load(path string) (m map[string]Array, err error) {
 	defer recoverInternal("load "+path, &err)
 	m, err = load(path)

@@ -98,12 +98,45 @@ const (
 	opReadonlyBuffer = 0x98
 )
 
-// opNames names opcodes the VM deliberately does not implement, for errors.
-var opNames = map[byte]string{
-	'I': "INT", 'L': "LONG", 'F': "FLOAT", 'S': "STRING", 'V': "UNICODE",
-	'i': "INST", 'o': "OBJ", 'P': "PERSID", 'Q': "BINPERSID",
-	0x81: "NEWOBJ", 0x82: "EXT1", 0x83: "EXT2", 0x84: "EXT4",
-	0x8f: "EMPTY_SET", 0x90: "ADDITEMS", 0x91: "FROZENSET", 0x92: "NEWOBJ_EX",
+// opName names opcodes the VM deliberately does not implement, for errors.
+func opName(op byte) string {
+	switch op {
+	case 'I':
+		return "INT"
+	case 'L':
+		return "LONG"
+	case 'F':
+		return "FLOAT"
+	case 'S':
+		return "STRING"
+	case 'V':
+		return "UNICODE"
+	case 'i':
+		return "INST"
+	case 'o':
+		return "OBJ"
+	case 'P':
+		return "PERSID"
+	case 'Q':
+		return "BINPERSID"
+	case 0x81:
+		return "NEWOBJ"
+	case 0x82:
+		return "EXT1"
+	case 0x83:
+		return "EXT2"
+	case 0x84:
+		return "EXT4"
+	case 0x8f:
+		return "EMPTY_SET"
+	case 0x90:
+		return "ADDITEMS"
+	case 0x91:
+		return "FROZENSET"
+	case 0x92:
+		return "NEWOBJ_EX"
+	}
+	return ""
 }
 
 // Python values on the VM stack are represented as:
@@ -132,23 +165,45 @@ const (
 	gBytes                            // builtins.bytes, only as bytes() == b''
 )
 
-var allowedGlobals = map[string]pyGlobal{
-	"numpy.core.multiarray._reconstruct":  gReconstruct,
-	"numpy._core.multiarray._reconstruct": gReconstruct,
-	"numpy.core.numeric._frombuffer":      gFrombuffer,
-	"numpy._core.numeric._frombuffer":     gFrombuffer,
-	"numpy.ndarray":                       gNDArray,
-	"numpy.dtype":                         gDType,
-	"_codecs.encode":                      gCodecsEncode,
-	"collections.OrderedDict":             gOrderedDict,
-	"builtins.bytes":                      gBytes,
-	"__builtin__.bytes":                   gBytes, // protocol 2 spelling
+// lookupGlobal is the allow-list: it returns 0 for any other global.
+func lookupGlobal(module, name string) pyGlobal {
+	switch module + "." + name {
+	case "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct":
+		return gReconstruct
+	case "numpy.core.numeric._frombuffer", "numpy._core.numeric._frombuffer":
+		return gFrombuffer
+	case "numpy.ndarray":
+		return gNDArray
+	case "numpy.dtype":
+		return gDType
+	case "_codecs.encode":
+		return gCodecsEncode
+	case "collections.OrderedDict":
+		return gOrderedDict
+	case "builtins.bytes", "__builtin__.bytes": // protocol 2 spelling
+		return gBytes
+	}
+	return 0
 }
 
-var globalNames = map[pyGlobal]string{
-	gReconstruct: "numpy.core.multiarray._reconstruct", gFrombuffer: "numpy.core.numeric._frombuffer",
-	gNDArray: "numpy.ndarray", gDType: "numpy.dtype", gCodecsEncode: "_codecs.encode",
-	gOrderedDict: "collections.OrderedDict", gBytes: "builtins.bytes",
+func (g pyGlobal) String() string {
+	switch g {
+	case gReconstruct:
+		return "numpy.core.multiarray._reconstruct"
+	case gFrombuffer:
+		return "numpy.core.numeric._frombuffer"
+	case gNDArray:
+		return "numpy.ndarray"
+	case gDType:
+		return "numpy.dtype"
+	case gCodecsEncode:
+		return "_codecs.encode"
+	case gOrderedDict:
+		return "collections.OrderedDict"
+	case gBytes:
+		return "builtins.bytes"
+	}
+	return "unknown global"
 }
 
 // pyDType is a numpy.dtype under construction.
@@ -680,7 +735,7 @@ func (v *vm) step(op byte) error {
 		}
 		return v.build(t, state)
 	default:
-		if name, ok := opNames[op]; ok {
+		if name := opName(op); name != "" {
 			return v.errf(ErrUnsupported, "opcode %s (0x%02x) is not allowed", name, op)
 		}
 		return v.errf(ErrFormat, "unknown opcode 0x%02x", op)
@@ -689,8 +744,8 @@ func (v *vm) step(op byte) error {
 }
 
 func (v *vm) global(mod, name string) error {
-	g, ok := allowedGlobals[mod+"."+name]
-	if !ok {
+	g := lookupGlobal(mod, name)
+	if g == 0 {
 		return fmt.Errorf("pickle: offset %d: %w", v.op, &RefusedGlobalError{Module: mod, Name: name})
 	}
 	v.push(g)
@@ -841,7 +896,7 @@ func (v *vm) reduce(fn, argsv any) (any, error) {
 		}
 		return d, nil
 	}
-	return nil, v.errf(ErrFormat, "calling %s is not allowed", globalNames[g])
+	return nil, v.errf(ErrFormat, "calling %s is not allowed", g)
 }
 
 func (v *vm) shape(x any) ([]int, error) {
@@ -1023,7 +1078,7 @@ func typeName(x any) string {
 	case *pyDict:
 		return "dict"
 	case pyGlobal:
-		return "global " + globalNames[x]
+		return "global " + x.String()
 	case *pyArray:
 		return "numpy.ndarray"
 	case *pyDType:
