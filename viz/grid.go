@@ -75,13 +75,16 @@ func (o GridOptions) withDefaults(n int) GridOptions {
 
 // GridLayout returns the layout Grid uses for cells.
 func GridLayout(cells []Cell, opt GridOptions) (Layout, error) {
-	if len(cells) == 0 {
-		return Layout{}, errors.New("viz: a grid needs at least one cell")
+	if len(cells) == 0 && opt.Title == "" {
+		return Layout{}, errors.New("viz: a grid needs a cell or a title")
 	}
-	size := cells[0].Digit.Bounds().Size()
+	var size image.Point
 	for i, c := range cells {
 		if c.Digit == nil {
 			return Layout{}, fmt.Errorf("viz: cell %d has no digit", i)
+		}
+		if i == 0 {
+			size = c.Digit.Bounds().Size()
 		}
 		if s := c.Digit.Bounds().Size(); s != size {
 			return Layout{}, fmt.Errorf("viz: cell %d is %v, cell 0 is %v: all digits must have one size", i, s, size)
@@ -97,7 +100,10 @@ func GridLayout(cells []Cell, opt GridOptions) (Layout, error) {
 	lh := lineHeight(f)
 	ch := dh + captionGap + lh
 	cols := min(opt.Columns, len(cells))
-	rows := (len(cells) + cols - 1) / cols
+	rows := 0
+	if cols > 0 {
+		rows = (len(cells) + cols - 1) / cols
+	}
 	l := Layout{Columns: cols, Rows: rows}
 	top := margin
 	if opt.Title != "" {
@@ -105,9 +111,12 @@ func GridLayout(cells []Cell, opt GridOptions) (Layout, error) {
 		l.Title = image.Rect(margin, top, margin+textWidth(tf, opt.Title), top+lineHeight(tf))
 		top = l.Title.Max.Y + rowGap
 	}
-	width := 2*margin + cols*cw + (cols-1)*cellGap
+	width := 2*margin + cols*cw + max(cols-1, 0)*cellGap
 	width = max(width, l.Title.Max.X+margin)
-	height := top + rows*ch + (rows-1)*rowGap + margin
+	height := top + rows*ch + max(rows-1, 0)*rowGap + margin
+	if rows == 0 {
+		height = l.Title.Max.Y + margin
+	}
 	l.Bounds = image.Rect(0, 0, width, height)
 	for i := range cells {
 		r, c := i/cols, i%cols
@@ -121,7 +130,8 @@ func GridLayout(cells []Cell, opt GridOptions) (Layout, error) {
 }
 
 // Grid draws cells in rows, each digit upscaled with its caption centred
-// under it, on a white background.
+// under it, on a white background. With a title, cells may be empty (the
+// picture is then the title alone).
 func Grid(cells []Cell, opt GridOptions) (*image.RGBA, error) {
 	l, err := GridLayout(cells, opt)
 	if err != nil {

@@ -36,12 +36,14 @@ Examples:
   go run ./cmd/infer --model sample_weight.pkl          # the book's chapter 3 weights
   go run ./cmd/infer --model weights.npz --activation relu
   go run ./cmd/infer --data ~/fashion-mnist --split test --json
+  go run ./cmd/infer --errors errors.png --confusion confusion.png   # pictures
 `
 
 type options struct {
 	model, data, split, predictions, activation string
-	batch, limit                    int
-	json                            bool
+	batch, limit                                int
+	json                                        bool
+	pics                                        pictureOptions // --errors, --confusion
 }
 
 func main() { cli.Main("infer", run) }
@@ -57,6 +59,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.limit, "limit", 0, "run the first N images only (0: all)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object instead of the report")
 	fs.StringVar(&o.predictions, "predictions", "", "write the predicted label of every image to this file, one per line")
+	fs.StringVar(&o.pics.errors, "errors", "", "draw the misclassified digits to this PNG file, each captioned true → predicted (confidence)")
+	fs.IntVar(&o.pics.errorsMax, "errors-max", 40, "draw at most this many mistakes with --errors (the first ones, in data order)")
+	fs.StringVar(&o.pics.confusion, "confusion", "", "draw the confusion matrix as a heat map with the counts to this PNG file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,6 +73,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cli.Usagef("--batch-size must be at least 1, got %d", o.batch)
 	case o.limit < 0:
 		return cli.Usagef("--limit must not be negative, got %d", o.limit)
+	case o.pics.errorsMax < 1:
+		return cli.Usagef("--errors-max must be at least 1, got %d", o.pics.errorsMax)
 	case o.model == "":
 		return cli.Usagef("--model must name a file or an embedded model")
 	}
@@ -111,6 +118,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+	}
+	if err := o.writePictures(pr, m, set, preds, rep); err != nil {
+		return err
 	}
 	if o.json {
 		b, err := json.Marshal(rep)
