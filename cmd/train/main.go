@@ -51,8 +51,9 @@ func main() { cli.Main("train", run) }
 
 func run(args []string, stdout, stderr io.Writer) error {
 	var o options
+	var lc curves // --plot
 	fs := cli.NewFlags("train", usage, stdout)
-	fs.StringVar(&o.arch, "arch", "mlp", "architecture: mlp (hidden layers from --hidden) or book (784-50-100-10 sigmoid)")
+	fs.StringVar(&o.arch, "arch", "mlp", "architecture: mlp (hidden layers from --hidden), book (784-50-100-10 sigmoid) or convnet (the book's SimpleConvNet: conv 30x5x5, relu, 2x2 max-pool, 100 relu, 10)")
 	fs.IntSliceVar(&o.hidden, "hidden", []int{256}, "hidden layer sizes of the mlp, comma-separated")
 	fs.StringVar(&o.activation, "activation", "relu", "hidden activation of the mlp: "+strings.Join(slices.DeleteFunc(models.Activations(), func(s string) bool { return s == "step" }), ", "))
 	fs.StringVar(&o.optimizer, "optimizer", "adam", "optimizer: sgd, momentum or adam")
@@ -65,17 +66,22 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.data, "data", "", "folder of MNIST-format IDX files (default: the embedded MNIST)")
 	fs.IntVar(&o.limit, "limit", 0, "train on the first N images only (0: all 60,000)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per epoch instead of text")
+	fs.StringVar(&lc.path, "plot", "", "draw the learning curves (loss, train and test accuracy per epoch) to this PNG file, rewritten after every epoch")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := o.check(); err != nil {
 		return err
 	}
+	if err := lc.check(); err != nil {
+		return err
+	}
 	m, err := o.model()
 	if err != nil {
 		return err
 	}
-	opt := datasets.Options{Normalize: true, Flatten: true, OneHot: true}
+	// Convolutional models take (N, 1, 28, 28) images, the others (N, 784).
+	opt := datasets.Options{Normalize: true, Flatten: len(m.Input()) == 1, OneHot: true}
 	train, test, err := loadData(o.data, opt)
 	if err != nil {
 		return err
@@ -124,6 +130,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if err := cli.WriteFile(o.out, func(w io.Writer) error { return graph.WriteCheckpoint(w, m) }); err != nil {
+			return err
+		}
+		if err := lc.add(&o, train.Len(), epoch, st.Loss, trainAcc, testAcc); err != nil {
 			return err
 		}
 		if o.json {
@@ -180,8 +189,10 @@ func (o *options) model() (*graph.Sequential, error) {
 		return models.MLP(784, o.hidden, 10, o.activation)
 	case "book":
 		return models.BookNet()
+	case "convnet":
+		return models.ConvNet()
 	}
-	return nil, cli.Usagef("--arch %q is not one of mlp, book", o.arch)
+	return nil, cli.Usagef("--arch %q is not one of mlp, book, convnet", o.arch)
 }
 
 func loadData(dir string, opt datasets.Options) (train, test *datasets.Set, err error) {

@@ -1,0 +1,69 @@
+package graph
+
+import (
+	"fmt"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// MaxPool2D takes the largest value of each Kernel×Kernel window of every
+// channel of a (batch, channels, height, width) input, the windows Stride
+// pixels apart (default: Kernel, so they do not overlap) over the input
+// padded with Padding on every side (padding never wins the max). The
+// output is (batch, channels, oh, ow) with
+// oh = (height + 2·Padding - Kernel)/Stride + 1 (rounded down), likewise ow,
+// as in PyTorch's nn.MaxPool2d and ONNX's MaxPool. It has no parameters and
+// passes gradients to the maximum of each window. Built on
+// gorgonia.MaxPool2D.
+type MaxPool2D struct {
+	// Kernel is the side of the square window (default 2).
+	Kernel int `json:"kernel,omitempty"`
+	// Stride is the step between windows (default Kernel).
+	Stride int `json:"stride,omitempty"`
+	// Padding is added on each side (default 0); it must be less than Kernel.
+	Padding int `json:"padding,omitempty"`
+}
+
+// Kind returns "maxpool2d".
+func (*MaxPool2D) Kind() string { return "maxpool2d" }
+
+func (p *MaxPool2D) kernel() int {
+	if p.Kernel == 0 {
+		return 2
+	}
+	return p.Kernel
+}
+
+func (p *MaxPool2D) stride() int {
+	if p.Stride == 0 {
+		return p.kernel()
+	}
+	return p.Stride
+}
+
+// OutputSize returns the output side for an input side.
+func (p *MaxPool2D) OutputSize(in int) int {
+	return (in+2*p.Padding-p.kernel())/p.stride() + 1
+}
+
+// Forward adds the max pooling of x.
+func (p *MaxPool2D) Forward(_ *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
+	k, st, pad := p.kernel(), p.stride(), p.Padding
+	switch {
+	case k < 1 || st < 1:
+		return nil, fmt.Errorf("maxpool2d: kernel and stride must be positive, got %d and %d", p.Kernel, p.Stride)
+	case pad < 0 || pad >= k:
+		return nil, fmt.Errorf("maxpool2d: padding must be in [0, kernel), got %d", p.Padding)
+	case x.Dims() != 4:
+		return nil, fmt.Errorf("maxpool2d: input must be (batch, channels, height, width), got %v", x.Shape())
+	}
+	if h, w := x.Shape()[2], x.Shape()[3]; h+2*pad < k || w+2*pad < k {
+		return nil, fmt.Errorf("maxpool2d: window %d is larger than the padded input %dx%d", k, h+2*pad, w+2*pad)
+	}
+	y, err := gorgonia.MaxPool2D(x, tensor.Shape{k, k}, []int{pad, pad}, []int{st, st})
+	if err != nil {
+		return nil, fmt.Errorf("maxpool2d: %w", err)
+	}
+	return y, nil
+}
