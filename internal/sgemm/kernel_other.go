@@ -1,0 +1,5 @@
+//go:build !amd64
+
+package sgemm
+
+func kernel(k int, a, b []float32, tile *[mr * nr]float32) { kernelGo(k, a, b, tile) }
