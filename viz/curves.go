@@ -7,9 +7,12 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 
+	xfont "golang.org/x/image/font"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
@@ -65,16 +68,16 @@ func WriteCurves(w io.Writer, epochs []Epoch, opt CurvesOptions) error {
 	first, last := epochs[0].Epoch, epochs[len(epochs)-1].Epoch
 
 	lp := newPanel("training loss", "epoch", "loss", first, last)
-	if err := addLine(lp, loss, lossColor, "loss", false); err != nil {
+	if err := addLine(lp, loss, lossColor, "", false); err != nil {
 		return err
 	}
-	lp.Legend.Top = true
 	lp.Y.Min = 0
 	ap := newPanel("accuracy", "epoch", "accuracy (%)", first, last)
-	if err := addLine(ap, train, trainColor, "train", false); err != nil {
+	lastEpoch := epochs[len(epochs)-1]
+	if err := addLine(ap, train, trainColor, fmt.Sprintf("train %.2f%%", 100*lastEpoch.TrainAccuracy), false); err != nil {
 		return err
 	}
-	if err := addLine(ap, test, testColor, "test", true); err != nil {
+	if err := addLine(ap, test, testColor, fmt.Sprintf("test %.2f%%", 100*lastEpoch.TestAccuracy), true); err != nil {
 		return err
 	}
 	ap.Legend.Top = false
@@ -96,7 +99,9 @@ func WriteCurves(w io.Writer, epochs []Epoch, opt CurvesOptions) error {
 	dc := draw.New(c)
 	if opt.Title != "" {
 		t := plot.New().Title.TextStyle
-		t.Font.Size = vg.Points(14)
+		t.Font.Variant = "Sans"
+		t.Font.Weight = xfont.WeightBold
+		t.Font.Size = vg.Points(13)
 		t.Color = Ink
 		t.XAlign = draw.XCenter
 		t.YAlign = draw.YTop
@@ -119,6 +124,12 @@ func newPanel(title, x, y string, first, last int) *plot.Plot {
 	p.X.Label.Text = x
 	p.Y.Label.Text = y
 	p.X.Tick.Marker = intTicks{}
+	p.Y.Tick.Marker = shortTicks{}
+	for _, t := range []*text.Style{&p.Title.TextStyle, &p.X.Label.TextStyle, &p.Y.Label.TextStyle,
+		&p.X.Tick.Label, &p.Y.Tick.Label, &p.Legend.TextStyle} {
+		t.Font.Variant = "Sans"
+	}
+	p.Title.TextStyle.Font.Weight = xfont.WeightBold
 	p.Add(plotter.NewGrid())
 	p.X.Min, p.X.Max = float64(first)-0.25, float64(last)+0.25
 	if first == last {
@@ -138,8 +149,23 @@ func addLine(p *plot.Plot, xy plotter.XYs, c color.Color, name string, dashed bo
 	}
 	s.Color, s.Shape, s.Radius = c, draw.CircleGlyph{}, vg.Points(3)
 	p.Add(l, s)
-	p.Legend.Add(name, l, s)
+	if name != "" {
+		p.Legend.Add(name, l, s)
+	}
 	return nil
+}
+
+// shortTicks are plot's default ticks labelled without trailing zeros.
+type shortTicks struct{}
+
+func (shortTicks) Ticks(min, max float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ts {
+		if l := ts[i].Label; strings.Contains(l, ".") && !strings.ContainsAny(l, "eE") {
+			ts[i].Label = strings.TrimSuffix(strings.TrimRight(l, "0"), ".")
+		}
+	}
+	return ts
 }
 
 // intTicks marks whole epochs, thinned to at most about 10 labels.

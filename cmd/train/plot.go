@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/viz"
+)
+
+// curves holds the epochs so far and redraws the --plot picture after
+// each one, like the checkpoint.
+type curves struct {
+	path   string // --plot ("": no picture)
+	epochs []viz.Epoch
+}
+
+// check fails early, before any training, when the picture could not be
+// written: its folder is missing or the path is a folder.
+func (c *curves) check() error {
+	if c.path == "" {
+		return nil
+	}
+	if fi, err := os.Stat(c.path); err == nil && fi.IsDir() {
+		return fmt.Errorf("--plot %s is a folder, not a file", c.path)
+	}
+	dir := filepath.Dir(c.path)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("--plot %s: folder %s: %w", c.path, dir, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("--plot %s: %s is not a folder", c.path, dir)
+	}
+	return nil
+}
+
+// add records an epoch and rewrites the picture.
+func (c *curves) add(o *options, images, epoch int, loss, trainAcc, testAcc float64) error {
+	if c.path == "" {
+		return nil
+	}
+	c.epochs = append(c.epochs, viz.Epoch{Epoch: epoch, Loss: loss, TrainAccuracy: trainAcc, TestAccuracy: testAcc})
+	title := fmt.Sprintf("%s, %s, batch %d, %d training images: epoch %d of %d", o.arch, o.optimizer, o.batch, images, epoch, o.epochs)
+	return cli.WriteFile(c.path, func(w io.Writer) error {
+		return viz.WriteCurves(w, c.epochs, viz.CurvesOptions{Title: title})
+	})
+}
