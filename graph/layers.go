@@ -21,6 +21,8 @@ func builtins() []Constructor {
 		func() Layer { return &Conv2D{} },
 		func() Layer { return &MaxPool2D{} },
 		func() Layer { return Flatten{} },
+		func() Layer { return &Dropout{} },
+		func() Layer { return &BatchNorm{} },
 	}
 }
 
