@@ -174,3 +174,67 @@ func TestNPYHeader(t *testing.T) {
 }
 
 func float32frombits(b uint32) float32 { return math.Float32frombits(b) }
+
+func TestDecodeAllDTypes(t *testing.T) {
+	type tc struct {
+		spec string
+		raw  func(binary.AppendByteOrder) []byte
+		want []float32
+	}
+	le, be := binary.AppendByteOrder(binary.LittleEndian), binary.AppendByteOrder(binary.BigEndian)
+	u16 := func(bo binary.AppendByteOrder, v ...uint16) []byte {
+		var b []byte
+		for _, x := range v {
+			b = bo.AppendUint16(b, x)
+		}
+		return b
+	}
+	u32 := func(bo binary.AppendByteOrder, v ...uint32) []byte {
+		var b []byte
+		for _, x := range v {
+			b = bo.AppendUint32(b, x)
+		}
+		return b
+	}
+	u64 := func(bo binary.AppendByteOrder, v ...uint64) []byte {
+		var b []byte
+		for _, x := range v {
+			b = bo.AppendUint64(b, x)
+		}
+		return b
+	}
+	m1 := ^uint64(0)
+	cases := []tc{
+		{"i1", func(binary.AppendByteOrder) []byte { return []byte{0x80, 0xff, 0x7f} }, []float32{-128, -1, 127}},
+		{"u1", func(binary.AppendByteOrder) []byte { return []byte{0, 0xff, 0x7f} }, []float32{0, 255, 127}},
+		{"b1", func(binary.AppendByteOrder) []byte { return []byte{0, 2, 1} }, []float32{0, 1, 1}},
+		{"i2", func(bo binary.AppendByteOrder) []byte { return u16(bo, 0x8000, 0xffff, 300) }, []float32{-32768, -1, 300}},
+		{"u2", func(bo binary.AppendByteOrder) []byte { return u16(bo, 0x8000, 0xffff, 300) }, []float32{32768, 65535, 300}},
+		{"i4", func(bo binary.AppendByteOrder) []byte { return u32(bo, 0x80000000, 0xffffffff, 70000) }, []float32{-2147483648, -1, 70000}},
+		{"u4", func(bo binary.AppendByteOrder) []byte { return u32(bo, 0x80000000, 0xffffffff, 70000) }, []float32{2147483648, 4294967295, 70000}},
+		{"i8", func(bo binary.AppendByteOrder) []byte { return u64(bo, 1<<63, m1, 1<<40) }, []float32{-9.223372e18, -1, 1 << 40}},
+		{"u8", func(bo binary.AppendByteOrder) []byte { return u64(bo, 1<<63, m1, 1<<40) }, []float32{9.223372e18, 1.8446744e19, 1 << 40}},
+		{"f2", func(bo binary.AppendByteOrder) []byte { return u16(bo, 0x3c00, 0xc000, 0x3800) }, []float32{1, -2, 0.5}},
+		{"f4", func(bo binary.AppendByteOrder) []byte { return u32(bo, math.Float32bits(1.5), math.Float32bits(-3), 1) }, []float32{1.5, -3, math.SmallestNonzeroFloat32}},
+		{"f8", func(bo binary.AppendByteOrder) []byte { return u64(bo, math.Float64bits(1.5), math.Float64bits(-1e-50), math.Float64bits(1e300)) }, []float32{1.5, float32(math.Copysign(0, -1)), float32(math.Inf(1))}},
+	}
+	for _, c := range cases {
+		for _, order := range []byte{'<', '>'} {
+			bo := le
+			if order == '>' {
+				bo = be
+			}
+			dt, err := parseDType(string(order)+c.spec, '=')
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := makeArray(c.raw(bo), dt, []int{3}, false)
+			if err != nil {
+				t.Fatalf("%c%s: %v", order, c.spec, err)
+			}
+			if !slices.Equal(f32bits(a.Data), f32bits(c.want)) {
+				t.Errorf("%c%s: got %v, want %v", order, c.spec, a.Data, c.want)
+			}
+		}
+	}
+}

@@ -301,3 +301,67 @@ func TestVM(t *testing.T) {
 		})
 	}
 }
+
+func TestVMMoreReduce(t *testing.T) {
+	arr := func(p *pk) *pk { return p.array([]int32{1}, "f4", "<", false, f32le(3)) }
+	tests := []struct {
+		name  string
+		build func() *pk
+		err   error
+		msg   string
+	}{
+		{"OrderedDict from pairs", func() *pk {
+			p := newPK(2).global("collections", "OrderedDict").op(opMark, opMark).str("a")
+			return arr(p).op(opTuple).op(opList, opTuple1, opReduce, opStop)
+		}, nil, ""},
+		{"OrderedDict bad pair", func() *pk {
+			return newPK(2).global("collections", "OrderedDict").op(opMark, opMark).int(1).op(opTuple, opList, opTuple1, opReduce, opStop)
+		}, ErrFormat, "not a pair"},
+		{"OrderedDict two args", func() *pk {
+			return newPK(2).global("collections", "OrderedDict").op(opEmptyList, opEmptyList, opTuple2, opReduce, opStop)
+		}, ErrFormat, "at most 1"},
+		{"frombuffer wrong arity", func() *pk {
+			return newPK(5).global("numpy._core.numeric", "_frombuffer").op(opEmptyTuple, opReduce, opStop)
+		}, ErrFormat, "4 arguments"},
+		{"frombuffer bad order", func() *pk {
+			p := newPK(5).op(opEmptyDict).str("a").global("numpy.core.numeric", "_frombuffer").op(opMark).bytes(f32le(1)).dtype("f4", "<").int(1).op(opTuple1).str("K\n")
+			return p.op(opTuple, opReduce, opSetitem, opStop)
+		}, ErrFormat, `order "K\n"`},
+		{"frombuffer str buffer", func() *pk {
+			p := newPK(5).global("numpy.core.numeric", "_frombuffer").op(opMark).str("x").dtype("f4", "<").int(1).op(opTuple1).str("C")
+			return p.op(opTuple, opReduce, opStop)
+		}, ErrFormat, "buffer is str"},
+		{"codecs non-latin1", func() *pk {
+			return newPK(2).global("_codecs", "encode").str("\u20ac").str("latin1").op(opTuple2, opReduce, opStop)
+		}, ErrFormat, "U+20AC"},
+		{"bytes with args", func() *pk {
+			return newPK(2).global("builtins", "bytes").int(5).op(opTuple1, opReduce, opStop)
+		}, ErrFormat, "without arguments"},
+		{"reconstruct with dtype class", func() *pk {
+			return newPK(2).global("numpy.core.multiarray", "_reconstruct").global("numpy", "dtype").op(opEmptyTuple).str("b").op(opTuple3, opReduce, opStop)
+		}, ErrFormat, "want numpy.ndarray"},
+		{"REDUCE of non-callable", func() *pk { return newPK(2).int(1).op(opEmptyTuple, opReduce, opStop) }, ErrFormat, "REDUCE calls int"},
+		{"BUILD on int", func() *pk { return newPK(2).int(1).op(opNone, opBuild, opStop) }, ErrFormat, "BUILD on int"},
+		{"unknown opcode", func() *pk { return newPK(2).op(0xff) }, ErrFormat, "unknown opcode 0xff"},
+		{"INST refused", func() *pk { return newPK(2).op('i') }, ErrUnsupported, "INST"},
+		{"invalid UTF-8", func() *pk { return newPK(2).op(opShortBinuni, 1, 0xff, opStop) }, ErrFormat, "UTF-8"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ReadPickle(bytes.NewReader(tc.build().b))
+			if tc.err == nil {
+				// top level is an OrderedDict
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.err) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("got %v, want %v containing %q", err, tc.err, tc.msg)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("multi-line error %q", err)
+			}
+		})
+	}
+}
