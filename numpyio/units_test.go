@@ -216,7 +216,9 @@ func TestDecodeAllDTypes(t *testing.T) {
 		{"u8", func(bo binary.AppendByteOrder) []byte { return u64(bo, 1<<63, m1, 1<<40) }, []float32{9.223372e18, 1.8446744e19, 1 << 40}},
 		{"f2", func(bo binary.AppendByteOrder) []byte { return u16(bo, 0x3c00, 0xc000, 0x3800) }, []float32{1, -2, 0.5}},
 		{"f4", func(bo binary.AppendByteOrder) []byte { return u32(bo, math.Float32bits(1.5), math.Float32bits(-3), 1) }, []float32{1.5, -3, math.SmallestNonzeroFloat32}},
-		{"f8", func(bo binary.AppendByteOrder) []byte { return u64(bo, math.Float64bits(1.5), math.Float64bits(-1e-50), math.Float64bits(1e300)) }, []float32{1.5, float32(math.Copysign(0, -1)), float32(math.Inf(1))}},
+		{"f8", func(bo binary.AppendByteOrder) []byte {
+			return u64(bo, math.Float64bits(1.5), math.Float64bits(-1e-50), math.Float64bits(1e300))
+		}, []float32{1.5, float32(math.Copysign(0, -1)), float32(math.Inf(1))}},
 	}
 	for _, c := range cases {
 		for _, order := range []byte{'<', '>'} {
