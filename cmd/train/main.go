@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -39,12 +40,12 @@ Example (the embedded default model "mlp"):
 `
 
 type options struct {
-	arch, activation, optimizer, out, data, schedule string
-	hidden                                 []int
-	lr                                     float64
-	epochs, batch, limit                   int
-	seed                                   uint64
-	json                                   bool
+	arch, activation, optimizer, out, data, schedule, augment string
+	hidden                                                    []int
+	lr                                                        float64
+	epochs, batch, limit                                      int
+	seed                                                      uint64
+	json                                                      bool
 }
 
 func main() { cli.Main("train", run) }
@@ -59,6 +60,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.optimizer, "optimizer", "adam", "optimizer: sgd, momentum or adam")
 	fs.Float64Var(&o.lr, "lr", 0, "learning rate (default: sgd 0.1, momentum 0.01, adam 0.001)")
 	fs.StringVar(&o.schedule, "schedule", "cosine", "learning-rate schedule over the epochs: cosine (decays to near zero) or constant")
+	fs.StringVar(&o.augment, "augment", "none", "training-image augmentation: none, or shift (each epoch, every image moved by a random -2..+2 pixels along each axis, seeded)")
 	fs.IntVar(&o.epochs, "epochs", 15, "passes over the training set")
 	fs.IntVar(&o.batch, "batch-size", 100, "samples per optimisation step")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for initial weights and shuffling; the same seed gives the same checkpoint")
@@ -98,6 +100,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	pr := graph.NewPredictor(m)
 	base := tr.LearningRate()
+	augRNG := rand.New(rand.NewPCG(o.seed, 0xa06))
 	for epoch := 1; epoch <= o.epochs; epoch++ {
 		var progress func(int)
 		var bar *progressbar.ProgressBar
@@ -112,8 +115,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 		}
+		x := train.X
+		if o.augment == "shift" {
+			if x, err = datasets.Shift(train.X, 2, augRNG); err != nil {
+				return err
+			}
+		}
 		start := time.Now()
-		st, err := tr.Epoch(train.X, train.OneHot, o.batch, progress)
+		st, err := tr.Epoch(x, train.OneHot, o.batch, progress)
 		secs := time.Since(start).Seconds()
 		if bar != nil {
 			bar.Finish()
@@ -163,6 +172,8 @@ func (o *options) check() error {
 		return cli.Usagef("--lr must be positive, got %v", o.lr)
 	case o.schedule != "cosine" && o.schedule != "constant":
 		return cli.Usagef("--schedule %q is not one of cosine, constant", o.schedule)
+	case o.augment != "none" && o.augment != "shift":
+		return cli.Usagef("--augment %q is not one of none, shift", o.augment)
 	case o.out == "":
 		return cli.Usagef("--out must name a file")
 	}
