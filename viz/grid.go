@@ -190,3 +190,39 @@ func WritePNG(w io.Writer, img image.Image) error {
 	enc := png.Encoder{CompressionLevel: png.BestCompression}
 	return enc.Encode(w, img)
 }
+
+// FindDigits scans a picture drawn by Grid (after a PNG round trip, say)
+// and returns the rectangle of every digit, in reading order, found by
+// the thin frame Grid draws around each. Tests use it to check a picture
+// without knowing its captions.
+func FindDigits(img image.Image) []image.Rectangle {
+	b := img.Bounds()
+	isFrame := func(x, y int) bool {
+		if !(image.Pt(x, y).In(b)) {
+			return false
+		}
+		r, g, bl, _ := img.At(x, y).RGBA()
+		return uint8(r>>8) == frame.R && uint8(g>>8) == frame.G && uint8(bl>>8) == frame.B
+	}
+	var found []image.Rectangle
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if !isFrame(x, y) || isFrame(x-1, y) || isFrame(x, y-1) || !isFrame(x+1, y) || !isFrame(x, y+1) {
+				continue
+			}
+			// A top-left corner: follow the top and left edges.
+			x1 := x
+			for isFrame(x1+1, y) {
+				x1++
+			}
+			y1 := y
+			for isFrame(x, y1+1) {
+				y1++
+			}
+			if x1-x >= 3 && y1-y >= 3 && isFrame(x1, y1) {
+				found = append(found, image.Rect(x+1, y+1, x1, y1))
+			}
+		}
+	}
+	return found
+}

@@ -125,6 +125,15 @@ func TestGrid(t *testing.T) {
 			if inked != tc.cells {
 				t.Fatalf("%d slots have ink, want %d", inked, tc.cells)
 			}
+			found := FindDigits(img)
+			if len(found) != tc.cells {
+				t.Fatalf("FindDigits found %d digits, want %d", len(found), tc.cells)
+			}
+			for i, r := range found {
+				if r != l.Digits[i] {
+					t.Fatalf("FindDigits: digit %d at %v, layout says %v", i, r, l.Digits[i])
+				}
+			}
 			if tc.opt.Title != "" && count(img, l.Title, 128) == 0 {
 				t.Fatal("title line is blank")
 			}

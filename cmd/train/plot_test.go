@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bytes"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tapenet/tapenet/internal/cli"
+)
+
+func TestPlot(t *testing.T) {
+	dir := t.TempDir()
+	plot := filepath.Join(dir, "curves.png")
+	var so, se bytes.Buffer
+	args := []string{"--epochs", "2", "--limit", "300", "--hidden", "16", "--out", filepath.Join(dir, "m.safetensors"), "--plot", plot}
+	if code := cli.Run("train", run, args, &so, &se); code != 0 {
+		t.Fatalf("exit %d: %s", code, se.String())
+	}
+	f, err := os.Open(plot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != 1000 || b.Dy() != 400 {
+		t.Fatalf("picture %v, want 1000x400", b)
+	}
+	white, other := 0, 0
+	for y := 0; y < 400; y += 2 {
+		for x := 0; x < 1000; x += 2 {
+			if r, g, b, _ := img.At(x, y).RGBA(); r&g&b == 0xffff {
+				white++
+			} else {
+				other++
+			}
+		}
+	}
+	if white < other || other < 500 {
+		t.Fatalf("%d white and %d other pixels: not a plot on white", white, other)
+	}
+}
+
+func TestPlotBadPath(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{filepath.Join(dir, "missing", "c.png"), dir} {
+		var so, se bytes.Buffer
+		args := []string{"--epochs", "1", "--limit", "100", "--out", filepath.Join(dir, "m.safetensors"), "--plot", p}
+		code := cli.Run("train", run, args, &so, &se)
+		if code != 1 || strings.Count(se.String(), "\n") != 1 || !strings.Contains(se.String(), "--plot") {
+			t.Fatalf("--plot %s: exit %d, stderr %q; want 1 and one line naming --plot", p, code, se.String())
+		}
+		if so.Len() != 0 {
+			t.Fatalf("--plot %s: trained before failing: %q", p, so.String())
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("left files behind: %v", ents)
+	}
+}
