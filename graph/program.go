@@ -1,7 +1,10 @@
 package graph
 
 import (
+	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -75,11 +78,16 @@ func (m *Sequential) Build(batch int, training bool, upTo int) (*Program, error)
 }
 
 // Predictor runs a model forward over batches of any size with Gorgonia's
-// tape machine, compiling and caching one graph per batch size. It is not
-// safe for concurrent use; use one Predictor per goroutine.
+// tape machine, compiling and caching one graph per batch size. Classify
+// spreads batches over several workers, each with graphs of its own. A
+// Predictor is not safe for concurrent use; use one per goroutine.
 type Predictor struct {
-	m     *Sequential
-	progs map[int]*predictProg
+	m       *Sequential
+	progs   map[int]*predictProg
+	workers []*Predictor // Classify's helpers beyond pr itself
+	// Workers is the number of goroutines Classify uses (default: the number
+	// of CPUs Go may use, GOMAXPROCS).
+	Workers int
 }
 
 type predictProg struct {
@@ -90,7 +98,7 @@ type predictProg struct {
 // NewPredictor returns a Predictor for m. It reads m's parameters at every
 // run, so it sees training updates.
 func NewPredictor(m *Sequential) *Predictor {
-	return &Predictor{m: m, progs: map[int]*predictProg{}}
+	return &Predictor{m: m, progs: map[int]*predictProg{}, Workers: runtime.GOMAXPROCS(0)}
 }
 
 func (pr *Predictor) prog(batch int) (*predictProg, error) {
@@ -144,38 +152,77 @@ func (pr *Predictor) run(x *tensor.Dense) (*tensor.Dense, error) {
 // Classify returns the class (argmax of the output row) of every sample of
 // x, of shape (N, sample shape...), running batches of at most batch
 // samples; the last batch holds the remainder, so each sample is counted
-// once.
+// once. Batches are spread over Workers goroutines; the result does not
+// depend on their number.
 func (pr *Predictor) Classify(x *tensor.Dense, batch int) ([]int, error) {
 	if batch < 1 {
 		return nil, fmt.Errorf("classify: batch size %d is not positive", batch)
 	}
-	n := x.Shape()[0]
-	per := x.Shape().TotalSize() / max(n, 1)
 	data, ok := x.Data().([]float32)
 	if !ok {
 		return nil, fmt.Errorf("classify: input is %v, want float32", x.Dtype())
 	}
-	preds := make([]int, 0, n)
-	for from := 0; from < n; from += batch {
-		to := min(from+batch, n)
-		shape := append([]int{to - from}, x.Shape()[1:]...)
-		view := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data[from*per:to*per]))
-		out, err := pr.run(view)
-		if err != nil {
-			return nil, fmt.Errorf("samples %d-%d: %w", from, to-1, err)
+	n := x.Shape()[0]
+	per := len(data) / max(n, 1)
+	batches := (n + batch - 1) / batch
+	workers := max(1, min(pr.Workers, batches))
+	for len(pr.workers) < workers-1 {
+		pr.workers = append(pr.workers, NewPredictor(pr.m))
+	}
+	// Compile every graph before the workers start: NewTapeMachine writes to
+	// the shared parameter tensors (it sets their engine), so compiling
+	// concurrently would race.
+	for w := range workers {
+		run := pr
+		if w > 0 {
+			run = pr.workers[w-1]
 		}
-		preds = appendArgmax(preds, out)
+		for _, size := range []int{min(batch, n), n % batch} {
+			if size > 0 {
+				if _, err := run.prog(size); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	preds := make([]int, n)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		run := pr
+		if w > 0 {
+			run = pr.workers[w-1]
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Worker w takes batches w, w+workers, ...: a fixed split.
+			for bi := w; bi < batches; bi += workers {
+				from, to := bi*batch, min((bi+1)*batch, n)
+				shape := append([]int{to - from}, x.Shape()[1:]...)
+				view := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data[from*per:to*per]))
+				out, err := run.run(view)
+				if err != nil {
+					errs[w] = fmt.Errorf("samples %d-%d: %w", from, to-1, err)
+					return
+				}
+				argmax(preds[from:to], out)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return preds, nil
 }
 
-// appendArgmax appends the index of the largest value of each row of out
+// argmax writes the index of the largest value of each row of out
 // (batch, classes) to dst; the first wins ties.
-func appendArgmax(dst []int, out *tensor.Dense) []int {
+func argmax(dst []int, out *tensor.Dense) {
 	vals := out.Data().([]float32)
-	rows := out.Shape()[0]
-	cols := len(vals) / max(rows, 1)
-	for r := 0; r < rows; r++ {
+	cols := len(vals) / max(len(dst), 1)
+	for r := range dst {
 		row := vals[r*cols : (r+1)*cols]
 		best := 0
 		for j, v := range row {
@@ -183,9 +230,8 @@ func appendArgmax(dst []int, out *tensor.Dense) []int {
 				best = j
 			}
 		}
-		dst = append(dst, best)
+		dst[r] = best
 	}
-	return dst
 }
 
 func equalInts(a tensor.Shape, b []int) bool {
