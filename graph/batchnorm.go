@@ -35,6 +35,9 @@ type BatchNorm struct {
 // Kind returns "batchnorm".
 func (*BatchNorm) Kind() string { return "batchnorm" }
 
+// Eps returns the epsilon in effect (Epsilon, or its default 1e-5).
+func (b *BatchNorm) Eps() float64 { return b.epsilon() }
+
 func (b *BatchNorm) momentum() float64 {
 	if b.Momentum == 0 {
 		return 0.1

@@ -38,6 +38,10 @@ func (c *Conv2D) Kind() string { return "conv2d" }
 
 func (c *Conv2D) stride() int { return max(c.Stride, 1) }
 
+// Window returns the kernel side, stride and padding in effect (defaults
+// applied).
+func (c *Conv2D) Window() (kernel, stride, padding int) { return c.Kernel, c.stride(), c.Padding }
+
 // OutputSize returns the output side for an input side (height or width).
 func (c *Conv2D) OutputSize(in int) int {
 	return (in+2*c.Padding-c.Kernel)/c.stride() + 1

@@ -42,6 +42,10 @@ func (p *MaxPool2D) stride() int {
 	return p.Stride
 }
 
+// Window returns the kernel side, stride and padding in effect (defaults
+// applied).
+func (p *MaxPool2D) Window() (kernel, stride, padding int) { return p.kernel(), p.stride(), p.Padding }
+
 // OutputSize returns the output side for an input side.
 func (p *MaxPool2D) OutputSize(in int) int {
 	return (in+2*p.Padding-p.kernel())/p.stride() + 1

@@ -1,0 +1,94 @@
+package export
+
+import (
+	"fmt"
+
+	"github.com/tapenet/tapenet/graph"
+)
+
+// ONNX forms of graph's convolutional-network layers. They live here, not
+// in graph/, because this package imports graph: a layer of graph cannot
+// implement ONNXLayer (its method takes an *ONNXBuilder).
+// A kind the writer already translates keeps its translation.
+func init() {
+	known := map[string]bool{}
+	for _, k := range ONNXKinds() {
+		known[k] = true
+	}
+	for kind, fn := range map[string]ONNXFunc{
+		"conv2d":    conv2dONNX,
+		"maxpool2d": maxPool2dONNX,
+		"flatten":   flattenONNX,
+		"dropout":   identityONNX, // inference: dropout passes its input through
+		"batchnorm": batchNormONNX,
+	} {
+		if !known[kind] {
+			RegisterONNX(kind, fn) // cannot fail: kind and fn are set and new
+		}
+	}
+}
+
+func ints64(v ...int) []int64 {
+	out := make([]int64, len(v))
+	for i, x := range v {
+		out[i] = int64(x)
+	}
+	return out
+}
+
+// conv2dONNX emits Conv: weight (out, in, kh, kw) and bias are ONNX's own
+// layout.
+func conv2dONNX(b *ONNXBuilder, x string) (string, error) {
+	c, ok := b.Layer().Layer.(*graph.Conv2D)
+	if !ok {
+		return "", fmt.Errorf("conv2d layer is %T", b.Layer().Layer)
+	}
+	w, err := b.Param("weight")
+	if err != nil {
+		return "", err
+	}
+	bias, err := b.Param("bias")
+	if err != nil {
+		return "", err
+	}
+	k, s, p := c.Window()
+	return b.Node("Conv", []string{x, w, bias},
+		AttrInts("kernel_shape", ints64(k, k)...), AttrInts("strides", ints64(s, s)...),
+		AttrInts("pads", ints64(p, p, p, p)...), AttrInts("dilations", 1, 1), AttrInt("group", 1)), nil
+}
+
+func maxPool2dONNX(b *ONNXBuilder, x string) (string, error) {
+	mp, ok := b.Layer().Layer.(*graph.MaxPool2D)
+	if !ok {
+		return "", fmt.Errorf("maxpool2d layer is %T", b.Layer().Layer)
+	}
+	k, s, p := mp.Window()
+	return b.Node("MaxPool", []string{x},
+		AttrInts("kernel_shape", ints64(k, k)...), AttrInts("strides", ints64(s, s)...),
+		AttrInts("pads", ints64(p, p, p, p)...)), nil
+}
+
+func flattenONNX(b *ONNXBuilder, x string) (string, error) {
+	if len(b.InputShape()) == 1 {
+		return x, nil
+	}
+	return b.Node("Flatten", []string{x}, AttrInt("axis", 1)), nil
+}
+
+// batchNormONNX emits BatchNormalization in inference mode (running
+// statistics), for (N, C) and (N, C, H, W) inputs alike.
+func batchNormONNX(b *ONNXBuilder, x string) (string, error) {
+	bn, ok := b.Layer().Layer.(*graph.BatchNorm)
+	if !ok {
+		return "", fmt.Errorf("batchnorm layer is %T", b.Layer().Layer)
+	}
+	var in []string
+	for _, name := range []string{"weight", "bias", "running_mean", "running_var"} {
+		t, err := b.Param(name)
+		if err != nil {
+			return "", err
+		}
+		in = append(in, t)
+	}
+	return b.Node("BatchNormalization", append([]string{x}, in...), AttrFloat("epsilon", float32(bn.Eps()))), nil
+}
