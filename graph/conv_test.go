@@ -476,3 +476,40 @@ func TestSpatialSpecAndCheckpointRoundTrip(t *testing.T) {
 		t.Errorf("ParamCount %d, want trainable + 14 buffer values = %d", m.ParamCount(), want)
 	}
 }
+
+// Seeded training through Dropout (and BatchNorm) gives the same model
+// twice: masks come from the layer's seeded generator, not the clock.
+func TestDropoutTrainingReproducible(t *testing.T) {
+	train := func() []float32 {
+		m, err := NewSequential([]int{6}, &Dense{Units: 8}, &BatchNorm{}, ReLU{}, &Dropout{Rate: 0.3, Seed: 1}, &Dense{Units: 3}, Softmax{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(1)
+		tr, err := NewTrainer(m, TrainConfig{Seed: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(3, 4))
+		xs, ts := make([]float32, 40*6), make([]float32, 40*3)
+		for i := range xs {
+			xs[i] = float32(rng.NormFloat64())
+		}
+		for i := 0; i < 40; i++ {
+			ts[i*3+rng.IntN(3)] = 1
+		}
+		for range 2 {
+			if _, err := tr.Epoch(tensor.New(tensor.WithShape(40, 6), tensor.WithBacking(xs)), tensor.New(tensor.WithShape(40, 3), tensor.WithBacking(ts)), 16, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var all []float32
+		for _, name := range m.ParamNames() {
+			all = append(all, m.Param(name).Data().([]float32)...)
+		}
+		return all
+	}
+	if !slices.Equal(train(), train()) {
+		t.Error("two seeded trainings through dropout differ")
+	}
+}
