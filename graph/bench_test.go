@@ -77,3 +77,16 @@ func BenchmarkTrainStep(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkClassifyBook is cmd/infer's work on the book's net: 10,000
+// samples in batches of 100, spread over the workers.
+func BenchmarkClassifyBook(b *testing.B) {
+	m := benchModel(b, []int{50, 100}, graph.Sigmoid{})
+	pr := graph.NewPredictor(m)
+	x := randomBatch(10000, 784, 1)
+	for b.Loop() {
+		if _, err := pr.Classify(x, 100); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -118,9 +118,9 @@ type Sigmoid struct{}
 // Kind returns "sigmoid".
 func (Sigmoid) Kind() string { return "sigmoid" }
 
-// Forward adds sigmoid(x).
+// Forward adds sigmoid(x), computed in float32 (see sigmoidOp).
 func (Sigmoid) Forward(_ *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
-	return gorgonia.Sigmoid(x)
+	return sigmoid(x)
 }
 
 // ReLU is max(0, x).

@@ -3,3 +3,7 @@
 package sgemm
 
 func kernel(k int, a, b []float32, tile *[mr * nr]float32) { kernelGo(k, a, b, tile) }
+
+func kernelRows(k int, a []float32, lda int, b []float32, tile *[mr * nr]float32) {
+	kernelRowsGo(k, a, lda, b, tile)
+}

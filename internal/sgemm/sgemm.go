@@ -124,9 +124,18 @@ func multiply(ta, tb bool, from, to, n, k int, alpha float32, a []float32, lda i
 		buf.a = grow(buf.a, mr*kb)
 		for i0 := from; i0 < to; i0 += mr {
 			ib := min(mr, to-i0)
-			packA(ta, buf.a, a, lda, i0, ib, k0, kb)
+			// Four whole rows of a row-major A are read in place; other
+			// tiles are packed first.
+			direct := !ta && ib == mr
+			if !direct {
+				packA(ta, buf.a, a, lda, i0, ib, k0, kb)
+			}
 			for p := 0; p < npanels; p++ {
-				kernel(kb, buf.a, buf.b[p*nr*kb:], &tile)
+				if direct {
+					kernelRows(kb, a[i0*lda+k0:], lda, buf.b[p*nr*kb:], &tile)
+				} else {
+					kernel(kb, buf.a, buf.b[p*nr*kb:], &tile)
+				}
 				j0 := p * nr
 				jb := min(nr, n-j0)
 				for i := 0; i < ib; i++ {
@@ -185,6 +194,20 @@ func packB(tb bool, dst, b []float32, ldb, k0, kb, n int) {
 				}
 			}
 			clear(d[jb:])
+		}
+	}
+}
+
+// kernelRowsGo is the portable kernelRows.
+func kernelRowsGo(k int, a []float32, lda int, b []float32, tile *[mr * nr]float32) {
+	*tile = [mr * nr]float32{}
+	for i := 0; i < mr; i++ {
+		row := a[i*lda : i*lda+k]
+		t := tile[i*nr : i*nr+nr]
+		for kk, x := range row {
+			for j, y := range b[kk*nr : kk*nr+nr] {
+				t[j] += x * y
+			}
 		}
 	}
 }

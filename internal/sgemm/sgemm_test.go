@@ -63,6 +63,23 @@ func TestKernelsAgree(t *testing.T) {
 		var got, want [mr * nr]float32
 		kernel(k, a, b, &got)
 		kernelGo(k, a, b, &want)
+		// The same tile from rows read in place (lda = k + 3).
+		rows := make([]float32, 3*(k+3)+k)
+		for i := 0; i < mr; i++ {
+			for kk := 0; kk < k; kk++ {
+				rows[i*(k+3)+kk] = a[kk*mr+i]
+			}
+		}
+		var fromRows, fromRowsGo [mr * nr]float32
+		kernelRows(k, rows, k+3, b, &fromRows)
+		kernelRowsGo(k, rows, k+3, b, &fromRowsGo)
+		for i := range got {
+			for _, v := range []float32{fromRows[i], fromRowsGo[i]} {
+				if d := math.Abs(float64(v - want[i])); d > 1e-5*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("k=%d: row kernel tile[%d] = %v, want %v", k, i, v, want[i])
+				}
+			}
+		}
 		for i := range got {
 			if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*(1+math.Abs(float64(want[i]))) {
 				t.Fatalf("k=%d: tile[%d] = %v, want %v", k, i, got[i], want[i])
