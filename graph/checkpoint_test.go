@@ -3,6 +3,7 @@ package graph_test
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"math"
 	"strings"
@@ -81,6 +82,33 @@ func FuzzReadCheckpoint(f *testing.F) {
 		}
 		if _, err := graph.ReadCheckpoint(&out, nil); err != nil {
 			t.Fatalf("re-reading a written checkpoint: %v", err)
+		}
+	})
+}
+
+// FuzzFromSpec feeds arbitrary JSON to the model-spec decoder: it must
+// return a model or an error, never panic, and a model it returns must
+// encode back to a spec that decodes to the same spec.
+func FuzzFromSpec(f *testing.F) {
+	f.Add([]byte(`{"format":"tapenet.sequential/v1","input":[4],"layers":[{"name":"fc1","kind":"dense","config":{"units":3}},{"name":"s","kind":"softmax"}]}`))
+	f.Add([]byte(`{"format":"tapenet.sequential/v1","input":[1,8,8],"layers":[{"name":"a","kind":"relu"},{"name":"fc","kind":"dense","config":{"units":2,"init":"xavier"}}]}`))
+	f.Add([]byte(`{"format":"tapenet.sequential/v1","input":[2],"layers":[{"name":"t","kind":"tanh"},{"name":"st","kind":"step"},{"name":"i","kind":"identity"},{"name":"sg","kind":"sigmoid"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := graph.FromSpec(b, nil)
+		if err != nil {
+			return
+		}
+		spec, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := graph.FromSpec(spec, nil)
+		if err != nil {
+			t.Fatalf("re-reading %s: %v", spec, err)
+		}
+		again, _ := json.Marshal(back)
+		if string(again) != string(spec) {
+			t.Fatalf("spec changed: %s -> %s", spec, again)
 		}
 	})
 }
