@@ -51,7 +51,7 @@ type Trainer struct {
 	lr     float64
 	loss   Loss
 	cut    int
-	solver gorgonia.Solver
+	solver *optimizer
 	rng    *rand.Rand
 	progs  map[int]*trainProg
 	steps  int
@@ -80,19 +80,7 @@ func NewTrainer(m *Sequential, cfg TrainConfig) (*Trainer, error) {
 	if !(lr > 0) || math.IsInf(lr, 0) {
 		return nil, fmt.Errorf("learning rate %v is not positive", lr)
 	}
-	var solver gorgonia.Solver
-	switch cfg.Optimizer {
-	case "sgd":
-		solver = gorgonia.NewVanillaSolver(gorgonia.WithLearnRate(lr))
-	case "momentum":
-		mom := cfg.Momentum
-		if mom == 0 {
-			mom = 0.9
-		}
-		solver = gorgonia.NewMomentum(gorgonia.WithLearnRate(lr), gorgonia.WithMomentum(mom))
-	case "adam":
-		solver = gorgonia.NewAdamSolver(gorgonia.WithLearnRate(lr))
-	}
+	solver := newOptimizer(cfg.Optimizer, lr, cfg.Momentum)
 	loss, cut := LossFor(m)
 	return &Trainer{
 		m: m, lr: lr, loss: loss, cut: cut, solver: solver,
@@ -108,7 +96,7 @@ func (tr *Trainer) SetLearningRate(lr float64) error {
 	if !(lr > 0) || math.IsInf(lr, 0) {
 		return fmt.Errorf("learning rate %v is not positive", lr)
 	}
-	gorgonia.WithLearnRate(lr)(tr.solver)
+	tr.solver.lr = lr
 	tr.lr = lr
 	return nil
 }

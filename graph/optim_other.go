@@ -1,0 +1,7 @@
+//go:build !amd64
+
+package graph
+
+func adamVec(w, g, m, v []float32, p *[8]float32) int { return 0 }
+
+func momentumVec(w, g, vel []float32, mom, lr float32) int { return 0 }
