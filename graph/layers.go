@@ -109,7 +109,7 @@ func (Step) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 	if s.Training() {
 		return nil, fmt.Errorf("layer %s: step has zero gradient almost everywhere and cannot be trained; use sigmoid or relu", s.Name())
 	}
-	return gorgonia.Gt(x, zeroLike(s, x), true)
+	return gorgonia.Gt(x, zeroLike(x), true)
 }
 
 // Sigmoid is 1 / (1 + exp(-x)).
@@ -194,7 +194,7 @@ func shiftedExp(x *gorgonia.Node) (e, shifted *gorgonia.Node, err error) {
 	return e, shifted, nil
 }
 
-func zeroLike(s *Scope, x *gorgonia.Node) *gorgonia.Node {
+func zeroLike(x *gorgonia.Node) *gorgonia.Node {
 	if x.Dtype() == tensor.Float64 {
 		return gorgonia.NewConstant(0.0)
 	}
