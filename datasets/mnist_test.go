@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
@@ -159,6 +160,33 @@ func BenchmarkLoadMNISTTest(b *testing.B) {
 	for b.Loop() {
 		if _, err := MNIST(Test, Options{Normalize: true, Flatten: true}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// The uncompressed copies of the test split embedded for speed hold exactly
+// the bytes of the canonical .gz files.
+func TestEmbeddedCopiesAgree(t *testing.T) {
+	for _, name := range files[Test] {
+		raw, err := embedded.ReadFile("mnist/data/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gzf, err := embedded.Open("mnist/data/" + name + ".gz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := ReadIDX(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := ReadIDX(gzf)
+		gzf.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(a.Dims, b.Dims) || !bytes.Equal(a.Data, b.Data) {
+			t.Errorf("%s: uncompressed copy differs from the .gz", name)
 		}
 	}
 }
