@@ -1,12 +1,14 @@
 #include "textflag.h"
 
-// func kernel4x16(k int, a, b *float32, tile *[64]float32)
-// tile[i][j] = sum over kk < k of a[kk*4+i] * b[kk*16+j], i < 4, j < 16.
-TEXT ·kernel4x16(SB), NOSPLIT, $0-32
+// func kernel4x16(k int, a, b *float32, ldb int, tile *[64]float32)
+// tile[i][j] = sum over kk < k of a[kk*4+i] * b[kk*ldb+j], i < 4, j < 16.
+TEXT ·kernel4x16(SB), NOSPLIT, $0-40
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
-	MOVQ tile+24(FP), DX
+	MOVQ ldb+24(FP), R13
+	MOVQ tile+32(FP), DX
+	SHLQ $2, R13
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -34,7 +36,7 @@ loop:
 	VFMADD231PS Y8, Y13, Y6
 	VFMADD231PS Y9, Y13, Y7
 	ADDQ $16, SI
-	ADDQ $64, DI
+	ADDQ R13, DI
 	DECQ CX
 	JNZ loop
 
@@ -50,15 +52,17 @@ done:
 	VZEROUPPER
 	RET
 
-// func kernel4x16rows(k int, a *float32, lda int, b *float32, tile *[64]float32)
+// func kernel4x16rows(k int, a *float32, lda int, b *float32, ldb int, tile *[64]float32)
 // As kernel4x16, but reads A unpacked: row i of the 4-row tile is
 // a[i*lda : i*lda+k] (row-major, lda in elements).
-TEXT ·kernel4x16rows(SB), NOSPLIT, $0-40
+TEXT ·kernel4x16rows(SB), NOSPLIT, $0-48
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), R8
 	MOVQ lda+16(FP), R12
 	MOVQ b+24(FP), DI
-	MOVQ tile+32(FP), DX
+	MOVQ ldb+32(FP), R13
+	MOVQ tile+40(FP), DX
+	SHLQ $2, R13
 	SHLQ $2, R12
 	LEAQ (R8)(R12*1), R9
 	LEAQ (R9)(R12*1), R10
@@ -91,7 +95,7 @@ rloop:
 	VFMADD231PS Y8, Y13, Y6
 	VFMADD231PS Y9, Y13, Y7
 	INCQ AX
-	ADDQ $64, DI
+	ADDQ R13, DI
 	CMPQ AX, CX
 	JLT rloop
 

@@ -49,9 +49,12 @@ func Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda i
 		return
 	}
 	ta, tb := tA != blas.NoTrans, tB != blas.NoTrans
-	// Split the rows of C over the cores when there is enough work.
+	// Split the rows of C over the cores only for large products: below
+	// about 16M multiply-adds the goroutine hand-offs cost what the second
+	// core gains (measured on the 784-100-10 training step), and callers such
+	// as graph.Predictor.Classify already keep every core busy.
 	workers := 1
-	if flops := m * n * k; flops >= 1<<20 && m >= 2*mr {
+	if flops := m * n * k; flops >= 1<<24 && m >= 2*mr {
 		workers = min(runtime.GOMAXPROCS(0), (m+mr-1)/mr, 8)
 	}
 	if workers == 1 {
@@ -112,6 +115,8 @@ type buffers struct{ a, b []float32 }
 var pool = sync.Pool{New: func() any { return new(buffers) }}
 
 // multiply adds alpha * op(A)[from:to] * op(B) to rows [from, to) of C.
+// Whole 16-column panels of a row-major B, and whole 4-row tiles of a
+// row-major A, are read in place; the rest is packed first.
 func multiply(ta, tb bool, from, to, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	buf := pool.Get().(*buffers)
 	defer pool.Put(buf)
@@ -120,24 +125,30 @@ func multiply(ta, tb bool, from, to, n, k int, alpha float32, a []float32, lda i
 	for k0 := 0; k0 < k; k0 += kc {
 		kb := min(kc, k-k0)
 		buf.b = grow(buf.b, npanels*nr*kb)
-		packB(tb, buf.b, b, ldb, k0, kb, n)
+		for p := 0; p < npanels; p++ {
+			if j0 := p * nr; tb || n-j0 < nr {
+				packB(tb, buf.b[p*nr*kb:(p+1)*nr*kb], b, ldb, k0, kb, j0, min(nr, n-j0))
+			}
+		}
 		buf.a = grow(buf.a, mr*kb)
 		for i0 := from; i0 < to; i0 += mr {
 			ib := min(mr, to-i0)
-			// Four whole rows of a row-major A are read in place; other
-			// tiles are packed first.
 			direct := !ta && ib == mr
 			if !direct {
 				packA(ta, buf.a, a, lda, i0, ib, k0, kb)
 			}
 			for p := 0; p < npanels; p++ {
-				if direct {
-					kernelRows(kb, a[i0*lda+k0:], lda, buf.b[p*nr*kb:], &tile)
-				} else {
-					kernel(kb, buf.a, buf.b[p*nr*kb:], &tile)
-				}
 				j0 := p * nr
 				jb := min(nr, n-j0)
+				bp, bld := buf.b[p*nr*kb:], nr
+				if !tb && jb == nr {
+					bp, bld = b[k0*ldb+j0:], ldb
+				}
+				if direct {
+					kernelRows(kb, a[i0*lda+k0:], lda, bp, bld, &tile)
+				} else {
+					kernel(kb, buf.a, bp, bld, &tile)
+				}
 				for i := 0; i < ib; i++ {
 					row := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+jb]
 					t := tile[i*nr : i*nr+jb]
@@ -178,47 +189,43 @@ func packA(ta bool, dst, a []float32, lda, i0, ib, k0, kb int) {
 	}
 }
 
-// packB writes rows [k0, k0+kb) of op(B) as panels of nr columns, each
-// panel kb groups of nr values, zero-padding missing columns.
-func packB(tb bool, dst, b []float32, ldb, k0, kb, n int) {
-	for j0, p := 0, 0; j0 < n; j0, p = j0+nr, p+1 {
-		jb := min(nr, n-j0)
-		panel := dst[p*nr*kb : (p+1)*nr*kb]
-		for kk := 0; kk < kb; kk++ {
-			d := panel[kk*nr : kk*nr+nr]
-			if !tb {
-				copy(d, b[(k0+kk)*ldb+j0:(k0+kk)*ldb+j0+jb])
-			} else {
-				for j := 0; j < jb; j++ {
-					d[j] = b[(j0+j)*ldb+k0+kk]
-				}
+// packB writes rows [k0, k0+kb) and columns [j0, j0+jb) of op(B) as one
+// panel: kb groups of nr values, zero-padding missing columns.
+func packB(tb bool, panel, b []float32, ldb, k0, kb, j0, jb int) {
+	for kk := 0; kk < kb; kk++ {
+		d := panel[kk*nr : kk*nr+nr]
+		if !tb {
+			copy(d, b[(k0+kk)*ldb+j0:(k0+kk)*ldb+j0+jb])
+		} else {
+			for j := 0; j < jb; j++ {
+				d[j] = b[(j0+j)*ldb+k0+kk]
 			}
-			clear(d[jb:])
 		}
+		clear(d[jb:])
 	}
 }
 
 // kernelRowsGo is the portable kernelRows.
-func kernelRowsGo(k int, a []float32, lda int, b []float32, tile *[mr * nr]float32) {
+func kernelRowsGo(k int, a []float32, lda int, b []float32, ldb int, tile *[mr * nr]float32) {
 	*tile = [mr * nr]float32{}
 	for i := 0; i < mr; i++ {
 		row := a[i*lda : i*lda+k]
 		t := tile[i*nr : i*nr+nr]
 		for kk, x := range row {
-			for j, y := range b[kk*nr : kk*nr+nr] {
+			for j, y := range b[kk*ldb : kk*ldb+nr] {
 				t[j] += x * y
 			}
 		}
 	}
 }
 
-// kernelGo is the portable micro-kernel: tile = Σ_k a[k]ᵀ·b[k] for packed
-// panels a (k groups of mr) and b (k groups of nr).
-func kernelGo(k int, a, b []float32, tile *[mr * nr]float32) {
+// kernelGo is the portable micro-kernel: tile = Σ_k a[k]ᵀ·b[k] for a
+// packed panel a (k groups of mr) and rows of b nr wide, ldb apart.
+func kernelGo(k int, a, b []float32, ldb int, tile *[mr * nr]float32) {
 	*tile = [mr * nr]float32{}
 	for kk := 0; kk < k; kk++ {
 		av := a[kk*mr : kk*mr+mr]
-		bv := b[kk*nr : kk*nr+nr]
+		bv := b[kk*ldb : kk*ldb+nr]
 		for i, x := range av {
 			t := tile[i*nr : i*nr+nr]
 			for j, y := range bv {

@@ -19,11 +19,12 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 }
 
 // TestSgemmMatchesGonum compares every transpose combination, odd shapes
-// (edges of the 4x16 tile, more than one depth block), padded leading
-// dimensions, alpha and beta with gonum's reference Sgemm.
+// (edges of the 4x16 tile, more than one depth block, a product large
+// enough to be split over the cores), padded leading dimensions, alpha and
+// beta with gonum's reference Sgemm.
 func TestSgemmMatchesGonum(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {4, 16, 1}, {5, 17, 300}, {100, 50, 784}, {37, 10, 513}, {130, 33, 64}, {0, 3, 3}, {3, 3, 0}}
+	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {4, 16, 1}, {5, 17, 300}, {100, 50, 784}, {37, 10, 513}, {130, 33, 64}, {0, 3, 3}, {3, 3, 0}, {260, 256, 300}}
 	for _, s := range shapes {
 		m, n, k := s[0], s[1], s[2]
 		for _, tA := range []blas.Transpose{blas.NoTrans, blas.Trans} {
@@ -61,8 +62,8 @@ func TestKernelsAgree(t *testing.T) {
 	for _, k := range []int{1, 2, 7, 256} {
 		a, b := randSlice(rng, k*mr), randSlice(rng, k*nr)
 		var got, want [mr * nr]float32
-		kernel(k, a, b, &got)
-		kernelGo(k, a, b, &want)
+		kernel(k, a, b, nr, &got)
+		kernelGo(k, a, b, nr, &want)
 		// The same tile from rows read in place (lda = k + 3).
 		rows := make([]float32, 3*(k+3)+k)
 		for i := 0; i < mr; i++ {
@@ -71,8 +72,8 @@ func TestKernelsAgree(t *testing.T) {
 			}
 		}
 		var fromRows, fromRowsGo [mr * nr]float32
-		kernelRows(k, rows, k+3, b, &fromRows)
-		kernelRowsGo(k, rows, k+3, b, &fromRowsGo)
+		kernelRows(k, rows, k+3, b, nr, &fromRows)
+		kernelRowsGo(k, rows, k+3, b, nr, &fromRowsGo)
 		for i := range got {
 			for _, v := range []float32{fromRows[i], fromRowsGo[i]} {
 				if d := math.Abs(float64(v - want[i])); d > 1e-5*(1+math.Abs(float64(want[i]))) {
