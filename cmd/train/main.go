@@ -35,8 +35,12 @@ progress bar when stderr is a terminal; the checkpoint (safetensors) is
 rewritten after every epoch. Run the result with
   go run ./cmd/infer --model model.safetensors
 
-Example (the embedded default model "mlp"):
-  go run ./cmd/train --hidden 256 --epochs 20 --seed 1 --out models/weights/mlp.safetensors
+Examples:
+  go run ./cmd/train --epochs 1 --out m.safetensors      # ~96% in one epoch
+  go run ./cmd/train --out models/weights/mlp.safetensors # the embedded "mlp": the defaults
+  go run ./cmd/train --arch convnet --epochs 8 --augment shift \
+      --out models/weights/convnet.safetensors            # the embedded "convnet"
+  go run ./cmd/train --arch book --activation sigmoid --optimizer sgd --lr 0.1
 `
 
 type options struct {
