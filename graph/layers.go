@@ -61,7 +61,8 @@ func (d *Dense) Params(in []int) ([]ParamSpec, error) {
 	}, nil
 }
 
-// Forward adds x·W + b (bias broadcast over the batch).
+// Forward adds x·W + b (bias broadcast over the batch), one fused op for
+// float32 (see denseOp).
 func (d *Dense) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 	w, err := s.Param("weight")
 	if err != nil {
@@ -77,11 +78,7 @@ func (d *Dense) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 			return nil, fmt.Errorf("flatten: %w", err)
 		}
 	}
-	xw, err := gorgonia.Mul(x, w)
-	if err != nil {
-		return nil, err
-	}
-	return gorgonia.BroadcastAdd(xw, b, nil, []byte{0})
+	return dense(x, w, b)
 }
 
 func initializer(name string) (Initializer, error) {

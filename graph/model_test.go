@@ -195,6 +195,17 @@ func TestClassifyCountsEverySampleOnce(t *testing.T) {
 	if _, err := pr.Classify(x, 0); err == nil {
 		t.Error("batch 0 accepted")
 	}
+	// Classify skips the softmax; the argmax of Forward's probabilities agrees.
+	probs, err := pr.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range want {
+		row := probs.Data().([]float32)[3*i : 3*i+3]
+		if row[p] < row[0] || row[p] < row[1] || row[p] < row[2] {
+			t.Fatalf("sample %d: class %d but probabilities %v", i, p, row)
+		}
+	}
 	bad := tensor.New(tensor.WithShape(4, 3), tensor.Of(tensor.Float32))
 	if _, err := pr.Forward(bad); err == nil || !strings.Contains(err.Error(), "model wants") {
 		t.Errorf("wrong input shape: %v", err)

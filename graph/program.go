@@ -83,11 +83,19 @@ func (m *Sequential) Build(batch int, training bool, upTo int) (*Program, error)
 // Predictor is not safe for concurrent use; use one per goroutine.
 type Predictor struct {
 	m       *Sequential
-	progs   map[int]*predictProg
+	progs   map[progKey]*predictProg
 	workers []*Predictor // Classify's helpers beyond pr itself
 	// Workers is the number of goroutines Classify uses (default: the number
 	// of CPUs Go may use, GOMAXPROCS).
 	Workers int
+}
+
+// progKey identifies a compiled graph: batch size, and whether it stops
+// before a final softmax (Classify's graphs: softmax keeps each row's
+// argmax, so the class needs only the logits).
+type progKey struct {
+	batch  int
+	logits bool
 }
 
 type predictProg struct {
@@ -98,26 +106,30 @@ type predictProg struct {
 // NewPredictor returns a Predictor for m. It reads m's parameters at every
 // run, so it sees training updates.
 func NewPredictor(m *Sequential) *Predictor {
-	return &Predictor{m: m, progs: map[int]*predictProg{}, Workers: runtime.GOMAXPROCS(0)}
+	return &Predictor{m: m, progs: map[progKey]*predictProg{}, Workers: runtime.GOMAXPROCS(0)}
 }
 
-func (pr *Predictor) prog(batch int) (*predictProg, error) {
-	if pp, ok := pr.progs[batch]; ok {
+func (pr *Predictor) prog(key progKey) (*predictProg, error) {
+	if pp, ok := pr.progs[key]; ok {
 		return pp, nil
 	}
-	p, err := pr.m.Build(batch, false, 0)
+	upTo := 0
+	if key.logits {
+		upTo = len(pr.m.layers) - 1
+	}
+	p, err := pr.m.Build(key.batch, false, upTo)
 	if err != nil {
 		return nil, err
 	}
 	pp := &predictProg{p: p, vm: gorgonia.NewTapeMachine(p.Graph)}
-	pr.progs[batch] = pp
+	pr.progs[key] = pp
 	return pp, nil
 }
 
 // Forward runs x, of shape (batch, sample shape...), through the model and
 // returns a copy of its output.
 func (pr *Predictor) Forward(x *tensor.Dense) (*tensor.Dense, error) {
-	out, err := pr.run(x)
+	out, err := pr.run(x, false)
 	if err != nil {
 		return nil, err
 	}
@@ -126,12 +138,12 @@ func (pr *Predictor) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 
 // run computes the output for x; the result is owned by the machine and
 // valid until the next run.
-func (pr *Predictor) run(x *tensor.Dense) (*tensor.Dense, error) {
+func (pr *Predictor) run(x *tensor.Dense, logits bool) (*tensor.Dense, error) {
 	shape := x.Shape()
 	if len(shape) != len(pr.m.input)+1 || !equalInts(shape[1:], pr.m.input) {
 		return nil, fmt.Errorf("input shape %v, model wants (batch, %v)", []int(shape), pr.m.input)
 	}
-	pp, err := pr.prog(shape[0])
+	pp, err := pr.prog(progKey{shape[0], logits})
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +165,8 @@ func (pr *Predictor) run(x *tensor.Dense) (*tensor.Dense, error) {
 // x, of shape (N, sample shape...), running batches of at most batch
 // samples; the last batch holds the remainder, so each sample is counted
 // once. Batches are spread over Workers goroutines; the result does not
-// depend on their number.
+// depend on their number. A final softmax is not computed: it keeps each
+// row's argmax.
 func (pr *Predictor) Classify(x *tensor.Dense, batch int) ([]int, error) {
 	if batch < 1 {
 		return nil, fmt.Errorf("classify: batch size %d is not positive", batch)
@@ -169,6 +182,8 @@ func (pr *Predictor) Classify(x *tensor.Dense, batch int) ([]int, error) {
 	for len(pr.workers) < workers-1 {
 		pr.workers = append(pr.workers, NewPredictor(pr.m))
 	}
+	_, logits := pr.m.layers[len(pr.m.layers)-1].(Softmax)
+	logits = logits && len(pr.m.layers) > 1
 	// Compile every graph before the workers start: NewTapeMachine writes to
 	// the shared parameter tensors (it sets their engine), so compiling
 	// concurrently would race.
@@ -179,7 +194,7 @@ func (pr *Predictor) Classify(x *tensor.Dense, batch int) ([]int, error) {
 		}
 		for _, size := range []int{min(batch, n), n % batch} {
 			if size > 0 {
-				if _, err := run.prog(size); err != nil {
+				if _, err := run.prog(progKey{size, logits}); err != nil {
 					return nil, err
 				}
 			}
@@ -201,7 +216,7 @@ func (pr *Predictor) Classify(x *tensor.Dense, batch int) ([]int, error) {
 				from, to := bi*batch, min((bi+1)*batch, n)
 				shape := append([]int{to - from}, x.Shape()[1:]...)
 				view := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data[from*per:to*per]))
-				out, err := run.run(view)
+				out, err := run.run(view, logits)
 				if err != nil {
 					errs[w] = fmt.Errorf("samples %d-%d: %w", from, to-1, err)
 					return
