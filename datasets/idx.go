@@ -51,36 +51,19 @@ func ReadIDX(r io.Reader) (*IDX, error) {
 		defer zr.Close()
 		src = zr
 	}
-	var head [4]byte
-	if _, err := io.ReadFull(src, head[:]); err != nil {
+	head := make([]byte, 4, 4+4*4)
+	if _, err := io.ReadFull(src, head); err != nil {
 		return nil, fmt.Errorf("%w: header: %v", ErrFormat, shortRead(err))
 	}
-	if head[0] != 0 || head[1] != 0 {
-		return nil, fmt.Errorf("%w: bad magic %#08x (want 0x000008NN)", ErrFormat, binary.BigEndian.Uint32(head[:]))
-	}
-	if head[2] != 0x08 {
-		return nil, fmt.Errorf("%w: element type %#02x not supported (want 0x08, unsigned byte)", ErrFormat, head[2])
-	}
-	nd := int(head[3])
-	if nd < 1 || nd > 4 {
-		return nil, fmt.Errorf("%w: %d dimensions (want 1 to 4)", ErrFormat, nd)
-	}
-	dimBytes := make([]byte, 4*nd)
-	if _, err := io.ReadFull(src, dimBytes); err != nil {
-		return nil, fmt.Errorf("%w: dimensions: %v", ErrFormat, shortRead(err))
-	}
-	dims := make([]int, nd)
-	total := 1
-	for i := range dims {
-		d := binary.BigEndian.Uint32(dimBytes[4*i:])
-		if d > MaxElements {
-			return nil, fmt.Errorf("%w: dimension %d is %d (max %d)", ErrFormat, i, d, MaxElements)
+	if nd := int(head[3]); nd >= 1 && nd <= 4 {
+		head = head[:4+4*nd]
+		if _, err := io.ReadFull(src, head[4:]); err != nil {
+			return nil, fmt.Errorf("%w: dimensions: %v", ErrFormat, shortRead(err))
 		}
-		dims[i] = int(d)
-		total *= int(d)
-		if total > MaxElements {
-			return nil, fmt.Errorf("%w: header claims more than %d elements", ErrFormat, MaxElements)
-		}
+	}
+	dims, total, err := parseHeader(head)
+	if err != nil {
+		return nil, err
 	}
 	// Read what is present, at most one byte more than claimed, before
 	// trusting the header with an allocation of its size.
@@ -103,4 +86,59 @@ func shortRead(err error) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
+}
+
+// ParseIDX decodes IDX bytes held in memory, like ReadIDX, without copying
+// an uncompressed file: the returned Data aliases b.
+func ParseIDX(b []byte) (*IDX, error) {
+	if len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b {
+		return ReadIDX(bytes.NewReader(b))
+	}
+	if len(b) < 4 {
+		return nil, fmt.Errorf("%w: header: %v", ErrFormat, io.ErrUnexpectedEOF)
+	}
+	n := 4 + 4*int(b[3])
+	if b[3] >= 1 && b[3] <= 4 && len(b) < n {
+		return nil, fmt.Errorf("%w: dimensions: %v", ErrFormat, io.ErrUnexpectedEOF)
+	}
+	dims, total, err := parseHeader(b[:min(n, len(b))])
+	if err != nil {
+		return nil, err
+	}
+	if body := len(b) - n; body != total {
+		if body > total {
+			return nil, fmt.Errorf("%w: trailing bytes after %d elements", ErrFormat, total)
+		}
+		return nil, fmt.Errorf("%w: header claims %d elements %v but %d bytes follow", ErrFormat, total, dims, body)
+	}
+	return &IDX{Dims: dims, Data: b[n:]}, nil
+}
+
+// parseHeader checks a complete IDX header (magic, type, dimension count
+// and sizes) and returns the dimensions and their product.
+func parseHeader(head []byte) (dims []int, total int, err error) {
+	if head[0] != 0 || head[1] != 0 {
+		return nil, 0, fmt.Errorf("%w: bad magic %#08x (want 0x000008NN)", ErrFormat, binary.BigEndian.Uint32(head[:4]))
+	}
+	if head[2] != 0x08 {
+		return nil, 0, fmt.Errorf("%w: element type %#02x not supported (want 0x08, unsigned byte)", ErrFormat, head[2])
+	}
+	nd := int(head[3])
+	if nd < 1 || nd > 4 {
+		return nil, 0, fmt.Errorf("%w: %d dimensions (want 1 to 4)", ErrFormat, nd)
+	}
+	dims = make([]int, nd)
+	total = 1
+	for i := range dims {
+		d := binary.BigEndian.Uint32(head[4+4*i:])
+		if d > MaxElements {
+			return nil, 0, fmt.Errorf("%w: dimension %d is %d (max %d)", ErrFormat, i, d, MaxElements)
+		}
+		dims[i] = int(d)
+		total *= int(d)
+		if total > MaxElements {
+			return nil, 0, fmt.Errorf("%w: header claims more than %d elements", ErrFormat, MaxElements)
+		}
+	}
+	return dims, total, nil
 }

@@ -34,6 +34,10 @@ func TestReadIDX(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		parsed, err := ParseIDX(in)
+		if err != nil || !bytes.Equal(parsed.Data, got.Data) {
+			t.Fatalf("ParseIDX: %v", err)
+		}
 		if !slices.Equal(got.Dims, []int{2, 3}) || !bytes.Equal(got.Data, []byte{1, 2, 3, 4, 5, 6}) {
 			t.Errorf("got %v %v", got.Dims, got.Data)
 		}
@@ -60,6 +64,9 @@ func TestReadIDXErrors(t *testing.T) {
 		{"truncated gzip", gz(idxBytes([]int{4}, []byte{1, 2, 3, 4}))[:20], ""},
 	} {
 		t.Run(test.name, func(t *testing.T) {
+			if _, err := ParseIDX(test.in); !errors.Is(err, ErrFormat) {
+				t.Errorf("ParseIDX: %v, want ErrFormat", err)
+			}
 			_, err := ReadIDX(bytes.NewReader(test.in))
 			if err == nil {
 				t.Fatal("no error")
@@ -80,8 +87,15 @@ func FuzzReadIDX(f *testing.F) {
 	f.Add(idxBytes([]int{1, 2, 2}, []byte{0, 255, 1, 2}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		idx, err := ReadIDX(bytes.NewReader(b))
+		parsed, perr := ParseIDX(b)
+		if (err == nil) != (perr == nil) {
+			t.Fatalf("ReadIDX: %v, ParseIDX: %v", err, perr)
+		}
 		if err != nil {
 			return
+		}
+		if !slices.Equal(idx.Dims, parsed.Dims) || !bytes.Equal(idx.Data, parsed.Data) {
+			t.Fatalf("ReadIDX and ParseIDX disagree")
 		}
 		n := 1
 		for _, d := range idx.Dims {

@@ -4,7 +4,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 )
@@ -47,14 +46,19 @@ func MNIST(split Split, opt Options) (*Set, error) {
 	if !ok {
 		return nil, fmt.Errorf("mnist: unknown split %q", split)
 	}
-	open := func(name string) (io.ReadCloser, string, error) {
-		if f, err := embedded.Open("mnist/data/" + name); err == nil {
-			return f, "embedded " + name, nil
+	read := func(name string) (*IDX, string, error) {
+		where := "embedded " + name
+		data, err := embedded.ReadFile("mnist/data/" + name)
+		if err != nil {
+			where += ".gz"
+			if data, err = embedded.ReadFile("mnist/data/" + name + ".gz"); err != nil {
+				return nil, where, err
+			}
 		}
-		f, err := embedded.Open("mnist/data/" + name + ".gz")
-		return f, "embedded " + name + ".gz", err
+		idx, err := ParseIDX(data)
+		return idx, where, err
 	}
-	return load(open, names, opt)
+	return load(read, names, opt)
 }
 
 // LoadDir loads a split from a folder of MNIST-format IDX files named as the
@@ -66,20 +70,23 @@ func LoadDir(dir string, split Split, opt Options) (*Set, error) {
 	if !ok {
 		return nil, fmt.Errorf("mnist: unknown split %q", split)
 	}
-	open := func(name string) (io.ReadCloser, string, error) {
+	read := func(name string) (*IDX, string, error) {
 		for _, cand := range []string{name, name + ".gz"} {
 			p := filepath.Join(dir, cand)
 			f, err := os.Open(p)
-			if err == nil {
-				return f, p, nil
+			if errors.Is(err, os.ErrNotExist) {
+				continue
 			}
-			if !errors.Is(err, os.ErrNotExist) {
+			if err != nil {
 				return nil, p, err
 			}
+			defer f.Close()
+			idx, err := ReadIDX(f)
+			return idx, p, err
 		}
 		return nil, filepath.Join(dir, name), fmt.Errorf("open %s: neither %s nor %s.gz exists", dir, name, name)
 	}
-	return load(open, names, opt)
+	return load(read, names, opt)
 }
 
 // FromIDX builds a Set from decoded image and label IDX data: images of
@@ -109,17 +116,18 @@ func FromIDX(images, labels *IDX, classes int, opt Options) (*Set, error) {
 	return NewSet(images.Data, shape, ys, classes, opt)
 }
 
-func load(open func(string) (io.ReadCloser, string, error), names [2]string, opt Options) (*Set, error) {
+// load reads the images and labels files (names) with read, which returns
+// a decoded file, where it came from, and an error.
+func load(read func(string) (*IDX, string, error), names [2]string, opt Options) (*Set, error) {
 	var idx [2]*IDX
 	for i, name := range names {
-		f, where, err := open(name)
-		if err != nil {
+		var where string
+		var err error
+		if idx[i], where, err = read(name); err != nil {
+			if errors.Is(err, ErrFormat) {
+				return nil, fmt.Errorf("read %s: %w", where, err)
+			}
 			return nil, err
-		}
-		idx[i], err = ReadIDX(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", where, err)
 		}
 	}
 	s, err := FromIDX(idx[0], idx[1], 10, opt)
