@@ -13,6 +13,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/tapenet/tapenet/export"
 	"github.com/tapenet/tapenet/graph"
 )
 
@@ -138,6 +139,21 @@ func TestUserLayerTrainsSavesReloads(t *testing.T) {
 	spec, _ := json.Marshal(back)
 	if !strings.Contains(string(spec), `{"name":"scale1","kind":"scale","config":{"init":0.5}}`) {
 		t.Errorf("spec lacks the user layer: %s", spec)
+	}
+	// It exports like a built-in layer: its nodes in the graph JSON, its
+	// cluster in the DOT graph.
+	var js, dot bytes.Buffer
+	if err := export.WriteJSON(&js, back); err != nil {
+		t.Fatal(err)
+	}
+	if err := export.WriteDOT(&dot, back); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(js.String(), `"name": "scale1.gain"`) || !strings.Contains(js.String(), `"layer": "scale1"`) {
+		t.Errorf("graph JSON lacks the user layer's nodes")
+	}
+	if !strings.Contains(dot.String(), "cluster_scale1") {
+		t.Errorf("DOT graph lacks the user layer's cluster")
 	}
 }
 

@@ -59,7 +59,7 @@ nn.Linear.weight. The ONNX model uses Gemm with transB=0.
 }
 
 type options struct {
-	model, format, out string
+	model, format, out, activation string
 }
 
 func main() { cli.Main("export", run) }
@@ -67,7 +67,8 @@ func main() { cli.Main("export", run) }
 func run(args []string, stdout, stderr io.Writer) error {
 	var o options
 	fs := cli.NewFlags("export", usage(), stdout)
-	fs.StringVar(&o.model, "model", models.Default, "checkpoint file (.safetensors) or embedded model name ("+strings.Join(models.Names(), ", ")+")")
+	fs.StringVar(&o.model, "model", models.Default, "embedded model name ("+strings.Join(models.Names(), ", ")+"), checkpoint file (.safetensors), or book-format weights (.pkl, .npz with W1, b1, W2, b2, ...)")
+	fs.StringVar(&o.activation, "activation", "sigmoid", "hidden activation for book-format weights (.pkl, .npz): "+strings.Join(models.Activations(), ", "))
 	fs.StringVar(&o.format, "format", "", "output format: "+strings.Join(export.Names(), ", ")+" (default: from the --out extension, else summary)")
 	fs.StringVarP(&o.out, "out", "o", "", "write to this file instead of stdout (required for binary formats)")
 	if err := fs.Parse(args); err != nil {
@@ -91,7 +92,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if f.Binary && o.out == "" {
 		return cli.Usagef("--format %s is binary: give --out FILE", f.Name)
 	}
-	m, err := models.Open(o.model)
+	if _, err := models.Activation(o.activation); err != nil {
+		return cli.Usagef("--activation: %v", err)
+	}
+	m, err := models.Open(o.model, models.OpenOptions{Activation: o.activation})
 	if err != nil {
 		return err
 	}
