@@ -61,6 +61,15 @@ func MNIST(split Split, opt Options) (*Set, error) {
 	return load(read, names, opt)
 }
 
+// Load loads a split of MNIST: the embedded copy when dir is "", else the
+// MNIST-format files in dir (see LoadDir).
+func Load(dir string, split Split, opt Options) (*Set, error) {
+	if dir == "" {
+		return MNIST(split, opt)
+	}
+	return LoadDir(dir, split, opt)
+}
+
 // LoadDir loads a split from a folder of MNIST-format IDX files named as the
 // canonical ones (train-images-idx3-ubyte, t10k-labels-idx1-ubyte, ...),
 // each with or without a .gz suffix. Fashion-MNIST uses the same names and

@@ -261,44 +261,7 @@ func numericalCheck(t *testing.T, m *Sequential, batch int) {
 	}
 	x := tensor.New(tensor.WithShape(tp.p.Input.Shape()...), tensor.WithBacking(xs))
 	y := tensor.New(tensor.WithShape(tp.target.Shape()...), tensor.WithBacking(ys))
-	if _, err := tr.compute(tp, x, y); err != nil {
-		t.Fatal(err)
-	}
-	var analytic [][]float32
-	for _, n := range tp.p.Learnables {
-		g, err := n.Grad()
-		if err != nil {
-			t.Fatal(err)
-		}
-		analytic = append(analytic, slices.Clone(g.Data().([]float32)))
-	}
-	const h = 1e-3
-	i := 0
-	for _, name := range m.ParamNames() {
-		if m.IsBuffer(name) {
-			continue
-		}
-		data := m.Param(name).Data().([]float32)
-		for j := range data {
-			orig := data[j]
-			data[j] = orig + h
-			lp, err := tr.compute(tp, x, y)
-			if err != nil {
-				t.Fatal(err)
-			}
-			data[j] = orig - h
-			lm, err := tr.compute(tp, x, y)
-			if err != nil {
-				t.Fatal(err)
-			}
-			data[j] = orig
-			num := (float64(lp) - float64(lm)) / (2 * h)
-			if a := float64(analytic[i][j]); math.Abs(a-num) > 2e-3+1e-2*math.Abs(num) {
-				t.Errorf("%s[%d]: gradient %.6f, numerical %.6f", name, j, a, num)
-			}
-		}
-		i++
-	}
+	compareGradients(t, m, tr, tp, x, y)
 }
 
 func TestDropoutTraining(t *testing.T) {

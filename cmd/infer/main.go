@@ -86,12 +86,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	opt := datasets.Options{Normalize: true, Flatten: len(m.Input()) == 1}
-	var set *datasets.Set
-	if o.data == "" {
-		set, err = datasets.MNIST(split, opt)
-	} else {
-		set, err = datasets.LoadDir(o.data, split, opt)
-	}
+	set, err := datasets.Load(o.data, split, opt)
 	if err != nil {
 		return err
 	}

@@ -75,12 +75,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cli.Usagef("--out must name a file")
 	}
 	opt := datasets.Options{Flatten: false}
-	var set *datasets.Set
-	if o.data == "" {
-		set, err = datasets.MNIST(split, opt)
-	} else {
-		set, err = datasets.LoadDir(o.data, split, opt)
-	}
+	set, err := datasets.Load(o.data, split, opt)
 	if err != nil {
 		return err
 	}

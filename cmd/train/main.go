@@ -211,16 +211,10 @@ func (o *options) model() (*graph.Sequential, error) {
 }
 
 func loadData(dir string, opt datasets.Options) (train, test *datasets.Set, err error) {
-	load := func(split datasets.Split) (*datasets.Set, error) {
-		if dir == "" {
-			return datasets.MNIST(split, opt)
-		}
-		return datasets.LoadDir(dir, split, opt)
-	}
-	if train, err = load(datasets.Train); err != nil {
+	if train, err = datasets.Load(dir, datasets.Train, opt); err != nil {
 		return nil, nil, err
 	}
-	if test, err = load(datasets.Test); err != nil {
+	if test, err = datasets.Load(dir, datasets.Test, opt); err != nil {
 		return nil, nil, err
 	}
 	return train, test, nil
