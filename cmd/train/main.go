@@ -82,6 +82,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := lc.check(); err != nil {
 		return err
 	}
+	if err := cli.CheckWritable("--out", o.out); err != nil {
+		return err // fail before training, not after the first epoch
+	}
 	m, err := o.model()
 	if err != nil {
 		return err

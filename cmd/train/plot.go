@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/tapenet/tapenet/internal/cli"
 	"github.com/tapenet/tapenet/viz"
@@ -23,18 +21,7 @@ func (c *curves) check() error {
 	if c.path == "" {
 		return nil
 	}
-	if fi, err := os.Stat(c.path); err == nil && fi.IsDir() {
-		return fmt.Errorf("--plot %s is a folder, not a file", c.path)
-	}
-	dir := filepath.Dir(c.path)
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("--plot %s: folder %s: %w", c.path, dir, err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("--plot %s: %s is not a folder", c.path, dir)
-	}
-	return nil
+	return cli.CheckWritable("--plot", c.path)
 }
 
 // add records an epoch and rewrites the picture.

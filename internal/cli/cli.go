@@ -130,6 +130,25 @@ func WriteFile(path string, write func(io.Writer) error) (err error) {
 	return nil
 }
 
+// CheckWritable reports, before any long work, whether WriteFile(path)
+// could succeed: path is not a folder and a temporary file can be created
+// (and is removed again) beside it. flag names the flag for the message.
+func CheckWritable(flag, path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%s %s is a folder, not a file", flag, path)
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp*")
+	if err != nil {
+		return fmt.Errorf("%s %s: cannot write there: %w", flag, path, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
 // IsTerminal reports whether w is a terminal (progress bars show only
 // there).
 func IsTerminal(w io.Writer) bool {
