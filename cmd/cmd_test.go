@@ -166,6 +166,25 @@ func TestBadInput(t *testing.T) {
 	truncHeader := write("trunc.safetensors", []byte{200, 0, 0, 0, 0, 0, 0, 0, '{'})
 	os.Mkdir(filepath.Join(dir, "adir.safetensors"), 0o755)
 	os.Mkdir(filepath.Join(dir, "emptydata"), 0o755)
+	// MNIST-format folders: 3 images but 2 labels; a truncated image file.
+	idx := func(dims []int, data []byte) []byte {
+		b := []byte{0, 0, 8, byte(len(dims))}
+		for _, d := range dims {
+			b = append(b, byte(d>>24), byte(d>>16), byte(d>>8), byte(d))
+		}
+		return append(b, data...)
+	}
+	for _, d := range []struct {
+		name        string
+		images, lab []byte
+	}{
+		{"mismatch", idx([]int{3, 28, 28}, make([]byte, 3*784)), idx([]int{2}, []byte{1, 2})},
+		{"truncated", idx([]int{3, 28, 28}, make([]byte, 3*784-10)), idx([]int{3}, []byte{1, 2, 3})},
+	} {
+		os.Mkdir(filepath.Join(dir, d.name), 0o755)
+		write(filepath.Join(d.name, "t10k-images-idx3-ubyte"), d.images)
+		write(filepath.Join(d.name, "t10k-labels-idx1-ubyte"), d.lab)
+	}
 	notDir := empty // a file where a folder belongs: unwritable even for root
 
 	for _, test := range []struct {
@@ -189,6 +208,8 @@ func TestBadInput(t *testing.T) {
 		{"infer", []string{"--model", filepath.Join(dir, "adir.safetensors")}, 1, "adir.safetensors"},
 		{"infer", []string{"--data", filepath.Join(dir, "emptydata")}, 1, "t10k-images-idx3-ubyte"},
 		{"infer", []string{"--data", filepath.Join(dir, "nodir")}, 1, "nodir"},
+		{"infer", []string{"--data", filepath.Join(dir, "mismatch")}, 1, "3 images but 2 labels"},
+		{"infer", []string{"--data", filepath.Join(dir, "truncated")}, 1, "t10k-images-idx3-ubyte: malformed IDX data: header claims 2352 elements"},
 		{"infer", []string{"--limit", "10", "--predictions", filepath.Join(notDir, "p.txt")}, 1, "p.txt"},
 		{"infer", []string{"--limit", "10", "--predictions", filepath.Join(dir, "nodir", "p.txt")}, 1, "p.txt"},
 		{"train", []string{"--epochs", "0"}, 2, "--epochs"},
@@ -196,6 +217,9 @@ func TestBadInput(t *testing.T) {
 		{"train", []string{"--activation", "swish"}, 2, "--activation"},
 		{"train", []string{"--activation", "step"}, 2, "cannot be trained"},
 		{"train", []string{"--lr", "-0.1"}, 2, "--lr"},
+		{"train", []string{"--lr", "0"}, 2, "--lr"},
+		{"train", []string{"--batch-size", "0"}, 2, "--batch-size"},
+		{"train", []string{"--limit", "-3"}, 2, "--limit"},
 		{"train", []string{"--hidden", "0"}, 2, "--hidden"},
 		{"train", []string{"--arch", "resnet"}, 2, "--arch"},
 		{"train", []string{"--schedule", "step"}, 2, "--schedule"},

@@ -76,6 +76,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.Changed("lr") && !(o.lr > 0) {
+		return cli.Usagef("--lr must be positive, got %v", o.lr)
+	}
 	if err := o.check(); err != nil {
 		return err
 	}
