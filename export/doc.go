@@ -47,12 +47,12 @@
 // The ONNX writer translates a model layer by layer. For each layer it
 // looks, in order, for:
 //
-//  1. the [ONNXLayer] interface, implemented by the layer value itself
-//     (for layers defined in packages that can import export);
-//  2. a translation registered for the layer's kind with [RegisterONNX]
-//     (the built-in kinds "dense", "sigmoid", "relu", "tanh", "softmax",
-//     "identity" and "step" are registered this way; a new kind such as
-//     "conv2d" adds its own in a new file, with no edit to existing code).
+//  1. the [ONNXLayer] interface, implemented by the layer value itself:
+//     how a layer of your own becomes exportable;
+//  2. the built-in translation of one of graph's kinds ([ONNXKinds]:
+//     dense, sigmoid, relu, tanh, softmax, identity, step, conv2d,
+//     maxpool2d, flatten, dropout, batchnorm). It is a fixed table, not a
+//     global registry that init functions change.
 //
 // A layer with neither is an error naming the layer and its kind. A
 // translation adds nodes through an [ONNXBuilder].

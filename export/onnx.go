@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
 	"github.com/tapenet/tapenet/graph"
@@ -32,9 +31,9 @@ const (
 )
 
 // ONNXLayer is implemented by layers that know their own ONNX form; the
-// ONNX writer asks it before the translations registered by kind. A layer
-// defined in graph/ cannot implement it (graph cannot import this package):
-// such kinds register an ONNXFunc with RegisterONNX instead.
+// ONNX writer asks it before its built-in translations of graph's kinds
+// (graph's layers cannot implement it: graph cannot import this package).
+// A layer of your own implements it to become exportable to ONNX.
 type ONNXLayer interface {
 	// ONNXNode adds the layer's ONNX nodes computing on the tensor named
 	// input (shape (N, b.InputShape()...)) through b and returns the name
@@ -46,43 +45,45 @@ type ONNXLayer interface {
 // does; the layer is b.Layer().
 type ONNXFunc func(b *ONNXBuilder, input string) (output string, err error)
 
-var (
-	onnxMu    sync.RWMutex
-	onnxKinds = map[string]ONNXFunc{
-		"dense":    denseONNX,
-		"sigmoid":  unaryONNX("Sigmoid"),
-		"relu":     unaryONNX("Relu"),
-		"tanh":     unaryONNX("Tanh"),
-		"softmax":  softmaxONNX,
-		"identity": identityONNX,
-		"step":     stepONNX,
+// builtinONNX returns the translation of one of graph's own layer kinds.
+// It is a fixed table, not a registry: a kind defined outside graph/ gives
+// its ONNX form by implementing ONNXLayer.
+func builtinONNX(kind string) (ONNXFunc, bool) {
+	switch kind {
+	case "dense":
+		return denseONNX, true
+	case "sigmoid":
+		return unaryONNX("Sigmoid"), true
+	case "relu":
+		return unaryONNX("Relu"), true
+	case "tanh":
+		return unaryONNX("Tanh"), true
+	case "softmax":
+		return softmaxONNX, true
+	case "identity", "dropout": // dropout passes its input through in inference
+		return identityONNX, true
+	case "step":
+		return stepONNX, true
+	case "conv2d":
+		return conv2dONNX, true
+	case "maxpool2d":
+		return maxPool2dONNX, true
+	case "flatten":
+		return flattenONNX, true
+	case "batchnorm":
+		return batchNormONNX, true
 	}
-)
-
-// RegisterONNX makes layers of the given kind exportable to ONNX with fn.
-// Registering a kind twice is an error. Call it from an init function in
-// the file that defines the translation.
-func RegisterONNX(kind string, fn ONNXFunc) error {
-	if kind == "" || fn == nil {
-		return fmt.Errorf("register onnx: empty kind or nil function")
-	}
-	onnxMu.Lock()
-	defer onnxMu.Unlock()
-	if _, dup := onnxKinds[kind]; dup {
-		return fmt.Errorf("register onnx: kind %q already has a translation", kind)
-	}
-	onnxKinds[kind] = fn
-	return nil
+	return nil, false
 }
 
-// ONNXKinds returns the layer kinds with a registered ONNX translation,
-// sorted.
+// ONNXKinds returns graph's layer kinds that have a built-in ONNX
+// translation, sorted.
 func ONNXKinds() []string {
-	onnxMu.RLock()
-	defer onnxMu.RUnlock()
-	ks := make([]string, 0, len(onnxKinds))
-	for k := range onnxKinds {
-		ks = append(ks, k)
+	var ks []string
+	for _, k := range graph.Builtin().Kinds() {
+		if _, ok := builtinONNX(k); ok {
+			ks = append(ks, k)
+		}
 	}
 	sort.Strings(ks)
 	return ks
@@ -92,10 +93,7 @@ func onnxFunc(l graph.Layer) (ONNXFunc, bool) {
 	if ol, ok := l.(ONNXLayer); ok {
 		return ol.ONNXNode, true
 	}
-	onnxMu.RLock()
-	defer onnxMu.RUnlock()
-	fn, ok := onnxKinds[l.Kind()]
-	return fn, ok
+	return builtinONNX(l.Kind())
 }
 
 // ONNXBuilder adds the ONNX nodes and initializers of one layer to a

@@ -6,27 +6,7 @@ import (
 	"github.com/tapenet/tapenet/graph"
 )
 
-// ONNX forms of graph's convolutional-network layers. They live here, not
-// in graph/, because this package imports graph: a layer of graph cannot
-// implement ONNXLayer (its method takes an *ONNXBuilder).
-// A kind the writer already translates keeps its translation.
-func init() {
-	known := map[string]bool{}
-	for _, k := range ONNXKinds() {
-		known[k] = true
-	}
-	for kind, fn := range map[string]ONNXFunc{
-		"conv2d":    conv2dONNX,
-		"maxpool2d": maxPool2dONNX,
-		"flatten":   flattenONNX,
-		"dropout":   identityONNX, // inference: dropout passes its input through
-		"batchnorm": batchNormONNX,
-	} {
-		if !known[kind] {
-			RegisterONNX(kind, fn) // cannot fail: kind and fn are set and new
-		}
-	}
-}
+// ONNX forms of graph's convolutional-network layers (see builtinONNX).
 
 func ints64(v ...int) []int64 {
 	out := make([]int64, len(v))
