@@ -439,9 +439,7 @@ func pyList(s []int) string {
 }
 
 func TestImageWithoutDot(t *testing.T) {
-	old := export.DotProgram
-	export.DotProgram = "tapenet-no-such-dot-program"
-	defer func() { export.DotProgram = old }()
+	t.Setenv("PATH", t.TempDir()) // no dot program to be found
 	err := export.WriteImage(&bytes.Buffer{}, bookNet(t), "svg")
 	if err != export.ErrNoGraphviz {
 		t.Errorf("error %v, want ErrNoGraphviz", err)

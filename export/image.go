@@ -16,7 +16,7 @@ import (
 var ErrNoGraphviz = errors.New("Graphviz's dot program is not installed (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz)")
 
 // DotProgram is the Graphviz program WriteImage runs, looked up in PATH.
-var DotProgram = "dot"
+const DotProgram = "dot"
 
 // WriteImage renders m's DOT graph (see WriteDOT) with Graphviz's dot
 // program to an image of the given type ("svg" or "png").
