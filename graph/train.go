@@ -43,7 +43,8 @@ type TrainConfig struct {
 
 // Trainer fits a model's parameters with Gorgonia: the model's forward
 // graph plus the loss LossFor chooses, gorgonia.Grad for the gradients, the
-// tape machine, and SGD, Momentum or Adam with the update rules of Gorgonia's solvers (see optimizer). One graph is compiled per
+// tape machine, and SGD, Momentum or Adam with the update rules of
+// Gorgonia's solvers (fused; see optimizer). One graph is compiled per
 // batch size (a final partial batch gets its own). Not safe for concurrent
 // use.
 type Trainer struct {
