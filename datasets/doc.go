@@ -1,0 +1,28 @@
+// Package datasets loads labelled image data as float32 tensors: any file
+// in the IDX format, and the MNIST data set, which is embedded in the
+// package (nothing is downloaded).
+//
+// # MNIST
+//
+// MNIST and LoadDir take the options of the book's load_mnist:
+//
+//	train, err := datasets.MNIST(datasets.Train, datasets.Options{Normalize: true, Flatten: true, OneHot: true})
+//	// train.X (60000, 784) float32 in [0, 1], train.Labels, train.OneHot (60000, 10)
+//
+// Normalize divides pixels by 255 (else they keep their values 0-255),
+// Flatten gives (N, 784) (else (N, 1, 28, 28)), OneHot fills Set.OneHot.
+// LoadDir reads a folder of MNIST-format files (Fashion-MNIST has the same
+// format), gzip-compressed or not.
+//
+// # IDX files
+//
+// ReadIDX and ParseIDX decode IDX files of unsigned bytes, gzip or raw,
+// checking the header against the bytes present before allocating; errors
+// wrap ErrFormat.
+//
+// # Batches and pictures
+//
+// Set.Batches yields consecutive batches, the last one holding the
+// remainder; Set.Image gives a sample as an image; Shift makes randomly
+// shifted copies of images for training.
+package datasets

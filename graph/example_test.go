@@ -1,0 +1,48 @@
+package graph_test
+
+import (
+	"fmt"
+
+	"gorgonia.org/tensor"
+
+	"github.com/tapenet/tapenet/graph"
+)
+
+// The book's chapter 3 network, declared: shapes are inferred, layers and
+// parameters named.
+func ExampleNewSequential() {
+	m, err := graph.NewSequential([]int{784},
+		&graph.Dense{Units: 50}, graph.Sigmoid{},
+		&graph.Dense{Units: 100}, graph.Sigmoid{},
+		&graph.Dense{Units: 10}, graph.Softmax{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for i, l := range m.Layers() {
+		fmt.Println(l.Name, l.Layer.Kind(), m.OutputShape(i))
+	}
+	fmt.Println(m.ParamNames()[:2], m.ParamCount())
+	// Output:
+	// fc1 dense [50]
+	// sigmoid1 sigmoid [50]
+	// fc2 dense [100]
+	// sigmoid2 sigmoid [100]
+	// fc3 dense [10]
+	// softmax1 softmax [10]
+	// [fc1.weight fc1.bias] 45360
+}
+
+// Softmax subtracts each row's own maximum: rows far apart stay finite.
+func ExamplePredictor_Forward() {
+	m, _ := graph.NewSequential([]int{3}, graph.Softmax{})
+	x := tensor.New(tensor.WithShape(2, 3), tensor.WithBacking([]float32{1000, 0, 0, 1, 2, 3}))
+	out, err := graph.NewPredictor(m).Forward(x)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("%.4f\n", out.Data())
+	// Output:
+	// [1.0000 0.0000 0.0000 0.0900 0.2447 0.6652]
+}
