@@ -3,7 +3,6 @@ package graph
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 	"math"
 
 	"github.com/chewxy/hm"
@@ -79,11 +78,7 @@ func (*sigmoidOp) CallsExtern() bool     { return false }
 func (*sigmoidOp) OverwritesInput() int  { return -1 }
 func (*sigmoidOp) WriteHash(h hash.Hash) { fmt.Fprint(h, "tapenet.sigmoid32") }
 func (*sigmoidOp) String() string        { return "sigmoid" }
-func (op *sigmoidOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *sigmoidOp) Hashcode() uint32   { return fnvHash(op) }
 
 // DiffWRT reports that the op is differentiable in its input.
 func (*sigmoidOp) DiffWRT(int) []bool { return []bool{true} }
@@ -143,3 +138,126 @@ func exp32(x float32) float32 {
 	}
 	return p * math.Float32frombits(uint32(e+127)<<23)
 }
+
+// reluOp is ReLU as one float32 pass. Gorgonia's Rectify is three ops
+// (a constant, x >= 0 as a mask, x ⊙ mask) with a mask tensor allocated per
+// run. The values and gradient are Rectify's: y = x where x >= 0 (NaN
+// passes through, so a diverging model still shows NaN), else 0; the
+// gradient is dy ⊙ (x >= 0) (reluGradOp).
+type reluOp struct{ out outputCache }
+
+// reluGradOp computes dy ⊙ (x >= 0) from x and dy.
+type reluGradOp struct{ out outputCache }
+
+func relu(x *gorgonia.Node) (*gorgonia.Node, error) {
+	if x.Dtype() != tensor.Float32 {
+		return gorgonia.Rectify(x)
+	}
+	return gorgonia.ApplyOp(&reluOp{}, x)
+}
+
+func (*reluOp) Arity() int { return 1 }
+
+func (*reluOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(a, a)
+}
+
+func (*reluOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	s, ok := in[0].(tensor.Shape)
+	if !ok {
+		return nil, fmt.Errorf("relu: input shape is %T", in[0])
+	}
+	return s.Clone(), nil
+}
+
+func (op *reluOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	if len(in) != 1 {
+		return nil, fmt.Errorf("relu: %d inputs, want 1", len(in))
+	}
+	_, xs, err := rowMajor32(in[0])
+	if err != nil {
+		return nil, err
+	}
+	out := op.out.get(in[0].Shape())
+	dst := out.Data().([]float32)
+	for i, v := range xs {
+		if v < 0 {
+			dst[i] = 0
+		} else {
+			dst[i] = v
+		}
+	}
+	return out, nil
+}
+
+func (*reluOp) ReturnsPtr() bool      { return false }
+func (*reluOp) CallsExtern() bool     { return false }
+func (*reluOp) OverwritesInput() int  { return -1 }
+func (*reluOp) WriteHash(h hash.Hash) { fmt.Fprint(h, "tapenet.relu32") }
+func (op *reluOp) Hashcode() uint32   { return fnvHash(op) }
+func (*reluOp) String() string        { return "relu" }
+
+// DiffWRT reports that the op is differentiable in its input.
+func (*reluOp) DiffWRT(int) []bool { return []bool{true} }
+
+// SymDiff returns dy ⊙ (x >= 0).
+func (*reluOp) SymDiff(inputs gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	if len(inputs) != 1 {
+		return nil, fmt.Errorf("relu: %d inputs, want 1", len(inputs))
+	}
+	dx, err := gorgonia.ApplyOp(&reluGradOp{}, inputs[0], grad)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Nodes{dx}, nil
+}
+
+func (*reluGradOp) Arity() int { return 2 }
+
+func (*reluGradOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(a, a, a)
+}
+
+func (*reluGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	s, ok := in[0].(tensor.Shape)
+	if !ok {
+		return nil, fmt.Errorf("relu gradient: input shape is %T", in[0])
+	}
+	return s.Clone(), nil
+}
+
+func (op *reluGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	if len(in) != 2 {
+		return nil, fmt.Errorf("relu gradient: %d inputs, want 2", len(in))
+	}
+	_, xs, err := rowMajor32(in[0])
+	if err != nil {
+		return nil, err
+	}
+	_, gs, err := rowMajor32(in[1])
+	if err != nil {
+		return nil, err
+	}
+	if len(xs) != len(gs) {
+		return nil, fmt.Errorf("relu gradient: %d inputs but %d gradients", len(xs), len(gs))
+	}
+	out := op.out.get(in[0].Shape())
+	dst := out.Data().([]float32)
+	for i, x := range xs {
+		if x >= 0 {
+			dst[i] = gs[i]
+		} else {
+			dst[i] = gs[i] * 0 // as Rectify's mask product: NaN and ±0 alike
+		}
+	}
+	return out, nil
+}
+
+func (*reluGradOp) ReturnsPtr() bool      { return false }
+func (*reluGradOp) CallsExtern() bool     { return false }
+func (*reluGradOp) OverwritesInput() int  { return -1 }
+func (*reluGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, "tapenet.relugrad32") }
+func (op *reluGradOp) Hashcode() uint32   { return fnvHash(op) }
+func (*reluGradOp) String() string        { return "relu'" }

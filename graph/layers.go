@@ -126,9 +126,9 @@ type ReLU struct{}
 // Kind returns "relu".
 func (ReLU) Kind() string { return "relu" }
 
-// Forward adds max(0, x).
+// Forward adds max(0, x), one float32 op (see reluOp).
 func (ReLU) Forward(_ *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
-	return gorgonia.Rectify(x)
+	return relu(x)
 }
 
 // Tanh is the hyperbolic tangent.
