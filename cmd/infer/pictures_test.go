@@ -4,29 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"image"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/internal/pngtest"
 	"github.com/tapenet/tapenet/viz"
 )
-
-func decodePNG(t *testing.T, path string) image.Image {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return img
-}
 
 func luma(img image.Image, x, y int) float64 {
 	r, g, b, _ := img.At(x, y).RGBA()
@@ -72,7 +58,7 @@ func TestPictures(t *testing.T) {
 				t.Fatalf("%d mistakes on the first 3 images: pick another case", wrong)
 			}
 
-			img := decodePNG(t, errs)
+			img := pngtest.Decode(t, errs)
 			found := viz.FindDigits(img)
 			if len(found) != tc.shown(wrong) {
 				t.Fatalf("%d digits drawn for %d mistakes, want %d", len(found), wrong, tc.shown(wrong))
@@ -89,7 +75,7 @@ func TestPictures(t *testing.T) {
 				t.Fatal("no title line")
 			}
 
-			cimg := decodePNG(t, conf)
+			cimg := pngtest.Decode(t, conf)
 			l, err := viz.ConfusionLayoutOf(rep.Confusion, viz.ConfusionOptions{Title: "x"})
 			if err != nil {
 				t.Fatal(err)

@@ -3,29 +3,15 @@ package main
 import (
 	"bytes"
 	"image"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/internal/pngtest"
 	"github.com/tapenet/tapenet/viz"
 )
-
-func decodePNG(t *testing.T, path string) image.Image {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return img
-}
 
 func dark(img image.Image, r image.Rectangle) int {
 	n := 0
@@ -56,7 +42,7 @@ func TestShow(t *testing.T) {
 			if code := cli.Run("show", run, append(tc.args, "--out", out), &so, &se); code != 0 {
 				t.Fatalf("exit %d: %s", code, se.String())
 			}
-			img := decodePNG(t, out)
+			img := pngtest.Decode(t, out)
 			found := viz.FindDigits(img)
 			if len(found) != tc.digits {
 				t.Fatalf("%d digits in the picture, want %d", len(found), tc.digits)

@@ -2,13 +2,13 @@ package main
 
 import (
 	"bytes"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/internal/pngtest"
 )
 
 func TestPlot(t *testing.T) {
@@ -19,15 +19,7 @@ func TestPlot(t *testing.T) {
 	if code := cli.Run("train", run, args, &so, &se); code != 0 {
 		t.Fatalf("exit %d: %s", code, se.String())
 	}
-	f, err := os.Open(plot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := pngtest.Decode(t, plot)
 	if b := img.Bounds(); b.Dx() != 1000 || b.Dy() != 400 {
 		t.Fatalf("picture %v, want 1000x400", b)
 	}
