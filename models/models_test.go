@@ -1,15 +1,13 @@
 package models_test
 
 import (
-	"bufio"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/internal/testutil"
 	"github.com/tapenet/tapenet/models"
 	"github.com/tapenet/tapenet/numpyio"
 )
@@ -69,25 +67,6 @@ func TestArchitectures(t *testing.T) {
 	}
 }
 
-func readPredictions(t *testing.T, path string) []int {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []int
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		v, err := strconv.Atoi(strings.TrimSpace(sc.Text()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, v)
-	}
-	return out
-}
-
 // Weights written by real numpy (numpyio/testdata/gen.py: a protocol-3
 // pickle with Fortran-ordered matrices like the book's sample_weight.pkl, and
 // npz files) give numpy's own predictions, image for image, for every
@@ -97,7 +76,7 @@ func TestBookWeightsMatchNumpy(t *testing.T) {
 	set := testSet(t, 1000)
 	for _, file := range []string{"book_p3_fortran.pkl", "book.npz", "book_compressed.npz"} {
 		for _, act := range models.Activations() {
-			want := readPredictions(t, filepath.Join(td, "book_predictions_"+act+".txt"))
+			want := testutil.ReadInts(t, filepath.Join(td, "book_predictions_"+act+".txt"))
 			m, err := models.Open(filepath.Join(td, file), models.OpenOptions{Activation: act})
 			if err != nil {
 				t.Fatal(err)

@@ -1,14 +1,14 @@
 package numpyio
 
 import (
-	"bufio"
 	"compress/gzip"
 	"encoding/binary"
 	"io"
 	"math"
 	"os"
-	"strconv"
 	"testing"
+
+	"github.com/tapenet/tapenet/internal/testutil"
 )
 
 // This file checks the book-shaped fixture weights end to end without
@@ -49,25 +49,6 @@ func readMNISTImages(t *testing.T, path string, n int) [][]float32 {
 		}
 	}
 	return imgs
-}
-
-func readLabels(t *testing.T, path string) []int {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []int
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		n, err := strconv.Atoi(sc.Text())
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, n)
-	}
-	return out
 }
 
 // affine computes x @ W + b in float32, W row-major of shape (len(x), len(b)).
@@ -128,7 +109,7 @@ func TestPredictMatchesNumpy(t *testing.T) {
 	}
 	imgs := readMNISTImages(t, mnistTestImages, 1000)
 	for _, act := range []string{"sigmoid", "relu", "tanh", "step", "identity"} {
-		want := readLabels(t, "testdata/book_predictions_"+act+".txt")
+		want := testutil.ReadInts(t, "testdata/book_predictions_"+act+".txt")
 		if len(want) != len(imgs) {
 			t.Fatalf("%s: %d labels for %d images", act, len(want), len(imgs))
 		}

@@ -10,26 +10,9 @@ import (
 	"testing"
 
 	"github.com/tapenet/tapenet/internal/cli"
-	"github.com/tapenet/tapenet/internal/pngtest"
+	"github.com/tapenet/tapenet/internal/testutil"
 	"github.com/tapenet/tapenet/viz"
 )
-
-func luma(img image.Image, x, y int) float64 {
-	r, g, b, _ := img.At(x, y).RGBA()
-	return (0.299*float64(r) + 0.587*float64(g) + 0.114*float64(b)) / 257
-}
-
-func dark(img image.Image, r image.Rectangle) int {
-	n := 0
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			if luma(img, x, y) < 128 {
-				n++
-			}
-		}
-	}
-	return n
-}
 
 func TestPictures(t *testing.T) {
 	for _, tc := range []struct {
@@ -58,24 +41,24 @@ func TestPictures(t *testing.T) {
 				t.Fatalf("%d mistakes on the first 3 images: pick another case", wrong)
 			}
 
-			img := pngtest.Decode(t, errs)
+			img := testutil.DecodePNG(t, errs)
 			found := viz.FindDigits(img)
 			if len(found) != tc.shown(wrong) {
 				t.Fatalf("%d digits drawn for %d mistakes, want %d", len(found), wrong, tc.shown(wrong))
 			}
 			for _, r := range found {
-				if dark(img, r) == 0 {
+				if testutil.Dark(img, r) == 0 {
 					t.Fatalf("digit %v has no ink", r)
 				}
-				if capt := image.Rect(r.Min.X-20, r.Max.Y+2, r.Max.X+20, r.Max.Y+20); dark(img, capt) == 0 {
+				if capt := image.Rect(r.Min.X-20, r.Max.Y+2, r.Max.X+20, r.Max.Y+20); testutil.Dark(img, capt) == 0 {
 					t.Fatalf("no caption under digit %v", r)
 				}
 			}
-			if dark(img, image.Rect(0, 0, img.Bounds().Dx(), 30)) == 0 {
+			if testutil.Dark(img, image.Rect(0, 0, img.Bounds().Dx(), 30)) == 0 {
 				t.Fatal("no title line")
 			}
 
-			cimg := pngtest.Decode(t, conf)
+			cimg := testutil.DecodePNG(t, conf)
 			l, err := viz.ConfusionLayoutOf(rep.Confusion, viz.ConfusionOptions{Title: "x"})
 			if err != nil {
 				t.Fatal(err)
@@ -89,7 +72,7 @@ func TestPictures(t *testing.T) {
 				for j, v := range row {
 					for k, w := range row {
 						a, b := l.Cells[i][j], l.Cells[i][k]
-						la, lb := luma(cimg, a.Min.X+3, a.Min.Y+3), luma(cimg, b.Min.X+3, b.Min.Y+3)
+						la, lb := testutil.Luma(cimg, a.Min.X+3, a.Min.Y+3), testutil.Luma(cimg, b.Min.X+3, b.Min.Y+3)
 						if v < w && la <= lb {
 							t.Fatalf("cell (%d,%d)=%d is not lighter than (%d,%d)=%d", i, j, v, i, k, w)
 						}

@@ -9,21 +9,9 @@ import (
 	"testing"
 
 	"github.com/tapenet/tapenet/internal/cli"
-	"github.com/tapenet/tapenet/internal/pngtest"
+	"github.com/tapenet/tapenet/internal/testutil"
 	"github.com/tapenet/tapenet/viz"
 )
-
-func dark(img image.Image, r image.Rectangle) int {
-	n := 0
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			if c, _, _, _ := img.At(x, y).RGBA(); c < 0x8000 {
-				n++
-			}
-		}
-	}
-	return n
-}
 
 func TestShow(t *testing.T) {
 	for _, tc := range []struct {
@@ -42,7 +30,7 @@ func TestShow(t *testing.T) {
 			if code := cli.Run("show", run, append(tc.args, "--out", out), &so, &se); code != 0 {
 				t.Fatalf("exit %d: %s", code, se.String())
 			}
-			img := pngtest.Decode(t, out)
+			img := testutil.DecodePNG(t, out)
 			found := viz.FindDigits(img)
 			if len(found) != tc.digits {
 				t.Fatalf("%d digits in the picture, want %d", len(found), tc.digits)
@@ -52,12 +40,12 @@ func TestShow(t *testing.T) {
 				if r.Dx() != 28*tc.scale || r.Dy() != 28*tc.scale {
 					t.Fatalf("digit %v, want %d pixels square", r, 28*tc.scale)
 				}
-				if dark(img, r) == 0 {
+				if testutil.Dark(img, r) == 0 {
 					t.Fatalf("digit %v has no ink", r)
 				}
 				// The label: a line of text under the digit.
 				capt := image.Rect(r.Min.X-10, r.Max.Y+2, r.Max.X+10, r.Max.Y+20)
-				if dark(img, capt) == 0 {
+				if testutil.Dark(img, capt) == 0 {
 					t.Fatalf("no label under digit %v", r)
 				}
 				if r.Min.Y == found[0].Min.Y {

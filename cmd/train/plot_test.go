@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/tapenet/tapenet/internal/cli"
-	"github.com/tapenet/tapenet/internal/pngtest"
+	"github.com/tapenet/tapenet/internal/testutil"
 )
 
 func TestPlot(t *testing.T) {
@@ -19,7 +19,7 @@ func TestPlot(t *testing.T) {
 	if code := cli.Run("train", run, args, &so, &se); code != 0 {
 		t.Fatalf("exit %d: %s", code, se.String())
 	}
-	img := pngtest.Decode(t, plot)
+	img := testutil.DecodePNG(t, plot)
 	if b := img.Bounds(); b.Dx() != 1000 || b.Dy() != 400 {
 		t.Fatalf("picture %v, want 1000x400", b)
 	}
