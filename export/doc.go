@@ -3,7 +3,7 @@
 // the weights as safetensors or a numpy .npz archive, and the whole network
 // as an ONNX model that ONNX Runtime (or any ONNX runtime) executes.
 //
-// Every writer takes an io.Writer and a *graph.Sequential, so it works as
+// Every writer takes an io.Writer and a *graph.Model, so it works as
 // well from Go as behind cmd/export:
 //
 //	m, _ := models.BookNet()

@@ -27,9 +27,9 @@ import (
 
 // testModels returns small random-initialised models covering every
 // built-in activation.
-func testModels(t *testing.T) map[string]*graph.Sequential {
+func testModels(t *testing.T) map[string]*graph.Model {
 	t.Helper()
-	out := map[string]*graph.Sequential{}
+	out := map[string]*graph.Model{}
 	book, err := models.BookNet()
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +47,7 @@ func testModels(t *testing.T) map[string]*graph.Sequential {
 	return out
 }
 
-func bookNet(t *testing.T) *graph.Sequential {
+func bookNet(t *testing.T) *graph.Model {
 	t.Helper()
 	m, err := models.BookNet()
 	if err != nil {
@@ -186,7 +186,7 @@ func TestJSONGraphComplete(t *testing.T) {
 			}
 
 			// An independent build of the same program: same node ids.
-			p, err := m.Build(1, false, 0)
+			p, err := m.Build(1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -248,8 +248,8 @@ func TestJSONGraphComplete(t *testing.T) {
 				t.Errorf("%d layers, want %d", len(doc.Graph.Layers), len(m.Layers()))
 			}
 			for i, l := range doc.Graph.Layers {
-				if l.Output != p.Outputs[i].ID() {
-					t.Errorf("layer %s output %d, want %d", l.Name, l.Output, p.Outputs[i].ID())
+				if l.Output != p.Nodes[i].ID() {
+					t.Errorf("layer %s output %d, want %d", l.Name, l.Output, p.Nodes[i].ID())
 				}
 			}
 		})

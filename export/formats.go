@@ -21,7 +21,7 @@ type Format struct {
 	// Description says in a few words what the format holds.
 	Description string
 	// Write writes model m in this format to w.
-	Write func(w io.Writer, m *graph.Sequential) error
+	Write func(w io.Writer, m *graph.Model) error
 }
 
 // Formats returns every format, in the order cmd/export lists them.
@@ -38,8 +38,8 @@ func Formats() []Format {
 	}
 }
 
-func svgWriter(w io.Writer, m *graph.Sequential) error { return WriteImage(w, m, "svg") }
-func pngWriter(w io.Writer, m *graph.Sequential) error { return WriteImage(w, m, "png") }
+func svgWriter(w io.Writer, m *graph.Model) error { return WriteImage(w, m, "svg") }
+func pngWriter(w io.Writer, m *graph.Model) error { return WriteImage(w, m, "png") }
 
 // Names returns the names of all formats, in order.
 func Names() []string {

@@ -98,8 +98,8 @@ type GraphNode struct {
 
 // BuildGraph compiles m for a batch of batch samples (forward only, not
 // training) and describes every node of the resulting Gorgonia graph.
-func BuildGraph(m *graph.Sequential, batch int) (*Graph, error) {
-	p, err := m.Build(batch, false, 0)
+func BuildGraph(m *graph.Model, batch int) (*Graph, error) {
+	p, err := m.Build(batch)
 	if err != nil {
 		return nil, fmt.Errorf("build graph: %w", err)
 	}
@@ -107,9 +107,9 @@ func BuildGraph(m *graph.Sequential, batch int) (*Graph, error) {
 	for _, name := range m.ParamNames() {
 		params[name] = true
 	}
-	g := &Graph{Batch: batch, Input: p.Input.ID(), Output: p.Output().ID()}
-	for i, nl := range m.Layers() {
-		g.Layers = append(g.Layers, GraphLayer{Name: nl.Name, Kind: nl.Layer.Kind(), Output: p.Outputs[i].ID()})
+	g := &Graph{Batch: batch, Input: p.Input().ID(), Output: p.Output().ID()}
+	for i, n := range m.Nodes() {
+		g.Layers = append(g.Layers, GraphLayer{Name: n.Name, Kind: m.Layer(n.Layer).Kind(), Output: p.Nodes[i].ID()})
 	}
 	for _, n := range p.Graph.AllNodes() {
 		gn := GraphNode{
@@ -121,7 +121,7 @@ func BuildGraph(m *graph.Sequential, batch int) (*Graph, error) {
 			Inputs: []int64{},
 		}
 		switch {
-		case n == p.Input:
+		case n == p.Input():
 			gn.Op, gn.Role = "input", RoleInput
 		case n.Op() == nil && params[n.Name()]:
 			gn.Op, gn.Role = "param", RoleParam
@@ -147,7 +147,7 @@ func BuildGraph(m *graph.Sequential, batch int) (*Graph, error) {
 
 // NewDocument describes m: its spec, parameters and graph compiled for a
 // batch of one.
-func NewDocument(m *graph.Sequential) (*Document, error) {
+func NewDocument(m *graph.Model) (*Document, error) {
 	spec, err := m.Spec()
 	if err != nil {
 		return nil, err
@@ -157,8 +157,8 @@ func NewDocument(m *graph.Sequential) (*Document, error) {
 		return nil, err
 	}
 	d := &Document{Format: GraphFormat, Spec: spec, Graph: g}
-	for i, nl := range m.Layers() {
-		for _, name := range layerParams(m, i) {
+	for _, nl := range m.Layers() {
+		for _, name := range m.LayerParams(nl.Name) {
 			shape := m.Param(name).Shape()
 			d.Params = append(d.Params, ParamInfo{Name: name, Layer: nl.Name, Shape: slices.Clone([]int(shape)), Count: shape.TotalSize(), Trainable: !m.IsBuffer(name)})
 		}
@@ -169,7 +169,7 @@ func NewDocument(m *graph.Sequential) (*Document, error) {
 // WriteJSON writes m's Document as indented JSON: the model spec, its
 // parameters, and every node of its Gorgonia graph compiled for a batch
 // of one, with op, shape, dtype, layer and input ids.
-func WriteJSON(w io.Writer, m *graph.Sequential) error {
+func WriteJSON(w io.Writer, m *graph.Model) error {
 	d, err := NewDocument(m)
 	if err != nil {
 		return err
@@ -196,7 +196,7 @@ var (
 // one: one cluster per layer (subgraph "cluster_<layer>"), each node
 // labelled with its name, op and shape, and an edge from every node to
 // each node computed from it (data flows downwards).
-func WriteDOT(w io.Writer, m *graph.Sequential) error {
+func WriteDOT(w io.Writer, m *graph.Model) error {
 	g, err := BuildGraph(m, 1)
 	if err != nil {
 		return err

@@ -20,7 +20,7 @@ const DotProgram = "dot"
 
 // WriteImage renders m's DOT graph (see WriteDOT) with Graphviz's dot
 // program to an image of the given type ("svg" or "png").
-func WriteImage(w io.Writer, m *graph.Sequential, typ string) error {
+func WriteImage(w io.Writer, m *graph.Model, typ string) error {
 	if typ != "svg" && typ != "png" {
 		return fmt.Errorf("image type %q: want svg or png", typ)
 	}

@@ -96,31 +96,43 @@ func onnxFunc(l graph.Layer) (ONNXFunc, bool) {
 	return builtinONNX(l.Kind())
 }
 
-// ONNXBuilder adds the ONNX nodes and initializers of one layer to a
-// graph. Tensor names it makes start with the layer's name.
+// ONNXBuilder adds the ONNX nodes and initializers of one model node (a
+// layer applied to its inputs) to a graph. Tensor names it makes start with
+// the layer's name.
 type ONNXBuilder struct {
-	m     *graph.Sequential
-	g     *onnx.GraphProto
-	index int
-	layer graph.NamedLayer
-	names map[string]bool // tensor names in use
-	count map[string]int  // nodes per op type, for node names
-	first int             // index in g.Node of the layer's first node
+	m      *graph.Model
+	g      *onnx.GraphProto
+	node   graph.Node
+	layer  graph.NamedLayer
+	inputs []string        // ONNX names of the node's input tensors
+	shapes [][]int         // their per-sample shapes
+	names  map[string]bool // tensor names in use
+	count  map[string]int  // nodes per op type, for node names
+	first  int             // index in g.Node of the layer's first node
 }
 
 // Layer returns the layer being translated.
 func (b *ONNXBuilder) Layer() graph.NamedLayer { return b.layer }
 
-// InputShape returns the layer's per-sample input shape (batch excluded).
-func (b *ONNXBuilder) InputShape() []int {
-	if b.index == 0 {
-		return b.m.Input()
+// Inputs returns the ONNX names of all the node's input tensors (a merge
+// layer has several; the translation function gets the first).
+func (b *ONNXBuilder) Inputs() []string { return slices.Clone(b.inputs) }
+
+// InputShape returns the per-sample shape of the node's first input (batch
+// excluded).
+func (b *ONNXBuilder) InputShape() []int { return slices.Clone(b.shapes[0]) }
+
+// InputShapes returns the per-sample shapes of all the node's inputs.
+func (b *ONNXBuilder) InputShapes() [][]int {
+	out := make([][]int, len(b.shapes))
+	for i, s := range b.shapes {
+		out[i] = slices.Clone(s)
 	}
-	return b.m.OutputShape(b.index - 1)
+	return out
 }
 
-// OutputShape returns the layer's per-sample output shape.
-func (b *ONNXBuilder) OutputShape() []int { return b.m.OutputShape(b.index) }
+// OutputShape returns the node's per-sample output shape.
+func (b *ONNXBuilder) OutputShape() []int { return slices.Clone(b.node.Shape) }
 
 // Param adds the layer's parameter name (e.g. "weight") as an initializer
 // named as in the checkpoint ("fc1.weight"), with the model's shape and
@@ -226,13 +238,16 @@ func valueInfo(name string, sample []int) *onnx.ValueInfoProto {
 }
 
 // ONNXModel translates m into an ONNX model: opset ONNXOpset, IR version
-// ONNXIRVersion, one float32 input named "input" of shape (N, sample
-// shape...) and one output named "output", N being a symbolic batch
-// dimension. Parameters become initializers named as in the checkpoint
-// ("fc1.weight", ...). Each layer is translated by its ONNXLayer method or
-// the ONNXFunc registered for its kind; a layer with neither is an error
-// naming it.
-func ONNXModel(m *graph.Sequential) (*onnx.ModelProto, error) {
+// ONNXIRVersion, one float32 graph input per model input and one output per
+// model output, each of shape (N, sample shape...) with N a symbolic batch
+// dimension. A model of one input and one output names them "input" and
+// "output" (ONNXInput, ONNXOutput); otherwise inputs keep the model's input
+// names and outputs are named after their nodes. Parameters become
+// initializers named as in the checkpoint ("fc1.weight", ...); a layer
+// applied at several nodes shares its initializers. Each node is
+// translated by its layer's ONNXLayer method or the built-in translation
+// of its kind; a layer with neither is an error naming it.
+func ONNXModel(m *graph.Model) (*onnx.ModelProto, error) {
 	spec, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
@@ -240,51 +255,110 @@ func ONNXModel(m *graph.Sequential) (*onnx.ModelProto, error) {
 	g := &onnx.GraphProto{
 		Name:      "tapenet",
 		DocString: "Exported by tapenet. Dense weights are stored (in, out), as x·W; Gemm runs with transB=0.",
-		Input:     []*onnx.ValueInfoProto{valueInfo(ONNXInput, m.Input())},
 	}
-	names := map[string]bool{ONNXInput: true, ONNXOutput: true}
-	cur := ONNXInput
-	for i, nl := range m.Layers() {
-		fn, ok := onnxFunc(nl.Layer)
-		if !ok {
-			return nil, fmt.Errorf("onnx: layer %s: kind %q has no ONNX translation (have %s)", nl.Name, nl.Layer.Kind(), strings.Join(ONNXKinds(), ", "))
+	inputs, outputs := m.Inputs(), m.Outputs()
+	single := len(inputs) == 1 && len(outputs) == 1
+	names := map[string]bool{}
+	tensors := map[string]string{} // model tensor name -> ONNX tensor name
+	shapes := map[string][]int{}   // model tensor name -> per-sample shape
+	for _, in := range inputs {
+		name := in.Name
+		if single {
+			name = ONNXInput
 		}
-		b := &ONNXBuilder{m: m, g: g, index: i, layer: nl, names: names, count: map[string]int{}, first: len(g.Node)}
-		out, err := fn(b, cur)
+		g.Input = append(g.Input, valueInfo(name, in.Shape))
+		names[name] = true
+		tensors[in.Name] = name
+		shapes[in.Name] = in.Shape
+	}
+	outName := map[string]string{}
+	for _, o := range outputs {
+		name := o
+		if single {
+			name = ONNXOutput
+		}
+		if _, dup := outName[o]; !dup {
+			outName[o] = name
+			names[name] = true
+		}
+	}
+	layers := map[string]graph.Layer{}
+	for _, nl := range m.Layers() {
+		layers[nl.Name] = nl.Layer
+	}
+	for _, n := range m.Nodes() {
+		l := layers[n.Layer]
+		fn, ok := onnxFunc(l)
+		if !ok {
+			return nil, fmt.Errorf("onnx: layer %s: kind %q has no ONNX translation (have %s)", n.Layer, l.Kind(), strings.Join(ONNXKinds(), ", "))
+		}
+		b := &ONNXBuilder{m: m, g: g, node: n, layer: graph.NamedLayer{Name: n.Layer, Layer: l}, names: names, count: map[string]int{}, first: len(g.Node)}
+		for _, in := range n.Inputs {
+			b.inputs = append(b.inputs, tensors[in])
+			b.shapes = append(b.shapes, shapes[in])
+		}
+		out, err := fn(b, b.inputs[0])
 		if err != nil {
-			return nil, fmt.Errorf("onnx: layer %s (%s): %w", nl.Name, nl.Layer.Kind(), err)
+			return nil, fmt.Errorf("onnx: layer %s (%s): %w", n.Name, l.Kind(), err)
 		}
 		if out == "" || !names[out] {
-			return nil, fmt.Errorf("onnx: layer %s (%s): output %q is not a tensor of the graph", nl.Name, nl.Layer.Kind(), out)
+			return nil, fmt.Errorf("onnx: layer %s (%s): output %q is not a tensor of the graph", n.Name, l.Kind(), out)
 		}
-		// Name the layer's output "<layer>.out" when the layer made it.
-		if want := nl.Name + ".out"; out != want && !names[want] && producedSince(g, b.first, out) {
+		// Name the node's output after the model's output it is, or
+		// "<node>.out", when the node made it.
+		want := n.Name + ".out"
+		if o, ok := outName[n.Name]; ok {
+			want = o
+		}
+		if out != want && producedSince(g, b.first, out) && (outName[n.Name] == want || !names[want]) {
 			renameTensor(g.Node[b.first:], out, want)
 			delete(names, out)
 			names[want] = true
 			out = want
 		}
-		cur = out
+		tensors[n.Name] = out
+		shapes[n.Name] = n.Shape
 	}
-	if !producedSince(g, 0, cur) {
-		// The model computes nothing (identity layers only): copy the input.
-		g.Node = append(g.Node, &onnx.NodeProto{Name: "output/Identity", OpType: "Identity", Input: []string{cur}, Output: []string{ONNXOutput}})
-	} else {
-		renameTensor(g.Node, cur, ONNXOutput)
+	for i, o := range outputs {
+		name := outName[o]
+		if tensors[o] != name || slices.Index(outputs, o) != i {
+			// The output was not made by its node (an identity layer) or is
+			// listed twice: copy it.
+			name = outName[o]
+			if slices.Index(outputs, o) != i {
+				name = fmt.Sprintf("%s_%d", name, i)
+			}
+			g.Node = append(g.Node, &onnx.NodeProto{Name: name + "/Identity", OpType: "Identity", Input: []string{tensors[o]}, Output: []string{name}})
+		}
+		g.Output = append(g.Output, valueInfo(name, m.OutputShape(i)))
 	}
-	g.Output = []*onnx.ValueInfoProto{valueInfo(ONNXOutput, m.OutputShape(len(m.Layers())-1))}
+	var doc []string
+	for _, vi := range g.Input {
+		doc = append(doc, fmt.Sprintf("input %q: float32 %s", vi.Name, batchShape(shapes[inputOf(inputs, vi.Name, single)])))
+	}
+	for i, vi := range g.Output {
+		doc = append(doc, fmt.Sprintf("output %q: float32 %s", vi.Name, batchShape(m.OutputShape(i))))
+	}
 	return &onnx.ModelProto{
 		IrVersion:       ONNXIRVersion,
 		OpsetImport:     []*onnx.OperatorSetIdProto{{Domain: "", Version: ONNXOpset}},
 		ProducerName:    "tapenet",
 		ProducerVersion: "1",
-		DocString:       fmt.Sprintf("A tapenet model. Input %q: float32 %s; output %q: float32 %s; N is the batch size.", ONNXInput, batchShape(m.Input()), ONNXOutput, batchShape(m.OutputShape(len(m.Layers())-1))),
+		DocString:       "A tapenet model. " + strings.Join(doc, "; ") + "; N is the batch size.",
 		Graph:           g,
 		MetadataProps: []*onnx.StringStringEntryProto{
 			{Key: "tapenet.spec", Value: string(spec)},
 			{Key: "tapenet.weight_layout", Value: "dense weights are (in, out): the transpose of PyTorch nn.Linear.weight"},
 		},
 	}, nil
+}
+
+// inputOf returns the model input name behind an ONNX graph input name.
+func inputOf(inputs []graph.InputSpec, onnxName string, single bool) string {
+	if single {
+		return inputs[0].Name
+	}
+	return onnxName
 }
 
 // producedSince reports whether a node from index from on outputs name.
@@ -316,7 +390,7 @@ func renameTensor(nodes []*onnx.NodeProto, from, to string) {
 // Runtime and other ONNX tools load. Feed it a float32 tensor "input" of
 // shape (N, sample shape...), any N; it returns "output" of shape
 // (N, classes).
-func WriteONNX(w io.Writer, m *graph.Sequential) error {
+func WriteONNX(w io.Writer, m *graph.Model) error {
 	mp, err := ONNXModel(m)
 	if err != nil {
 		return err

@@ -21,7 +21,7 @@ import (
 
 // spatialModel is a small convnet with every layer of graph's conv set;
 // its batch-norm running statistics are made non-trivial.
-func spatialModel(t *testing.T, withPoolAndNorm bool) *graph.Sequential {
+func spatialModel(t *testing.T, withPoolAndNorm bool) *graph.Model {
 	t.Helper()
 	layers := []graph.Layer{&graph.Conv2D{Filters: 4, Kernel: 3, Stride: 2, Padding: 1}}
 	if withPoolAndNorm {

@@ -46,7 +46,7 @@ func mnist(t *testing.T) *datasets.Set {
 
 // onnxModels are the models the ONNX tests run: random-initialised nets
 // with each activation, and the embedded default model when present.
-func onnxModels(t *testing.T) map[string]*graph.Sequential {
+func onnxModels(t *testing.T) map[string]*graph.Model {
 	ms := testModels(t)
 	if m, err := models.Open(models.Default); err == nil {
 		ms["default-"+models.Default] = m
@@ -56,7 +56,7 @@ func onnxModels(t *testing.T) map[string]*graph.Sequential {
 	return ms
 }
 
-func onnxBytes(t *testing.T, m *graph.Sequential) []byte {
+func onnxBytes(t *testing.T, m *graph.Model) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := export.WriteONNX(&b, m); err != nil {
@@ -67,7 +67,7 @@ func onnxBytes(t *testing.T, m *graph.Sequential) []byte {
 
 // tapenetOutputs runs m on set with Gorgonia: outputs (N, classes) and
 // argmax predictions.
-func tapenetOutputs(t *testing.T, m *graph.Sequential, set *datasets.Set) ([]float32, []int) {
+func tapenetOutputs(t *testing.T, m *graph.Model, set *datasets.Set) ([]float32, []int) {
 	t.Helper()
 	pr := graph.NewPredictor(m)
 	out, err := pr.Forward(set.X)

@@ -25,48 +25,31 @@ type LayerInfo struct {
 	Count, Trainable int
 }
 
-// Layers describes every layer of m, in order.
-func Layers(m *graph.Sequential) ([]LayerInfo, error) {
+// Layers describes every node of m, in order: the layer it applies and
+// its output shape; a layer applied at several nodes counts its
+// parameters at the first.
+func Layers(m *graph.Model) ([]LayerInfo, error) {
 	var out []LayerInfo
-	for i, nl := range m.Layers() {
-		li := LayerInfo{Name: nl.Name, Kind: nl.Layer.Kind(), OutputShape: m.OutputShape(i)}
-		for _, p := range layerParams(m, i) {
-			t := m.Param(p)
-			if t == nil {
-				return nil, fmt.Errorf("layer %s: model has no parameter %s", nl.Name, p)
-			}
-			li.Params = append(li.Params, p)
-			li.Count += t.Shape().TotalSize()
-			if !m.IsBuffer(p) {
-				li.Trainable += t.Shape().TotalSize()
+	seen := map[string]bool{}
+	for _, n := range m.Nodes() {
+		li := LayerInfo{Name: n.Name, Kind: m.Layer(n.Layer).Kind(), OutputShape: n.Shape}
+		if !seen[n.Layer] {
+			seen[n.Layer] = true
+			for _, p := range m.LayerParams(n.Layer) {
+				t := m.Param(p)
+				if t == nil {
+					return nil, fmt.Errorf("layer %s: model has no parameter %s", n.Layer, p)
+				}
+				li.Params = append(li.Params, p)
+				li.Count += t.Shape().TotalSize()
+				if !m.IsBuffer(p) {
+					li.Trainable += t.Shape().TotalSize()
+				}
 			}
 		}
 		out = append(out, li)
 	}
 	return out, nil
-}
-
-// layerParams returns the full names of the parameters of layer i, in the
-// order the layer declares them.
-func layerParams(m *graph.Sequential, i int) []string {
-	layers := m.Layers()
-	pl, ok := layers[i].Layer.(graph.ParamLayer)
-	if !ok {
-		return nil
-	}
-	in := m.Input()
-	if i > 0 {
-		in = m.OutputShape(i - 1)
-	}
-	specs, err := pl.Params(in)
-	if err != nil { // cannot happen for a model NewNamed accepted
-		return nil
-	}
-	var names []string
-	for _, s := range specs {
-		names = append(names, layers[i].Name+"."+s.Name)
-	}
-	return names
 }
 
 // ShapeString formats a per-sample shape with the batch dimension as None,
@@ -83,7 +66,7 @@ func ShapeString(shape []int) string {
 // name and kind, output shape (batch as None) and parameter count, then
 // the total, trainable and non-trainable (buffer) parameter counts with
 // their size as float32.
-func WriteSummary(w io.Writer, m *graph.Sequential) error {
+func WriteSummary(w io.Writer, m *graph.Model) error {
 	layers, err := Layers(m)
 	if err != nil {
 		return err

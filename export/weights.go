@@ -13,7 +13,7 @@ import (
 // a safetensors file with every parameter as little-endian float32, named
 // "<layer>.<param>", and the model spec in its metadata. cmd/infer --model
 // and graph.ReadCheckpoint read it back.
-func WriteSafetensors(w io.Writer, m *graph.Sequential) error {
+func WriteSafetensors(w io.Writer, m *graph.Model) error {
 	var buf bytes.Buffer
 	if err := graph.WriteCheckpoint(&buf, m); err != nil {
 		return err
@@ -27,7 +27,7 @@ func WriteSafetensors(w io.Writer, m *graph.Sequential) error {
 // "fc1.bias", ...), in model order, each a version 1.0 .npy entry of dtype
 // '<f4' in C order with the parameter's shape (a dense weight is (in, out)).
 // numpy.load(path)["fc1.weight"] gives the array.
-func WriteNPZ(w io.Writer, m *graph.Sequential) error {
+func WriteNPZ(w io.Writer, m *graph.Model) error {
 	names := m.ParamNames()
 	arrays := make(map[string]numpyio.Array, len(names))
 	for _, name := range names {

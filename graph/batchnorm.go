@@ -102,9 +102,17 @@ func (b *BatchNorm) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) 
 	eps := gorgonia.NewConstant(float32(b.epsilon()))
 	mean, variance := p["running_mean"], p["running_var"]
 	if s.Training() {
+		rm, err := s.Buffer("running_mean")
+		if err != nil {
+			return nil, err
+		}
+		rv, err := s.Buffer("running_var")
+		if err != nil {
+			return nil, err
+		}
 		stats := &batchStatsOp{
-			mean:     s.params[s.NodeName("running_mean")],
-			variance: s.params[s.NodeName("running_var")],
+			mean:     rm,
+			variance: rv,
 			momentum: b.momentum(),
 			name:     s.Name(),
 		}

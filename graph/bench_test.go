@@ -12,7 +12,7 @@ import (
 
 // benchModel is the book's chapter 3 net (784-50-100-10 sigmoid) or the
 // 784-100-10 ReLU MLP of the training benchmark.
-func benchModel(b *testing.B, hidden []int, act graph.Layer) *graph.Sequential {
+func benchModel(b *testing.B, hidden []int, act graph.Layer) *graph.Model {
 	var layers []graph.Layer
 	for _, h := range hidden {
 		layers = append(layers, &graph.Dense{Units: h}, act)

@@ -46,7 +46,7 @@ type tensorEntry struct {
 //	            order, each as float32 little-endian values in row-major
 //	            order; a dense weight is (in, out), the transpose of
 //	            PyTorch's nn.Linear.weight.
-func WriteCheckpoint(w io.Writer, m *Sequential) error {
+func WriteCheckpoint(w io.Writer, m *Model) error {
 	spec, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
@@ -189,7 +189,7 @@ func ReadSafetensors(r io.Reader) (*Safetensors, error) {
 // its model, decoding layer kinds with reg (Builtin() when nil). Every
 // parameter of the model must be present with its exact shape, and no
 // other tensor.
-func ReadCheckpoint(r io.Reader, reg *Registry) (*Sequential, error) {
+func ReadCheckpoint(r io.Reader, reg *Registry) (*Model, error) {
 	st, err := ReadSafetensors(r)
 	if err != nil {
 		return nil, err

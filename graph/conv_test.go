@@ -165,7 +165,7 @@ func TestBatchNormTraining(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Init(1)
-	p, err := m.Build(4, true, 0)
+	p, err := m.BuildWith(4, BuildOptions{Training: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestBatchNormTraining(t *testing.T) {
 	gorgonia.Read(p.Output(), &val)
 	// Column 0: 1 2 3 6 (mean 3, biased var 3.5, unbiased 14/3); column 1 constant.
 	x := tensor.New(tensor.WithShape(4, 2), tensor.WithBacking([]float32{1, 5, 2, 5, 3, 5, 6, 5}))
-	if err := gorgonia.Let(p.Input, x); err != nil {
+	if err := gorgonia.Let(p.Input(), x); err != nil {
 		t.Fatal(err)
 	}
 	if err := gorgonia.NewTapeMachine(p.Graph).RunAll(); err != nil {
@@ -239,7 +239,7 @@ func TestSpatialGradients(t *testing.T) {
 
 // numericalCheck runs the check of checkGradients on any model with
 // seeded random inputs and one-hot targets.
-func numericalCheck(t *testing.T, m *Sequential, batch int) {
+func numericalCheck(t *testing.T, m *Model, batch int) {
 	t.Helper()
 	tr, err := NewTrainer(m, TrainConfig{Optimizer: "sgd"})
 	if err != nil {
@@ -250,17 +250,17 @@ func numericalCheck(t *testing.T, m *Sequential, batch int) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
-	xs := make([]float32, tp.p.Input.Shape().TotalSize())
+	xs := make([]float32, tp.p.Input().Shape().TotalSize())
 	for i := range xs {
 		xs[i] = float32(rng.NormFloat64())
 	}
-	ys := make([]float32, tp.target.Shape().TotalSize())
-	classes := tp.target.Shape()[1]
+	ys := make([]float32, tp.targets[0].Shape().TotalSize())
+	classes := tp.targets[0].Shape()[1]
 	for i := 0; i < batch; i++ {
 		ys[i*classes+rng.IntN(classes)] = 1
 	}
-	x := tensor.New(tensor.WithShape(tp.p.Input.Shape()...), tensor.WithBacking(xs))
-	y := tensor.New(tensor.WithShape(tp.target.Shape()...), tensor.WithBacking(ys))
+	x := tensor.New(tensor.WithShape(tp.p.Input().Shape()...), tensor.WithBacking(xs))
+	y := tensor.New(tensor.WithShape(tp.targets[0].Shape()...), tensor.WithBacking(ys))
 	compareGradients(t, m, tr, tp, x, y)
 }
 
@@ -271,7 +271,7 @@ func TestDropoutTraining(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := m.Build(1, true, 0)
+		p, err := m.BuildWith(1, BuildOptions{Training: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -283,7 +283,7 @@ func TestDropoutTraining(t *testing.T) {
 		vm := gorgonia.NewTapeMachine(p.Graph)
 		for range 2 {
 			vm.Reset()
-			if err := gorgonia.Let(p.Input, tensor.New(tensor.WithShape(1, n), tensor.WithBacking(x))); err != nil {
+			if err := gorgonia.Let(p.Input(), tensor.New(tensor.WithShape(1, n), tensor.WithBacking(x))); err != nil {
 				t.Fatal(err)
 			}
 			if err := vm.RunAll(); err != nil {
@@ -323,13 +323,13 @@ func TestDropoutGradient(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Init(1)
-	p, err := m.Build(1, true, 0)
+	p, err := m.BuildWith(1, BuildOptions{Training: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var zv, outv gorgonia.Value
-	gorgonia.Read(p.Outputs[0], &zv)   // dense output
-	gorgonia.Read(p.Outputs[1], &outv) // after dropout
+	gorgonia.Read(p.Nodes[0], &zv)   // dense output
+	gorgonia.Read(p.Nodes[1], &outv) // after dropout
 	sq, err := gorgonia.Square(p.Output())
 	if err != nil {
 		t.Fatal(err)
@@ -341,7 +341,7 @@ func TestDropoutGradient(t *testing.T) {
 	if _, err := gorgonia.Grad(loss, p.Learnables...); err != nil {
 		t.Fatal(err)
 	}
-	if err := gorgonia.Let(p.Input, tensor.New(tensor.WithShape(1, 6), tensor.WithBacking([]float32{1, 0, 0, 0, 0, 0}))); err != nil {
+	if err := gorgonia.Let(p.Input(), tensor.New(tensor.WithShape(1, 6), tensor.WithBacking([]float32{1, 0, 0, 0, 0, 0}))); err != nil {
 		t.Fatal(err)
 	}
 	if err := gorgonia.NewTapeMachine(p.Graph, gorgonia.BindDualValues(p.Learnables...)).RunAll(); err != nil {
@@ -372,7 +372,7 @@ func TestSpatialSpecAndCheckpointRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := m.OutputShape(5); !slices.Equal(got, []int{27}) {
+	if got := m.Nodes()[5].Shape; !slices.Equal(got, []int{27}) {
 		t.Fatalf("flatten output %v, want [27]", got)
 	}
 	spec, err := json.Marshal(m)

@@ -19,8 +19,8 @@ func ExampleNewSequential() {
 		fmt.Println(err)
 		return
 	}
-	for i, l := range m.Layers() {
-		fmt.Println(l.Name, l.Layer.Kind(), m.OutputShape(i))
+	for _, n := range m.Nodes() {
+		fmt.Println(n.Name, m.Layer(n.Layer).Kind(), n.Shape)
 	}
 	fmt.Println(m.ParamNames()[:2], m.ParamCount())
 	// Output:

@@ -86,15 +86,26 @@ func fanIn(shape []int) int {
 	return max(n, 1)
 }
 
+// Merger is a Layer that also takes several inputs, such as Add, Multiply
+// and Concat. Apply calls Merge when a layer is applied to more than one
+// tensor, Forward when to one.
+type Merger interface {
+	Layer
+	// Merge adds the layer's nodes computing on xs (each with the batch as
+	// first dimension) and returns the output node.
+	Merge(s *Scope, xs []*gorgonia.Node) (*gorgonia.Node, error)
+}
+
 // Scope is what a layer sees while it adds nodes: its graph, its name, its
-// parameters and whether the graph is for training.
+// parameters and whether the graph is for training. Layers reach their
+// parameters only through it; the built-in layers use nothing else.
 type Scope struct {
 	g        *gorgonia.ExprGraph
 	name     string
 	training bool
-	params   map[string]*tensor.Dense // by full name "<layer>.<param>"
-	buffers  map[string]bool          // full names of buffers
-	bound    *[]*gorgonia.Node        // learnable nodes, in model order
+	m        *Model                    // nil while a shape is inferred
+	decl     map[string][]int          // parameter shapes by local name, while inferring
+	cache    map[string]*gorgonia.Node // parameter nodes of this graph, by full name
 }
 
 // Graph returns the graph being built.
@@ -110,21 +121,55 @@ func (s *Scope) Training() bool { return s.training }
 // NodeName returns the name for one of the layer's nodes: "<layer>.<part>".
 func (s *Scope) NodeName(part string) string { return s.name + "." + part }
 
-// Param returns a node holding the layer's parameter name, bound to the
-// model's tensor (shared by every graph of the model, so an optimiser step
-// in one is seen by all). Its name is "<layer>.<name>".
+// Param returns the node holding the layer's parameter name, named
+// "<layer>.<name>". Its value shares its numbers with the model's tensor
+// (every graph of the model sees an optimiser step made in one) through a
+// tensor header of the graph's own, so compiling graphs of one model
+// concurrently writes nothing shared. A layer applied at several nodes gets
+// the same parameter node at each, so gradients add up.
 func (s *Scope) Param(name string) (*gorgonia.Node, error) {
 	full := s.NodeName(name)
-	t, ok := s.params[full]
-	if !ok {
-		return nil, fmt.Errorf("layer %s: no parameter %q declared", s.name, name)
+	if n, ok := s.cache[full]; ok {
+		return n, nil
 	}
-	shape := t.Shape()
-	n := gorgonia.NewTensor(s.g, t.Dtype(), len(shape), gorgonia.WithShape(shape...), gorgonia.WithValue(t), gorgonia.WithName(full))
-	if s.bound != nil && !s.buffers[full] {
-		*s.bound = append(*s.bound, n)
+	var n *gorgonia.Node
+	if s.m == nil {
+		shape, ok := s.decl[name]
+		if !ok {
+			return nil, fmt.Errorf("layer %s: no parameter %q declared", s.name, name)
+		}
+		n = gorgonia.NewTensor(s.g, tensor.Float32, len(shape), gorgonia.WithShape(shape...), gorgonia.WithName(full))
+	} else {
+		t, ok := s.m.params[full]
+		if !ok {
+			return nil, fmt.Errorf("layer %s: no parameter %q declared", s.name, name)
+		}
+		shape := t.Shape().Clone()
+		view := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(t.Data()))
+		n = gorgonia.NewTensor(s.g, t.Dtype(), len(shape), gorgonia.WithShape(shape...), gorgonia.WithValue(view), gorgonia.WithName(full))
 	}
+	s.cache[full] = n
 	return n, nil
+}
+
+// Buffer returns the model's own tensor of one of the layer's buffers
+// (ParamSpec.Buffer), for a layer that updates it in place while training,
+// as BatchNorm does with its running statistics. Only training graphs may
+// write to it, and only one training graph of a model may run at a time.
+func (s *Scope) Buffer(name string) (*tensor.Dense, error) {
+	full := s.NodeName(name)
+	if s.m == nil {
+		shape, ok := s.decl[name]
+		if !ok {
+			return nil, fmt.Errorf("layer %s: no buffer %q declared", s.name, name)
+		}
+		return tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32)), nil
+	}
+	t, ok := s.m.params[full]
+	if !ok || !s.m.buffers[full] {
+		return nil, fmt.Errorf("layer %s: no buffer %q declared", s.name, name)
+	}
+	return t, nil
 }
 
 // Constructor returns a new zero value of a layer kind, ready to be decoded

@@ -9,7 +9,7 @@ import (
 
 // forward runs layers over x (rows of the given width) and returns the
 // output values.
-func forward(t *testing.T, x []float32, width int, layers ...Layer) []float32 {
+func runLayers(t *testing.T, x []float32, width int, layers ...Layer) []float32 {
 	t.Helper()
 	m, err := NewSequential([]int{width}, layers...)
 	if err != nil {
@@ -37,7 +37,7 @@ func TestActivations(t *testing.T) {
 		{Tanh{}, math.Tanh},
 		{Identity{}, func(v float64) float64 { return v }},
 	} {
-		got := forward(t, x, len(x), test.layer)
+		got := runLayers(t, x, len(x), test.layer)
 		for i, v := range x {
 			if w := test.want(float64(v)); !near(float64(got[i]), w, 1e-6) {
 				t.Errorf("%s(%v) = %v, want %v", test.layer.Kind(), v, got[i], w)
@@ -62,7 +62,7 @@ func TestSoftmax(t *testing.T) {
 		{"book example", []float32{0.3, 2.9, 4.0}, 3, []float64{0.01821127, 0.24519181, 0.73659691}},
 		{"overflow guard", []float32{1010, 1000, 990}, 3, []float64{0.99995460, 4.53975e-05, 2.06106e-09}},
 	} {
-		got := forward(t, test.x, test.width, Softmax{})
+		got := runLayers(t, test.x, test.width, Softmax{})
 		for i, w := range test.want {
 			if g := float64(got[i]); math.IsNaN(g) || math.Abs(g-w) > 1e-6 {
 				t.Errorf("%s: softmax[%d] = %v, want %v", test.name, i, got[i], w)
@@ -134,9 +134,9 @@ func checkGradients(t *testing.T, act, out Layer) {
 // compareGradients checks Gorgonia's gradients of every learnable parameter
 // against central differences of the loss on inputs x and targets y, the
 // book's numerical_gradient.
-func compareGradients(t *testing.T, m *Sequential, tr *Trainer, tp *trainProg, x, y *tensor.Dense) {
+func compareGradients(t *testing.T, m *Model, tr *Trainer, tp *trainProg, x, y *tensor.Dense) {
 	t.Helper()
-	if _, err := tr.compute(tp, x, y); err != nil {
+	if _, err := tr.compute(tp, []*tensor.Dense{x}, []*tensor.Dense{y}); err != nil {
 		t.Fatal(err)
 	}
 	var analytic [][]float32
@@ -159,12 +159,12 @@ func compareGradients(t *testing.T, m *Sequential, tr *Trainer, tp *trainProg, x
 		for j := range data {
 			orig := data[j]
 			data[j] = orig + h
-			lp, err := tr.compute(tp, x, y)
+			lp, err := tr.compute(tp, []*tensor.Dense{x}, []*tensor.Dense{y})
 			if err != nil {
 				t.Fatal(err)
 			}
 			data[j] = orig - h
-			lm, err := tr.compute(tp, x, y)
+			lm, err := tr.compute(tp, []*tensor.Dense{x}, []*tensor.Dense{y})
 			if err != nil {
 				t.Fatal(err)
 			}

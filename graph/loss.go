@@ -27,17 +27,18 @@ const (
 	MeanSquaredError Loss = "mse"
 )
 
-// LossFor returns the loss the book pairs with the model's output
-// activation, and how many layers the loss consumes from the end (1 when it
-// fuses with a final softmax or sigmoid, else 0).
-func LossFor(m *Sequential) (Loss, int) {
-	switch m.layers[len(m.layers)-1].(type) {
+// LossFor returns the loss the book pairs with output i of the model, by
+// the layer that computes it, and whether the loss fuses with that layer
+// (a final softmax or sigmoid, left out of the training graph so the loss
+// is computed from the logits).
+func LossFor(m *Model, i int) (Loss, bool) {
+	switch m.OutputLayer(i).(type) {
 	case Softmax:
-		return CrossEntropy, 1
+		return CrossEntropy, true
 	case Sigmoid:
-		return BinaryCrossEntropy, 1
+		return BinaryCrossEntropy, true
 	}
-	return MeanSquaredError, 0
+	return MeanSquaredError, false
 }
 
 // build adds the loss of output z (logits when fused) against targets t,

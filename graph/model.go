@@ -4,26 +4,69 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 
-	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
-// SpecFormat identifies the JSON model spec written by Spec.
-const SpecFormat = "tapenet.sequential/v1"
+// SpecFormat identifies the JSON model spec written by Spec: layers, the
+// nodes that apply them (in an order where each node's inputs come first)
+// and the model's inputs and outputs.
+const SpecFormat = "tapenet.model/v2"
 
-// Sequential is a model whose layers run one after another. It owns the
-// parameters: one tensor per declared parameter, named "<layer>.<param>",
-// shared by every graph compiled from the model.
-type Sequential struct {
-	input   []int
-	names   []string
-	layers  []Layer
-	shapes  [][]int // per-sample output shape of each layer
-	params  map[string]*tensor.Dense
-	buffers map[string]bool // names of parameters that are buffers
-	order   []string        // parameter names in model order
+// SequentialSpecFormat identifies the spec of earlier versions, a list of
+// layers run in order. FromSpec still reads it.
+const SequentialSpecFormat = "tapenet.sequential/v1"
+
+// Model is a network of layers: a directed acyclic graph from named inputs
+// to outputs, where each node applies a layer to the outputs of earlier
+// nodes or to inputs. A layer applied at several nodes shares its
+// parameters. The model owns the parameters: one tensor per declared
+// parameter, named "<layer>.<param>", shared by every graph compiled from
+// the model.
+//
+// Declare one with Input, Apply and NewModel, or, for a stack of layers,
+// with NewSequential. A Model is safe for concurrent use by Predictors (see
+// the package doc, "Concurrency"); changing its parameters while they run
+// (Init, SetParam, training) is not.
+type Model struct {
+	inputs    []InputSpec
+	layers    []layerInfo
+	nodes     []Node
+	nodeLayer []int          // layer index of each node
+	index     map[string]int // node index by name
+	outputs   []string       // node names
+	params    map[string]*tensor.Dense
+	buffers   map[string]bool // names of parameters that are buffers
+	order     []string        // parameter names in model order
+}
+
+type layerInfo struct {
+	name  string
+	layer Layer
+	in    []int // per-sample shape of its first call's first input
+	specs []ParamSpec
+}
+
+// InputSpec names a model input and gives its per-sample shape.
+type InputSpec struct {
+	Name  string `json:"name"`
+	Shape []int  `json:"shape"`
+}
+
+// Node is one application of a layer in a model.
+type Node struct {
+	// Name names the node's output: the layer's name at its first node,
+	// "<layer>:<k>" at its k-th reuse (k = 1, 2, ...).
+	Name string
+	// Layer is the name of the layer applied.
+	Layer string
+	// Inputs names the tensors the layer is applied to: model inputs or
+	// earlier nodes.
+	Inputs []string
+	// Shape is the per-sample output shape (batch dimension excluded).
+	Shape []int
 }
 
 // NamedLayer pairs a layer with its name in a model.
@@ -33,102 +76,60 @@ type NamedLayer struct {
 }
 
 // NewSequential declares a model over samples of the given shape (batch
-// dimension excluded, e.g. [784]) from layers in order. Layers are named
-// after their kind and position ("dense" layers are fc1, fc2, ...; the
-// others kind1, kind2, ...). Parameters are allocated with zero values:
-// call Init for random ones. Shapes are checked through the whole model.
-func NewSequential(input []int, layers ...Layer) (*Sequential, error) {
+// dimension excluded, e.g. [784]) from layers applied one after the other.
+// Layers are named after their kind and position ("dense" layers are fc1,
+// fc2, ...; the others kind1, kind2, ...), the input "input". It is a
+// shorthand for Input, Apply and NewModel.
+func NewSequential(input []int, layers ...Layer) (*Model, error) {
 	named := make([]NamedLayer, len(layers))
-	count := map[string]int{}
 	for i, l := range layers {
 		if l == nil {
-			return nil, fmt.Errorf("layer %d is nil", i)
+			return nil, fmt.Errorf("model: layer %d is nil", i)
 		}
-		prefix := l.Kind()
-		if prefix == "dense" {
-			prefix = "fc"
-		}
-		count[prefix]++
-		named[i] = NamedLayer{Name: fmt.Sprintf("%s%d", prefix, count[prefix]), Layer: l}
+		named[i] = NamedLayer{Layer: l}
 	}
 	return NewNamed(input, named...)
 }
 
-// NewNamed is NewSequential with names chosen by the caller. Names must be
-// unique and non-empty.
-func NewNamed(input []int, layers ...NamedLayer) (*Sequential, error) {
-	if err := checkShape(input); err != nil {
-		return nil, fmt.Errorf("model: input: %w", err)
-	}
+// NewNamed is NewSequential with names chosen by the caller (an empty name
+// is chosen automatically). Names must be unique.
+func NewNamed(input []int, layers ...NamedLayer) (*Model, error) {
 	if len(layers) == 0 {
 		return nil, fmt.Errorf("model: no layers")
 	}
-	m := &Sequential{input: slices.Clone(input), params: map[string]*tensor.Dense{}, buffers: map[string]bool{}}
-	seen := map[string]bool{}
-	for _, nl := range layers {
-		if nl.Name == "" || seen[nl.Name] {
-			return nil, fmt.Errorf("model: layer name %q is empty or repeated", nl.Name)
-		}
+	x := Input("input", input...)
+	if err := x.Err(); err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	in := x
+	seen := map[any]bool{}
+	for i, nl := range layers {
 		if nl.Layer == nil {
-			return nil, fmt.Errorf("model: layer %s is nil", nl.Name)
+			return nil, fmt.Errorf("model: layer %d (%s) is nil", i, nl.Name)
 		}
-		seen[nl.Name] = true
-		m.names = append(m.names, nl.Name)
-		m.layers = append(m.layers, nl.Layer)
+		// A stack applies each layer value once, even if one pointer is
+		// listed twice.
+		key := any(new(byte))
+		if !seen[nl.Layer] && isPointer(nl.Layer) {
+			key = nl.Layer
+			seen[nl.Layer] = true
+		}
+		x = apply(nl.Name, key, nl.Layer, []*Tensor{x})
+		if err := x.Err(); err != nil {
+			return nil, fmt.Errorf("model: layer %d: %w", i, err)
+		}
 	}
-	// Declare parameters and infer shapes layer by layer on a batch of one.
-	g := gorgonia.NewGraph()
-	x := gorgonia.NewTensor(g, tensor.Float32, len(input)+1, gorgonia.WithShape(append([]int{1}, input...)...), gorgonia.WithName("input"))
-	for i, l := range m.layers {
-		if pl, ok := l.(ParamLayer); ok {
-			specs, err := pl.Params(x.Shape()[1:])
-			if err != nil {
-				return nil, fmt.Errorf("model: layer %s: %w", m.names[i], err)
-			}
-			for _, ps := range specs {
-				full := m.names[i] + "." + ps.Name
-				if _, dup := m.params[full]; dup {
-					return nil, fmt.Errorf("model: layer %s declares parameter %q twice", m.names[i], ps.Name)
-				}
-				if err := checkShape(ps.Shape); err != nil {
-					return nil, fmt.Errorf("model: parameter %s: %w", full, err)
-				}
-				m.params[full] = tensor.New(tensor.WithShape(ps.Shape...), tensor.Of(tensor.Float32))
-				m.order = append(m.order, full)
-				if ps.Buffer {
-					m.buffers[full] = true
-				}
-			}
-		}
-		s := &Scope{g: g, name: m.names[i], params: m.params, buffers: m.buffers}
-		y, err := l.Forward(s, x)
-		if err != nil {
-			return nil, fmt.Errorf("model: layer %s (%s) on input %v: %w", m.names[i], l.Kind(), []int(x.Shape()[1:]), err)
-		}
-		m.shapes = append(m.shapes, slices.Clone([]int(y.Shape()[1:])))
-		x = y
-	}
-	return m, nil
+	return NewModel([]*Tensor{in}, []*Tensor{x})
 }
 
 // Init draws every parameter from its layer's initialiser with a generator
 // seeded by seed; parameters without one are set to zero. The same seed
 // gives the same values.
-func (m *Sequential) Init(seed uint64) {
+func (m *Model) Init(seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0x7a9e_e7))
-	for i, l := range m.layers {
-		pl, ok := l.(ParamLayer)
-		if !ok {
-			continue
-		}
-		in := m.input
-		if i > 0 {
-			in = m.shapes[i-1]
-		}
-		specs, _ := pl.Params(in) // succeeded in NewNamed
-		for _, ps := range specs {
-			t := m.params[m.names[i]+"."+ps.Name]
-			data := t.Data().([]float32)
+	for _, l := range m.layers {
+		for _, ps := range l.specs {
+			data := m.params[l.name+"."+ps.Name].Data().([]float32)
 			clear(data)
 			if ps.Init != nil {
 				ps.Init(rng, ps.Shape, data)
@@ -137,31 +138,96 @@ func (m *Sequential) Init(seed uint64) {
 	}
 }
 
-// Input returns the per-sample input shape.
-func (m *Sequential) Input() []int { return slices.Clone(m.input) }
-
-// Layers returns the named layers in order.
-func (m *Sequential) Layers() []NamedLayer {
-	out := make([]NamedLayer, len(m.layers))
-	for i := range m.layers {
-		out[i] = NamedLayer{m.names[i], m.layers[i]}
+// Inputs returns the model's inputs.
+func (m *Model) Inputs() []InputSpec {
+	out := make([]InputSpec, len(m.inputs))
+	for i, in := range m.inputs {
+		out[i] = InputSpec{Name: in.Name, Shape: slices.Clone(in.Shape)}
 	}
 	return out
 }
 
-// OutputShape returns the per-sample output shape of layer i.
-func (m *Sequential) OutputShape(i int) []int { return slices.Clone(m.shapes[i]) }
+// Input returns the per-sample shape of the model's first input.
+func (m *Model) Input() []int { return slices.Clone(m.inputs[0].Shape) }
+
+// Layers returns the model's distinct layers, in order of first use.
+func (m *Model) Layers() []NamedLayer {
+	out := make([]NamedLayer, len(m.layers))
+	for i, l := range m.layers {
+		out[i] = NamedLayer{l.name, l.layer}
+	}
+	return out
+}
+
+// Nodes returns the model's nodes in an order where every node comes after
+// the nodes it takes as inputs.
+func (m *Model) Nodes() []Node {
+	out := make([]Node, len(m.nodes))
+	for i, n := range m.nodes {
+		out[i] = Node{Name: n.Name, Layer: n.Layer, Inputs: slices.Clone(n.Inputs), Shape: slices.Clone(n.Shape)}
+	}
+	return out
+}
+
+// Outputs returns the names of the nodes that are the model's outputs.
+func (m *Model) Outputs() []string { return slices.Clone(m.outputs) }
+
+// OutputShape returns the per-sample shape of output i.
+func (m *Model) OutputShape(i int) []int { return slices.Clone(m.nodes[m.index[m.outputs[i]]].Shape) }
+
+// OutputLayer returns the layer that computes output i.
+func (m *Model) OutputLayer(i int) Layer { return m.layers[m.nodeLayer[m.index[m.outputs[i]]]].layer }
+
+// Layer returns the layer of the given name, or nil.
+func (m *Model) Layer(name string) Layer {
+	for _, l := range m.layers {
+		if l.name == name {
+			return l.layer
+		}
+	}
+	return nil
+}
+
+// LayerParams returns the full names of a layer's parameters
+// ("fc1.weight", ...), in declaration order.
+func (m *Model) LayerParams(layer string) []string {
+	var out []string
+	for _, l := range m.layers {
+		if l.name == layer {
+			for _, ps := range l.specs {
+				out = append(out, l.name+"."+ps.Name)
+			}
+		}
+	}
+	return out
+}
+
+// IsSequential reports whether the model is a plain stack: one input, one
+// output, each node applying a different layer to the node before it.
+func (m *Model) IsSequential() bool {
+	if len(m.inputs) != 1 || len(m.outputs) != 1 || len(m.nodes) != len(m.layers) || m.outputs[0] != m.nodes[len(m.nodes)-1].Name {
+		return false
+	}
+	prev := m.inputs[0].Name
+	for _, n := range m.nodes {
+		if len(n.Inputs) != 1 || n.Inputs[0] != prev {
+			return false
+		}
+		prev = n.Name
+	}
+	return true
+}
 
 // ParamNames returns the parameter names ("fc1.weight", ...) in model order.
-func (m *Sequential) ParamNames() []string { return slices.Clone(m.order) }
+func (m *Model) ParamNames() []string { return slices.Clone(m.order) }
 
 // Param returns the tensor of a parameter, or nil if there is none of that
 // name. It is the model's own tensor: writing to it changes the model.
-func (m *Sequential) Param(name string) *tensor.Dense { return m.params[name] }
+func (m *Model) Param(name string) *tensor.Dense { return m.params[name] }
 
 // ParamCount returns the number of values in all parameters, buffers
 // included.
-func (m *Sequential) ParamCount() int {
+func (m *Model) ParamCount() int {
 	n := 0
 	for _, t := range m.params {
 		n += t.Shape().TotalSize()
@@ -171,7 +237,7 @@ func (m *Sequential) ParamCount() int {
 
 // TrainableCount returns the number of values learned by gradient descent
 // (ParamCount less the buffers).
-func (m *Sequential) TrainableCount() int {
+func (m *Model) TrainableCount() int {
 	n := 0
 	for name, t := range m.params {
 		if !m.buffers[name] {
@@ -183,10 +249,10 @@ func (m *Sequential) TrainableCount() int {
 
 // IsBuffer reports whether the named parameter is a buffer (saved, not
 // learned; see ParamSpec.Buffer).
-func (m *Sequential) IsBuffer(name string) bool { return m.buffers[name] }
+func (m *Model) IsBuffer(name string) bool { return m.buffers[name] }
 
 // SetParam copies values into a parameter; the shape must match exactly.
-func (m *Sequential) SetParam(name string, shape []int, values []float32) error {
+func (m *Model) SetParam(name string, shape []int, values []float32) error {
 	t, ok := m.params[name]
 	if !ok {
 		return fmt.Errorf("model has no parameter %q (has %v)", name, m.order)
@@ -202,12 +268,30 @@ func (m *Sequential) SetParam(name string, shape []int, values []float32) error 
 	return nil
 }
 
-// Spec is the JSON form of a Sequential model's architecture (not its
-// weights).
+// Spec is the JSON form of a model's architecture (not its weights).
+//
+// Format SpecFormat ("tapenet.model/v2") lists Inputs, Layers (each with
+// its kind and configuration), Nodes in an order where each node's inputs
+// come first, and Outputs (node names). A node's output is named after its
+// layer, "<layer>:<k>" for the layer's k-th reuse. A two-layer example:
+//
+//	{"format": "tapenet.model/v2",
+//	 "inputs": [{"name": "input", "shape": [784]}],
+//	 "layers": [{"name": "fc1", "kind": "dense", "config": {"units": 10}},
+//	            {"name": "softmax1", "kind": "softmax"}],
+//	 "nodes": [{"layer": "fc1", "inputs": ["input"]},
+//	           {"layer": "softmax1", "inputs": ["fc1"]}],
+//	 "outputs": ["softmax1"]}
+//
+// Format SequentialSpecFormat ("tapenet.sequential/v1") has Input (the
+// per-sample shape) and Layers applied in order.
 type Spec struct {
-	Format string      `json:"format"`
-	Input  []int       `json:"input"`
-	Layers []LayerSpec `json:"layers"`
+	Format  string      `json:"format"`
+	Input   []int       `json:"input,omitempty"`
+	Inputs  []InputSpec `json:"inputs,omitempty"`
+	Layers  []LayerSpec `json:"layers"`
+	Nodes   []NodeSpec  `json:"nodes,omitempty"`
+	Outputs []string    `json:"outputs,omitempty"`
 }
 
 // LayerSpec is one layer of a Spec.
@@ -217,24 +301,33 @@ type LayerSpec struct {
 	Config json.RawMessage `json:"config,omitempty"`
 }
 
+// NodeSpec is one node of a Spec: a layer applied to named tensors.
+type NodeSpec struct {
+	Layer  string   `json:"layer"`
+	Inputs []string `json:"inputs"`
+}
+
 // Spec returns the model's architecture as JSON-ready values.
-func (m *Sequential) Spec() (Spec, error) {
-	s := Spec{Format: SpecFormat, Input: m.Input()}
-	for i, l := range m.layers {
-		cfg, err := json.Marshal(l)
+func (m *Model) Spec() (Spec, error) {
+	s := Spec{Format: SpecFormat, Inputs: m.Inputs(), Outputs: m.Outputs()}
+	for _, l := range m.layers {
+		cfg, err := json.Marshal(l.layer)
 		if err != nil {
-			return Spec{}, fmt.Errorf("layer %s: encode config: %w", m.names[i], err)
+			return Spec{}, fmt.Errorf("layer %s: encode config: %w", l.name, err)
 		}
 		if string(cfg) == "{}" || string(cfg) == "null" {
 			cfg = nil
 		}
-		s.Layers = append(s.Layers, LayerSpec{Name: m.names[i], Kind: l.Kind(), Config: cfg})
+		s.Layers = append(s.Layers, LayerSpec{Name: l.name, Kind: l.layer.Kind(), Config: cfg})
+	}
+	for _, n := range m.nodes {
+		s.Nodes = append(s.Nodes, NodeSpec{Layer: n.Layer, Inputs: slices.Clone(n.Inputs)})
 	}
 	return s, nil
 }
 
 // MarshalJSON encodes the model's Spec.
-func (m *Sequential) MarshalJSON() ([]byte, error) {
+func (m *Model) MarshalJSON() ([]byte, error) {
 	s, err := m.Spec()
 	if err != nil {
 		return nil, err
@@ -242,9 +335,13 @@ func (m *Sequential) MarshalJSON() ([]byte, error) {
 	return json.Marshal(s)
 }
 
-// FromSpec builds a model (with zero parameters) from a JSON Spec, decoding
-// layers with reg (Builtin() when nil).
-func FromSpec(data []byte, reg *Registry) (*Sequential, error) {
+// MaxLayers caps the number of layers and of nodes of a spec read by
+// FromSpec.
+const MaxLayers = 100_000
+
+// FromSpec builds a model (with zero parameters) from a JSON Spec of either
+// format, decoding layers with reg (Builtin() when nil).
+func FromSpec(data []byte, reg *Registry) (*Model, error) {
 	if reg == nil {
 		reg = Builtin()
 	}
@@ -252,8 +349,8 @@ func FromSpec(data []byte, reg *Registry) (*Sequential, error) {
 	if err := strictUnmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("model spec: %w", err)
 	}
-	if s.Format != SpecFormat {
-		return nil, fmt.Errorf("model spec: format %q, want %q", s.Format, SpecFormat)
+	if len(s.Layers) > MaxLayers || len(s.Nodes) > MaxLayers {
+		return nil, fmt.Errorf("model spec: %d layers and %d nodes; at most %d each", len(s.Layers), len(s.Nodes), MaxLayers)
 	}
 	layers := make([]NamedLayer, len(s.Layers))
 	for i, ls := range s.Layers {
@@ -263,16 +360,115 @@ func FromSpec(data []byte, reg *Registry) (*Sequential, error) {
 		}
 		layers[i] = NamedLayer{Name: ls.Name, Layer: l}
 	}
-	m, err := NewNamed(s.Input, layers...)
+	switch s.Format {
+	case SequentialSpecFormat:
+		if len(s.Inputs) > 0 || len(s.Nodes) > 0 || len(s.Outputs) > 0 {
+			return nil, fmt.Errorf("model spec: format %q has no inputs, nodes or outputs", s.Format)
+		}
+		for i, l := range layers {
+			if l.Name == "" {
+				return nil, fmt.Errorf("model spec: layer %d has no name", i)
+			}
+		}
+		m, err := NewNamed(s.Input, layers...)
+		if err != nil {
+			return nil, fmt.Errorf("model spec: %w", err)
+		}
+		return m, nil
+	case SpecFormat:
+	default:
+		return nil, fmt.Errorf("model spec: format %q, want %q or %q", s.Format, SpecFormat, SequentialSpecFormat)
+	}
+	if len(s.Input) > 0 {
+		return nil, fmt.Errorf("model spec: format %q has inputs, not input", s.Format)
+	}
+	tensors := map[string]*Tensor{}
+	var inputs []*Tensor
+	for _, in := range s.Inputs {
+		if _, dup := tensors[in.Name]; dup {
+			return nil, fmt.Errorf("model spec: name %q repeated", in.Name)
+		}
+		t := Input(in.Name, in.Shape...)
+		if err := t.Err(); err != nil {
+			return nil, fmt.Errorf("model spec: %w", err)
+		}
+		tensors[in.Name] = t
+		inputs = append(inputs, t)
+	}
+	byName := map[string]int{}
+	for i, l := range layers {
+		if l.Name == "" {
+			return nil, fmt.Errorf("model spec: layer %d has no name", i)
+		}
+		if _, dup := byName[l.Name]; dup {
+			return nil, fmt.Errorf("model spec: layer name %q repeated", l.Name)
+		}
+		byName[l.Name] = i
+	}
+	keys := make([]any, len(layers)) // one identity per layer: reuse shares parameters
+	for i := range keys {
+		keys[i] = new(byte)
+	}
+	uses := make([]int, len(layers))
+	for i, n := range s.Nodes {
+		li, ok := byName[n.Layer]
+		if !ok {
+			return nil, fmt.Errorf("model spec: node %d: no layer %q", i, n.Layer)
+		}
+		xs := make([]*Tensor, len(n.Inputs))
+		for j, name := range n.Inputs {
+			if xs[j] = tensors[name]; xs[j] == nil {
+				return nil, fmt.Errorf("model spec: node %d (%s): input %q is not an input or an earlier node", i, n.Layer, name)
+			}
+		}
+		name := n.Layer
+		if uses[li] > 0 {
+			name = fmt.Sprintf("%s:%d", n.Layer, uses[li])
+		}
+		uses[li]++
+		if _, dup := tensors[name]; dup {
+			return nil, fmt.Errorf("model spec: name %q repeated", name)
+		}
+		t := apply(n.Layer, keys[li], layers[li].Layer, xs)
+		if err := t.Err(); err != nil {
+			return nil, fmt.Errorf("model spec: node %d: %w", i, err)
+		}
+		tensors[name] = t
+	}
+	for i, u := range uses {
+		if u == 0 {
+			return nil, fmt.Errorf("model spec: layer %s is not used by any node", layers[i].Name)
+		}
+	}
+	var outputs []*Tensor
+	for _, name := range s.Outputs {
+		t := tensors[name]
+		if t == nil {
+			return nil, fmt.Errorf("model spec: output %q is not a node", name)
+		}
+		outputs = append(outputs, t)
+	}
+	m, err := NewModel(inputs, outputs)
 	if err != nil {
 		return nil, fmt.Errorf("model spec: %w", err)
 	}
+	if len(m.nodes) != len(s.Nodes) {
+		return nil, fmt.Errorf("model spec: %d nodes, of which %d lead to an output", len(s.Nodes), len(m.nodes))
+	}
 	return m, nil
+}
+
+func isPointer(l Layer) bool {
+	return l != nil && reflect.ValueOf(l).Kind() == reflect.Pointer
 }
 
 // MaxElements caps the size of any one tensor a model declares (input
 // sample or parameter), so a hostile spec cannot demand huge allocations.
 const MaxElements = 1 << 28
+
+// MaxParams caps the number of parameter values of a model (1 GiB of
+// float32), checked before any is allocated.
+const MaxParams = 1 << 28
 
 func checkShape(shape []int) error {
 	if len(shape) == 0 || len(shape) > 6 {

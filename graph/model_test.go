@@ -64,7 +64,7 @@ func blobs(n int, seed uint64) (x, t *tensor.Dense, labels []int) {
 	return tensor.New(tensor.WithShape(n, 2), tensor.WithBacking(xs)), tensor.New(tensor.WithShape(n, 3), tensor.WithBacking(ts)), labels
 }
 
-func newModel(t *testing.T, layers ...graph.Layer) *graph.Sequential {
+func newModel(t *testing.T, layers ...graph.Layer) *graph.Model {
 	t.Helper()
 	m, err := graph.NewSequential([]int{2}, layers...)
 	if err != nil {
@@ -74,7 +74,7 @@ func newModel(t *testing.T, layers ...graph.Layer) *graph.Sequential {
 	return m
 }
 
-func accuracy(t *testing.T, m *graph.Sequential, x *tensor.Dense, labels []int, batch int) float64 {
+func accuracy(t *testing.T, m *graph.Model, x *tensor.Dense, labels []int, batch int) float64 {
 	t.Helper()
 	preds, err := graph.NewPredictor(m).Classify(x, batch)
 	if err != nil {
@@ -171,9 +171,18 @@ func TestSpecRoundTrip(t *testing.T) {
 	if string(again) != string(data) {
 		t.Errorf("spec changed in a round trip:\n%s\n%s", data, again)
 	}
-	want := `{"format":"tapenet.sequential/v1","input":[2],"layers":[{"name":"fc1","kind":"dense","config":{"units":4,"init":"xavier"}},{"name":"tanh1","kind":"tanh"},{"name":"fc2","kind":"dense","config":{"units":3}},{"name":"step1","kind":"step"},{"name":"identity1","kind":"identity"},{"name":"sigmoid1","kind":"sigmoid"}]}`
+	want := `{"format":"tapenet.model/v2","inputs":[{"name":"input","shape":[2]}],"layers":[{"name":"fc1","kind":"dense","config":{"units":4,"init":"xavier"}},{"name":"tanh1","kind":"tanh"},{"name":"fc2","kind":"dense","config":{"units":3}},{"name":"step1","kind":"step"},{"name":"identity1","kind":"identity"},{"name":"sigmoid1","kind":"sigmoid"}],"nodes":[{"layer":"fc1","inputs":["input"]},{"layer":"tanh1","inputs":["fc1"]},{"layer":"fc2","inputs":["tanh1"]},{"layer":"step1","inputs":["fc2"]},{"layer":"identity1","inputs":["step1"]},{"layer":"sigmoid1","inputs":["identity1"]}],"outputs":["sigmoid1"]}`
 	if string(data) != want {
 		t.Errorf("spec\n%s\nwant\n%s", data, want)
+	}
+	// The same stack in the first format loads to the same model.
+	v1 := `{"format":"tapenet.sequential/v1","input":[2],"layers":[{"name":"fc1","kind":"dense","config":{"units":4,"init":"xavier"}},{"name":"tanh1","kind":"tanh"},{"name":"fc2","kind":"dense","config":{"units":3}},{"name":"step1","kind":"step"},{"name":"identity1","kind":"identity"},{"name":"sigmoid1","kind":"sigmoid"}]}`
+	old, err := graph.FromSpec([]byte(v1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := json.Marshal(old); string(got) != want {
+		t.Errorf("v1 spec loads as\n%s\nwant\n%s", got, want)
 	}
 	for _, bad := range []struct{ spec, want string }{
 		{`{"format":"other","input":[2],"layers":[]}`, "format"},
@@ -184,6 +193,14 @@ func TestSpecRoundTrip(t *testing.T) {
 		{`{"format":"tapenet.sequential/v1","input":[0],"layers":[{"name":"a","kind":"relu"}]}`, "out of range"},
 		{`{"format":"tapenet.sequential/v1","input":[100000,100000],"layers":[{"name":"a","kind":"relu"}]}`, "more than"},
 		{`{"format":"tapenet.sequential/v1","input":[3],"layers":[{"name":"a","kind":"softmax"}],"x":1}`, "unknown field"},
+		{`{"format":"tapenet.model/v2","inputs":[{"name":"x","shape":[3]}],"layers":[{"name":"a","kind":"relu"}],"nodes":[{"layer":"a","inputs":["y"]}],"outputs":["a"]}`, `input "y" is not an input or an earlier node`},
+		{`{"format":"tapenet.model/v2","inputs":[{"name":"x","shape":[3]}],"layers":[{"name":"a","kind":"relu"}],"nodes":[{"layer":"b","inputs":["x"]}],"outputs":["a"]}`, `no layer "b"`},
+		{`{"format":"tapenet.model/v2","inputs":[{"name":"x","shape":[3]}],"layers":[{"name":"a","kind":"relu"},{"name":"b","kind":"relu"}],"nodes":[{"layer":"a","inputs":["x"]}],"outputs":["a"]}`, "not used by any node"},
+		{`{"format":"tapenet.model/v2","inputs":[{"name":"x","shape":[3]}],"layers":[{"name":"a","kind":"relu"}],"nodes":[{"layer":"a","inputs":["x"]}],"outputs":["z"]}`, `output "z" is not a node`},
+		{`{"format":"tapenet.model/v2","inputs":[{"name":"x","shape":[3]}],"layers":[{"name":"x","kind":"relu"}],"nodes":[{"layer":"x","inputs":["x"]}],"outputs":["x"]}`, "repeated"},
+		{`{"format":"tapenet.model/v2","inputs":[{"name":"x","shape":[3]}],"layers":[{"name":"a","kind":"relu"}],"nodes":[{"layer":"a","inputs":["x","x"]}],"outputs":["a"]}`, "takes one input"},
+		{`{"format":"tapenet.model/v2","inputs":[{"name":"x","shape":[3]},{"name":"y","shape":[3]}],"layers":[{"name":"a","kind":"relu"}],"nodes":[{"layer":"a","inputs":["x"]}],"outputs":["a"]}`, `input "y" is not used`},
+		{`{"format":"tapenet.model/v2","inputs":[{"name":"x","shape":[3]}],"layers":[{"name":"a","kind":"relu"},{"name":"b","kind":"relu"}],"nodes":[{"layer":"a","inputs":["x"]},{"layer":"b","inputs":["x"]}],"outputs":["a"]}`, "lead to an output"},
 	} {
 		if _, err := graph.FromSpec([]byte(bad.spec), nil); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("FromSpec(%s) = %v, want error with %q", bad.spec, err, bad.want)
@@ -295,7 +312,7 @@ func TestLossesByTask(t *testing.T) {
 		{graph.Identity{}, graph.MeanSquaredError},
 	} {
 		m := newModel(t, &graph.Dense{Units: 3}, test.out)
-		if got, _ := graph.LossFor(m); got != test.want {
+		if got, _ := graph.LossFor(m, 0); got != test.want {
 			t.Errorf("output %s: loss %s, want %s", test.out.Kind(), got, test.want)
 		}
 		x, y, _ := blobs(64, 9)

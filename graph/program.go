@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 
 	"gorgonia.org/gorgonia"
@@ -14,12 +15,19 @@ import (
 type Program struct {
 	// Graph is the expression graph.
 	Graph *gorgonia.ExprGraph
-	// Input is the (batch, sample shape...) input node, named "input".
-	Input *gorgonia.Node
-	// Outputs holds each layer's output node (named "<layer>.out"); the last
-	// is the model's output.
+	// Inputs holds one (batch, sample shape...) node per model input, named
+	// after it.
+	Inputs []*gorgonia.Node
+	// Outputs holds one node per model output. In a graph built with
+	// BuildOptions.Logits, an output computed by a final Softmax or Sigmoid
+	// is that layer's input instead (see Cut).
 	Outputs []*gorgonia.Node
-	// Learnables holds the parameter nodes, in model order.
+	// Cut reports, per output, whether its final activation was left out.
+	Cut []bool
+	// Nodes holds the output node of each model node (Model.Nodes order);
+	// nil for a node left out.
+	Nodes []*gorgonia.Node
+	// Learnables holds the trainable parameter nodes, in model order.
 	Learnables []*gorgonia.Node
 	// Batch is the batch size the graph was built for.
 	Batch int
@@ -29,60 +37,138 @@ type Program struct {
 	layerOf map[int64]string
 }
 
-// Output returns the model's output node.
-func (p *Program) Output() *gorgonia.Node { return p.Outputs[len(p.Outputs)-1] }
+// Input returns the node of the model's first input.
+func (p *Program) Input() *gorgonia.Node { return p.Inputs[0] }
 
-// LayerOf returns the name of the layer that added node n ("" for the input
+// Output returns the node of the model's first output.
+func (p *Program) Output() *gorgonia.Node { return p.Outputs[0] }
+
+// LayerOf returns the name of the model node that added n ("" for inputs
 // and nodes added after the model, such as a loss).
 func (p *Program) LayerOf(n *gorgonia.Node) string { return p.layerOf[n.ID()] }
 
-// Build adds the model to a new graph for inputs of batch samples. In
-// training mode, layers may behave differently (Scope.Training). Layers
-// run from the first up to but excluding upTo (all when upTo <= 0 or beyond
-// the last).
-func (m *Sequential) Build(batch int, training bool, upTo int) (*Program, error) {
+// BuildOptions says how to build a Program.
+type BuildOptions struct {
+	// Training builds the graph for training: layers may behave
+	// differently (Scope.Training).
+	Training bool
+	// Logits leaves out a Softmax or Sigmoid that computes an output (and
+	// nothing else), so the output is its input: what a fused loss and an
+	// argmax need.
+	Logits bool
+}
+
+// Build adds the model to a new graph for inputs of batch samples, for
+// inference.
+func (m *Model) Build(batch int) (*Program, error) { return m.BuildWith(batch, BuildOptions{}) }
+
+// BuildWith adds the model to a new graph for inputs of batch samples.
+// Building is linear in the number of nodes.
+func (m *Model) BuildWith(batch int, opt BuildOptions) (*Program, error) {
 	if batch < 1 {
 		return nil, fmt.Errorf("build: batch size %d is not positive", batch)
 	}
-	if upTo <= 0 || upTo > len(m.layers) {
-		upTo = len(m.layers)
-	}
 	g := gorgonia.NewGraph()
-	shape := append([]int{batch}, m.input...)
-	x := gorgonia.NewTensor(g, tensor.Float32, len(shape), gorgonia.WithShape(shape...), gorgonia.WithName("input"))
-	p := &Program{Graph: g, Input: x, Batch: batch, Training: training, layerOf: map[int64]string{}}
-	seen := map[int64]bool{x.ID(): true}
-	for i, l := range m.layers[:upTo] {
-		s := &Scope{g: g, name: m.names[i], training: training, params: m.params, buffers: m.buffers, bound: &p.Learnables}
-		y, err := l.Forward(s, x)
-		if err != nil {
-			return nil, fmt.Errorf("layer %s (%s): %w", m.names[i], l.Kind(), err)
-		}
-		if y == nil || y.Shape()[0] != batch {
-			return nil, fmt.Errorf("layer %s (%s): output has no batch dimension of %d", m.names[i], l.Kind(), batch)
-		}
-		for _, n := range g.AllNodes() {
-			if !seen[n.ID()] {
-				seen[n.ID()] = true
-				p.layerOf[n.ID()] = m.names[i]
-				gorgonia.WithGroupName(m.names[i])(n)
+	p := &Program{Graph: g, Batch: batch, Training: opt.Training, layerOf: map[int64]string{}, Nodes: make([]*gorgonia.Node, len(m.nodes))}
+	vals := map[string]*gorgonia.Node{}
+	for _, in := range m.inputs {
+		shape := append([]int{batch}, in.Shape...)
+		x := gorgonia.NewTensor(g, tensor.Float32, len(shape), gorgonia.WithShape(shape...), gorgonia.WithName(in.Name))
+		p.Inputs = append(p.Inputs, x)
+		vals[in.Name] = x
+	}
+	// Outputs whose final activation is left out.
+	skip := map[int]bool{}
+	p.Cut = make([]bool, len(m.outputs))
+	if opt.Logits {
+		used := map[string]int{}
+		for _, n := range m.nodes {
+			for _, in := range n.Inputs {
+				used[in]++
 			}
 		}
-		if y != x && !y.IsVar() {
-			gorgonia.WithName(m.names[i] + ".out")(y)
+		for j, name := range m.outputs {
+			i := m.index[name]
+			switch m.layers[m.nodeLayer[i]].layer.(type) {
+			case Softmax, Sigmoid:
+				if used[name] == 0 && len(m.nodes[i].Inputs) == 1 && !slices.Contains(m.outputs[:j], name) {
+					skip[i] = true
+					p.Cut[j] = true
+				}
+			}
 		}
-		p.Outputs = append(p.Outputs, y)
-		x = y
+	}
+	cache := map[string]*gorgonia.Node{}
+	for i, n := range m.nodes {
+		if skip[i] {
+			continue
+		}
+		l := m.layers[m.nodeLayer[i]]
+		xs := make([]*gorgonia.Node, len(n.Inputs))
+		for j, in := range n.Inputs {
+			xs[j] = vals[in]
+		}
+		before := len(g.AllNodes())
+		s := &Scope{g: g, name: l.name, training: opt.Training, m: m, cache: cache}
+		y, err := forward(s, l.layer, xs)
+		if err != nil {
+			return nil, fmt.Errorf("layer %s (%s): %w", n.Name, l.layer.Kind(), err)
+		}
+		if y == nil || y.Dims() < 1 || y.Shape()[0] != batch {
+			return nil, fmt.Errorf("layer %s (%s): output has no batch dimension of %d", n.Name, l.layer.Kind(), batch)
+		}
+		all := g.AllNodes()
+		fresh := false
+		for _, gn := range all[min(before, len(all)):] {
+			if _, seen := p.layerOf[gn.ID()]; !seen && !gn.IsVar() {
+				p.layerOf[gn.ID()] = n.Name
+				gorgonia.WithGroupName(n.Name)(gn)
+			}
+			if gn == y {
+				fresh = true
+			}
+		}
+		if fresh && !y.IsVar() {
+			gorgonia.WithName(n.Name + ".out")(y)
+		}
+		p.Nodes[i] = y
+		vals[n.Name] = y
+	}
+	for j, name := range m.outputs {
+		i := m.index[name]
+		if p.Cut[j] {
+			p.Outputs = append(p.Outputs, vals[m.nodes[i].Inputs[0]])
+		} else {
+			p.Outputs = append(p.Outputs, vals[name])
+		}
+	}
+	for _, name := range m.order {
+		if n, ok := cache[name]; ok && !m.buffers[name] {
+			p.Learnables = append(p.Learnables, n)
+			p.layerOf[n.ID()] = name[:len(name)-len(paramSuffix(name))]
+		}
 	}
 	return p, nil
 }
 
+// paramSuffix returns ".<param>" of a full parameter name "<layer>.<param>".
+func paramSuffix(full string) string {
+	for i := len(full) - 1; i >= 0; i-- {
+		if full[i] == '.' {
+			return full[i:]
+		}
+	}
+	return ""
+}
+
 // Predictor runs a model forward over batches of any size with Gorgonia's
 // tape machine, compiling and caching one graph per batch size. Classify
-// spreads batches over several workers, each with graphs of its own. A
-// Predictor is not safe for concurrent use; use one per goroutine.
+// spreads batches over several workers, each with graphs of its own.
+//
+// A Predictor is not safe for concurrent use; give each goroutine its own.
+// Any number of Predictors of one model may compile and run at once.
 type Predictor struct {
-	m       *Sequential
+	m       *Model
 	progs   map[progKey]*predictProg
 	workers []*Predictor // Classify's helpers beyond pr itself
 	// Workers is the number of goroutines Classify uses (default: the number
@@ -105,7 +191,7 @@ type predictProg struct {
 
 // NewPredictor returns a Predictor for m. It reads m's parameters at every
 // run, so it sees training updates.
-func NewPredictor(m *Sequential) *Predictor {
+func NewPredictor(m *Model) *Predictor {
 	return &Predictor{m: m, progs: map[progKey]*predictProg{}, Workers: runtime.GOMAXPROCS(0)}
 }
 
@@ -113,11 +199,7 @@ func (pr *Predictor) prog(key progKey) (*predictProg, error) {
 	if pp, ok := pr.progs[key]; ok {
 		return pp, nil
 	}
-	upTo := 0
-	if key.logits {
-		upTo = len(pr.m.layers) - 1
-	}
-	p, err := pr.m.Build(key.batch, false, upTo)
+	p, err := pr.m.BuildWith(key.batch, BuildOptions{Logits: key.logits})
 	if err != nil {
 		return nil, err
 	}
@@ -126,80 +208,166 @@ func (pr *Predictor) prog(key progKey) (*predictProg, error) {
 	return pp, nil
 }
 
-// Forward runs x, of shape (batch, sample shape...), through the model and
-// returns a copy of its output.
+// Forward runs x, of shape (batch, sample shape...), through a model of one
+// input and returns a copy of its first output, which the caller may keep.
 func (pr *Predictor) Forward(x *tensor.Dense) (*tensor.Dense, error) {
-	out, err := pr.run(x, false)
+	outs, err := pr.Predict(x)
 	if err != nil {
 		return nil, err
 	}
-	return out.Clone().(*tensor.Dense), nil
+	return outs[0], nil
 }
 
-// run computes the output for x; the result is owned by the machine and
-// valid until the next run.
-func (pr *Predictor) run(x *tensor.Dense, logits bool) (*tensor.Dense, error) {
-	shape := x.Shape()
-	if len(shape) != len(pr.m.input)+1 || !equalInts(shape[1:], pr.m.input) {
-		return nil, fmt.Errorf("input shape %v, model wants (batch, %v)", []int(shape), pr.m.input)
+// Predict runs one batch, one tensor per model input (each of shape (batch,
+// sample shape...)), and returns a copy of every output, which the caller
+// may keep.
+func (pr *Predictor) Predict(xs ...*tensor.Dense) ([]*tensor.Dense, error) {
+	outs, err := pr.run(xs, false)
+	if err != nil {
+		return nil, err
 	}
-	pp, err := pr.prog(progKey{shape[0], logits})
+	for i, o := range outs {
+		outs[i] = o.Clone().(*tensor.Dense)
+	}
+	return outs, nil
+}
+
+// run computes the outputs for xs; they are owned by the machine and valid
+// until the next run.
+func (pr *Predictor) run(xs []*tensor.Dense, logits bool) ([]*tensor.Dense, error) {
+	batch, err := checkInputs(pr.m, xs)
+	if err != nil {
+		return nil, err
+	}
+	pp, err := pr.prog(progKey{batch, logits})
 	if err != nil {
 		return nil, err
 	}
 	pp.vm.Reset()
-	if err := gorgonia.Let(pp.p.Input, x); err != nil {
-		return nil, fmt.Errorf("bind input: %w", err)
+	for i, x := range xs {
+		if x, err = contiguous(x); err != nil {
+			return nil, fmt.Errorf("input %s: %w", pr.m.inputs[i].Name, err)
+		}
+		if err := gorgonia.Let(pp.p.Inputs[i], x); err != nil {
+			return nil, fmt.Errorf("bind input %s: %w", pr.m.inputs[i].Name, err)
+		}
 	}
 	if err := pp.vm.RunAll(); err != nil {
 		return nil, fmt.Errorf("run: %w", err)
 	}
-	out, ok := pp.p.Output().Value().(*tensor.Dense)
-	if !ok {
-		return nil, fmt.Errorf("run: output is %T, not a tensor", pp.p.Output().Value())
+	outs := make([]*tensor.Dense, len(pp.p.Outputs))
+	for i, o := range pp.p.Outputs {
+		out, ok := o.Value().(*tensor.Dense)
+		if !ok {
+			return nil, fmt.Errorf("run: output %d is %T, not a tensor", i, o.Value())
+		}
+		outs[i] = out
 	}
-	return out, nil
+	return outs, nil
+}
+
+// checkInputs checks one float32 tensor per model input, each (batch,
+// sample shape...) with one batch size of at least 1, and returns it.
+func checkInputs(m *Model, xs []*tensor.Dense) (int, error) {
+	if len(xs) != len(m.inputs) {
+		return 0, fmt.Errorf("%d input tensors, model has %d inputs", len(xs), len(m.inputs))
+	}
+	batch := -1
+	for i, x := range xs {
+		in := m.inputs[i]
+		if x == nil {
+			return 0, fmt.Errorf("input %s is nil", in.Name)
+		}
+		if x.Dtype() != tensor.Float32 {
+			return 0, fmt.Errorf("input %s is %v, want float32", in.Name, x.Dtype())
+		}
+		shape := x.Shape()
+		if len(shape) != len(in.Shape)+1 || !equalInts(shape[1:], in.Shape) {
+			return 0, fmt.Errorf("input %s has shape %v, model wants (batch, %v)", in.Name, []int(shape), in.Shape)
+		}
+		if shape[0] == 0 {
+			return 0, fmt.Errorf("input %s is empty (0 samples)", in.Name)
+		}
+		if batch >= 0 && shape[0] != batch {
+			return 0, fmt.Errorf("input %s has %d samples, input %s has %d", in.Name, shape[0], m.inputs[0].Name, batch)
+		}
+		batch = shape[0]
+	}
+	return batch, nil
+}
+
+// contiguous returns x, or a packed copy of it when it is a strided view
+// (a column slice or a transpose, say), so that its Data is its values in
+// row-major order.
+func contiguous(x *tensor.Dense) (*tensor.Dense, error) {
+	if !x.RequiresIterator() && !x.IsView() {
+		return x, nil
+	}
+	c, ok := x.Materialize().(*tensor.Dense)
+	if !ok {
+		return nil, fmt.Errorf("cannot pack a %T", x.Materialize())
+	}
+	if c.RequiresIterator() {
+		return nil, fmt.Errorf("tensor is not contiguous after packing")
+	}
+	return c, nil
+}
+
+// rows returns the values of x (N, ...) in row-major order (packed first if
+// x is a strided view) and the number of values per sample.
+func rows(x *tensor.Dense) ([]float32, int, error) {
+	c, err := contiguous(x)
+	if err != nil {
+		return nil, 0, err
+	}
+	data, ok := c.Data().([]float32)
+	if !ok {
+		return nil, 0, fmt.Errorf("values are %v, want float32", c.Dtype())
+	}
+	n := c.Shape()[0]
+	if n == 0 {
+		return data, 0, nil
+	}
+	if len(data) != c.Shape().TotalSize() {
+		return nil, 0, fmt.Errorf("%d values for shape %v", len(data), c.Shape())
+	}
+	return data, len(data) / n, nil
 }
 
 // Classify returns the class (argmax of the output row) of every sample of
-// x, of shape (N, sample shape...), running batches of at most batch
-// samples; the last batch holds the remainder, so each sample is counted
-// once. Batches are spread over Workers goroutines; the result does not
-// depend on their number. A final softmax is not computed: it keeps each
-// row's argmax.
+// x, of shape (N, sample shape...), for a model of one input: see
+// ClassifyInputs.
 func (pr *Predictor) Classify(x *tensor.Dense, batch int) ([]int, error) {
+	return pr.ClassifyInputs([]*tensor.Dense{x}, batch)
+}
+
+// ClassifyInputs returns the class (argmax of the first output's row) of
+// every sample of xs, one tensor of N samples per model input, running
+// batches of at most batch samples; the last batch holds the remainder, so
+// each sample is counted once. Strided views are packed first. Batches are
+// spread over Workers goroutines; the result does not depend on their
+// number. A final softmax is not computed: it keeps each row's argmax.
+func (pr *Predictor) ClassifyInputs(xs []*tensor.Dense, batch int) ([]int, error) {
 	if batch < 1 {
 		return nil, fmt.Errorf("classify: batch size %d is not positive", batch)
 	}
-	data, ok := x.Data().([]float32)
-	if !ok {
-		return nil, fmt.Errorf("classify: input is %v, want float32", x.Dtype())
+	n, err := checkInputs(pr.m, xs)
+	if err != nil {
+		return nil, fmt.Errorf("classify: %w", err)
 	}
-	n := x.Shape()[0]
-	per := len(data) / max(n, 1)
+	data := make([][]float32, len(xs))
+	per := make([]int, len(xs))
+	for i, x := range xs {
+		if data[i], per[i], err = rows(x); err != nil {
+			return nil, fmt.Errorf("classify: input %s: %w", pr.m.inputs[i].Name, err)
+		}
+	}
 	batches := (n + batch - 1) / batch
 	workers := max(1, min(pr.Workers, batches))
 	for len(pr.workers) < workers-1 {
 		pr.workers = append(pr.workers, NewPredictor(pr.m))
 	}
-	_, logits := pr.m.layers[len(pr.m.layers)-1].(Softmax)
-	logits = logits && len(pr.m.layers) > 1
-	// Compile every graph before the workers start: NewTapeMachine writes to
-	// the shared parameter tensors (it sets their engine), so compiling
-	// concurrently would race.
-	for w := range workers {
-		run := pr
-		if w > 0 {
-			run = pr.workers[w-1]
-		}
-		for _, size := range []int{min(batch, n), n % batch} {
-			if size > 0 {
-				if _, err := run.prog(progKey{size, logits}); err != nil {
-					return nil, err
-				}
-			}
-		}
-	}
+	logits := true
 	preds := make([]int, n)
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
@@ -211,17 +379,23 @@ func (pr *Predictor) Classify(x *tensor.Dense, batch int) ([]int, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			views := make([]*tensor.Dense, len(xs))
 			// Worker w takes batches w, w+workers, ...: a fixed split.
 			for bi := w; bi < batches; bi += workers {
 				from, to := bi*batch, min((bi+1)*batch, n)
-				shape := append([]int{to - from}, x.Shape()[1:]...)
-				view := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data[from*per:to*per]))
-				out, err := run.run(view, logits)
+				for i, x := range xs {
+					shape := append([]int{to - from}, x.Shape()[1:]...)
+					views[i] = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data[i][from*per[i]:to*per[i]]))
+				}
+				outs, err := run.run(views, logits)
 				if err != nil {
-					errs[w] = fmt.Errorf("samples %d-%d: %w", from, to-1, err)
+					errs[w] = fmt.Errorf("classify: samples %d-%d: %w", from, to-1, err)
 					return
 				}
-				argmax(preds[from:to], out)
+				if err := argmax(preds[from:to], outs[0]); err != nil {
+					errs[w] = fmt.Errorf("classify: %w", err)
+					return
+				}
 			}
 		}()
 	}
@@ -234,9 +408,16 @@ func (pr *Predictor) Classify(x *tensor.Dense, batch int) ([]int, error) {
 
 // argmax writes the index of the largest value of each row of out
 // (batch, classes) to dst; the first wins ties.
-func argmax(dst []int, out *tensor.Dense) {
-	vals := out.Data().([]float32)
-	cols := len(vals) / max(len(dst), 1)
+func argmax(dst []int, out *tensor.Dense) error {
+	out, err := contiguous(out)
+	if err != nil {
+		return err
+	}
+	vals, ok := out.Data().([]float32)
+	if !ok || out.Dims() != 2 || out.Shape()[0] != len(dst) {
+		return fmt.Errorf("output of shape %v is not (%d, classes) float32", out.Shape(), len(dst))
+	}
+	cols := out.Shape()[1]
 	for r := range dst {
 		row := vals[r*cols : (r+1)*cols]
 		best := 0
@@ -247,6 +428,7 @@ func argmax(dst []int, out *tensor.Dense) {
 		}
 		dst[r] = best
 	}
+	return nil
 }
 
 func equalInts(a tensor.Shape, b []int) bool {

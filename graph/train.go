@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -42,16 +43,15 @@ type TrainConfig struct {
 }
 
 // Trainer fits a model's parameters with Gorgonia: the model's forward
-// graph plus the loss LossFor chooses, gorgonia.Grad for the gradients, the
-// tape machine, and SGD, Momentum or Adam with the update rules of
-// Gorgonia's solvers (fused; see optimizer). One graph is compiled per
-// batch size (a final partial batch gets its own). Not safe for concurrent
-// use.
+// graph plus, for each output, the loss LossFor chooses (summed over the
+// outputs), gorgonia.Grad for the gradients, the tape machine, and SGD,
+// Momentum or Adam with the update rules of Gorgonia's solvers (fused; see
+// optimizer). One graph is compiled per batch size (a final partial batch
+// gets its own). Not safe for concurrent use.
 type Trainer struct {
-	m      *Sequential
+	m      *Model
 	lr     float64
-	loss   Loss
-	cut    int
+	losses []Loss
 	solver *optimizer
 	rng    *rand.Rand
 	progs  map[int]*trainProg
@@ -59,15 +59,15 @@ type Trainer struct {
 }
 
 type trainProg struct {
-	p      *Program
-	target *gorgonia.Node
-	loss   *gorgonia.Node
-	vm     gorgonia.VM
-	x, t   *tensor.Dense // batch buffers for Epoch
+	p       *Program
+	targets []*gorgonia.Node
+	loss    *gorgonia.Node
+	vm      gorgonia.VM
+	xs, ts  []*tensor.Dense // batch buffers for Epoch
 }
 
 // NewTrainer returns a Trainer for m.
-func NewTrainer(m *Sequential, cfg TrainConfig) (*Trainer, error) {
+func NewTrainer(m *Model, cfg TrainConfig) (*Trainer, error) {
 	if cfg.Optimizer == "" {
 		cfg.Optimizer = "adam"
 	}
@@ -82,9 +82,12 @@ func NewTrainer(m *Sequential, cfg TrainConfig) (*Trainer, error) {
 		return nil, fmt.Errorf("learning rate %v is not positive", lr)
 	}
 	solver := newOptimizer(cfg.Optimizer, lr, cfg.Momentum)
-	loss, cut := LossFor(m)
+	losses := make([]Loss, len(m.outputs))
+	for i := range losses {
+		losses[i], _ = LossFor(m, i)
+	}
 	return &Trainer{
-		m: m, lr: lr, loss: loss, cut: cut, solver: solver,
+		m: m, lr: lr, losses: losses, solver: solver,
 		rng:   rand.New(rand.NewPCG(cfg.Seed, 0x5eed)),
 		progs: map[int]*trainProg{},
 	}, nil
@@ -113,56 +116,113 @@ func CosineRate(base float64, epoch, epochs int) float64 {
 	return 0.5 * base * (1 + math.Cos(math.Pi*float64(epoch-1)/float64(max(epochs, 1))))
 }
 
-// Loss returns the loss being minimised.
-func (tr *Trainer) Loss() Loss { return tr.loss }
+// Loss returns the loss being minimised on the first output.
+func (tr *Trainer) Loss() Loss { return tr.losses[0] }
+
+// Losses returns the loss of each output; training minimises their sum.
+func (tr *Trainer) Losses() []Loss { return slices.Clone(tr.losses) }
 
 func (tr *Trainer) prog(batch int) (*trainProg, error) {
 	if tp, ok := tr.progs[batch]; ok {
 		return tp, nil
 	}
-	p, err := tr.m.Build(batch, true, len(tr.m.layers)-tr.cut)
+	p, err := tr.m.BuildWith(batch, BuildOptions{Training: true, Logits: true})
 	if err != nil {
 		return nil, err
 	}
-	z := p.Output()
-	target := gorgonia.NewTensor(p.Graph, tensor.Float32, z.Dims(), gorgonia.WithShape(z.Shape()...), gorgonia.WithName("target"))
-	loss, err := tr.loss.build(z, target)
-	if err != nil {
-		return nil, fmt.Errorf("loss %s: %w", tr.loss, err)
+	tp := &trainProg{p: p}
+	for i, z := range p.Outputs {
+		l := tr.losses[i]
+		_, fused := LossFor(tr.m, i)
+		if fused != p.Cut[i] {
+			return nil, fmt.Errorf("output %s: loss %s needs its final activation left out of the graph, and it cannot be", tr.m.outputs[i], l)
+		}
+		name := "target"
+		if len(p.Outputs) > 1 {
+			name = "target." + tr.m.outputs[i]
+		}
+		target := gorgonia.NewTensor(p.Graph, tensor.Float32, z.Dims(), gorgonia.WithShape(z.Shape()...), gorgonia.WithName(name))
+		loss, err := l.build(z, target)
+		if err != nil {
+			return nil, fmt.Errorf("output %s: loss %s: %w", tr.m.outputs[i], l, err)
+		}
+		if tp.loss == nil {
+			tp.loss = loss
+		} else if tp.loss, err = gorgonia.Add(tp.loss, loss); err != nil {
+			return nil, fmt.Errorf("sum of losses: %w", err)
+		}
+		tp.targets = append(tp.targets, target)
+		tp.ts = append(tp.ts, tensor.New(tensor.WithShape(target.Shape()...), tensor.Of(tensor.Float32)))
 	}
-	gorgonia.WithName("loss")(loss)
+	gorgonia.WithName("loss")(tp.loss)
 	if len(p.Learnables) == 0 {
 		return nil, fmt.Errorf("model has no parameters to train")
 	}
-	if _, err := gorgonia.Grad(loss, p.Learnables...); err != nil {
+	if _, err := gorgonia.Grad(tp.loss, p.Learnables...); err != nil {
 		return nil, fmt.Errorf("gradient: %w", err)
 	}
-	tp := &trainProg{
-		p: p, target: target, loss: loss,
-		vm: gorgonia.NewTapeMachine(p.Graph, gorgonia.BindDualValues(p.Learnables...)),
-		x:  tensor.New(tensor.WithShape(p.Input.Shape()...), tensor.Of(tensor.Float32)),
-		t:  tensor.New(tensor.WithShape(target.Shape()...), tensor.Of(tensor.Float32)),
+	for _, in := range p.Inputs {
+		tp.xs = append(tp.xs, tensor.New(tensor.WithShape(in.Shape()...), tensor.Of(tensor.Float32)))
 	}
+	tp.vm = gorgonia.NewTapeMachine(p.Graph, gorgonia.BindDualValues(p.Learnables...))
 	tr.progs[batch] = tp
 	return tp, nil
 }
 
-// Step runs one optimisation step on a batch: inputs x (batch, sample
-// shape...) and targets t (batch, outputs), one-hot for classification. It
-// returns the batch's loss before the update.
+// Step runs one optimisation step on a batch of a model with one input and
+// one output: inputs x (batch, sample shape...) and targets t (batch,
+// outputs), one-hot for classification. It returns the batch's loss before
+// the update.
 func (tr *Trainer) Step(x, t *tensor.Dense) (float32, error) {
-	tp, err := tr.prog(x.Shape()[0])
+	return tr.StepInputs([]*tensor.Dense{x}, []*tensor.Dense{t})
+}
+
+// StepInputs is Step for any model: one input tensor per model input, one
+// target tensor per output, all with the same batch size.
+func (tr *Trainer) StepInputs(xs, ts []*tensor.Dense) (float32, error) {
+	batch, err := checkInputs(tr.m, xs)
+	if err != nil {
+		return 0, fmt.Errorf("step: %w", err)
+	}
+	tp, err := tr.prog(batch)
 	if err != nil {
 		return 0, err
 	}
-	if !x.Shape().Eq(tp.p.Input.Shape()) || !t.Shape().Eq(tp.target.Shape()) {
-		return 0, fmt.Errorf("step: inputs %v and targets %v, model wants %v and %v", x.Shape(), t.Shape(), tp.p.Input.Shape(), tp.target.Shape())
+	if len(ts) != len(tp.targets) {
+		return 0, fmt.Errorf("step: %d target tensors, model has %d outputs", len(ts), len(tp.targets))
 	}
-	return tr.run(tp, x, t)
+	for i, t := range ts {
+		if t == nil || !t.Shape().Eq(tp.targets[i].Shape()) {
+			return 0, fmt.Errorf("step: targets of output %s: shape %v, model wants %v", tr.m.outputs[i], shapeOf(t), tp.targets[i].Shape())
+		}
+	}
+	packed := func(in []*tensor.Dense) ([]*tensor.Dense, error) {
+		out := make([]*tensor.Dense, len(in))
+		for i, x := range in {
+			if out[i], err = contiguous(x); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	if xs, err = packed(xs); err != nil {
+		return 0, fmt.Errorf("step: %w", err)
+	}
+	if ts, err = packed(ts); err != nil {
+		return 0, fmt.Errorf("step: %w", err)
+	}
+	return tr.run(tp, xs, ts)
 }
 
-func (tr *Trainer) run(tp *trainProg, x, t *tensor.Dense) (float32, error) {
-	loss, err := tr.compute(tp, x, t)
+func shapeOf(t *tensor.Dense) tensor.Shape {
+	if t == nil {
+		return nil
+	}
+	return t.Shape()
+}
+
+func (tr *Trainer) run(tp *trainProg, xs, ts []*tensor.Dense) (float32, error) {
+	loss, err := tr.compute(tp, xs, ts)
 	if err != nil {
 		return 0, err
 	}
@@ -178,13 +238,17 @@ func (tr *Trainer) run(tp *trainProg, x, t *tensor.Dense) (float32, error) {
 
 // compute runs the forward and backward passes: it returns the loss and
 // leaves the gradients in the learnable nodes.
-func (tr *Trainer) compute(tp *trainProg, x, t *tensor.Dense) (float32, error) {
+func (tr *Trainer) compute(tp *trainProg, xs, ts []*tensor.Dense) (float32, error) {
 	tp.vm.Reset()
-	if err := gorgonia.Let(tp.p.Input, x); err != nil {
-		return 0, fmt.Errorf("bind input: %w", err)
+	for i, x := range xs {
+		if err := gorgonia.Let(tp.p.Inputs[i], x); err != nil {
+			return 0, fmt.Errorf("bind input: %w", err)
+		}
 	}
-	if err := gorgonia.Let(tp.target, t); err != nil {
-		return 0, fmt.Errorf("bind target: %w", err)
+	for i, t := range ts {
+		if err := gorgonia.Let(tp.targets[i], t); err != nil {
+			return 0, fmt.Errorf("bind target: %w", err)
+		}
 	}
 	if err := tp.vm.RunAll(); err != nil {
 		return 0, fmt.Errorf("run: %w", err)
@@ -204,42 +268,79 @@ type EpochStats struct {
 	Steps int
 }
 
-// Epoch makes one pass over x (N, sample shape...) and t (N, outputs) in a
-// random order drawn from the Trainer's seeded generator, in batches of
-// batch samples plus a final partial batch. progress, if not nil, is called
-// after each step with the samples done so far.
+// Epoch makes one pass over x (N, sample shape...) and t (N, outputs), for
+// a model of one input and one output: see EpochInputs.
 func (tr *Trainer) Epoch(x, t *tensor.Dense, batch int, progress func(done int)) (EpochStats, error) {
+	return tr.EpochInputs([]*tensor.Dense{x}, []*tensor.Dense{t}, batch, progress)
+}
+
+// EpochInputs makes one pass over the samples of xs (one tensor of N
+// samples per model input) and ts (one tensor of N targets per output) in a
+// random order drawn from the Trainer's seeded generator, in batches of
+// batch samples plus a final partial batch. Strided views are packed first.
+// progress, if not nil, is called after each step with the samples done so
+// far.
+func (tr *Trainer) EpochInputs(xs, ts []*tensor.Dense, batch int, progress func(done int)) (EpochStats, error) {
 	if batch < 1 {
 		return EpochStats{}, fmt.Errorf("epoch: batch size %d is not positive", batch)
 	}
-	n := x.Shape()[0]
-	if t.Shape()[0] != n {
-		return EpochStats{}, fmt.Errorf("epoch: %d inputs but %d targets", n, t.Shape()[0])
+	n, err := checkInputs(tr.m, xs)
+	if err != nil {
+		return EpochStats{}, fmt.Errorf("epoch: %w", err)
 	}
-	xs, ok1 := x.Data().([]float32)
-	ts, ok2 := t.Data().([]float32)
-	if !ok1 || !ok2 {
-		return EpochStats{}, fmt.Errorf("epoch: inputs and targets must be float32")
+	if len(ts) != len(tr.m.outputs) {
+		return EpochStats{}, fmt.Errorf("epoch: %d target tensors, model has %d outputs", len(ts), len(tr.m.outputs))
 	}
-	xper, tper := len(xs)/max(n, 1), len(ts)/max(n, 1)
+	type source struct {
+		data []float32
+		per  int
+	}
+	var srcX, srcT []source
+	for i, x := range xs {
+		d, per, err := rows(x)
+		if err != nil {
+			return EpochStats{}, fmt.Errorf("epoch: input %s: %w", tr.m.inputs[i].Name, err)
+		}
+		srcX = append(srcX, source{d, per})
+	}
+	for i, t := range ts {
+		if t == nil || t.Dims() < 1 || t.Shape()[0] != n {
+			return EpochStats{}, fmt.Errorf("epoch: %d inputs but targets of shape %v for output %s", n, shapeOf(t), tr.m.outputs[i])
+		}
+		d, per, err := rows(t)
+		if err != nil {
+			return EpochStats{}, fmt.Errorf("epoch: targets of %s: %w", tr.m.outputs[i], err)
+		}
+		srcT = append(srcT, source{d, per})
+	}
 	perm := tr.rng.Perm(n)
 	var st EpochStats
 	var total float64
+	fill := func(dst []*tensor.Dense, src []source, idx []int, what string) error {
+		for k, s := range src {
+			b := dst[k].Data().([]float32)
+			if len(b) != len(idx)*s.per {
+				return fmt.Errorf("epoch: %s of %d values per sample do not fit the model's %v", what, s.per, dst[k].Shape())
+			}
+			for i, j := range idx {
+				copy(b[i*s.per:(i+1)*s.per], s.data[j*s.per:(j+1)*s.per])
+			}
+		}
+		return nil
+	}
 	for from := 0; from < n; from += batch {
 		idx := perm[from:min(from+batch, n)]
 		tp, err := tr.prog(len(idx))
 		if err != nil {
 			return st, err
 		}
-		bx, bt := tp.x.Data().([]float32), tp.t.Data().([]float32)
-		if len(bx) != len(idx)*xper || len(bt) != len(idx)*tper {
-			return st, fmt.Errorf("epoch: samples of %d values and targets of %d do not fit the model (%v, %v)", xper, tper, tp.x.Shape(), tp.t.Shape())
+		if err := fill(tp.xs, srcX, idx, "samples"); err != nil {
+			return st, err
 		}
-		for i, j := range idx {
-			copy(bx[i*xper:(i+1)*xper], xs[j*xper:(j+1)*xper])
-			copy(bt[i*tper:(i+1)*tper], ts[j*tper:(j+1)*tper])
+		if err := fill(tp.ts, srcT, idx, "targets"); err != nil {
+			return st, err
 		}
-		loss, err := tr.run(tp, tp.x, tp.t)
+		loss, err := tr.run(tp, tp.xs, tp.ts)
 		if err != nil {
 			return st, err
 		}
@@ -249,6 +350,6 @@ func (tr *Trainer) Epoch(x, t *tensor.Dense, batch int, progress func(done int))
 			progress(from + len(idx))
 		}
 	}
-	st.Loss = total / float64(max(n, 1))
+	st.Loss = total / float64(n)
 	return st, nil
 }

@@ -19,7 +19,7 @@ var bookName = regexp.MustCompile(`^([Wb])([1-9][0-9]*)$`)
 // (out), as in sample_weight.pkl. The model is n Dense layers, each but the
 // last followed by the hidden activation, and a softmax output. Shapes are
 // checked against each other; errors name the array.
-func FromBook(arrays map[string]numpyio.Array, activation string) (*graph.Sequential, error) {
+func FromBook(arrays map[string]numpyio.Array, activation string) (*graph.Model, error) {
 	act, err := Activation(activation)
 	if err != nil {
 		return nil, err

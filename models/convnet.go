@@ -7,7 +7,7 @@ import "github.com/tapenet/tapenet/graph"
 // 2×2 max-pool (stride 2) -> Dense 100 -> ReLU -> Dense 10 -> softmax.
 // Shapes: (1,28,28) -> (30,24,24) -> (30,12,12) -> 4320 -> 100 -> 10;
 // 433,890 parameters. Train it on images loaded with Flatten: false.
-func ConvNet() (*graph.Sequential, error) {
+func ConvNet() (*graph.Model, error) {
 	return graph.NewSequential([]int{1, 28, 28},
 		&graph.Conv2D{Filters: 30, Kernel: 5}, graph.ReLU{},
 		&graph.MaxPool2D{Kernel: 2, Stride: 2},

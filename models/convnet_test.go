@@ -18,7 +18,7 @@ func TestConvNetArchitecture(t *testing.T) {
 	}
 	want := [][]int{{30, 24, 24}, {30, 24, 24}, {30, 12, 12}, {4320}, {100}, {100}, {10}, {10}}
 	for i, w := range want {
-		if got := m.OutputShape(i); !slices.Equal(got, w) {
+		if got := m.Nodes()[i].Shape; !slices.Equal(got, w) {
 			t.Errorf("layer %d (%s): output %v, want %v", i, m.Layers()[i].Name, got, w)
 		}
 	}

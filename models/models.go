@@ -68,7 +68,7 @@ func initFor(activation string) string {
 // MLP returns a multi-layer perceptron over inputs of size in: one Dense
 // layer per hidden size, each followed by the activation, then a Dense
 // layer of out units and a softmax.
-func MLP(in int, hidden []int, out int, activation string) (*graph.Sequential, error) {
+func MLP(in int, hidden []int, out int, activation string) (*graph.Model, error) {
 	act, err := Activation(activation)
 	if err != nil {
 		return nil, err
@@ -83,13 +83,13 @@ func MLP(in int, hidden []int, out int, activation string) (*graph.Sequential, e
 
 // TwoLayerNet returns the book's TwoLayerNet: in -> hidden (activation) ->
 // out (softmax).
-func TwoLayerNet(in, hidden, out int, activation string) (*graph.Sequential, error) {
+func TwoLayerNet(in, hidden, out int, activation string) (*graph.Model, error) {
 	return MLP(in, []int{hidden}, out, activation)
 }
 
 // BookNet returns the book's chapter 3 network: 784 -> 50 -> 100 -> 10 with
 // sigmoid hidden layers and a softmax output (45,360 parameters).
-func BookNet() (*graph.Sequential, error) {
+func BookNet() (*graph.Model, error) {
 	return MLP(784, []int{50, 100}, 10, "sigmoid")
 }
 
@@ -107,7 +107,7 @@ func Names() []string {
 }
 
 // Pretrained returns the embedded model of the given name.
-func Pretrained(name string) (*graph.Sequential, error) {
+func Pretrained(name string) (*graph.Model, error) {
 	data, err := weights.ReadFile("weights/" + name + ".safetensors")
 	if err != nil {
 		return nil, fmt.Errorf("no embedded model %q (have %s)", name, strings.Join(Names(), ", "))
@@ -132,7 +132,7 @@ type OpenOptions struct {
 // book's format (a pickle such as sample_weight.pkl, or an .npz archive,
 // with arrays W1, b1, W2, b2, ...; see FromBook). The file's format is told
 // from its first bytes. Errors name ref. At most one OpenOptions is used.
-func Open(ref string, opts ...OpenOptions) (*graph.Sequential, error) {
+func Open(ref string, opts ...OpenOptions) (*graph.Model, error) {
 	var opt OpenOptions
 	if len(opts) > 0 {
 		opt = opts[0]

@@ -21,7 +21,7 @@ func testSet(t *testing.T, n int) *datasets.Set {
 	return s.Head(n)
 }
 
-func accuracy(t *testing.T, m *graph.Sequential, s *datasets.Set) float64 {
+func accuracy(t *testing.T, m *graph.Model, s *datasets.Set) float64 {
 	t.Helper()
 	preds, err := graph.NewPredictor(m).Classify(s.X, 100)
 	if err != nil {

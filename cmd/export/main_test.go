@@ -18,7 +18,7 @@ import (
 
 // checkpoint writes a random-initialised BookNet checkpoint and returns
 // its path.
-func checkpoint(t *testing.T) (string, *graph.Sequential) {
+func checkpoint(t *testing.T) (string, *graph.Model) {
 	t.Helper()
 	m, err := models.BookNet()
 	if err != nil {

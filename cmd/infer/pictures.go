@@ -23,7 +23,7 @@ type pictureOptions struct {
 // writePictures draws the pictures asked for. It runs the model again only
 // on the misclassified images it draws (for their confidence), so a run
 // without --errors costs nothing more.
-func (o *options) writePictures(pr *graph.Predictor, m *graph.Sequential, set *datasets.Set, preds []int, rep *report) error {
+func (o *options) writePictures(pr *graph.Predictor, m *graph.Model, set *datasets.Set, preds []int, rep *report) error {
 	if o.pics.errors != "" {
 		img, err := mistakes(pr, m, set, preds, o.pics.errorsMax, o.model, o.split)
 		if err != nil {
@@ -49,7 +49,7 @@ func (o *options) writePictures(pr *graph.Predictor, m *graph.Sequential, set *d
 // mistakes draws the first (at most limit) misclassified images of set in
 // data order, each captioned "true → predicted confidence", where the
 // confidence is the softmax probability of the predicted class.
-func mistakes(pr *graph.Predictor, m *graph.Sequential, set *datasets.Set, preds []int, limit int, model, split string) (*image.RGBA, error) {
+func mistakes(pr *graph.Predictor, m *graph.Model, set *datasets.Set, preds []int, limit int, model, split string) (*image.RGBA, error) {
 	var wrong []int
 	for i, p := range preds {
 		if p != set.Labels[i] {
@@ -82,7 +82,7 @@ func mistakes(pr *graph.Predictor, m *graph.Sequential, set *datasets.Set, preds
 // and returns the softmax probability of each one's predicted class. A
 // model ending in softmax gives probabilities already; other outputs are
 // taken as logits.
-func confidences(pr *graph.Predictor, m *graph.Sequential, set *datasets.Set, idx, preds []int) ([]float64, error) {
+func confidences(pr *graph.Predictor, m *graph.Model, set *datasets.Set, idx, preds []int) ([]float64, error) {
 	per := set.SampleSize()
 	data := set.Data()
 	x := make([]float32, 0, len(idx)*per)
@@ -99,8 +99,7 @@ func confidences(pr *graph.Predictor, m *graph.Sequential, set *datasets.Set, id
 		return nil, fmt.Errorf("model output is %v, want float32", out.Dtype())
 	}
 	cols := len(vals) / len(idx)
-	layers := m.Layers()
-	softmaxed := len(layers) > 0 && layers[len(layers)-1].Layer.Kind() == "softmax"
+	softmaxed := m.OutputLayer(0).Kind() == "softmax"
 	res := make([]float64, len(idx))
 	for k, i := range idx {
 		row := vals[k*cols : (k+1)*cols]

@@ -204,7 +204,7 @@ func (o *options) check() error {
 	return nil
 }
 
-func (o *options) model() (*graph.Sequential, error) {
+func (o *options) model() (*graph.Model, error) {
 	switch o.arch {
 	case "mlp":
 		return models.MLP(784, o.hidden, 10, o.activation)

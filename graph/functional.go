@@ -1,0 +1,393 @@
+package graph
+
+import (
+	"fmt"
+	"slices"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Tensor is a symbolic tensor of a model being declared: a model input
+// (Input) or the output of a layer applied to tensors (Apply). It holds no
+// values; NewModel turns the tensors between a model's inputs and outputs
+// into a Model.
+//
+// A Tensor carries the first error met while declaring it (a shape that
+// does not fit a layer, say); Apply passes it on and NewModel returns it,
+// so a model is declared without checking an error at every line.
+type Tensor struct {
+	call *call
+	err  error
+}
+
+// call is one application of a layer (or a model input when layer is nil).
+type call struct {
+	layer  Layer
+	key    any    // layer identity: the same key means shared parameters
+	name   string // input name, or the layer name asked for ("" = automatic)
+	inputs []*Tensor
+	shape  []int // per-sample output shape
+}
+
+// Shape returns the per-sample shape of t (batch dimension excluded), or
+// nil if t has an error.
+func (t *Tensor) Shape() []int {
+	if t == nil || t.err != nil {
+		return nil
+	}
+	return slices.Clone(t.call.shape)
+}
+
+// Err returns the error met while declaring t or the tensors it depends on.
+func (t *Tensor) Err() error {
+	if t == nil {
+		return fmt.Errorf("nil tensor")
+	}
+	return t.err
+}
+
+// Input declares a model input: samples of the given shape (batch
+// dimension excluded), e.g. Input("image", 1, 28, 28). Its name names the
+// input in specs, exports and Program.Inputs.
+func Input(name string, shape ...int) *Tensor {
+	if name == "" {
+		return &Tensor{err: fmt.Errorf("input: empty name")}
+	}
+	if err := checkShape(shape); err != nil {
+		return &Tensor{err: fmt.Errorf("input %s: %w", name, err)}
+	}
+	return &Tensor{call: &call{name: name, shape: slices.Clone(shape)}}
+}
+
+// Apply applies a layer to tensors and returns its output. A single input
+// goes to Layer.Forward; several go to Merger.Merge, so only mergers (Add,
+// Multiply, Concat, or a layer of your own) take more than one.
+//
+// Applying the same layer twice shares its parameters (weight tying). A
+// layer is the same when it is the same pointer (&graph.Dense{...} kept in
+// a variable); a layer that is not a pointer (graph.ReLU{}) is a new layer
+// at every Apply, which is harmless as such layers have no parameters.
+// Layers are named by NewModel after their kind and order (fc1, relu2, ...);
+// ApplyNamed chooses the name.
+func Apply(l Layer, inputs ...*Tensor) *Tensor { return ApplyNamed("", l, inputs...) }
+
+// ApplyNamed is Apply with the layer's name chosen by the caller. Applying a
+// layer again may repeat its name or leave it empty.
+func ApplyNamed(name string, l Layer, inputs ...*Tensor) *Tensor {
+	var key any
+	if isPointer(l) {
+		key = l
+	} else {
+		key = new(byte)
+	}
+	return apply(name, key, l, inputs)
+}
+
+func apply(name string, key any, l Layer, inputs []*Tensor) *Tensor {
+	kind := "<nil>"
+	if l != nil {
+		kind = l.Kind()
+	}
+	if name != "" {
+		kind = name + " (" + kind + ")"
+	}
+	if l == nil {
+		return &Tensor{err: fmt.Errorf("apply: nil layer")}
+	}
+	if len(inputs) == 0 {
+		return &Tensor{err: fmt.Errorf("apply %s: no inputs", kind)}
+	}
+	shapes := make([][]int, len(inputs))
+	for i, in := range inputs {
+		if err := in.Err(); err != nil {
+			return &Tensor{err: err}
+		}
+		shapes[i] = in.call.shape
+	}
+	c := &call{layer: l, key: key, name: name, inputs: slices.Clone(inputs)}
+	shape, err := inferShape(c.layer, shapes)
+	if err != nil {
+		return &Tensor{err: fmt.Errorf("apply %s to %s: %w", kind, shapesString(shapes), err)}
+	}
+	c.shape = shape
+	return &Tensor{call: c}
+}
+
+func shapesString(shapes [][]int) string {
+	if len(shapes) == 1 {
+		return fmt.Sprint(shapes[0])
+	}
+	return fmt.Sprint(shapes)
+}
+
+// inferShape runs the layer on placeholder inputs of a batch of one in a
+// throwaway graph (parameters are declared, not allocated) and returns the
+// per-sample output shape.
+func inferShape(l Layer, in [][]int) ([]int, error) {
+	g := gorgonia.NewGraph()
+	xs := make([]*gorgonia.Node, len(in))
+	for i, s := range in {
+		shape := append([]int{1}, s...)
+		xs[i] = gorgonia.NewTensor(g, tensor.Float32, len(shape), gorgonia.WithShape(shape...), gorgonia.WithName(fmt.Sprintf("input%d", i)))
+	}
+	specs, err := paramSpecs(l, in)
+	if err != nil {
+		return nil, err
+	}
+	s := &Scope{g: g, name: "layer", decl: map[string][]int{}, cache: map[string]*gorgonia.Node{}}
+	for _, ps := range specs {
+		s.decl[ps.Name] = ps.Shape
+	}
+	y, err := forward(s, l, xs)
+	if err != nil {
+		return nil, err
+	}
+	if y.Dims() < 2 || y.Shape()[0] != 1 {
+		return nil, fmt.Errorf("output %v has no batch dimension", y.Shape())
+	}
+	return slices.Clone([]int(y.Shape()[1:])), nil
+}
+
+// paramSpecs returns the parameters a layer declares for inputs of the given
+// per-sample shapes (the first one's, for layers with several inputs), with
+// names and shapes checked.
+func paramSpecs(l Layer, in [][]int) ([]ParamSpec, error) {
+	pl, ok := l.(ParamLayer)
+	if !ok {
+		return nil, nil
+	}
+	specs, err := pl.Params(slices.Clone(in[0]))
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, ps := range specs {
+		if ps.Name == "" || seen[ps.Name] {
+			return nil, fmt.Errorf("parameter name %q is empty or declared twice", ps.Name)
+		}
+		seen[ps.Name] = true
+		if err := checkShape(ps.Shape); err != nil {
+			return nil, fmt.Errorf("parameter %s: %w", ps.Name, err)
+		}
+	}
+	return specs, nil
+}
+
+// forward runs one layer call: Forward for one input, Merge for several.
+func forward(s *Scope, l Layer, xs []*gorgonia.Node) (*gorgonia.Node, error) {
+	if len(xs) == 1 {
+		return l.Forward(s, xs[0])
+	}
+	m, ok := l.(Merger)
+	if !ok {
+		return nil, fmt.Errorf("layer kind %q takes one input, got %d (only a Merger takes several)", l.Kind(), len(xs))
+	}
+	return m.Merge(s, xs)
+}
+
+// NewModel makes a model of the layers between inputs and outputs: every
+// tensor the outputs depend on must come from the given inputs, and every
+// input must be used. Layers without a name are named after their kind in
+// the order they are reached from the outputs (dense layers fc1, fc2, ...;
+// others kind1, kind2, ...). Parameters are allocated with zero values:
+// call Init for random ones.
+func NewModel(inputs, outputs []*Tensor) (*Model, error) {
+	if len(inputs) == 0 || len(outputs) == 0 {
+		return nil, fmt.Errorf("model: want at least one input and one output, got %d and %d", len(inputs), len(outputs))
+	}
+	m := &Model{params: map[string]*tensor.Dense{}, buffers: map[string]bool{}}
+	names := map[string]bool{}
+	inputIndex := map[*call]int{}
+	for i, t := range inputs {
+		if err := t.Err(); err != nil {
+			return nil, fmt.Errorf("model: input %d: %w", i, err)
+		}
+		c := t.call
+		if c.layer != nil {
+			return nil, fmt.Errorf("model: input %d is the output of a %s layer, not an Input", i, c.layer.Kind())
+		}
+		if names[c.name] {
+			return nil, fmt.Errorf("model: input name %q is repeated", c.name)
+		}
+		names[c.name] = true
+		inputIndex[c] = i
+		m.inputs = append(m.inputs, InputSpec{Name: c.name, Shape: slices.Clone(c.shape)})
+	}
+	// Topological order: depth-first from the outputs, inputs first, without
+	// recursion (a deep chain must not grow the Go stack per layer).
+	var order []*call
+	state := map[*call]int{} // 1 = on the stack, 2 = done
+	usedInputs := map[*call]bool{}
+	for j, out := range outputs {
+		if err := out.Err(); err != nil {
+			return nil, fmt.Errorf("model: %w", err)
+		}
+		type frame struct {
+			c    *call
+			next int
+		}
+		stack := []frame{{c: out.call}}
+		for len(stack) > 0 {
+			f := &stack[len(stack)-1]
+			c := f.c
+			if c.layer == nil {
+				if _, ok := inputIndex[c]; !ok {
+					return nil, fmt.Errorf("model: output %d depends on input %q, which is not among the model's inputs", j, c.name)
+				}
+				usedInputs[c] = true
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			if state[c] == 2 {
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			state[c] = 1
+			if f.next < len(c.inputs) {
+				in := c.inputs[f.next].call
+				f.next++
+				if state[in] == 1 {
+					return nil, fmt.Errorf("model: the graph has a cycle")
+				}
+				stack = append(stack, frame{c: in})
+				continue
+			}
+			state[c] = 2
+			order = append(order, c)
+			stack = stack[:len(stack)-1]
+		}
+	}
+	for _, t := range inputs {
+		if !usedInputs[t.call] {
+			return nil, fmt.Errorf("model: input %q is not used by any output", t.call.name)
+		}
+	}
+	// Distinct layers in order of first use; explicit names first.
+	layerOf := map[any]int{}
+	var first []*call
+	for _, c := range order {
+		li, ok := layerOf[c.key]
+		if !ok {
+			li = len(m.layers)
+			layerOf[c.key] = li
+			m.layers = append(m.layers, layerInfo{layer: c.layer})
+			first = append(first, c)
+		}
+		if c.name == "" {
+			continue
+		}
+		switch m.layers[li].name {
+		case "":
+			if names[c.name] {
+				return nil, fmt.Errorf("model: name %q is repeated", c.name)
+			}
+			names[c.name] = true
+			m.layers[li].name = c.name
+		case c.name:
+		default:
+			return nil, fmt.Errorf("model: one layer is named both %q and %q", m.layers[li].name, c.name)
+		}
+	}
+	count := map[string]int{}
+	for i := range m.layers {
+		if m.layers[i].name != "" {
+			continue
+		}
+		prefix := m.layers[i].layer.Kind()
+		if prefix == "dense" {
+			prefix = "fc"
+		}
+		for {
+			count[prefix]++
+			name := fmt.Sprintf("%s%d", prefix, count[prefix])
+			if !names[name] {
+				names[name] = true
+				m.layers[i].name = name
+				break
+			}
+		}
+	}
+	// Nodes, named after their layer (":k" for the k-th reuse); parameters
+	// declared from each layer's first call and checked at the others.
+	nodeName := map[*call]string{}
+	for _, t := range inputs {
+		nodeName[t.call] = t.call.name
+	}
+	calls := make([]int, len(m.layers))
+	for _, c := range order {
+		li := layerOf[c.key]
+		l := &m.layers[li]
+		name := l.name
+		if calls[li] > 0 {
+			name = fmt.Sprintf("%s:%d", l.name, calls[li])
+		}
+		calls[li]++
+		in := make([]string, len(c.inputs))
+		inShapes := make([][]int, len(c.inputs))
+		for i, t := range c.inputs {
+			in[i] = nodeName[t.call]
+			inShapes[i] = t.call.shape
+		}
+		nodeName[c] = name
+		specs, err := paramSpecs(c.layer, inShapes)
+		if err != nil {
+			return nil, fmt.Errorf("model: layer %s (%s): %w", l.name, c.layer.Kind(), err)
+		}
+		if calls[li] == 1 {
+			l.in = inShapes[0]
+			l.specs = specs
+			for _, ps := range specs {
+				full := l.name + "." + ps.Name
+				if _, dup := m.params[full]; dup {
+					return nil, fmt.Errorf("model: parameter %s declared twice", full)
+				}
+				m.order = append(m.order, full)
+				m.params[full] = nil // allocated below, once every shape is checked
+				if ps.Buffer {
+					m.buffers[full] = true
+				}
+			}
+		} else if !sameParams(l.specs, specs) {
+			return nil, fmt.Errorf("model: layer %s (%s) applied to %v needs parameters of other shapes than on %v", l.name, c.layer.Kind(), inShapes[0], l.in)
+		}
+		m.nodes = append(m.nodes, Node{Name: name, Layer: l.name, Inputs: in, Shape: slices.Clone(c.shape)})
+		m.nodeLayer = append(m.nodeLayer, li)
+	}
+	for _, out := range outputs {
+		m.outputs = append(m.outputs, nodeName[out.call])
+	}
+	total := 0
+	for _, l := range m.layers {
+		for _, ps := range l.specs {
+			total += shapeSize(ps.Shape)
+			if total > MaxParams {
+				return nil, fmt.Errorf("model: more than %d parameter values", MaxParams)
+			}
+		}
+	}
+	for _, l := range m.layers {
+		for _, ps := range l.specs {
+			m.params[l.name+"."+ps.Name] = tensor.New(tensor.WithShape(ps.Shape...), tensor.Of(tensor.Float32))
+		}
+	}
+	m.index = map[string]int{}
+	for i, n := range m.nodes {
+		m.index[n.Name] = i
+	}
+	return m, nil
+}
+
+func sameParams(a, b []ParamSpec) bool {
+	return slices.EqualFunc(a, b, func(x, y ParamSpec) bool {
+		return x.Name == y.Name && slices.Equal(x.Shape, y.Shape) && x.Buffer == y.Buffer
+	})
+}
+
+func shapeSize(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
