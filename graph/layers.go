@@ -23,6 +23,12 @@ func builtins() []Constructor {
 		func() Layer { return Flatten{} },
 		func() Layer { return &Dropout{} },
 		func() Layer { return &BatchNorm{} },
+		func() Layer { return Add{} },
+		func() Layer { return Multiply{} },
+		func() Layer { return &Concat{} },
+		func() Layer { return &Reshape{} },
+		func() Layer { return GlobalAvgPool2D{} },
+		func() Layer { return &AvgPool2D{} },
 	}
 }
 

@@ -71,3 +71,85 @@ func (p *MaxPool2D) Forward(_ *Scope, x *gorgonia.Node) (*gorgonia.Node, error) 
 	}
 	return y, nil
 }
+
+// GlobalAvgPool2D averages each channel of a (batch, channels, height,
+// width) input over all its pixels, giving (batch, channels): the head of
+// most residual networks (PyTorch's AdaptiveAvgPool2d(1) then flatten,
+// ONNX's GlobalAveragePool then Flatten).
+type GlobalAvgPool2D struct{}
+
+// Kind returns "globalavgpool2d".
+func (GlobalAvgPool2D) Kind() string { return "globalavgpool2d" }
+
+// Forward adds the mean over height and width.
+func (GlobalAvgPool2D) Forward(_ *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
+	if x.Dims() != 4 {
+		return nil, fmt.Errorf("globalavgpool2d: input must be (batch, channels, height, width), got %v", x.Shape())
+	}
+	s := x.Shape()
+	flat, err := gorgonia.Reshape(x, tensor.Shape{s[0] * s[1], s[2] * s[3]})
+	if err != nil {
+		return nil, err
+	}
+	m, err := gorgonia.Mean(flat, 1)
+	if err != nil {
+		return nil, fmt.Errorf("globalavgpool2d: %w", err)
+	}
+	return gorgonia.Reshape(m, tensor.Shape{s[0], s[1]})
+}
+
+// AvgPool2D averages each Kernel×Kernel window of every channel of a
+// (batch, channels, height, width) input, the windows Stride pixels apart
+// (default: Kernel) over the input padded with Padding zeros on every
+// side; padding counts in the average (PyTorch's count_include_pad=True,
+// ONNX's count_include_pad=1). Output sizes are as for MaxPool2D.
+type AvgPool2D struct {
+	// Kernel is the side of the square window (default 2).
+	Kernel int `json:"kernel,omitempty"`
+	// Stride is the step between windows (default Kernel).
+	Stride int `json:"stride,omitempty"`
+	// Padding is added on each side (default 0); it must be less than Kernel.
+	Padding int `json:"padding,omitempty"`
+}
+
+// Kind returns "avgpool2d".
+func (*AvgPool2D) Kind() string { return "avgpool2d" }
+
+// Window returns the kernel side, stride and padding in effect (defaults
+// applied).
+func (p *AvgPool2D) Window() (kernel, stride, padding int) {
+	mp := MaxPool2D(*p)
+	return mp.Window()
+}
+
+// Forward adds the average pooling of x: each channel's windows as columns
+// (im2col), averaged.
+func (p *AvgPool2D) Forward(_ *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
+	k, st, pad := p.Window()
+	switch {
+	case k < 1 || st < 1:
+		return nil, fmt.Errorf("avgpool2d: kernel and stride must be positive, got %d and %d", p.Kernel, p.Stride)
+	case pad < 0 || pad >= k:
+		return nil, fmt.Errorf("avgpool2d: padding must be in [0, kernel), got %d", p.Padding)
+	case x.Dims() != 4:
+		return nil, fmt.Errorf("avgpool2d: input must be (batch, channels, height, width), got %v", x.Shape())
+	}
+	s := x.Shape()
+	if s[2]+2*pad < k || s[3]+2*pad < k {
+		return nil, fmt.Errorf("avgpool2d: window %d is larger than the padded input %dx%d", k, s[2]+2*pad, s[3]+2*pad)
+	}
+	planes, err := gorgonia.Reshape(x, tensor.Shape{s[0] * s[1], 1, s[2], s[3]})
+	if err != nil {
+		return nil, err
+	}
+	cols, err := gorgonia.Im2Col(planes, tensor.Shape{k, k}, tensor.Shape{pad, pad}, tensor.Shape{st, st}, tensor.Shape{1, 1})
+	if err != nil {
+		return nil, fmt.Errorf("avgpool2d: %w", err)
+	}
+	cs := cols.Shape() // (N·C, oh, ow, k·k)
+	m, err := gorgonia.Mean(cols, 3)
+	if err != nil {
+		return nil, fmt.Errorf("avgpool2d: %w", err)
+	}
+	return gorgonia.Reshape(m, tensor.Shape{s[0], s[1], cs[1], cs[2]})
+}
