@@ -21,6 +21,7 @@ import (
 	"github.com/nlpodyssey/safetensors"
 	"github.com/tapenet/tapenet/export"
 	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/graph/checkpoint"
 	"github.com/tapenet/tapenet/models"
 	"gorgonia.org/gorgonia"
 )
@@ -319,7 +320,7 @@ func TestDOT(t *testing.T) {
 }
 
 // The checkpoint parses with an independent safetensors reader, bit for
-// bit, and rebuilds the model through graph.ReadCheckpoint.
+// bit, and rebuilds the model through checkpoint.Read.
 func TestSafetensors(t *testing.T) {
 	m := bookNet(t)
 	var b bytes.Buffer
@@ -350,7 +351,7 @@ func TestSafetensors(t *testing.T) {
 			t.Errorf("%s: data differs", name)
 		}
 	}
-	m2, err := graph.ReadCheckpoint(bytes.NewReader(b.Bytes()), nil)
+	m2, err := checkpoint.Read(bytes.NewReader(b.Bytes()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

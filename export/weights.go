@@ -6,16 +6,17 @@ import (
 	"slices"
 
 	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/graph/checkpoint"
 	"github.com/tapenet/tapenet/numpyio"
 )
 
-// WriteSafetensors writes m as a tapenet checkpoint (graph.WriteCheckpoint):
+// WriteSafetensors writes m as a tapenet checkpoint (checkpoint.Write):
 // a safetensors file with every parameter as little-endian float32, named
 // "<layer>.<param>", and the model spec in its metadata. cmd/infer --model
-// and graph.ReadCheckpoint read it back.
+// and checkpoint.Read read it back.
 func WriteSafetensors(w io.Writer, m *graph.Model) error {
 	var buf bytes.Buffer
-	if err := graph.WriteCheckpoint(&buf, m); err != nil {
+	if err := checkpoint.Write(&buf, m); err != nil {
 		return err
 	}
 	_, err := w.Write(buf.Bytes())

@@ -2,11 +2,10 @@ package graph
 
 import (
 	"fmt"
-	"hash"
 	"math"
 	"math/rand/v2"
 
-	"github.com/chewxy/hm"
+	"github.com/tapenet/tapenet/graph/ops"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -84,7 +83,7 @@ func (b *BatchNorm) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) 
 	switch x.Dims() {
 	case 2:
 	case 4:
-		if x, err = gorgonia.ApplyOp(channelsOp{toFirst: false}, x); err != nil {
+		if x, err = ops.ChannelsLast(x); err != nil {
 			return nil, err
 		}
 		if x, err = gorgonia.Reshape(x, tensor.Shape{shape[0] * shape[2] * shape[3], shape[1]}); err != nil {
@@ -110,13 +109,7 @@ func (b *BatchNorm) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) 
 		if err != nil {
 			return nil, err
 		}
-		stats := &batchStatsOp{
-			mean:     rm,
-			variance: rv,
-			momentum: b.momentum(),
-			name:     s.Name(),
-		}
-		if x, err = gorgonia.ApplyOp(stats, x); err != nil {
+		if x, err = ops.BatchStats(x, rm, rv, b.momentum(), s.Name()); err != nil {
 			return nil, err
 		}
 		if mean, err = gorgonia.Mean(x, 0); err != nil {
@@ -160,76 +153,7 @@ func (b *BatchNorm) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) 
 		if y, err = gorgonia.Reshape(y, tensor.Shape{shape[0], shape[2], shape[3], shape[1]}); err != nil {
 			return nil, err
 		}
-		return gorgonia.ApplyOp(channelsOp{toFirst: true}, y)
+		return ops.ChannelsFirst(y)
 	}
 	return y, nil
-}
-
-// batchStatsOp passes a (rows, features) input through unchanged and, as a
-// side effect of every run, folds the column means and unbiased variances
-// into the running statistics. Its gradient is the identity.
-type batchStatsOp struct {
-	mean, variance *tensor.Dense
-	momentum       float64
-	name           string
-}
-
-func (op *batchStatsOp) Arity() int { return 1 }
-func (op *batchStatsOp) Type() hm.Type {
-	a := hm.TypeVariable('a')
-	return hm.NewFnType(a, a)
-}
-func (op *batchStatsOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	s, ok := in[0].(tensor.Shape)
-	if !ok {
-		return nil, fmt.Errorf("batch statistics: want a shape, got %v", in[0])
-	}
-	return s.Clone(), nil
-}
-
-func (op *batchStatsOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
-	in, err := float32Dense(vals)
-	if err != nil {
-		return nil, fmt.Errorf("batch statistics: %w", err)
-	}
-	x := in.Data().([]float32)
-	rows, cols := in.Shape()[0], in.Shape()[1]
-	rm, rv := op.mean.Data().([]float32), op.variance.Data().([]float32)
-	if len(rm) != cols || len(rv) != cols {
-		return nil, fmt.Errorf("batch statistics: %d features, running statistics of %d", cols, len(rm))
-	}
-	sum := make([]float64, cols)
-	sq := make([]float64, cols)
-	for r := 0; r < rows; r++ {
-		for c, v := range x[r*cols : (r+1)*cols] {
-			sum[c] += float64(v)
-		}
-	}
-	for c := range sum {
-		sum[c] /= float64(rows)
-	}
-	for r := 0; r < rows; r++ {
-		for c, v := range x[r*cols : (r+1)*cols] {
-			d := float64(v) - sum[c]
-			sq[c] += d * d
-		}
-	}
-	m := op.momentum
-	for c := range rm {
-		v := sq[c] / float64(max(rows-1, 1))
-		rm[c] = float32((1-m)*float64(rm[c]) + m*sum[c])
-		rv[c] = float32((1-m)*float64(rv[c]) + m*v)
-	}
-	return in.Clone().(*tensor.Dense), nil
-}
-
-func (op *batchStatsOp) ReturnsPtr() bool      { return false }
-func (op *batchStatsOp) CallsExtern() bool     { return false }
-func (op *batchStatsOp) OverwritesInput() int  { return -1 }
-func (op *batchStatsOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "batchstats(%s)@%p", op.name, op) }
-func (op *batchStatsOp) Hashcode() uint32      { return hashOp(op) }
-func (op *batchStatsOp) String() string        { return "BatchStats(" + op.name + ")" }
-func (op *batchStatsOp) DiffWRT(int) []bool    { return []bool{true} }
-func (op *batchStatsOp) SymDiff(_ gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	return gorgonia.Nodes{grad}, nil
 }

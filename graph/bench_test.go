@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/graph/train"
 )
 
 // benchModel is the book's chapter 3 net (784-50-100-10 sigmoid) or the
@@ -55,7 +56,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	for _, batch := range []int{1, 100, 1000} {
 		b.Run(fmt.Sprintf("mlp100/batch%d", batch), func(b *testing.B) {
 			m := benchModel(b, []int{100}, graph.ReLU{})
-			tr, err := graph.NewTrainer(m, graph.TrainConfig{Optimizer: "adam"})
+			tr, err := train.NewTrainer(m, train.Config{Optimizer: "adam"})
 			if err != nil {
 				b.Fatal(err)
 			}

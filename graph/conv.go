@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 
+	"github.com/tapenet/tapenet/graph/ops"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -129,7 +130,7 @@ func (c *Conv2D) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 	if y, err = gorgonia.Reshape(y, tensor.Shape{cs[0], cs[1], cs[2], c.Filters}); err != nil {
 		return nil, err
 	}
-	return gorgonia.ApplyOp(channelsOp{toFirst: true}, y)
+	return ops.ChannelsFirst(y)
 }
 
 // addChannelBias adds b (C) to y (N, C, H, W) for every sample and pixel.

@@ -44,7 +44,7 @@
 // reproducible; a loss that is NaN or infinite stops training with
 // ErrDiverged.
 //
-//	tr, err := graph.NewTrainer(m, graph.TrainConfig{Optimizer: "adam", Seed: 1})
+//	tr, err := train.NewTrainer(m, train.Config{Optimizer: "adam", Seed: 1})
 //	stats, err := tr.Epoch(x, oneHot, 100, nil)
 //
 // # Adding a layer

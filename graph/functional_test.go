@@ -12,6 +12,8 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/graph/checkpoint"
+	"github.com/tapenet/tapenet/graph/train"
 )
 
 // residual declares y = softmax(Dense(relu(x + Dense(relu(Dense(x)))))) on
@@ -52,7 +54,7 @@ func TestResidualModelStructure(t *testing.T) {
 func TestFunctionalModelTrainsSavesReloads(t *testing.T) {
 	m := residual(t)
 	x, y, labels := blobs(600, 2)
-	tr, err := graph.NewTrainer(m, graph.TrainConfig{Optimizer: "adam", LearningRate: 0.02, Seed: 1})
+	tr, err := train.NewTrainer(m, train.Config{Optimizer: "adam", LearningRate: 0.02, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,10 +67,10 @@ func TestFunctionalModelTrainsSavesReloads(t *testing.T) {
 		t.Errorf("accuracy %.3f after training, want >= 0.95", acc)
 	}
 	var buf bytes.Buffer
-	if err := graph.WriteCheckpoint(&buf, m); err != nil {
+	if err := checkpoint.Write(&buf, m); err != nil {
 		t.Fatal(err)
 	}
-	back, err := graph.ReadCheckpoint(&buf, nil)
+	back, err := checkpoint.Read(&buf, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,18 +135,18 @@ func TestTwoInputModel(t *testing.T) {
 		sum[i] = da[2*i] + da[2*i+1] + db[2*i] + db[2*i+1]
 	}
 	ts := []*tensor.Dense{tensor.New(tensor.WithShape(400, 3), tensor.WithBacking(cl)), tensor.New(tensor.WithShape(400, 1), tensor.WithBacking(sum))}
-	tr, err := graph.NewTrainer(m, graph.TrainConfig{LearningRate: 0.01, Seed: 2})
+	tr, err := train.NewTrainer(m, train.Config{LearningRate: 0.01, Seed: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := tr.Losses(); !slices.Equal(got, []graph.Loss{graph.CrossEntropy, graph.MeanSquaredError}) {
+	if got := tr.Losses(); !slices.Equal(got, []train.Loss{train.CrossEntropy, train.MeanSquaredError}) {
 		t.Errorf("losses %v", got)
 	}
 	first, err := tr.EpochInputs([]*tensor.Dense{xa, xb}, ts, 20, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var last graph.EpochStats
+	var last train.EpochStats
 	for range 15 {
 		if last, err = tr.EpochInputs([]*tensor.Dense{xa, xb}, ts, 20, nil); err != nil {
 			t.Fatal(err)
@@ -175,10 +177,10 @@ func TestTwoInputModel(t *testing.T) {
 		t.Fatalf("outputs %v", outs)
 	}
 	var buf bytes.Buffer
-	if err := graph.WriteCheckpoint(&buf, m); err != nil {
+	if err := checkpoint.Write(&buf, m); err != nil {
 		t.Fatal(err)
 	}
-	back, err := graph.ReadCheckpoint(&buf, nil)
+	back, err := checkpoint.Read(&buf, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -447,7 +449,7 @@ func TestStridedInputs(t *testing.T) {
 	// Training on a strided view takes the same steps as on its copy.
 	a, b := newModel(t, &graph.Dense{Units: 3}, graph.Softmax{}), newModel(t, &graph.Dense{Units: 3}, graph.Softmax{})
 	for i, in := range []*tensor.Dense{x, view.(*tensor.Dense)} {
-		tr, err := graph.NewTrainer([]*graph.Model{a, b}[i], graph.TrainConfig{Seed: 3})
+		tr, err := train.NewTrainer([]*graph.Model{a, b}[i], train.Config{Seed: 3})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -493,7 +495,7 @@ func TestEmptyInputs(t *testing.T) {
 	if _, err := pr.Forward(empty); err == nil || !strings.Contains(err.Error(), "empty (0 samples)") {
 		t.Errorf("Forward: %v", err)
 	}
-	tr, err := graph.NewTrainer(m, graph.TrainConfig{})
+	tr, err := train.NewTrainer(m, train.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

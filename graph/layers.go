@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/tapenet/tapenet/graph/ops"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -68,7 +69,7 @@ func (d *Dense) Params(in []int) ([]ParamSpec, error) {
 }
 
 // Forward adds x·W + b (bias broadcast over the batch), one fused op for
-// float32 (see denseOp).
+// float32 (see ops.Dense).
 func (d *Dense) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 	w, err := s.Param("weight")
 	if err != nil {
@@ -84,7 +85,7 @@ func (d *Dense) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 			return nil, fmt.Errorf("flatten: %w", err)
 		}
 	}
-	return dense(x, w, b)
+	return ops.Dense(x, w, b)
 }
 
 func initializer(name string) (Initializer, error) {
@@ -121,9 +122,9 @@ type Sigmoid struct{}
 // Kind returns "sigmoid".
 func (Sigmoid) Kind() string { return "sigmoid" }
 
-// Forward adds sigmoid(x), computed in float32 (see sigmoidOp).
+// Forward adds sigmoid(x), computed in float32 (see ops.Sigmoid).
 func (Sigmoid) Forward(_ *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
-	return sigmoid(x)
+	return ops.Sigmoid(x)
 }
 
 // ReLU is max(0, x).
@@ -132,9 +133,9 @@ type ReLU struct{}
 // Kind returns "relu".
 func (ReLU) Kind() string { return "relu" }
 
-// Forward adds max(0, x), one float32 op (see reluOp).
+// Forward adds max(0, x), one float32 op (see ops.ReLU).
 func (ReLU) Forward(_ *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
-	return relu(x)
+	return ops.ReLU(x)
 }
 
 // Tanh is the hyperbolic tangent.
@@ -168,7 +169,7 @@ func (Softmax) Kind() string { return "softmax" }
 
 // Forward adds the row-wise softmax of x.
 func (Softmax) Forward(_ *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
-	e, _, err := shiftedExp(x)
+	e, _, err := ops.ShiftedExp(x)
 	if err != nil {
 		return nil, err
 	}
@@ -177,24 +178,6 @@ func (Softmax) Forward(_ *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 		return nil, err
 	}
 	return gorgonia.BroadcastHadamardDiv(e, sum, nil, []byte{1})
-}
-
-// shiftedExp returns exp(x - rowmax(x)) and x - rowmax(x) for a matrix x.
-func shiftedExp(x *gorgonia.Node) (e, shifted *gorgonia.Node, err error) {
-	if x.Dims() != 2 {
-		return nil, nil, fmt.Errorf("softmax needs a (batch, classes) input, got shape %v", x.Shape())
-	}
-	m, err := gorgonia.Max(x, 1)
-	if err != nil {
-		return nil, nil, err
-	}
-	if shifted, err = gorgonia.BroadcastSub(x, m, nil, []byte{1}); err != nil {
-		return nil, nil, err
-	}
-	if e, err = gorgonia.Exp(shifted); err != nil {
-		return nil, nil, err
-	}
-	return e, shifted, nil
 }
 
 func zeroLike(x *gorgonia.Node) *gorgonia.Node {

@@ -2,8 +2,10 @@ package graph_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -15,6 +17,8 @@ import (
 
 	"github.com/tapenet/tapenet/export"
 	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/graph/checkpoint"
+	"github.com/tapenet/tapenet/graph/train"
 )
 
 // Scale is a layer defined outside package graph: y = x ⊙ gain, with one
@@ -103,7 +107,7 @@ func TestUserLayerTrainsSavesReloads(t *testing.T) {
 	m := newModel(t, &Scale{Init: 0.5}, &graph.Dense{Units: 8}, graph.ReLU{}, &graph.Dense{Units: 3}, graph.Softmax{})
 	x, y, labels := blobs(600, 1)
 	before := accuracy(t, m, x, labels, 64)
-	tr, err := graph.NewTrainer(m, graph.TrainConfig{Optimizer: "adam", LearningRate: 0.02, Seed: 1})
+	tr, err := train.NewTrainer(m, train.Config{Optimizer: "adam", LearningRate: 0.02, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,13 +125,13 @@ func TestUserLayerTrainsSavesReloads(t *testing.T) {
 	}
 
 	var buf bytes.Buffer
-	if err := graph.WriteCheckpoint(&buf, m); err != nil {
+	if err := checkpoint.Write(&buf, m); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := graph.ReadCheckpoint(bytes.NewReader(buf.Bytes()), nil); err == nil || !strings.Contains(err.Error(), `unknown layer kind "scale"`) {
+	if _, err := checkpoint.Read(bytes.NewReader(buf.Bytes()), nil); err == nil || !strings.Contains(err.Error(), `unknown layer kind "scale"`) {
 		t.Errorf("reading without the user's registry: %v", err)
 	}
-	back, err := graph.ReadCheckpoint(bytes.NewReader(buf.Bytes()), reg)
+	back, err := checkpoint.Read(bytes.NewReader(buf.Bytes()), reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +256,7 @@ func TestParamsSharedAcrossGraphs(t *testing.T) {
 	x, y, _ := blobs(50, 3)
 	pr := graph.NewPredictor(m)
 	before, _ := pr.Forward(x)
-	tr, _ := graph.NewTrainer(m, graph.TrainConfig{Optimizer: "sgd", LearningRate: 0.5})
+	tr, _ := train.NewTrainer(m, train.Config{Optimizer: "sgd", LearningRate: 0.5})
 	if _, err := tr.Step(x, y); err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +278,7 @@ func trainBytes(t *testing.T, seed uint64, opt string) []byte {
 	}
 	m.Init(seed)
 	x, y, _ := blobs(250, 4)
-	tr, err := graph.NewTrainer(m, graph.TrainConfig{Optimizer: opt, Seed: seed})
+	tr, err := train.NewTrainer(m, train.Config{Optimizer: opt, Seed: seed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +288,7 @@ func trainBytes(t *testing.T, seed uint64, opt string) []byte {
 		}
 	}
 	var buf bytes.Buffer
-	if err := graph.WriteCheckpoint(&buf, m); err != nil {
+	if err := checkpoint.Write(&buf, m); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -305,18 +309,18 @@ func TestTrainingIsReproducible(t *testing.T) {
 func TestLossesByTask(t *testing.T) {
 	for _, test := range []struct {
 		out  graph.Layer
-		want graph.Loss
+		want train.Loss
 	}{
-		{graph.Softmax{}, graph.CrossEntropy},
-		{graph.Sigmoid{}, graph.BinaryCrossEntropy},
-		{graph.Identity{}, graph.MeanSquaredError},
+		{graph.Softmax{}, train.CrossEntropy},
+		{graph.Sigmoid{}, train.BinaryCrossEntropy},
+		{graph.Identity{}, train.MeanSquaredError},
 	} {
 		m := newModel(t, &graph.Dense{Units: 3}, test.out)
-		if got, _ := graph.LossFor(m, 0); got != test.want {
+		if got, _ := train.LossFor(m, 0); got != test.want {
 			t.Errorf("output %s: loss %s, want %s", test.out.Kind(), got, test.want)
 		}
 		x, y, _ := blobs(64, 9)
-		tr, _ := graph.NewTrainer(m, graph.TrainConfig{Optimizer: "adam", LearningRate: 0.05})
+		tr, _ := train.NewTrainer(m, train.Config{Optimizer: "adam", LearningRate: 0.05})
 		first, err := tr.Step(x, y)
 		if err != nil {
 			t.Fatal(err)
@@ -346,7 +350,7 @@ func TestLossValues(t *testing.T) {
 	} {
 		m := newModel(t, &graph.Dense{Units: 3, Init: "zeros"}, test.out)
 		x, y, _ := blobs(10, 1)
-		tr, _ := graph.NewTrainer(m, graph.TrainConfig{Optimizer: "sgd"})
+		tr, _ := train.NewTrainer(m, train.Config{Optimizer: "sgd"})
 		got, err := tr.Step(x, y)
 		if err != nil {
 			t.Fatal(err)
@@ -360,9 +364,9 @@ func TestLossValues(t *testing.T) {
 func TestDivergenceStops(t *testing.T) {
 	m := newModel(t, &graph.Dense{Units: 8}, graph.ReLU{}, &graph.Dense{Units: 3}, graph.Identity{})
 	x, y, _ := blobs(100, 1)
-	tr, _ := graph.NewTrainer(m, graph.TrainConfig{Optimizer: "sgd", LearningRate: 1e6})
+	tr, _ := train.NewTrainer(m, train.Config{Optimizer: "sgd", LearningRate: 1e6})
 	_, err := tr.Epoch(x, y, 10, nil)
-	if !errors.Is(err, graph.ErrDiverged) || !strings.Contains(err.Error(), "lower learning rate") {
+	if !errors.Is(err, train.ErrDiverged) || !strings.Contains(err.Error(), "lower learning rate") {
 		t.Errorf("got %v, want ErrDiverged with a hint", err)
 	}
 }
@@ -370,7 +374,7 @@ func TestDivergenceStops(t *testing.T) {
 func TestStepCannotTrain(t *testing.T) {
 	m := newModel(t, &graph.Dense{Units: 3}, graph.Step{}, &graph.Dense{Units: 3}, graph.Softmax{})
 	x, y, _ := blobs(10, 1)
-	tr, _ := graph.NewTrainer(m, graph.TrainConfig{})
+	tr, _ := train.NewTrainer(m, train.Config{})
 	if _, err := tr.Step(x, y); err == nil || !strings.Contains(err.Error(), "cannot be trained") {
 		t.Errorf("training through step: %v", err)
 	}
@@ -379,7 +383,7 @@ func TestStepCannotTrain(t *testing.T) {
 func TestCheckpointReadableBySafetensors(t *testing.T) {
 	m := newModel(t, &graph.Dense{Units: 4}, graph.ReLU{}, &graph.Dense{Units: 3}, graph.Softmax{})
 	var buf bytes.Buffer
-	if err := graph.WriteCheckpoint(&buf, m); err != nil {
+	if err := checkpoint.Write(&buf, m); err != nil {
 		t.Fatal(err)
 	}
 	// An independent reader (github.com/nlpodyssey/safetensors).
@@ -419,15 +423,17 @@ func TestCheckpointReadableBySafetensors(t *testing.T) {
 	if md := meta.Metadata(); md["format"] != "tapenet" || !strings.Contains(md["spec"], `"kind":"dense"`) {
 		t.Errorf("metadata %v", md)
 	}
-	back, err := graph.ReadCheckpoint(bytes.NewReader(buf.Bytes()), nil)
+	back, err := checkpoint.Read(bytes.NewReader(buf.Bytes()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var again bytes.Buffer
-	graph.WriteCheckpoint(&again, back)
+	checkpoint.Write(&again, back)
 	if !bytes.Equal(again.Bytes(), buf.Bytes()) {
 		t.Error("checkpoint changed in a round trip")
 	}
 }
 
 func sorted(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
+
+func float32frombytes(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) }

@@ -235,7 +235,7 @@ func (pr *Predictor) Predict(xs ...*tensor.Dense) ([]*tensor.Dense, error) {
 // run computes the outputs for xs; they are owned by the machine and valid
 // until the next run.
 func (pr *Predictor) run(xs []*tensor.Dense, logits bool) ([]*tensor.Dense, error) {
-	batch, err := checkInputs(pr.m, xs)
+	batch, err := pr.m.CheckInputs(xs)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +245,7 @@ func (pr *Predictor) run(xs []*tensor.Dense, logits bool) ([]*tensor.Dense, erro
 	}
 	pp.vm.Reset()
 	for i, x := range xs {
-		if x, err = contiguous(x); err != nil {
+		if x, err = Contiguous(x); err != nil {
 			return nil, fmt.Errorf("input %s: %w", pr.m.inputs[i].Name, err)
 		}
 		if err := gorgonia.Let(pp.p.Inputs[i], x); err != nil {
@@ -266,9 +266,10 @@ func (pr *Predictor) run(xs []*tensor.Dense, logits bool) ([]*tensor.Dense, erro
 	return outs, nil
 }
 
-// checkInputs checks one float32 tensor per model input, each (batch,
-// sample shape...) with one batch size of at least 1, and returns it.
-func checkInputs(m *Model, xs []*tensor.Dense) (int, error) {
+// CheckInputs checks that xs holds one float32 tensor per model input,
+// each of shape (batch, the input's sample shape...) with one batch size of
+// at least 1, and returns the batch size.
+func (m *Model) CheckInputs(xs []*tensor.Dense) (int, error) {
 	if len(xs) != len(m.inputs) {
 		return 0, fmt.Errorf("%d input tensors, model has %d inputs", len(xs), len(m.inputs))
 	}
@@ -296,10 +297,10 @@ func checkInputs(m *Model, xs []*tensor.Dense) (int, error) {
 	return batch, nil
 }
 
-// contiguous returns x, or a packed copy of it when it is a strided view
-// (a column slice or a transpose, say), so that its Data is its values in
+// Contiguous returns x, or a packed copy of it when it is a view (a column
+// slice or a transpose, say), so that its Data is exactly its values in
 // row-major order.
-func contiguous(x *tensor.Dense) (*tensor.Dense, error) {
+func Contiguous(x *tensor.Dense) (*tensor.Dense, error) {
 	if !x.RequiresIterator() && !x.IsView() {
 		return x, nil
 	}
@@ -313,10 +314,10 @@ func contiguous(x *tensor.Dense) (*tensor.Dense, error) {
 	return c, nil
 }
 
-// rows returns the values of x (N, ...) in row-major order (packed first if
-// x is a strided view) and the number of values per sample.
-func rows(x *tensor.Dense) ([]float32, int, error) {
-	c, err := contiguous(x)
+// Rows returns the values of x (N, ...) in row-major order (packed first if
+// x is a view) and the number of values per sample.
+func Rows(x *tensor.Dense) ([]float32, int, error) {
+	c, err := Contiguous(x)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -351,14 +352,14 @@ func (pr *Predictor) ClassifyInputs(xs []*tensor.Dense, batch int) ([]int, error
 	if batch < 1 {
 		return nil, fmt.Errorf("classify: batch size %d is not positive", batch)
 	}
-	n, err := checkInputs(pr.m, xs)
+	n, err := pr.m.CheckInputs(xs)
 	if err != nil {
 		return nil, fmt.Errorf("classify: %w", err)
 	}
 	data := make([][]float32, len(xs))
 	per := make([]int, len(xs))
 	for i, x := range xs {
-		if data[i], per[i], err = rows(x); err != nil {
+		if data[i], per[i], err = Rows(x); err != nil {
 			return nil, fmt.Errorf("classify: input %s: %w", pr.m.inputs[i].Name, err)
 		}
 	}
@@ -409,7 +410,7 @@ func (pr *Predictor) ClassifyInputs(xs []*tensor.Dense, batch int) ([]int, error
 // argmax writes the index of the largest value of each row of out
 // (batch, classes) to dst; the first wins ties.
 func argmax(dst []int, out *tensor.Dense) error {
-	out, err := contiguous(out)
+	out, err := Contiguous(out)
 	if err != nil {
 		return err
 	}

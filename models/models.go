@@ -12,7 +12,7 @@
 // Open("mlp") returns the default model, a 784-256-10 ReLU net (98.19% on
 // the MNIST test set), and Open("convnet") the book's convnet (99.11%),
 // both trained by cmd/train (the README gives the exact commands). Open
-// also accepts the path of a checkpoint written by graph.WriteCheckpoint,
+// also accepts the path of a checkpoint written by checkpoint.Write,
 // and weights in the book's format (sample_weight.pkl, .npz; FromBook).
 package models
 
@@ -27,6 +27,7 @@ import (
 	"strings"
 
 	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/graph/checkpoint"
 	"github.com/tapenet/tapenet/numpyio"
 )
 
@@ -112,7 +113,7 @@ func Pretrained(name string) (*graph.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("no embedded model %q (have %s)", name, strings.Join(Names(), ", "))
 	}
-	m, err := graph.ReadCheckpoint(bytes.NewReader(data), nil)
+	m, err := checkpoint.Read(bytes.NewReader(data), nil)
 	if err != nil {
 		return nil, fmt.Errorf("embedded model %s: %w", name, err)
 	}
@@ -164,7 +165,7 @@ func Open(ref string, opts ...OpenOptions) (*graph.Model, error) {
 		}
 		return m, nil
 	}
-	m, err := graph.ReadCheckpoint(io.MultiReader(bytes.NewReader(head[:n]), f), nil)
+	m, err := checkpoint.Read(io.MultiReader(bytes.NewReader(head[:n]), f), nil)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", ref, err)
 	}

@@ -12,6 +12,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	_ "github.com/tapenet/tapenet/blas" // tapenet's Sgemm as Gorgonia's BLAS
 	"io"
 	"strings"
 

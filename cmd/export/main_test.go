@@ -11,14 +11,15 @@ import (
 
 	"github.com/tapenet/tapenet/export"
 	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/graph/checkpoint"
 	"github.com/tapenet/tapenet/internal/cli"
 	"github.com/tapenet/tapenet/models"
 	"gorgonia.org/gorgonia"
 )
 
-// checkpoint writes a random-initialised BookNet checkpoint and returns
+// writeCheckpoint writes a random-initialised BookNet checkpoint and returns
 // its path.
-func checkpoint(t *testing.T) (string, *graph.Model) {
+func writeCheckpoint(t *testing.T) (string, *graph.Model) {
 	t.Helper()
 	m, err := models.BookNet()
 	if err != nil {
@@ -26,7 +27,7 @@ func checkpoint(t *testing.T) (string, *graph.Model) {
 	}
 	m.Init(3)
 	path := filepath.Join(t.TempDir(), "book.safetensors")
-	if err := cli.WriteFile(path, func(w io.Writer) error { return graph.WriteCheckpoint(w, m) }); err != nil {
+	if err := cli.WriteFile(path, func(w io.Writer) error { return checkpoint.Write(w, m) }); err != nil {
 		t.Fatal(err)
 	}
 	return path, m
@@ -53,7 +54,7 @@ func files(t *testing.T, dir string) []string {
 }
 
 func TestFormatsToStdoutAndFile(t *testing.T) {
-	ckpt, m := checkpoint(t)
+	ckpt, m := writeCheckpoint(t)
 	dir := t.TempDir()
 	for _, f := range export.Formats() {
 		if f.Name == "svg" || f.Name == "png" {
@@ -93,7 +94,7 @@ func TestFormatsToStdoutAndFile(t *testing.T) {
 }
 
 func TestSummaryByDefault(t *testing.T) {
-	ckpt, _ := checkpoint(t)
+	ckpt, _ := writeCheckpoint(t)
 	code, stdout, stderr := runCmd("--model", ckpt)
 	if code != 0 || !strings.Contains(stdout, "Total params: 45,360 (177.19 KB)") || stderr != "" {
 		t.Errorf("exit %d, stderr %q, stdout:\n%s", code, stderr, stdout)
@@ -102,7 +103,7 @@ func TestSummaryByDefault(t *testing.T) {
 
 // Without --format, the --out extension picks the format.
 func TestFormatFromExtension(t *testing.T) {
-	ckpt, _ := checkpoint(t)
+	ckpt, _ := writeCheckpoint(t)
 	dir := t.TempDir()
 	for ext, magic := range map[string]string{".onnx": "\x08\x08", ".npz": "PK\x03\x04", ".json": "{\n", ".dot": "digraph"} {
 		out := filepath.Join(dir, "m"+ext)
@@ -128,7 +129,7 @@ func TestDefaultModel(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	ckpt, _ := checkpoint(t)
+	ckpt, _ := writeCheckpoint(t)
 	dir := t.TempDir()
 	// A file that exists keeps its contents when an export fails.
 	existing := filepath.Join(dir, "keep.onnx")
@@ -172,7 +173,7 @@ func TestErrors(t *testing.T) {
 // and an existing output keeps its contents. Without Graphviz on PATH, png
 // fails after the temporary file is created.
 func TestFailedExportLeavesNothing(t *testing.T) {
-	ckpt, _ := checkpoint(t)
+	ckpt, _ := writeCheckpoint(t)
 	dir := t.TempDir()
 	t.Setenv("PATH", "")
 	out := filepath.Join(dir, "graph.png")

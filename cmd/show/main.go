@@ -10,6 +10,7 @@ package main
 
 import (
 	"fmt"
+	_ "github.com/tapenet/tapenet/blas" // tapenet's Sgemm as Gorgonia's BLAS
 	"io"
 	"strconv"
 

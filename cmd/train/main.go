@@ -10,6 +10,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	_ "github.com/tapenet/tapenet/blas" // tapenet's Sgemm as Gorgonia's BLAS
 	"io"
 	"math/rand/v2"
 	"slices"
@@ -20,6 +21,8 @@ import (
 
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/graph/checkpoint"
+	"github.com/tapenet/tapenet/graph/train"
 	"github.com/tapenet/tapenet/internal/cli"
 	"github.com/tapenet/tapenet/models"
 )
@@ -94,19 +97,19 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	// Convolutional models take (N, 1, 28, 28) images, the others (N, 784).
 	opt := datasets.Options{Normalize: true, Flatten: len(m.Input()) == 1, OneHot: true}
-	train, test, err := loadData(o.data, opt)
+	trainSet, test, err := loadData(o.data, opt)
 	if err != nil {
 		return err
 	}
-	train = train.Head(o.limit)
+	trainSet = trainSet.Head(o.limit)
 	m.Init(o.seed)
-	tr, err := graph.NewTrainer(m, graph.TrainConfig{Optimizer: o.optimizer, LearningRate: o.lr, Seed: o.seed})
+	tr, err := train.NewTrainer(m, train.Config{Optimizer: o.optimizer, LearningRate: o.lr, Seed: o.seed})
 	if err != nil {
 		return err
 	}
 	if !o.json {
 		fmt.Fprintf(stdout, "training %s (%d parameters) on %d images, loss %s, optimizer %s, batch %d\n",
-			o.arch, m.ParamCount(), train.Len(), tr.Loss(), o.optimizer, o.batch)
+			o.arch, m.ParamCount(), trainSet.Len(), tr.Loss(), o.optimizer, o.batch)
 	}
 	pr := graph.NewPredictor(m)
 	base := tr.LearningRate()
@@ -115,24 +118,24 @@ func run(args []string, stdout, stderr io.Writer) error {
 		var progress func(int)
 		var bar *progressbar.ProgressBar
 		if !o.json && cli.IsTerminal(stderr) {
-			bar = progressbar.NewOptions(train.Len(), progressbar.OptionSetWriter(stderr),
+			bar = progressbar.NewOptions(trainSet.Len(), progressbar.OptionSetWriter(stderr),
 				progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", epoch, o.epochs)),
 				progressbar.OptionShowCount(), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
 			progress = func(done int) { bar.Set(done) }
 		}
 		if o.schedule == "cosine" {
-			if err := tr.SetLearningRate(graph.CosineRate(base, epoch, o.epochs)); err != nil {
+			if err := tr.SetLearningRate(train.CosineRate(base, epoch, o.epochs)); err != nil {
 				return err
 			}
 		}
-		x := train.X
+		x := trainSet.X
 		if o.augment == "shift" {
-			if x, err = datasets.Shift(train.X, 2, augRNG); err != nil {
+			if x, err = datasets.Shift(trainSet.X, 2, augRNG); err != nil {
 				return err
 			}
 		}
 		start := time.Now()
-		st, err := tr.Epoch(x, train.OneHot, o.batch, progress)
+		st, err := tr.Epoch(x, trainSet.OneHot, o.batch, progress)
 		secs := time.Since(start).Seconds()
 		if bar != nil {
 			bar.Finish()
@@ -140,7 +143,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("epoch %d: %w", epoch, err)
 		}
-		trainAcc, err := accuracy(pr, train, o.batch)
+		trainAcc, err := accuracy(pr, trainSet, o.batch)
 		if err != nil {
 			return err
 		}
@@ -148,10 +151,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := cli.WriteFile(o.out, func(w io.Writer) error { return graph.WriteCheckpoint(w, m) }); err != nil {
+		if err := cli.WriteFile(o.out, func(w io.Writer) error { return checkpoint.Write(w, m) }); err != nil {
 			return err
 		}
-		if err := lc.add(&o, train.Len(), epoch, st.Loss, trainAcc, testAcc); err != nil {
+		if err := lc.add(&o, trainSet.Len(), epoch, st.Loss, trainAcc, testAcc); err != nil {
 			return err
 		}
 		if o.json {
@@ -187,7 +190,7 @@ func (o *options) check() error {
 	case o.out == "":
 		return cli.Usagef("--out must name a file")
 	}
-	if _, ok := graph.DefaultLearningRate(o.optimizer); !ok {
+	if _, ok := train.DefaultLearningRate(o.optimizer); !ok {
 		return cli.Usagef("--optimizer %q is not one of sgd, momentum, adam", o.optimizer)
 	}
 	if o.activation == "step" {
@@ -216,14 +219,14 @@ func (o *options) model() (*graph.Model, error) {
 	return nil, cli.Usagef("--arch %q is not one of mlp, book, convnet", o.arch)
 }
 
-func loadData(dir string, opt datasets.Options) (train, test *datasets.Set, err error) {
-	if train, err = datasets.Load(dir, datasets.Train, opt); err != nil {
+func loadData(dir string, opt datasets.Options) (trainSet, test *datasets.Set, err error) {
+	if trainSet, err = datasets.Load(dir, datasets.Train, opt); err != nil {
 		return nil, nil, err
 	}
 	if test, err = datasets.Load(dir, datasets.Test, opt); err != nil {
 		return nil, nil, err
 	}
-	return train, test, nil
+	return trainSet, test, nil
 }
 
 func accuracy(pr *graph.Predictor, s *datasets.Set, batch int) (float64, error) {

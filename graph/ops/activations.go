@@ -1,8 +1,7 @@
-package graph
+package ops
 
 import (
 	"fmt"
-	"hash"
 	"math"
 
 	"github.com/chewxy/hm"
@@ -15,13 +14,18 @@ import (
 // float64 math.Exp per element: a fifth of the book network's inference
 // time). Its gradient, y·(1-y)·dy, is
 // built from Gorgonia's ops, so the tape machine differentiates it.
-type sigmoidOp struct{ out outputCache }
+type sigmoidOp struct {
+	base
+	out outputCache
+}
 
-func sigmoid(x *gorgonia.Node) (*gorgonia.Node, error) {
+// Sigmoid adds 1/(1+exp(-x)) computed in float32, eight lanes at a time with
+// AVX2 on amd64 (other types get gorgonia.Sigmoid).
+func Sigmoid(x *gorgonia.Node) (*gorgonia.Node, error) {
 	if x.Dtype() != tensor.Float32 {
 		return gorgonia.Sigmoid(x)
 	}
-	return gorgonia.ApplyOp(&sigmoidOp{}, x)
+	return gorgonia.ApplyOp(&sigmoidOp{base: base{label: "sigmoid", id: "tapenet.sigmoid32"}}, x)
 }
 
 func (*sigmoidOp) Arity() int { return 1 }
@@ -61,24 +65,6 @@ func (*sigmoidOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (
 	sigmoidSlice(out.Data().([]float32), x.Data().([]float32))
 	return out, nil
 }
-
-func float32Input(in []gorgonia.Value) (*tensor.Dense, error) {
-	if len(in) != 1 {
-		return nil, fmt.Errorf("sigmoid: %d inputs, want 1", len(in))
-	}
-	x, ok := in[0].(*tensor.Dense)
-	if !ok || x.Dtype() != tensor.Float32 {
-		return nil, fmt.Errorf("sigmoid: input is %T, want a float32 tensor", in[0])
-	}
-	return x, nil
-}
-
-func (*sigmoidOp) ReturnsPtr() bool      { return false }
-func (*sigmoidOp) CallsExtern() bool     { return false }
-func (*sigmoidOp) OverwritesInput() int  { return -1 }
-func (*sigmoidOp) WriteHash(h hash.Hash) { fmt.Fprint(h, "tapenet.sigmoid32") }
-func (*sigmoidOp) String() string        { return "sigmoid" }
-func (op *sigmoidOp) Hashcode() uint32   { return fnvHash(op) }
 
 // DiffWRT reports that the op is differentiable in its input.
 func (*sigmoidOp) DiffWRT(int) []bool { return []bool{true} }
@@ -144,16 +130,24 @@ func exp32(x float32) float32 {
 // run. The values and gradient are Rectify's: y = x where x >= 0 (NaN
 // passes through, so a diverging model still shows NaN), else 0; the
 // gradient is dy ⊙ (x >= 0) (reluGradOp).
-type reluOp struct{ out outputCache }
+type reluOp struct {
+	base
+	out outputCache
+}
 
 // reluGradOp computes dy ⊙ (x >= 0) from x and dy.
-type reluGradOp struct{ out outputCache }
+type reluGradOp struct {
+	base
+	out outputCache
+}
 
-func relu(x *gorgonia.Node) (*gorgonia.Node, error) {
+// ReLU adds max(0, x) as one float32 op with Gorgonia Rectify's values and
+// gradient (no mask tensor per run; other types get gorgonia.Rectify).
+func ReLU(x *gorgonia.Node) (*gorgonia.Node, error) {
 	if x.Dtype() != tensor.Float32 {
 		return gorgonia.Rectify(x)
 	}
-	return gorgonia.ApplyOp(&reluOp{}, x)
+	return gorgonia.ApplyOp(&reluOp{base: base{label: "relu", id: "tapenet.relu32"}}, x)
 }
 
 func (*reluOp) Arity() int { return 1 }
@@ -191,13 +185,6 @@ func (op *reluOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	return out, nil
 }
 
-func (*reluOp) ReturnsPtr() bool      { return false }
-func (*reluOp) CallsExtern() bool     { return false }
-func (*reluOp) OverwritesInput() int  { return -1 }
-func (*reluOp) WriteHash(h hash.Hash) { fmt.Fprint(h, "tapenet.relu32") }
-func (op *reluOp) Hashcode() uint32   { return fnvHash(op) }
-func (*reluOp) String() string        { return "relu" }
-
 // DiffWRT reports that the op is differentiable in its input.
 func (*reluOp) DiffWRT(int) []bool { return []bool{true} }
 
@@ -206,7 +193,7 @@ func (*reluOp) SymDiff(inputs gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.
 	if len(inputs) != 1 {
 		return nil, fmt.Errorf("relu: %d inputs, want 1", len(inputs))
 	}
-	dx, err := gorgonia.ApplyOp(&reluGradOp{}, inputs[0], grad)
+	dx, err := gorgonia.ApplyOp(&reluGradOp{base: base{label: "relu'", id: "tapenet.relugrad32"}}, inputs[0], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -254,10 +241,3 @@ func (op *reluGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	return out, nil
 }
-
-func (*reluGradOp) ReturnsPtr() bool      { return false }
-func (*reluGradOp) CallsExtern() bool     { return false }
-func (*reluGradOp) OverwritesInput() int  { return -1 }
-func (*reluGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, "tapenet.relugrad32") }
-func (op *reluGradOp) Hashcode() uint32   { return fnvHash(op) }
-func (*reluGradOp) String() string        { return "relu'" }

@@ -1,8 +1,10 @@
-package graph
+package train
 
 import (
 	"fmt"
 
+	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/graph/ops"
 	"gorgonia.org/gorgonia"
 )
 
@@ -31,11 +33,11 @@ const (
 // the layer that computes it, and whether the loss fuses with that layer
 // (a final softmax or sigmoid, left out of the training graph so the loss
 // is computed from the logits).
-func LossFor(m *Model, i int) (Loss, bool) {
+func LossFor(m *graph.Model, i int) (Loss, bool) {
 	switch m.OutputLayer(i).(type) {
-	case Softmax:
+	case graph.Softmax:
 		return CrossEntropy, true
-	case Sigmoid:
+	case graph.Sigmoid:
 		return BinaryCrossEntropy, true
 	}
 	return MeanSquaredError, false
@@ -64,7 +66,7 @@ func (l Loss) build(z, t *gorgonia.Node) (*gorgonia.Node, error) {
 }
 
 func softmaxCrossEntropy(z, t *gorgonia.Node) (*gorgonia.Node, error) {
-	e, shifted, err := shiftedExp(z)
+	e, shifted, err := ops.ShiftedExp(z)
 	if err != nil {
 		return nil, err
 	}

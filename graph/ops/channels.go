@@ -1,9 +1,7 @@
-package graph
+package ops
 
 import (
 	"fmt"
-	"hash"
-	"hash/fnv"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
@@ -15,7 +13,31 @@ import (
 // an n-d iterator per element and took a quarter of a convnet's training
 // step; these loops are plain copies. Each direction is the other's
 // gradient.
-type channelsOp struct{ toFirst bool }
+type channelsOp struct {
+	base
+	toFirst bool
+}
+
+func newChannels(toFirst bool) channelsOp {
+	name := "NCHW→NHWC"
+	if toFirst {
+		name = "NHWC→NCHW"
+	}
+	return channelsOp{base: base{label: name, id: name}, toFirst: toFirst}
+}
+
+// ChannelsLast moves the channel axis of a 4-D x last: (N, C, H, W) to
+// (N, H, W, C), with plain copies (Gorgonia's generic Transpose walks an
+// iterator per element). Its gradient is ChannelsFirst.
+func ChannelsLast(x *gorgonia.Node) (*gorgonia.Node, error) {
+	return gorgonia.ApplyOp(newChannels(false), x)
+}
+
+// ChannelsFirst moves the channel axis of a 4-D x from last to second:
+// (N, H, W, C) to (N, C, H, W). Its gradient is ChannelsLast.
+func ChannelsFirst(x *gorgonia.Node) (*gorgonia.Node, error) {
+	return gorgonia.ApplyOp(newChannels(true), x)
+}
 
 func (op channelsOp) Arity() int { return 1 }
 
@@ -93,27 +115,10 @@ func moveAxis[T float32 | float64](src, dst []T, n, a, b, c int, toFirst bool) {
 	}
 }
 
-func (op channelsOp) ReturnsPtr() bool      { return false }
-func (op channelsOp) CallsExtern() bool     { return false }
-func (op channelsOp) OverwritesInput() int  { return -1 }
-func (op channelsOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
-func (op channelsOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
-
-func (op channelsOp) String() string {
-	if op.toFirst {
-		return "NHWC→NCHW"
-	}
-	return "NCHW→NHWC"
-}
-
 func (op channelsOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (op channelsOp) SymDiff(_ gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	g, err := gorgonia.ApplyOp(channelsOp{toFirst: !op.toFirst}, grad)
+	g, err := gorgonia.ApplyOp(newChannels(!op.toFirst), grad)
 	if err != nil {
 		return nil, err
 	}

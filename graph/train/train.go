@@ -1,4 +1,4 @@
-package graph
+package train
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/tapenet/tapenet/graph"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -30,8 +31,8 @@ func DefaultLearningRate(optimizer string) (float64, bool) {
 	return 0, false
 }
 
-// TrainConfig configures a Trainer. Zero fields take the defaults shown.
-type TrainConfig struct {
+// Config configures a Trainer. Zero fields take the defaults shown.
+type Config struct {
 	// Optimizer is "sgd", "momentum" or "adam" (default "adam").
 	Optimizer string
 	// LearningRate defaults to DefaultLearningRate(Optimizer).
@@ -49,17 +50,18 @@ type TrainConfig struct {
 // optimizer). One graph is compiled per batch size (a final partial batch
 // gets its own). Not safe for concurrent use.
 type Trainer struct {
-	m      *Model
-	lr     float64
-	losses []Loss
-	solver *optimizer
-	rng    *rand.Rand
-	progs  map[int]*trainProg
-	steps  int
+	m       *graph.Model
+	lr      float64
+	losses  []Loss
+	outputs []string // the model's output names
+	solver  *optimizer
+	rng     *rand.Rand
+	progs   map[int]*trainProg
+	steps   int
 }
 
 type trainProg struct {
-	p       *Program
+	p       *graph.Program
 	targets []*gorgonia.Node
 	loss    *gorgonia.Node
 	vm      gorgonia.VM
@@ -67,7 +69,7 @@ type trainProg struct {
 }
 
 // NewTrainer returns a Trainer for m.
-func NewTrainer(m *Model, cfg TrainConfig) (*Trainer, error) {
+func NewTrainer(m *graph.Model, cfg Config) (*Trainer, error) {
 	if cfg.Optimizer == "" {
 		cfg.Optimizer = "adam"
 	}
@@ -82,12 +84,12 @@ func NewTrainer(m *Model, cfg TrainConfig) (*Trainer, error) {
 		return nil, fmt.Errorf("learning rate %v is not positive", lr)
 	}
 	solver := newOptimizer(cfg.Optimizer, lr, cfg.Momentum)
-	losses := make([]Loss, len(m.outputs))
+	losses := make([]Loss, len(m.Outputs()))
 	for i := range losses {
 		losses[i], _ = LossFor(m, i)
 	}
 	return &Trainer{
-		m: m, lr: lr, losses: losses, solver: solver,
+		m: m, lr: lr, losses: losses, outputs: m.Outputs(), solver: solver,
 		rng:   rand.New(rand.NewPCG(cfg.Seed, 0x5eed)),
 		progs: map[int]*trainProg{},
 	}, nil
@@ -126,7 +128,7 @@ func (tr *Trainer) prog(batch int) (*trainProg, error) {
 	if tp, ok := tr.progs[batch]; ok {
 		return tp, nil
 	}
-	p, err := tr.m.BuildWith(batch, BuildOptions{Training: true, Logits: true})
+	p, err := tr.m.BuildWith(batch, graph.BuildOptions{Training: true, Logits: true})
 	if err != nil {
 		return nil, err
 	}
@@ -135,16 +137,16 @@ func (tr *Trainer) prog(batch int) (*trainProg, error) {
 		l := tr.losses[i]
 		_, fused := LossFor(tr.m, i)
 		if fused != p.Cut[i] {
-			return nil, fmt.Errorf("output %s: loss %s needs its final activation left out of the graph, and it cannot be", tr.m.outputs[i], l)
+			return nil, fmt.Errorf("output %s: loss %s needs its final activation left out of the graph, and it cannot be", tr.outputs[i], l)
 		}
 		name := "target"
 		if len(p.Outputs) > 1 {
-			name = "target." + tr.m.outputs[i]
+			name = "target." + tr.outputs[i]
 		}
 		target := gorgonia.NewTensor(p.Graph, tensor.Float32, z.Dims(), gorgonia.WithShape(z.Shape()...), gorgonia.WithName(name))
 		loss, err := l.build(z, target)
 		if err != nil {
-			return nil, fmt.Errorf("output %s: loss %s: %w", tr.m.outputs[i], l, err)
+			return nil, fmt.Errorf("output %s: loss %s: %w", tr.outputs[i], l, err)
 		}
 		if tp.loss == nil {
 			tp.loss = loss
@@ -180,7 +182,7 @@ func (tr *Trainer) Step(x, t *tensor.Dense) (float32, error) {
 // StepInputs is Step for any model: one input tensor per model input, one
 // target tensor per output, all with the same batch size.
 func (tr *Trainer) StepInputs(xs, ts []*tensor.Dense) (float32, error) {
-	batch, err := checkInputs(tr.m, xs)
+	batch, err := tr.m.CheckInputs(xs)
 	if err != nil {
 		return 0, fmt.Errorf("step: %w", err)
 	}
@@ -193,13 +195,13 @@ func (tr *Trainer) StepInputs(xs, ts []*tensor.Dense) (float32, error) {
 	}
 	for i, t := range ts {
 		if t == nil || !t.Shape().Eq(tp.targets[i].Shape()) {
-			return 0, fmt.Errorf("step: targets of output %s: shape %v, model wants %v", tr.m.outputs[i], shapeOf(t), tp.targets[i].Shape())
+			return 0, fmt.Errorf("step: targets of output %s: shape %v, model wants %v", tr.outputs[i], shapeOf(t), tp.targets[i].Shape())
 		}
 	}
 	packed := func(in []*tensor.Dense) ([]*tensor.Dense, error) {
 		out := make([]*tensor.Dense, len(in))
 		for i, x := range in {
-			if out[i], err = contiguous(x); err != nil {
+			if out[i], err = graph.Contiguous(x); err != nil {
 				return nil, err
 			}
 		}
@@ -284,12 +286,12 @@ func (tr *Trainer) EpochInputs(xs, ts []*tensor.Dense, batch int, progress func(
 	if batch < 1 {
 		return EpochStats{}, fmt.Errorf("epoch: batch size %d is not positive", batch)
 	}
-	n, err := checkInputs(tr.m, xs)
+	n, err := tr.m.CheckInputs(xs)
 	if err != nil {
 		return EpochStats{}, fmt.Errorf("epoch: %w", err)
 	}
-	if len(ts) != len(tr.m.outputs) {
-		return EpochStats{}, fmt.Errorf("epoch: %d target tensors, model has %d outputs", len(ts), len(tr.m.outputs))
+	if len(ts) != len(tr.outputs) {
+		return EpochStats{}, fmt.Errorf("epoch: %d target tensors, model has %d outputs", len(ts), len(tr.outputs))
 	}
 	type source struct {
 		data []float32
@@ -297,19 +299,19 @@ func (tr *Trainer) EpochInputs(xs, ts []*tensor.Dense, batch int, progress func(
 	}
 	var srcX, srcT []source
 	for i, x := range xs {
-		d, per, err := rows(x)
+		d, per, err := graph.Rows(x)
 		if err != nil {
-			return EpochStats{}, fmt.Errorf("epoch: input %s: %w", tr.m.inputs[i].Name, err)
+			return EpochStats{}, fmt.Errorf("epoch: input %s: %w", tr.m.Inputs()[i].Name, err)
 		}
 		srcX = append(srcX, source{d, per})
 	}
 	for i, t := range ts {
 		if t == nil || t.Dims() < 1 || t.Shape()[0] != n {
-			return EpochStats{}, fmt.Errorf("epoch: %d inputs but targets of shape %v for output %s", n, shapeOf(t), tr.m.outputs[i])
+			return EpochStats{}, fmt.Errorf("epoch: %d inputs but targets of shape %v for output %s", n, shapeOf(t), tr.outputs[i])
 		}
-		d, per, err := rows(t)
+		d, per, err := graph.Rows(t)
 		if err != nil {
-			return EpochStats{}, fmt.Errorf("epoch: targets of %s: %w", tr.m.outputs[i], err)
+			return EpochStats{}, fmt.Errorf("epoch: targets of %s: %w", tr.outputs[i], err)
 		}
 		srcT = append(srcT, source{d, per})
 	}

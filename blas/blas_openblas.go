@@ -1,6 +1,6 @@
 //go:build openblas
 
-package graph
+package blas
 
 import (
 	"gorgonia.org/gorgonia"
@@ -8,11 +8,11 @@ import (
 	"github.com/tapenet/tapenet/internal/openblas"
 )
 
-// Built with -tags openblas, graph installs OpenBLAS (cgo, through gonum's
+// Built with -tags openblas, this package installs OpenBLAS (cgo, through gonum's
 // netlib bindings; Debian package libopenblas-dev) as Gorgonia's BLAS.
 func init() {
 	gorgonia.Use(openblas.BLAS{})
 }
 
-// BLASName names the BLAS that Gorgonia runs on.
-const BLASName = "OpenBLAS (cgo, -tags openblas)"
+// Name names the BLAS that Gorgonia runs on.
+const Name = "OpenBLAS (cgo, -tags openblas)"

@@ -1,4 +1,4 @@
-package graph
+package train
 
 import "golang.org/x/sys/cpu"
 

@@ -1,4 +1,4 @@
-package graph
+package checkpoint
 
 import (
 	"bytes"
@@ -11,13 +11,15 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+
+	"github.com/tapenet/tapenet/graph"
 )
 
-// ErrCheckpoint is wrapped by every error about malformed checkpoint bytes.
-var ErrCheckpoint = errors.New("malformed checkpoint")
+// ErrMalformed is wrapped by every error about malformed checkpoint bytes.
+var ErrMalformed = errors.New("malformed checkpoint")
 
-// CheckpointVersion is the format_version written to checkpoint metadata.
-const CheckpointVersion = 1
+// Version is the format_version written to checkpoint metadata.
+const Version = 1
 
 // maxHeader caps the JSON header of a checkpoint, as the safetensors
 // reference implementation does (100 MB).
@@ -29,7 +31,7 @@ type tensorEntry struct {
 	Offsets [2]int64 `json:"data_offsets"`
 }
 
-// WriteCheckpoint writes the model's architecture and weights to w as one
+// Write writes the model's architecture and weights to w as one
 // safetensors file (https://github.com/huggingface/safetensors), readable by
 // any safetensors reader. Byte by byte:
 //
@@ -46,7 +48,7 @@ type tensorEntry struct {
 //	            order, each as float32 little-endian values in row-major
 //	            order; a dense weight is (in, out), the transpose of
 //	            PyTorch's nn.Linear.weight.
-func WriteCheckpoint(w io.Writer, m *Model) error {
+func Write(w io.Writer, m *graph.Model) error {
 	spec, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
@@ -54,13 +56,13 @@ func WriteCheckpoint(w io.Writer, m *Model) error {
 	header := map[string]any{
 		"__metadata__": map[string]string{
 			"format":         "tapenet",
-			"format_version": strconv.Itoa(CheckpointVersion),
+			"format_version": strconv.Itoa(Version),
 			"spec":           string(spec),
 		},
 	}
 	var off int64
-	for _, name := range m.order {
-		t := m.params[name]
+	for _, name := range m.ParamNames() {
+		t := m.Param(name)
 		n := int64(4 * t.Shape().TotalSize())
 		header[name] = tensorEntry{DType: "F32", Shape: []int(t.Shape()), Offsets: [2]int64{off, off + n}}
 		off += n
@@ -75,8 +77,8 @@ func WriteCheckpoint(w io.Writer, m *Model) error {
 	buf := make([]byte, 8, 8+len(hb)+int(off))
 	binary.LittleEndian.PutUint64(buf, uint64(len(hb)))
 	buf = append(buf, hb...)
-	for _, name := range m.order {
-		for _, v := range m.params[name].Data().([]float32) {
+	for _, name := range m.ParamNames() {
+		for _, v := range m.Param(name).Data().([]float32) {
 			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
 		}
 	}
@@ -104,22 +106,22 @@ type Safetensors struct {
 func ReadSafetensors(r io.Reader) (*Safetensors, error) {
 	var lenb [8]byte
 	if _, err := io.ReadFull(r, lenb[:]); err != nil {
-		return nil, fmt.Errorf("%w: header length: %v", ErrCheckpoint, unexpectedEOF(err))
+		return nil, fmt.Errorf("%w: header length: %v", ErrMalformed, unexpectedEOF(err))
 	}
 	hlen := binary.LittleEndian.Uint64(lenb[:])
 	if hlen < 2 || hlen > maxHeader {
-		return nil, fmt.Errorf("%w: header length %d out of range (2 to %d)", ErrCheckpoint, hlen, maxHeader)
+		return nil, fmt.Errorf("%w: header length %d out of range (2 to %d)", ErrMalformed, hlen, maxHeader)
 	}
 	hb, err := io.ReadAll(io.LimitReader(r, int64(hlen)))
 	if err != nil {
-		return nil, fmt.Errorf("%w: header: %v", ErrCheckpoint, err)
+		return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
 	}
 	if uint64(len(hb)) != hlen {
-		return nil, fmt.Errorf("%w: header claims %d bytes, file has %d", ErrCheckpoint, hlen, len(hb))
+		return nil, fmt.Errorf("%w: header claims %d bytes, file has %d", ErrMalformed, hlen, len(hb))
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(hb, &raw); err != nil {
-		return nil, fmt.Errorf("%w: header JSON: %v", ErrCheckpoint, err)
+		return nil, fmt.Errorf("%w: header JSON: %v", ErrMalformed, err)
 	}
 	st := &Safetensors{Metadata: map[string]string{}, Shapes: map[string][]int{}, Values: map[string][]float32{}}
 	type span struct {
@@ -130,20 +132,20 @@ func ReadSafetensors(r io.Reader) (*Safetensors, error) {
 	for k, v := range raw {
 		if k == "__metadata__" {
 			if err := json.Unmarshal(v, &st.Metadata); err != nil {
-				return nil, fmt.Errorf("%w: __metadata__: %v", ErrCheckpoint, err)
+				return nil, fmt.Errorf("%w: __metadata__: %v", ErrMalformed, err)
 			}
 			continue
 		}
 		var e tensorEntry
 		if err := strictUnmarshal(v, &e); err != nil {
-			return nil, fmt.Errorf("%w: tensor %q: %v", ErrCheckpoint, k, err)
+			return nil, fmt.Errorf("%w: tensor %q: %v", ErrMalformed, k, err)
 		}
 		if e.DType != "F32" {
-			return nil, fmt.Errorf("%w: tensor %q has dtype %q (only F32 is supported)", ErrCheckpoint, k, e.DType)
+			return nil, fmt.Errorf("%w: tensor %q has dtype %q (only F32 is supported)", ErrMalformed, k, e.DType)
 		}
 		if len(e.Shape) > 0 {
 			if err := checkShape(e.Shape); err != nil {
-				return nil, fmt.Errorf("%w: tensor %q: %v", ErrCheckpoint, k, err)
+				return nil, fmt.Errorf("%w: tensor %q: %v", ErrMalformed, k, err)
 			}
 		}
 		spans = append(spans, span{k, e})
@@ -156,20 +158,20 @@ func ReadSafetensors(r io.Reader) (*Safetensors, error) {
 			size *= int64(d)
 		}
 		if s.e.Offsets[0] != end || s.e.Offsets[1]-s.e.Offsets[0] != size {
-			return nil, fmt.Errorf("%w: tensor %q: data_offsets %v do not follow on from %d with %d bytes for shape %v", ErrCheckpoint, s.name, s.e.Offsets, end, size, s.e.Shape)
+			return nil, fmt.Errorf("%w: tensor %q: data_offsets %v do not follow on from %d with %d bytes for shape %v", ErrMalformed, s.name, s.e.Offsets, end, size, s.e.Shape)
 		}
 		end = s.e.Offsets[1]
 	}
 	if end > 1<<34 {
-		return nil, fmt.Errorf("%w: header claims %d bytes of data", ErrCheckpoint, end)
+		return nil, fmt.Errorf("%w: header claims %d bytes of data", ErrMalformed, end)
 	}
 	var data bytes.Buffer
 	n, err := io.Copy(&data, io.LimitReader(r, end+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: data: %v", ErrCheckpoint, err)
+		return nil, fmt.Errorf("%w: data: %v", ErrMalformed, err)
 	}
 	if n != end {
-		return nil, fmt.Errorf("%w: header describes %d bytes of data, file has %d", ErrCheckpoint, end, n)
+		return nil, fmt.Errorf("%w: header describes %d bytes of data, file has %d", ErrMalformed, end, n)
 	}
 	b := data.Bytes()
 	for _, s := range spans {
@@ -185,35 +187,36 @@ func ReadSafetensors(r io.Reader) (*Safetensors, error) {
 	return st, nil
 }
 
-// ReadCheckpoint reads a checkpoint written by WriteCheckpoint and rebuilds
+// Read reads a checkpoint written by Write and rebuilds
 // its model, decoding layer kinds with reg (Builtin() when nil). Every
 // parameter of the model must be present with its exact shape, and no
 // other tensor.
-func ReadCheckpoint(r io.Reader, reg *Registry) (*Model, error) {
+func Read(r io.Reader, reg *graph.Registry) (*graph.Model, error) {
 	st, err := ReadSafetensors(r)
 	if err != nil {
 		return nil, err
 	}
 	if f := st.Metadata["format"]; f != "tapenet" {
-		return nil, fmt.Errorf("%w: metadata format is %q, not a tapenet checkpoint", ErrCheckpoint, f)
+		return nil, fmt.Errorf("%w: metadata format is %q, not a tapenet checkpoint", ErrMalformed, f)
 	}
-	if v := st.Metadata["format_version"]; v != strconv.Itoa(CheckpointVersion) {
-		return nil, fmt.Errorf("%w: format_version %q not supported (want %d)", ErrCheckpoint, v, CheckpointVersion)
+	if v := st.Metadata["format_version"]; v != strconv.Itoa(Version) {
+		return nil, fmt.Errorf("%w: format_version %q not supported (want %d)", ErrMalformed, v, Version)
 	}
-	m, err := FromSpec([]byte(st.Metadata["spec"]), reg)
+	m, err := graph.FromSpec([]byte(st.Metadata["spec"]), reg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCheckpoint, err)
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if len(st.Names) != len(m.order) {
-		return nil, fmt.Errorf("%w: %d tensors %v, model has %d parameters %v", ErrCheckpoint, len(st.Names), st.Names, len(m.order), m.order)
+	order := m.ParamNames()
+	if len(st.Names) != len(order) {
+		return nil, fmt.Errorf("%w: %d tensors %v, model has %d parameters %v", ErrMalformed, len(st.Names), st.Names, len(order), order)
 	}
-	for _, name := range m.order {
+	for _, name := range order {
 		vals, ok := st.Values[name]
 		if !ok {
-			return nil, fmt.Errorf("%w: parameter %s missing", ErrCheckpoint, name)
+			return nil, fmt.Errorf("%w: parameter %s missing", ErrMalformed, name)
 		}
 		if err := m.SetParam(name, st.Shapes[name], vals); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrCheckpoint, err)
+			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 		}
 	}
 	return m, nil
@@ -224,4 +227,29 @@ func unexpectedEOF(err error) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
+}
+
+// checkShape accepts tensor shapes of 1 to 6 positive dimensions and at
+// most graph.MaxElements values.
+func checkShape(shape []int) error {
+	if len(shape) > 6 {
+		return fmt.Errorf("shape %v: more than 6 dimensions", shape)
+	}
+	n := 1
+	for _, d := range shape {
+		if d < 1 || d > graph.MaxElements {
+			return fmt.Errorf("shape %v: dimension %d out of range", shape, d)
+		}
+		n *= d
+		if n > graph.MaxElements {
+			return fmt.Errorf("shape %v: more than %d elements", shape, graph.MaxElements)
+		}
+	}
+	return nil
+}
+
+func strictUnmarshal(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }

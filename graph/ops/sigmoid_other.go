@@ -1,6 +1,6 @@
 //go:build !amd64
 
-package graph
+package ops
 
 // sigmoidSlice sets dst[i] = sigmoid(src[i]).
 func sigmoidSlice(dst, src []float32) {

@@ -1,9 +1,7 @@
-package graph
+package ops
 
 import (
 	"fmt"
-	"hash"
-	"hash/fnv"
 
 	"github.com/chewxy/hm"
 	"gonum.org/v1/gonum/blas"
@@ -17,32 +15,34 @@ import (
 // materialises a bias matrix per batch and adds it in a second pass) costs
 // three ops and two allocations per layer. Its gradient is two matmulOps
 // and a column sum, built as nodes, so the tape machine differentiates it.
-type denseOp struct{ out outputCache }
+type denseOp struct {
+	base
+	out outputCache
+}
 
 // matmulOp is op(A)·op(B) with either operand transposed: the products of
 // denseOp's gradient (dy·Wᵀ and xᵀ·dy) without materialising a transpose.
 type matmulOp struct {
+	base
 	transA, transB bool
 	out            outputCache
 }
 
-// outputCache holds an op's output tensor from one run of its graph to the
-// next. Gorgonia's tape machine forgets every value at Reset and would
-// otherwise have the op allocate a new output per batch. Reuse is safe
-// because each node has an op value of its own, a graph runs on one
-// goroutine, and every value of a run is consumed (or copied out, as
-// Predictor does) before the next run starts.
-type outputCache struct{ t *tensor.Dense }
-
-// get returns a float32 tensor of the given shape, reusing the last one.
-func (c *outputCache) get(shape tensor.Shape) *tensor.Dense {
-	if c.t == nil || !c.t.Shape().Eq(shape) {
-		c.t = tensor.New(tensor.WithShape(shape.Clone()...), tensor.Of(tensor.Float32))
+func newMatmul(transA, transB bool) *matmulOp {
+	a, b := "A", "B"
+	if transA {
+		a = "Aᵀ"
 	}
-	return c.t
+	if transB {
+		b = "Bᵀ"
+	}
+	return &matmulOp{base: base{label: a + "·" + b, id: "tapenet." + a + "·" + b}, transA: transA, transB: transB}
 }
 
-func dense(x, w, b *gorgonia.Node) (*gorgonia.Node, error) {
+// Dense adds x·w + b for a (batch, in) x, an (in, out) w and an (out) b as
+// one fused op (float32; other types get Gorgonia's Mul and BroadcastAdd).
+// Its gradient is built of nodes, so the tape machine differentiates it.
+func Dense(x, w, b *gorgonia.Node) (*gorgonia.Node, error) {
 	if x.Dtype() != tensor.Float32 || x.Dims() != 2 || w.Dims() != 2 || b.Dims() != 1 {
 		xw, err := gorgonia.Mul(x, w)
 		if err != nil {
@@ -50,7 +50,7 @@ func dense(x, w, b *gorgonia.Node) (*gorgonia.Node, error) {
 		}
 		return gorgonia.BroadcastAdd(xw, b, nil, []byte{0})
 	}
-	return gorgonia.ApplyOp(&denseOp{}, x, w, b)
+	return gorgonia.ApplyOp(&denseOp{base: base{label: "x·W+b", id: "tapenet.dense"}}, x, w, b)
 }
 
 func matrixType() gorgonia.TensorType { return gorgonia.TensorType{Dims: 2, Of: hm.TypeVariable('a')} }
@@ -125,11 +125,11 @@ func (*denseOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.Nod
 	if len(in) != 3 {
 		return nil, fmt.Errorf("dense: %d inputs, want 3", len(in))
 	}
-	dx, err := gorgonia.ApplyOp(&matmulOp{transB: true}, grad, in[1])
+	dx, err := gorgonia.ApplyOp(newMatmul(false, true), grad, in[1])
 	if err != nil {
 		return nil, err
 	}
-	dw, err := gorgonia.ApplyOp(&matmulOp{transA: true}, in[0], grad)
+	dw, err := gorgonia.ApplyOp(newMatmul(true, false), in[0], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -139,13 +139,6 @@ func (*denseOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.Nod
 	}
 	return gorgonia.Nodes{dx, dw, db}, nil
 }
-
-func (*denseOp) ReturnsPtr() bool      { return false }
-func (*denseOp) CallsExtern() bool     { return false }
-func (*denseOp) OverwritesInput() int  { return -1 }
-func (*denseOp) WriteHash(h hash.Hash) { fmt.Fprint(h, "tapenet.dense") }
-func (op *denseOp) Hashcode() uint32   { return fnvHash(op) }
-func (*denseOp) String() string        { return "x·W+b" }
 
 func (*matmulOp) Arity() int { return 2 }
 
@@ -231,22 +224,6 @@ func (op *matmulOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value)
 	return out, nil
 }
 
-func (*matmulOp) ReturnsPtr() bool         { return false }
-func (*matmulOp) CallsExtern() bool        { return false }
-func (*matmulOp) OverwritesInput() int     { return -1 }
-func (op *matmulOp) WriteHash(h hash.Hash) { fmt.Fprint(h, "tapenet.", op.String()) }
-func (op *matmulOp) Hashcode() uint32      { return fnvHash(op) }
-func (op *matmulOp) String() string {
-	a, b := "A", "B"
-	if op.transA {
-		a = "Aᵀ"
-	}
-	if op.transB {
-		b = "Bᵀ"
-	}
-	return a + "·" + b
-}
-
 // rowMajor32 returns v as a float32 tensor and its values in row-major
 // order, materialising a strided view.
 func rowMajor32(v gorgonia.Value) (*tensor.Dense, []float32, error) {
@@ -258,10 +235,4 @@ func rowMajor32(v gorgonia.Value) (*tensor.Dense, []float32, error) {
 		t = t.Materialize().(*tensor.Dense)
 	}
 	return t, t.Data().([]float32), nil
-}
-
-func fnvHash(op interface{ WriteHash(hash.Hash) }) uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
 }

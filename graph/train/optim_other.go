@@ -1,6 +1,6 @@
 //go:build !amd64
 
-package graph
+package train
 
 func adamVec(w, g, m, v []float32, p *[8]float32) int { return 0 }
 

@@ -1,4 +1,4 @@
-package graph_test
+package checkpoint_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/graph/checkpoint"
 )
 
 func float32frombytes(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) }
@@ -21,7 +22,7 @@ func checkpointBytes(t testing.TB) []byte {
 	}
 	m.Init(1)
 	var buf bytes.Buffer
-	if err := graph.WriteCheckpoint(&buf, m); err != nil {
+	if err := checkpoint.Write(&buf, m); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -57,12 +58,12 @@ func TestCheckpointErrors(t *testing.T) {
 		{"missing param", withHeader(strings.Replace(header, `"fc1.bias"`, `"fc1.other"`, 1), good[8+hlen:]), "missing"},
 	} {
 		t.Run(test.name, func(t *testing.T) {
-			_, err := graph.ReadCheckpoint(bytes.NewReader(test.in), nil)
+			_, err := checkpoint.Read(bytes.NewReader(test.in), nil)
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if !errors.Is(err, graph.ErrCheckpoint) || !strings.Contains(err.Error(), test.want) {
-				t.Errorf("error %q: want ErrCheckpoint mentioning %q", err, test.want)
+			if !errors.Is(err, checkpoint.ErrMalformed) || !strings.Contains(err.Error(), test.want) {
+				t.Errorf("error %q: want ErrMalformed mentioning %q", err, test.want)
 			}
 		})
 	}
@@ -72,15 +73,15 @@ func FuzzReadCheckpoint(f *testing.F) {
 	f.Add(checkpointBytes(f))
 	f.Add(withHeader(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, make([]byte, 4)))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := graph.ReadCheckpoint(bytes.NewReader(b), nil)
+		m, err := checkpoint.Read(bytes.NewReader(b), nil)
 		if err != nil {
 			return
 		}
 		var out bytes.Buffer
-		if err := graph.WriteCheckpoint(&out, m); err != nil {
+		if err := checkpoint.Write(&out, m); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := graph.ReadCheckpoint(&out, nil); err != nil {
+		if _, err := checkpoint.Read(&out, nil); err != nil {
 			t.Fatalf("re-reading a written checkpoint: %v", err)
 		}
 	})

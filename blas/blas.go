@@ -1,0 +1,17 @@
+//go:build !openblas
+
+package blas
+
+import (
+	"gorgonia.org/gorgonia"
+
+	"github.com/tapenet/tapenet/internal/sgemm"
+)
+
+// init installs tapenet's Sgemm as Gorgonia's BLAS (see the package doc).
+func init() {
+	gorgonia.Use(sgemm.BLAS{})
+}
+
+// Name names the BLAS that Gorgonia runs on.
+const Name = "tapenet sgemm (pure Go + AVX2 assembly)"

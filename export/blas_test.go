@@ -1,0 +1,4 @@
+package export_test
+
+// The tests run on tapenet's Sgemm, as the commands do.
+import _ "github.com/tapenet/tapenet/blas"
