@@ -46,3 +46,32 @@ func ExamplePredictor_Forward() {
 	// Output:
 	// [1.0000 0.0000 0.0000 0.0900 0.2447 0.6652]
 }
+
+// A residual block declared with the functional API: layers applied to
+// symbolic tensors, joined by Add.
+func ExampleNewModel() {
+	x := graph.Input("image", 1, 28, 28)
+	h := graph.Apply(&graph.Conv2D{Filters: 8, Kernel: 3, Padding: 1}, x)
+	r := graph.Apply(&graph.Conv2D{Filters: 8, Kernel: 3, Padding: 1}, graph.Apply(graph.ReLU{}, h))
+	y := graph.Apply(graph.ReLU{}, graph.Apply(graph.Add{}, h, r))
+	logits := graph.Apply(&graph.Dense{Units: 10}, graph.Apply(graph.GlobalAvgPool2D{}, y))
+	m, err := graph.NewModel([]*graph.Tensor{x}, []*graph.Tensor{graph.Apply(graph.Softmax{}, logits)})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, n := range m.Nodes() {
+		fmt.Println(n.Name, n.Inputs, n.Shape)
+	}
+	fmt.Println(m.ParamCount(), "parameters")
+	// Output:
+	// conv2d1 [image] [8 28 28]
+	// relu1 [conv2d1] [8 28 28]
+	// conv2d2 [relu1] [8 28 28]
+	// add1 [conv2d1 conv2d2] [8 28 28]
+	// relu2 [add1] [8 28 28]
+	// globalavgpool2d1 [relu2] [8]
+	// fc1 [globalavgpool2d1] [10]
+	// softmax1 [fc1] [10]
+	// 754 parameters
+}
