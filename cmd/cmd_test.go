@@ -180,6 +180,7 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"mismatch", idx([]int{3, 28, 28}, make([]byte, 3*784)), idx([]int{2}, []byte{1, 2})},
 		{"truncated", idx([]int{3, 28, 28}, make([]byte, 3*784-10)), idx([]int{3}, []byte{1, 2, 3})},
+		{"zero", idx([]int{0, 28, 28}, nil), idx([]int{0}, nil)},
 	} {
 		os.Mkdir(filepath.Join(dir, d.name), 0o755)
 		write(filepath.Join(d.name, "t10k-images-idx3-ubyte"), d.images)
@@ -209,6 +210,7 @@ func TestBadInput(t *testing.T) {
 		{"infer", []string{"--data", filepath.Join(dir, "emptydata")}, 1, "t10k-images-idx3-ubyte"},
 		{"infer", []string{"--data", filepath.Join(dir, "nodir")}, 1, "nodir"},
 		{"infer", []string{"--data", filepath.Join(dir, "mismatch")}, 1, "3 images but 2 labels"},
+		{"infer", []string{"--data", filepath.Join(dir, "zero")}, 1, "no samples"},
 		{"infer", []string{"--data", filepath.Join(dir, "truncated")}, 1, "t10k-images-idx3-ubyte: malformed IDX data: header claims 2352 elements"},
 		{"infer", []string{"--limit", "10", "--predictions", filepath.Join(notDir, "p.txt")}, 1, "p.txt"},
 		{"infer", []string{"--limit", "10", "--predictions", filepath.Join(dir, "nodir", "p.txt")}, 1, "p.txt"},

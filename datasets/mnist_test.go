@@ -190,3 +190,9 @@ func TestEmbeddedCopiesAgree(t *testing.T) {
 		}
 	}
 }
+
+func TestNewSetRefusesEmpty(t *testing.T) {
+	if _, err := NewSet(nil, []int{4}, nil, 3, Options{}); err == nil || !strings.Contains(err.Error(), "no samples") {
+		t.Errorf("NewSet of 0 samples: %v, want a \"no samples\" error", err)
+	}
+}

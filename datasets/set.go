@@ -34,13 +34,16 @@ type Set struct {
 }
 
 // NewSet builds a Set from raw bytes (one per element, N samples of the
-// given per-sample shape) and their labels.
+// given per-sample shape) and their labels. N must be at least 1.
 func NewSet(raw []byte, sample []int, labels []int, classes int, opt Options) (*Set, error) {
 	per := 1
 	for _, d := range sample {
 		per *= d
 	}
 	n := len(labels)
+	if n == 0 {
+		return nil, fmt.Errorf("no samples: a set needs at least one")
+	}
 	if per == 0 || len(raw) != n*per {
 		return nil, fmt.Errorf("%d bytes do not hold %d samples of shape %v", len(raw), n, sample)
 	}
