@@ -101,6 +101,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if n := len(m.Inputs()); n != 1 {
+		return fmt.Errorf("model %s has %d inputs; infer feeds one (the images)", o.model, n)
+	}
 	opt := datasets.Options{Normalize: true, Flatten: len(m.Input()) == 1}
 	set, err := datasets.Load(o.data, split, opt)
 	if err != nil {
