@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/checkpoint"
+	"gorgonia.org/tensor"
 )
 
 func float32frombytes(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) }
@@ -112,4 +114,48 @@ func FuzzFromSpec(f *testing.F) {
 			t.Fatalf("spec changed: %s -> %s", spec, again)
 		}
 	})
+}
+
+// TestReadsSequentialV1 reads a checkpoint written by the first version of
+// tapenet (spec "tapenet.sequential/v1": conv, batch norm with running
+// statistics, dropout, dense, softmax) and gets the outputs that version
+// computed for the same input, printed by it when the file was made.
+func TestReadsSequentialV1(t *testing.T) {
+	f, err := os.Open("testdata/sequential_v1.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := checkpoint.Read(f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.IsSequential() || len(m.Nodes()) != 10 || m.Nodes()[9].Name != "softmax1" {
+		t.Errorf("nodes %v", m.Nodes())
+	}
+	x := make([]float32, 2*36)
+	for i := range x {
+		x[i] = float32(i%7) / 7
+	}
+	out, err := graph.NewPredictor(m).Forward(tensor.New(tensor.WithShape(2, 1, 6, 6), tensor.WithBacking(x)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float32{0.5568557, 0.18543571, 0.2577086, 0.5569346, 0.18913332, 0.2539321}
+	for i, v := range out.Data().([]float32) {
+		if math.Abs(float64(v-want[i])) > 1e-6 {
+			t.Errorf("output %d = %v, the first version gave %v", i, v, want[i])
+		}
+	}
+	// Saved again, it is written in the current format and reads back.
+	var buf bytes.Buffer
+	if err := checkpoint.Write(&buf, m); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(buf.Bytes(), []byte(graph.SpecFormat)) {
+		t.Error("a re-saved v1 model is not written in the current spec format")
+	}
+	if _, err := checkpoint.Read(&buf, nil); err != nil {
+		t.Fatal(err)
+	}
 }
