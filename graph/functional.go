@@ -223,6 +223,9 @@ func NewModel(inputs, outputs []*Tensor) (*Model, error) {
 		if err := out.Err(); err != nil {
 			return nil, fmt.Errorf("model: %w", err)
 		}
+		if out.call.layer == nil {
+			return nil, fmt.Errorf("model: output %d is the input %q itself; apply a layer to it (graph.Identity{} passes it through)", j, out.call.name)
+		}
 		type frame struct {
 			c    *call
 			next int

@@ -321,6 +321,9 @@ func TestDeclarationErrors(t *testing.T) {
 			return []*graph.Tensor{graph.Apply(graph.ReLU{}, graph.Apply(&graph.Conv2D{Filters: 1, Kernel: 3}, x))}
 		}, "conv2d: input must be (channels, height, width)"},
 		{"no outputs", []*graph.Tensor{x}, func() []*graph.Tensor { return nil }, "at least one input and one output"},
+		{"an input as output", []*graph.Tensor{x}, func() []*graph.Tensor {
+			return []*graph.Tensor{graph.Apply(&graph.Dense{Units: 2}, x), x}
+		}, `output 1 is the input "x" itself`},
 		{"reshape that does not fit", []*graph.Tensor{x}, func() []*graph.Tensor {
 			return []*graph.Tensor{graph.Apply(&graph.Reshape{Shape: []int{3, -1}}, x)}
 		}, "do not fill"},

@@ -43,8 +43,9 @@ func (p *Program) Input() *gorgonia.Node { return p.Inputs[0] }
 // Output returns the node of the model's first output.
 func (p *Program) Output() *gorgonia.Node { return p.Outputs[0] }
 
-// LayerOf returns the name of the model node that added n ("" for inputs
-// and nodes added after the model, such as a loss).
+// LayerOf returns the name of the model node that added n, or for a
+// parameter or buffer node the name of its layer ("" for inputs and nodes
+// added after the model, such as a loss).
 func (p *Program) LayerOf(n *gorgonia.Node) string { return p.layerOf[n.ID()] }
 
 // BuildOptions says how to build a Program.
@@ -143,9 +144,13 @@ func (m *Model) BuildWith(batch int, opt BuildOptions) (*Program, error) {
 		}
 	}
 	for _, name := range m.order {
-		if n, ok := cache[name]; ok && !m.buffers[name] {
+		n, ok := cache[name]
+		if !ok {
+			continue
+		}
+		p.layerOf[n.ID()] = name[:len(name)-len(paramSuffix(name))]
+		if !m.buffers[name] {
 			p.Learnables = append(p.Learnables, n)
-			p.layerOf[n.ID()] = name[:len(name)-len(paramSuffix(name))]
 		}
 	}
 	return p, nil
