@@ -301,7 +301,9 @@ func valueInfo(name string, sample []int) *onnx.ValueInfoProto {
 // initializers named as in the checkpoint ("fc1.weight", ...); a layer
 // applied at several nodes shares its initializers. Each node is
 // translated by its layer's ONNXLayer method or the built-in translation
-// of its kind; a layer with neither is an error naming it.
+// of its kind; a layer with neither is an error naming it. So is a graph
+// input named like a parameter, and a model output that is a model input
+// rather than a node.
 func ONNXModel(m *graph.Model) (*onnx.ModelProto, error) {
 	spec, err := json.Marshal(m)
 	if err != nil {
