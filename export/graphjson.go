@@ -56,20 +56,32 @@ type Graph struct {
 	// dimension of the input and of every per-sample node (the model
 	// itself accepts any batch size).
 	Batch int `json:"batch"`
-	// Input and Output are the ids of the model's input and output nodes.
+	// Input and Output are the ids of the model's first input and first
+	// output nodes.
 	Input  int64 `json:"input"`
 	Output int64 `json:"output"`
-	// Layers lists the layers in order with the id of each one's output.
+	// Inputs and Outputs are the ids of all the model's input and output
+	// nodes, in the model's order (graph.Model.Inputs, Outputs).
+	Inputs  []int64 `json:"inputs"`
+	Outputs []int64 `json:"outputs"`
+	// Layers lists the model's nodes (graph.Model.Nodes: a layer applied
+	// to its inputs) in order, with the id of each one's output.
 	Layers []GraphLayer `json:"layers"`
 	// Nodes lists every node of the graph.
 	Nodes []GraphNode `json:"nodes"`
 }
 
-// GraphLayer is a layer of a Graph.
+// GraphLayer is a model node of a Graph: a layer applied to its inputs.
 type GraphLayer struct {
-	Name   string `json:"name"`
-	Kind   string `json:"kind"`
-	Output int64  `json:"output"` // id of the layer's output node
+	// Name is the node's name: the layer's name, or "<layer>:<k>" at the
+	// layer's k-th reuse (graph.Node.Name).
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+	// Inputs names what the layer is applied to: model inputs or earlier
+	// nodes. Several inputs, or a node's output used by several later
+	// nodes, make the branches of a model that is not a stack.
+	Inputs []string `json:"inputs"`
+	Output int64    `json:"output"` // id of the node's output
 }
 
 // GraphNode is one node of a Graph.
@@ -88,8 +100,9 @@ type GraphNode struct {
 	Shape []int `json:"shape"`
 	// DType is the element type, e.g. "float32".
 	DType string `json:"dtype"`
-	// Layer is the name of the layer that added the node ("" for the
-	// model's input).
+	// Layer is the name of the model node that added the node ("" for the
+	// model's inputs). A parameter or buffer belongs to its layer's first
+	// node, whose name is the layer's.
 	Layer string `json:"layer"`
 	// Inputs are the ids of the nodes this one is computed from, in
 	// argument order.
@@ -103,13 +116,24 @@ func BuildGraph(m *graph.Model, batch int) (*Graph, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build graph: %w", err)
 	}
-	params := map[string]bool{}
-	for _, name := range m.ParamNames() {
-		params[name] = true
+	params := map[string]string{} // parameter name -> layer name
+	for _, nl := range m.Layers() {
+		for _, name := range m.LayerParams(nl.Name) {
+			params[name] = nl.Name
+		}
 	}
 	g := &Graph{Batch: batch, Input: p.Input().ID(), Output: p.Output().ID()}
+	for _, n := range p.Inputs {
+		g.Inputs = append(g.Inputs, n.ID())
+	}
+	for _, n := range p.Outputs {
+		g.Outputs = append(g.Outputs, n.ID())
+	}
 	for i, n := range m.Nodes() {
-		g.Layers = append(g.Layers, GraphLayer{Name: n.Name, Kind: m.Layer(n.Layer).Kind(), Output: p.Nodes[i].ID()})
+		if p.Nodes[i] == nil {
+			return nil, fmt.Errorf("build graph: node %s was left out of the graph", n.Name)
+		}
+		g.Layers = append(g.Layers, GraphLayer{Name: n.Name, Kind: m.Layer(n.Layer).Kind(), Inputs: n.Inputs, Output: p.Nodes[i].ID()})
 	}
 	for _, n := range p.Graph.AllNodes() {
 		gn := GraphNode{
@@ -123,10 +147,14 @@ func BuildGraph(m *graph.Model, batch int) (*Graph, error) {
 		switch {
 		case n == p.Input():
 			gn.Op, gn.Role = "input", RoleInput
-		case n.Op() == nil && params[n.Name()]:
+		case n.Op() == nil && params[n.Name()] != "":
 			gn.Op, gn.Role = "param", RoleParam
 			if m.IsBuffer(n.Name()) {
 				gn.Role = RoleBuffer
+			}
+			if gn.Layer == "" {
+				// Program.LayerOf knows learnables only, not buffers.
+				gn.Layer = params[n.Name()]
 			}
 		case n.Op() == nil:
 			gn.Op, gn.Role = "input", RoleInput
@@ -193,17 +221,37 @@ var (
 )
 
 // WriteDOT writes the Graphviz source of m's graph compiled for a batch of
-// one: one cluster per layer (subgraph "cluster_<layer>"), each node
-// labelled with its name, op and shape, and an edge from every node to
-// each node computed from it (data flows downwards).
+// one: one cluster per model node (subgraph "cluster_<node>", for a layer
+// applied once the layer's name), each Gorgonia node labelled with its
+// name, op and shape, and an edge from every Gorgonia node to each node
+// computed from it (data flows downwards). Edges between clusters show
+// the model's branches: a skip connection is an edge from the cluster
+// where it starts into the merge's cluster. Inputs and outputs are
+// ellipses. A shared layer's parameters sit in the cluster of its first
+// node; its later nodes' clusters take edges from them, or from what the
+// first node computed from them alone (Gorgonia computes a transposed
+// weight once for all its uses).
 func WriteDOT(w io.Writer, m *graph.Model) error {
 	g, err := BuildGraph(m, 1)
 	if err != nil {
 		return err
 	}
+	ins := m.Inputs()
+	title := "input " + ShapeString(ins[0].Shape)
+	if len(ins) > 1 {
+		var parts []string
+		for _, in := range ins {
+			parts = append(parts, in.Name+" "+ShapeString(in.Shape))
+		}
+		title = "inputs " + strings.Join(parts, ", ")
+	}
+	ends := map[int64]bool{}
+	for _, id := range g.Outputs {
+		ends[id] = true
+	}
 	var b strings.Builder
 	b.WriteString("digraph \"tapenet\" {\n")
-	b.WriteString("  graph [rankdir=TB, fontname=\"Helvetica\", fontsize=12, labelloc=t, label=" + dotQuote(fmt.Sprintf("tapenet model, input %s, batch compiled as %d", ShapeString(m.Input()), g.Batch)) + "];\n")
+	b.WriteString("  graph [rankdir=TB, fontname=\"Helvetica\", fontsize=12, labelloc=t, label=" + dotQuote(fmt.Sprintf("tapenet model, %s, batch compiled as %d", title, g.Batch)) + "];\n")
 	b.WriteString("  node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", fontname=\"Helvetica\", fontsize=10];\n")
 	b.WriteString("  edge [fontname=\"Helvetica\", fontsize=9];\n")
 	byLayer := map[string][]GraphNode{}
@@ -211,13 +259,13 @@ func WriteDOT(w io.Writer, m *graph.Model) error {
 		byLayer[n.Layer] = append(byLayer[n.Layer], n)
 	}
 	for _, n := range byLayer[""] {
-		b.WriteString("  " + dotNode(n, g.Output))
+		b.WriteString("  " + dotNode(n, ends))
 	}
 	for _, l := range g.Layers {
 		fmt.Fprintf(&b, "  subgraph %s {\n", dotQuote("cluster_"+l.Name))
 		fmt.Fprintf(&b, "    label=%s; style=\"rounded,filled\"; fillcolor=\"#f4f4f8\"; color=\"#9090a0\";\n", dotQuote(l.Name+" ("+l.Kind+")"))
 		for _, n := range byLayer[l.Name] {
-			b.WriteString("    " + dotNode(n, g.Output))
+			b.WriteString("    " + dotNode(n, ends))
 		}
 		b.WriteString("  }\n")
 	}
@@ -231,7 +279,9 @@ func WriteDOT(w io.Writer, m *graph.Model) error {
 	return err
 }
 
-func dotNode(n GraphNode, output int64) string {
+// dotNode declares a Gorgonia node; outputs holds the ids of the model's
+// outputs.
+func dotNode(n GraphNode, outputs map[int64]bool) string {
 	var lines []string
 	if n.Role != RoleOp || !strings.HasPrefix(n.Name, n.Op+"(") {
 		lines = append(lines, n.Name)
@@ -246,10 +296,12 @@ func dotNode(n GraphNode, output int64) string {
 	}
 	attrs := "label=\"" + strings.Join(lines, `\n`) + "\""
 	switch {
-	case n.Role == RoleInput || n.ID == output:
+	case n.Role == RoleInput || outputs[n.ID]:
 		attrs += ", shape=ellipse, fillcolor=\"#dbe9ff\""
 	case n.Role == RoleParam:
 		attrs += ", shape=note, fillcolor=\"#fff4d6\""
+	case n.Role == RoleBuffer:
+		attrs += ", shape=note, fillcolor=\"#ececec\""
 	case n.Role == RoleConst:
 		attrs += ", shape=plaintext"
 	}

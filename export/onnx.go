@@ -37,7 +37,9 @@ const (
 type ONNXLayer interface {
 	// ONNXNode adds the layer's ONNX nodes computing on the tensor named
 	// input (shape (N, b.InputShape()...)) through b and returns the name
-	// of the layer's output tensor.
+	// of the layer's output tensor. A layer applied to several tensors (a
+	// graph.Merger) gets the first as input and all of them from
+	// b.Inputs().
 	ONNXNode(b *ONNXBuilder, input string) (output string, err error)
 }
 
@@ -72,6 +74,18 @@ func builtinONNX(kind string) (ONNXFunc, bool) {
 		return flattenONNX, true
 	case "batchnorm":
 		return batchNormONNX, true
+	case "add":
+		return foldONNX("Add"), true
+	case "multiply":
+		return foldONNX("Mul"), true
+	case "concat":
+		return concatONNX, true
+	case "reshape":
+		return reshapeONNX, true
+	case "globalavgpool2d":
+		return globalAvgPool2dONNX, true
+	case "avgpool2d":
+		return avgPool2dONNX, true
 	}
 	return nil, false
 }
@@ -97,8 +111,10 @@ func onnxFunc(l graph.Layer) (ONNXFunc, bool) {
 }
 
 // ONNXBuilder adds the ONNX nodes and initializers of one model node (a
-// layer applied to its inputs) to a graph. Tensor names it makes start with
-// the layer's name.
+// layer applied to its inputs) to a graph. Tensor and node names it makes
+// start with the node's name (graph.Node.Name: the layer's name, or
+// "<layer>:<k>" at the layer's k-th reuse), parameters excepted: they are
+// named after the layer, once for all its nodes.
 type ONNXBuilder struct {
 	m      *graph.Model
 	g      *onnx.GraphProto
@@ -106,13 +122,23 @@ type ONNXBuilder struct {
 	layer  graph.NamedLayer
 	inputs []string        // ONNX names of the node's input tensors
 	shapes [][]int         // their per-sample shapes
-	names  map[string]bool // tensor names in use
+	names  map[string]bool // tensor names in use (parameter names reserved)
+	inits  map[string]bool // parameters already added as initializers
 	count  map[string]int  // nodes per op type, for node names
-	first  int             // index in g.Node of the layer's first node
+	first  int             // index in g.Node of the node's first ONNX node
 }
 
 // Layer returns the layer being translated.
 func (b *ONNXBuilder) Layer() graph.NamedLayer { return b.layer }
+
+// ModelNode returns the model node being translated: the layer's application
+// to its inputs, with its name and per-sample output shape.
+func (b *ONNXBuilder) ModelNode() graph.Node {
+	n := b.node
+	n.Inputs = slices.Clone(n.Inputs)
+	n.Shape = slices.Clone(n.Shape)
+	return n
+}
 
 // Inputs returns the ONNX names of all the node's input tensors (a merge
 // layer has several; the translation function gets the first).
@@ -136,34 +162,63 @@ func (b *ONNXBuilder) OutputShape() []int { return slices.Clone(b.node.Shape) }
 
 // Param adds the layer's parameter name (e.g. "weight") as an initializer
 // named as in the checkpoint ("fc1.weight"), with the model's shape and
-// values, and returns its name.
+// values, and returns its name. A layer applied at several nodes adds it
+// once: every node computes with the same initializer.
 func (b *ONNXBuilder) Param(name string) (string, error) {
 	full := b.layer.Name + "." + name
 	t := b.m.Param(full)
 	if t == nil {
 		return "", fmt.Errorf("layer %s: no parameter %q", b.layer.Name, name)
 	}
-	if b.names[full] {
+	if b.inits[full] {
 		return full, nil
 	}
 	b.g.Initializer = append(b.g.Initializer, floatTensor(full, t.Shape(), t.Data().([]float32)))
+	b.inits[full] = true
 	b.names[full] = true
 	return full, nil
 }
 
-// Constant adds a float32 initializer named "<layer>.<name>" (made unique
+// Constant adds a float32 initializer named "<node>.<name>" (made unique
 // if taken) and returns its name. An empty shape makes a scalar.
 func (b *ONNXBuilder) Constant(name string, shape []int, values []float32) (string, error) {
-	n := 1
-	for _, d := range shape {
-		n *= d
+	if err := b.checkSize(name, shape, len(values)); err != nil {
+		return "", err
 	}
-	if n != len(values) {
-		return "", fmt.Errorf("layer %s: constant %s: %d values for shape %v", b.layer.Name, name, len(values), shape)
-	}
-	full := b.unique(b.layer.Name + "." + name)
+	full := b.unique(b.node.Name + "." + name)
 	b.g.Initializer = append(b.g.Initializer, floatTensor(full, shape, values))
 	return full, nil
+}
+
+// ConstantInt64 adds an int64 initializer named "<node>.<name>" (made
+// unique if taken) and returns its name: the shape input of Reshape, the
+// axes or indices some operators take as tensors. An empty shape makes a
+// scalar.
+func (b *ONNXBuilder) ConstantInt64(name string, shape []int, values []int64) (string, error) {
+	if err := b.checkSize(name, shape, len(values)); err != nil {
+		return "", err
+	}
+	full := b.unique(b.node.Name + "." + name)
+	raw := make([]byte, 0, 8*len(values))
+	for _, v := range values {
+		raw = binary.LittleEndian.AppendUint64(raw, uint64(v))
+	}
+	b.g.Initializer = append(b.g.Initializer, &onnx.TensorProto{Name: full, Dims: ints64(shape...), DataType: int32(onnx.TensorProto_INT64), RawData: raw})
+	return full, nil
+}
+
+func (b *ONNXBuilder) checkSize(name string, shape []int, values int) error {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			return fmt.Errorf("layer %s: constant %s: negative dimension in shape %v", b.node.Name, name, shape)
+		}
+		n *= d
+	}
+	if n != values {
+		return fmt.Errorf("layer %s: constant %s: %d values for shape %v", b.node.Name, name, values, shape)
+	}
+	return nil
 }
 
 // Node adds a node applying op (an operator of the default ONNX domain,
@@ -176,9 +231,9 @@ func (b *ONNXBuilder) Node(op string, inputs []string, attrs ...*onnx.AttributeP
 	if k > 0 {
 		suffix = strconv.Itoa(k)
 	}
-	out := b.unique(b.layer.Name + "." + strings.ToLower(op) + suffix)
+	out := b.unique(b.node.Name + "." + strings.ToLower(op) + suffix)
 	b.g.Node = append(b.g.Node, &onnx.NodeProto{
-		Name:      b.layer.Name + "/" + op + suffix,
+		Name:      b.node.Name + "/" + op + suffix,
 		OpType:    op,
 		Input:     slices.Clone(inputs),
 		Output:    []string{out},
@@ -246,7 +301,9 @@ func valueInfo(name string, sample []int) *onnx.ValueInfoProto {
 // initializers named as in the checkpoint ("fc1.weight", ...); a layer
 // applied at several nodes shares its initializers. Each node is
 // translated by its layer's ONNXLayer method or the built-in translation
-// of its kind; a layer with neither is an error naming it.
+// of its kind; a layer with neither is an error naming it. So is a graph
+// input named like a parameter, and a model output that is a model input
+// rather than a node.
 func ONNXModel(m *graph.Model) (*onnx.ModelProto, error) {
 	spec, err := json.Marshal(m)
 	if err != nil {
@@ -258,7 +315,12 @@ func ONNXModel(m *graph.Model) (*onnx.ModelProto, error) {
 	}
 	inputs, outputs := m.Inputs(), m.Outputs()
 	single := len(inputs) == 1 && len(outputs) == 1
+	// Parameter names are reserved for their initializers: no other tensor
+	// may take one.
 	names := map[string]bool{}
+	for _, p := range m.ParamNames() {
+		names[p] = true
+	}
 	tensors := map[string]string{} // model tensor name -> ONNX tensor name
 	shapes := map[string][]int{}   // model tensor name -> per-sample shape
 	for _, in := range inputs {
@@ -266,33 +328,51 @@ func ONNXModel(m *graph.Model) (*onnx.ModelProto, error) {
 		if single {
 			name = ONNXInput
 		}
+		if names[name] {
+			return nil, fmt.Errorf("onnx: input %q has the name of a parameter", name)
+		}
 		g.Input = append(g.Input, valueInfo(name, in.Shape))
 		names[name] = true
 		tensors[in.Name] = name
 		shapes[in.Name] = in.Shape
 	}
+	nodes := m.Nodes()
+	isNode := map[string]bool{}
+	for _, n := range nodes {
+		isNode[n.Name] = true
+	}
 	outName := map[string]string{}
 	for _, o := range outputs {
+		if !isNode[o] {
+			// graph.NewModel accepts a model input as an output; it has no
+			// node (nor a reliable OutputShape).
+			return nil, fmt.Errorf("onnx: output %q is not computed by a layer (a model input given as an output is not supported)", o)
+		}
 		name := o
 		if single {
 			name = ONNXOutput
 		}
-		if _, dup := outName[o]; !dup {
-			outName[o] = name
-			names[name] = true
+		if _, dup := outName[o]; dup {
+			continue
 		}
+		if names[name] {
+			return nil, fmt.Errorf("onnx: output %q has the name of an input or a parameter", name)
+		}
+		outName[o] = name
+		names[name] = true
 	}
+	inits := map[string]bool{}
 	layers := map[string]graph.Layer{}
 	for _, nl := range m.Layers() {
 		layers[nl.Name] = nl.Layer
 	}
-	for _, n := range m.Nodes() {
+	for _, n := range nodes {
 		l := layers[n.Layer]
 		fn, ok := onnxFunc(l)
 		if !ok {
 			return nil, fmt.Errorf("onnx: layer %s: kind %q has no ONNX translation (have %s)", n.Layer, l.Kind(), strings.Join(ONNXKinds(), ", "))
 		}
-		b := &ONNXBuilder{m: m, g: g, node: n, layer: graph.NamedLayer{Name: n.Layer, Layer: l}, names: names, count: map[string]int{}, first: len(g.Node)}
+		b := &ONNXBuilder{m: m, g: g, node: n, layer: graph.NamedLayer{Name: n.Layer, Layer: l}, names: names, inits: inits, count: map[string]int{}, first: len(g.Node)}
 		for _, in := range n.Inputs {
 			b.inputs = append(b.inputs, tensors[in])
 			b.shapes = append(b.shapes, shapes[in])
@@ -387,9 +467,11 @@ func renameTensor(nodes []*onnx.NodeProto, from, to string) {
 }
 
 // WriteONNX writes m as a serialized ONNX model (see ONNXModel), which ONNX
-// Runtime and other ONNX tools load. Feed it a float32 tensor "input" of
-// shape (N, sample shape...), any N; it returns "output" of shape
-// (N, classes).
+// Runtime and other ONNX tools load. A model of one input and one output
+// takes a float32 tensor "input" of shape (N, sample shape...), any N, and
+// returns "output" (of shape (N, classes) for a classifier); other models
+// take one tensor per model input, named after it, and return one per
+// output, named after the node computing it.
 func WriteONNX(w io.Writer, m *graph.Model) error {
 	mp, err := ONNXModel(m)
 	if err != nil {

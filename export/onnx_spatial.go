@@ -72,3 +72,26 @@ func batchNormONNX(b *ONNXBuilder, x string) (string, error) {
 	}
 	return b.Node("BatchNormalization", append([]string{x}, in...), AttrFloat("epsilon", float32(bn.Eps()))), nil
 }
+
+// globalAvgPool2dONNX emits GlobalAveragePool, (N, C, H, W) to
+// (N, C, 1, 1), then Flatten to graph's (N, C).
+func globalAvgPool2dONNX(b *ONNXBuilder, x string) (string, error) {
+	if len(b.InputShape()) != 3 {
+		return "", fmt.Errorf("globalavgpool2d needs (batch, channels, height, width) input, got per-sample shape %v", b.InputShape())
+	}
+	pooled := b.Node("GlobalAveragePool", []string{x})
+	return b.Node("Flatten", []string{pooled}, AttrInt("axis", 1)), nil
+}
+
+// avgPool2dONNX emits AveragePool with count_include_pad=1: graph's
+// AvgPool2D counts the zero padding in each window's average.
+func avgPool2dONNX(b *ONNXBuilder, x string) (string, error) {
+	ap, ok := b.Layer().Layer.(*graph.AvgPool2D)
+	if !ok {
+		return "", fmt.Errorf("avgpool2d layer is %T", b.Layer().Layer)
+	}
+	k, s, p := ap.Window()
+	return b.Node("AveragePool", []string{x},
+		AttrInts("kernel_shape", ints64(k, k)...), AttrInts("strides", ints64(s, s)...),
+		AttrInts("pads", ints64(p, p, p, p)...), AttrInt("count_include_pad", 1)), nil
+}

@@ -10,14 +10,24 @@ import (
 	"github.com/tapenet/tapenet/graph"
 )
 
-// LayerInfo describes one layer of a model for a summary.
+// LayerInfo describes one node of a model (a layer applied to its inputs)
+// for a summary.
 type LayerInfo struct {
-	// Name is the layer's name in the model, e.g. "fc1".
+	// Name is the node's name: the layer's name in the model, e.g. "fc1",
+	// or "<layer>:<k>" at the layer's k-th reuse (graph.Node.Name).
 	Name string
+	// Layer is the name of the layer applied, e.g. "fc1".
+	Layer string
 	// Kind is the layer's kind, e.g. "dense".
 	Kind string
+	// Inputs names what the layer is applied to: model inputs or earlier
+	// nodes.
+	Inputs []string
 	// OutputShape is the per-sample output shape (batch excluded).
 	OutputShape []int
+	// Shared reports a reuse of a layer applied at an earlier node: its
+	// parameters are listed and counted there, not here.
+	Shared bool
 	// Params lists the layer's parameters by full name ("fc1.weight").
 	Params []string
 	// Count is the number of parameter values of the layer, buffers
@@ -25,14 +35,18 @@ type LayerInfo struct {
 	Count, Trainable int
 }
 
-// Layers describes every node of m, in order: the layer it applies and
-// its output shape; a layer applied at several nodes counts its
-// parameters at the first.
+// Layers describes every node of m, in order: the layer it applies, its
+// inputs and its output shape; a layer applied at several nodes lists and
+// counts its parameters at the first.
 func Layers(m *graph.Model) ([]LayerInfo, error) {
 	var out []LayerInfo
 	seen := map[string]bool{}
 	for _, n := range m.Nodes() {
-		li := LayerInfo{Name: n.Name, Kind: m.Layer(n.Layer).Kind(), OutputShape: n.Shape}
+		l := m.Layer(n.Layer)
+		if l == nil {
+			return nil, fmt.Errorf("node %s: model has no layer %q", n.Name, n.Layer)
+		}
+		li := LayerInfo{Name: n.Name, Layer: n.Layer, Kind: l.Kind(), Inputs: n.Inputs, OutputShape: n.Shape, Shared: seen[n.Layer]}
 		if !seen[n.Layer] {
 			seen[n.Layer] = true
 			for _, p := range m.LayerParams(n.Layer) {
@@ -66,28 +80,58 @@ func ShapeString(shape []int) string {
 // name and kind, output shape (batch as None) and parameter count, then
 // the total, trainable and non-trainable (buffer) parameter counts with
 // their size as float32.
+//
+// A model that is not a plain stack (graph.Model.IsSequential false:
+// several inputs or outputs, branches, shared layers) gets Keras'
+// functional summary instead: a row per model input ("InputLayer"), then
+// a row per node with a "Connected to" column naming its inputs (model
+// inputs or nodes, comma-separated). A shared layer's parameters are
+// counted at its first node; its later nodes show "(shared)".
 func WriteSummary(w io.Writer, m *graph.Model) error {
 	layers, err := Layers(m)
 	if err != nil {
 		return err
 	}
-	rows := [][3]string{{"Layer (type)", "Output Shape", "Param #"}, {"input (input)", ShapeString(m.Input()), "0"}}
+	functional := !m.IsSequential()
+	rows := [][4]string{{"Layer (type)", "Output Shape", "Param #", "Connected to"}}
+	if functional {
+		for _, in := range m.Inputs() {
+			rows = append(rows, [4]string{in.Name + " (InputLayer)", ShapeString(in.Shape), "0", ""})
+		}
+	} else {
+		rows = append(rows, [4]string{"input (input)", ShapeString(m.Input()), "0", ""})
+	}
 	total, trainable := 0, 0
 	for _, l := range layers {
-		rows = append(rows, [3]string{l.Name + " (" + l.Kind + ")", ShapeString(l.OutputShape), thousands(l.Count)})
+		count := thousands(l.Count)
+		if l.Shared {
+			count = "(shared)"
+		}
+		rows = append(rows, [4]string{l.Name + " (" + l.Kind + ")", ShapeString(l.OutputShape), count, strings.Join(l.Inputs, ", ")})
 		total += l.Count
 		trainable += l.Trainable
 	}
-	w0, w1, w2 := 0, 0, 0
+	w0, w1, w2, w3 := 0, 0, 0, 0
 	for _, r := range rows {
-		w0, w1, w2 = max(w0, len(r[0])), max(w1, len(r[1])), max(w2, len(r[2]))
+		w0, w1, w2, w3 = max(w0, len(r[0])), max(w1, len(r[1])), max(w2, len(r[2])), max(w3, len(r[3]))
 	}
 	w0, w1, w2 = max(w0+2, 28), max(w1+2, 26), max(w2, 11)
 	width := w0 + w1 + w2
+	name := "sequential"
+	if functional {
+		width += 2 + w3
+		name = "functional"
+	}
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "Model: %q\n", "sequential")
+	fmt.Fprintf(bw, "Model: %q\n", name)
 	line := func(c string) { fmt.Fprintln(bw, strings.Repeat(c, width)) }
-	row := func(r [3]string) { fmt.Fprintf(bw, "%-*s%-*s%*s\n", w0, r[0], w1, r[1], w2, r[2]) }
+	row := func(r [4]string) {
+		if !functional {
+			fmt.Fprintf(bw, "%-*s%-*s%*s\n", w0, r[0], w1, r[1], w2, r[2])
+			return
+		}
+		fmt.Fprintln(bw, strings.TrimRight(fmt.Sprintf("%-*s%-*s%*s  %s", w0, r[0], w1, r[1], w2, r[2], r[3]), " "))
+	}
 	line("_")
 	row(rows[0])
 	line("=")

@@ -225,3 +225,41 @@ func TestHelp(t *testing.T) {
 		}
 	}
 }
+
+// A checkpoint of a functional model (two inputs, a shared layer, a merge)
+// exports to every format but the rendered ones: the summary is the
+// functional one and the ONNX model names its inputs after the model's.
+func TestFunctionalModel(t *testing.T) {
+	a, b := graph.Input("left", 4), graph.Input("right", 4)
+	d := &graph.Dense{Units: 3}
+	out := graph.Apply(graph.Softmax{}, graph.Apply(&graph.Concat{}, graph.Apply(d, a), graph.Apply(d, b)))
+	m, err := graph.NewModel([]*graph.Tensor{a, b}, []*graph.Tensor{out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(2)
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "pair.safetensors")
+	if err := cli.WriteFile(ckpt, func(w io.Writer) error { return graph.WriteCheckpoint(w, m) }); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCmd("--model", ckpt)
+	if code != 0 || !strings.Contains(stdout, "Connected to") || !strings.Contains(stdout, "fc1:1 (dense)") || !strings.Contains(stdout, "concat1 (concat)") || !strings.Contains(stdout, "fc1, fc1:1") {
+		t.Errorf("summary: exit %d, stderr %q, stdout:\n%s", code, stderr, stdout)
+	}
+	for _, f := range export.Formats() {
+		if f.Name == "svg" || f.Name == "png" {
+			continue
+		}
+		path := filepath.Join(dir, "pair"+f.Ext)
+		if code, _, stderr := runCmd("--model", ckpt, "--format", f.Name, "-o", path); code != 0 {
+			t.Errorf("%s: exit %d: %s", f.Name, code, stderr)
+		}
+	}
+	onnx, _ := os.ReadFile(filepath.Join(dir, "pair.onnx"))
+	for _, name := range []string{"left", "right", "softmax1", "fc1.weight"} {
+		if !bytes.Contains(onnx, []byte(name)) {
+			t.Errorf("ONNX model lacks %q", name)
+		}
+	}
+}
