@@ -17,6 +17,7 @@ import (
 
 	"github.com/tapenet/tapenet/export"
 	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/graph/checkpoint"
 )
 
 // siamese applies one dense layer to two inputs and adds the results.
@@ -390,7 +391,7 @@ func TestWeightsDAG(t *testing.T) {
 					t.Errorf("safetensors %s: missing or differs", name)
 				}
 			}
-			back, err := graph.ReadCheckpoint(bytes.NewReader(st.Bytes()), nil)
+			back, err := checkpoint.Read(bytes.NewReader(st.Bytes()), nil)
 			if err != nil {
 				t.Fatal(err)
 			}

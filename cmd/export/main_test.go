@@ -240,7 +240,7 @@ func TestFunctionalModel(t *testing.T) {
 	m.Init(2)
 	dir := t.TempDir()
 	ckpt := filepath.Join(dir, "pair.safetensors")
-	if err := cli.WriteFile(ckpt, func(w io.Writer) error { return graph.WriteCheckpoint(w, m) }); err != nil {
+	if err := cli.WriteFile(ckpt, func(w io.Writer) error { return checkpoint.Write(w, m) }); err != nil {
 		t.Fatal(err)
 	}
 	code, stdout, stderr := runCmd("--model", ckpt)
