@@ -22,11 +22,15 @@
 // are binary; [Lookup] finds one by name and [ByExtension] by file name:
 //
 //   - summary ([WriteSummary]): a table of layers with output shapes and
-//     parameter counts, then total, trainable and non-trainable parameters.
+//     parameter counts, then total, trainable and non-trainable parameters;
+//     for a model that is not a plain stack, one row per node with a
+//     "Connected to" column (as Keras' functional summary) and input rows.
 //   - json ([WriteJSON]): the model spec and every node of the Gorgonia
 //     graph compiled for a batch of one, with op, shape, dtype, layer and
 //     input node ids ([BuildGraph] returns the same as Go values).
-//   - dot ([WriteDOT]): Graphviz source of that graph, one cluster per layer.
+//   - dot ([WriteDOT]): Graphviz source of that graph, one cluster per
+//     model node, so branches and skip connections show as edges between
+//     clusters.
 //   - svg and png ([WriteImage]): the DOT graph rendered by Graphviz's dot
 //     program, when it is installed.
 //   - safetensors ([WriteSafetensors]): the tapenet checkpoint.
@@ -44,15 +48,17 @@
 //
 // # ONNX translations of layers
 //
-// The ONNX writer translates a model layer by layer. For each layer it
-// looks, in order, for:
+// The ONNX writer translates a model node by node (a layer applied at
+// several nodes shares its initializers). For each layer it looks, in
+// order, for:
 //
 //  1. the [ONNXLayer] interface, implemented by the layer value itself:
 //     how a layer of your own becomes exportable;
 //  2. the built-in translation of one of graph's kinds ([ONNXKinds]:
 //     dense, sigmoid, relu, tanh, softmax, identity, step, conv2d,
-//     maxpool2d, flatten, dropout, batchnorm). It is a fixed table, not a
-//     global registry that init functions change.
+//     maxpool2d, avgpool2d, globalavgpool2d, flatten, reshape, dropout,
+//     batchnorm, add, multiply, concat). It is a fixed table, not a global
+//     registry that init functions change.
 //
 // A layer with neither is an error naming the layer and its kind. A
 // translation adds nodes through an [ONNXBuilder].

@@ -29,7 +29,7 @@ func Formats() []Format {
 	return []Format{
 		{"summary", ".txt", false, "table of layers, output shapes and parameter counts", WriteSummary},
 		{"json", ".json", false, "model spec and every Gorgonia graph node (op, shape, dtype, layer, inputs)", WriteJSON},
-		{"dot", ".dot", false, "Graphviz source of the graph, one cluster per layer", WriteDOT},
+		{"dot", ".dot", false, "Graphviz source of the graph, one cluster per model node", WriteDOT},
 		{"safetensors", ".safetensors", true, "tapenet checkpoint: weights and spec (cmd/infer --model reads it)", WriteSafetensors},
 		{"npz", ".npz", true, "numpy archive, one float32 array per parameter (numpy.load)", WriteNPZ},
 		{"onnx", ".onnx", true, "ONNX model, opset 13, dynamic batch dimension N", WriteONNX},
