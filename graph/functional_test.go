@@ -66,14 +66,7 @@ func TestFunctionalModelTrainsSavesReloads(t *testing.T) {
 	if acc := accuracy(t, m, x, labels, 50); acc < 0.95 {
 		t.Errorf("accuracy %.3f after training, want >= 0.95", acc)
 	}
-	var buf bytes.Buffer
-	if err := checkpoint.Write(&buf, m); err != nil {
-		t.Fatal(err)
-	}
-	back, err := checkpoint.Read(&buf, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	back := roundTrip(t, m)
 	a, err := graph.NewPredictor(m).Forward(x)
 	if err != nil {
 		t.Fatal(err)
@@ -176,14 +169,7 @@ func TestTwoInputModel(t *testing.T) {
 	if len(outs) != 2 || !slices.Equal([]int(outs[0].Shape()), []int{400, 3}) || !slices.Equal([]int(outs[1].Shape()), []int{400, 1}) {
 		t.Fatalf("outputs %v", outs)
 	}
-	var buf bytes.Buffer
-	if err := checkpoint.Write(&buf, m); err != nil {
-		t.Fatal(err)
-	}
-	back, err := checkpoint.Read(&buf, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	back := roundTrip(t, m)
 	again, err := graph.NewPredictor(back).Predict(xa, xb)
 	if err != nil {
 		t.Fatal(err)
@@ -508,4 +494,18 @@ func TestEmptyInputs(t *testing.T) {
 	if _, err := tr.Step(empty, emptyT); err == nil || !strings.Contains(err.Error(), "empty (0 samples)") {
 		t.Errorf("Step: %v", err)
 	}
+}
+
+// roundTrip saves m as a checkpoint and reads it back.
+func roundTrip(t *testing.T, m *graph.Model) *graph.Model {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := checkpoint.Write(&buf, m); err != nil {
+		t.Fatal(err)
+	}
+	back, err := checkpoint.Read(&buf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return back
 }

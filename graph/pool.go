@@ -54,16 +54,8 @@ func (p *MaxPool2D) OutputSize(in int) int {
 // Forward adds the max pooling of x.
 func (p *MaxPool2D) Forward(_ *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 	k, st, pad := p.kernel(), p.stride(), p.Padding
-	switch {
-	case k < 1 || st < 1:
-		return nil, fmt.Errorf("maxpool2d: kernel and stride must be positive, got %d and %d", p.Kernel, p.Stride)
-	case pad < 0 || pad >= k:
-		return nil, fmt.Errorf("maxpool2d: padding must be in [0, kernel), got %d", p.Padding)
-	case x.Dims() != 4:
-		return nil, fmt.Errorf("maxpool2d: input must be (batch, channels, height, width), got %v", x.Shape())
-	}
-	if h, w := x.Shape()[2], x.Shape()[3]; h+2*pad < k || w+2*pad < k {
-		return nil, fmt.Errorf("maxpool2d: window %d is larger than the padded input %dx%d", k, h+2*pad, w+2*pad)
+	if err := checkWindow("maxpool2d", k, st, pad, x); err != nil {
+		return nil, err
 	}
 	y, err := gorgonia.MaxPool2D(x, tensor.Shape{k, k}, []int{pad, pad}, []int{st, st})
 	if err != nil {
@@ -126,18 +118,10 @@ func (p *AvgPool2D) Window() (kernel, stride, padding int) {
 // (im2col), averaged.
 func (p *AvgPool2D) Forward(_ *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 	k, st, pad := p.Window()
-	switch {
-	case k < 1 || st < 1:
-		return nil, fmt.Errorf("avgpool2d: kernel and stride must be positive, got %d and %d", p.Kernel, p.Stride)
-	case pad < 0 || pad >= k:
-		return nil, fmt.Errorf("avgpool2d: padding must be in [0, kernel), got %d", p.Padding)
-	case x.Dims() != 4:
-		return nil, fmt.Errorf("avgpool2d: input must be (batch, channels, height, width), got %v", x.Shape())
+	if err := checkWindow("avgpool2d", k, st, pad, x); err != nil {
+		return nil, err
 	}
 	s := x.Shape()
-	if s[2]+2*pad < k || s[3]+2*pad < k {
-		return nil, fmt.Errorf("avgpool2d: window %d is larger than the padded input %dx%d", k, s[2]+2*pad, s[3]+2*pad)
-	}
 	planes, err := gorgonia.Reshape(x, tensor.Shape{s[0] * s[1], 1, s[2], s[3]})
 	if err != nil {
 		return nil, err
@@ -152,4 +136,21 @@ func (p *AvgPool2D) Forward(_ *Scope, x *gorgonia.Node) (*gorgonia.Node, error) 
 		return nil, fmt.Errorf("avgpool2d: %w", err)
 	}
 	return gorgonia.Reshape(m, tensor.Shape{s[0], s[1], cs[1], cs[2]})
+}
+
+// checkWindow checks a pooling window (defaults applied) against a
+// (batch, channels, height, width) input.
+func checkWindow(kind string, k, st, pad int, x *gorgonia.Node) error {
+	switch {
+	case k < 1 || st < 1:
+		return fmt.Errorf("%s: kernel and stride must be positive, got %d and %d", kind, k, st)
+	case pad < 0 || pad >= k:
+		return fmt.Errorf("%s: padding must be in [0, kernel), got %d", kind, pad)
+	case x.Dims() != 4:
+		return fmt.Errorf("%s: input must be (batch, channels, height, width), got %v", kind, x.Shape())
+	}
+	if h, w := x.Shape()[2], x.Shape()[3]; h+2*pad < k || w+2*pad < k {
+		return fmt.Errorf("%s: window %d is larger than the padded input %dx%d", kind, k, h+2*pad, w+2*pad)
+	}
+	return nil
 }
