@@ -116,8 +116,10 @@ func NewOptimizer(name string) (Stateful, error) {
 // step that sees a parameter, and its step count.
 type slots struct {
 	steps int
-	bufs  map[string][]float32 // by "<slot>/<param>"
+	bufs  map[slotKey][]float32
 }
+
+type slotKey struct{ slot, param string }
 
 // get returns the buffer slot/name of n values, zeroed when new.
 func (s *slots) get(slot, name string, n int) ([]float32, error) {
@@ -126,11 +128,11 @@ func (s *slots) get(slot, name string, n int) ([]float32, error) {
 
 // getInit is get with the value of a new buffer's elements.
 func (s *slots) getInit(slot, name string, n int, init float32) ([]float32, error) {
-	key := slot + "/" + name
+	key := slotKey{slot, name}
 	b, ok := s.bufs[key]
 	if !ok {
 		if s.bufs == nil {
-			s.bufs = map[string][]float32{}
+			s.bufs = map[slotKey][]float32{}
 		}
 		b = make([]float32, n)
 		for i := range b {
@@ -139,7 +141,7 @@ func (s *slots) getInit(slot, name string, n int, init float32) ([]float32, erro
 		s.bufs[key] = b
 	}
 	if len(b) != n {
-		return nil, fmt.Errorf("optimizer: %s holds %d values, parameter has %d", key, len(b), n)
+		return nil, fmt.Errorf("optimizer: %s/%s holds %d values, parameter has %d", slot, name, len(b), n)
 	}
 	return b, nil
 }
@@ -147,7 +149,7 @@ func (s *slots) getInit(slot, name string, n int, init float32) ([]float32, erro
 func (s *slots) state(kind string) OptimizerState {
 	st := OptimizerState{Kind: kind, Steps: s.steps, Buffers: map[string][]float32{}}
 	for k, b := range s.bufs {
-		st.Buffers[k] = slices.Clone(b)
+		st.Buffers[k.slot+"/"+k.param] = slices.Clone(b)
 	}
 	return st
 }
@@ -159,13 +161,13 @@ func (s *slots) setState(kind string, st OptimizerState, known ...string) error 
 	if st.Steps < 0 {
 		return fmt.Errorf("optimizer state: %d steps", st.Steps)
 	}
-	bufs := map[string][]float32{}
+	bufs := map[slotKey][]float32{}
 	for _, k := range sortedKeys(st.Buffers) {
 		slot, name, ok := cutSlot(k)
 		if !ok || name == "" || !slices.Contains(known, slot) {
 			return fmt.Errorf("optimizer state of %q: unknown buffer %q (slots: %v)", kind, k, known)
 		}
-		bufs[k] = slices.Clone(st.Buffers[k])
+		bufs[slotKey{slot, name}] = slices.Clone(st.Buffers[k])
 	}
 	s.steps, s.bufs = st.Steps, bufs
 	return nil

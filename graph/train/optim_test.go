@@ -413,3 +413,20 @@ func TestCustomOptimizer(t *testing.T) {
 		t.Error("custom optimizer without a learning rate: no error")
 	}
 }
+
+// After its first step, no built-in optimiser allocates.
+func TestOptimizersDoNotAllocate(t *testing.T) {
+	for _, name := range Optimizers() {
+		opt, _ := NewOptimizer(name)
+		params := []Param{
+			{Name: "fc1.weight", Value: make([]float32, 100), Grad: make([]float32, 100), Decay: true},
+			{Name: "fc1.bias", Value: make([]float32, 10), Grad: make([]float32, 10)},
+		}
+		if err := opt.Step(params, 0.01); err != nil {
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(10, func() { opt.Step(params, 0.01) }); n != 0 {
+			t.Errorf("%s: %v allocations per step", name, n)
+		}
+	}
+}
