@@ -7,12 +7,13 @@
 // Schedule gives for each step.
 //
 //	tr, err := train.NewTrainer(m, train.Config{
-//		Optimizer:   "adamw",                         // or Custom: your own Optimizer
+//		Optimizer:   "adamw", // or Custom: an Optimizer of your own
 //		WeightDecay: 0.05,
-//		NoDecay:     train.BiasAndNormParams(m),      // no decay on biases and batch norm
-//		ClipNorm:    1,                               // global gradient-norm clipping
+//		NoDecay:     train.BiasAndNormParams(m), // no decay of biases, batch norm
+//		ClipNorm:    1,                          // global gradient-norm clipping
 //		Schedule:    train.Warmup{Steps: 100, Then: train.Cosine{Steps: 5900}},
-//		Seed:        1,                               // shuffling and dropout masks
+//		Losses:      []train.Loss{train.SparseCrossEntropy}, // integer labels
+//		Seed:        1, // shuffling and dropout masks
 //	})
 //	for epoch := 1; epoch <= 10; epoch++ {
 //		stats, err := tr.Epoch(x, labels, 100, nil) // shuffled, seeded
