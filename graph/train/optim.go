@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"sort"
+
+	"gorgonia.org/gorgonia"
 )
 
 // Param is one learnable tensor as an Optimizer sees it at a step.
@@ -570,3 +572,48 @@ func adamStep(s *slots, params []Param, lr, beta1, beta2, eps, decay float64, de
 }
 
 func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
+
+// AsSolver adapts an Optimizer to gorgonia.Solver at a fixed learning rate,
+// for a Gorgonia loop of one's own (gorgonia.Grad, a tape machine with
+// BindDualValues, then Step after each run). Parameters are named after
+// their nodes (after their position when they are not nodes), and each
+// gradient is zeroed after the step, as Gorgonia's solvers do: the tape
+// machine adds the next gradients into it.
+func AsSolver(opt Optimizer, lr float64) gorgonia.Solver {
+	return &solver{opt: opt, lr: lr}
+}
+
+type solver struct {
+	opt    Optimizer
+	lr     float64
+	params []Param
+}
+
+// Step implements gorgonia.Solver.
+func (s *solver) Step(model []gorgonia.ValueGrad) error {
+	s.params = s.params[:0]
+	for i, vg := range model {
+		name := fmt.Sprintf("param%d", i)
+		if n, ok := vg.(*gorgonia.Node); ok {
+			name = n.Name()
+		}
+		w, ok := vg.Value().Data().([]float32)
+		if !ok {
+			return fmt.Errorf("optimizer: %s is not float32", name)
+		}
+		g, err := vg.Grad()
+		if err != nil {
+			return fmt.Errorf("optimizer: %s: %w", name, err)
+		}
+		gs, ok := g.Data().([]float32)
+		if !ok {
+			return fmt.Errorf("optimizer: gradient of %s is not float32", name)
+		}
+		s.params = append(s.params, Param{Name: name, Value: w, Grad: gs, Decay: true})
+	}
+	if err := s.opt.Step(s.params, s.lr); err != nil {
+		return err
+	}
+	clearGrads(s.params)
+	return nil
+}

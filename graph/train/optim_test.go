@@ -29,23 +29,9 @@ func quadratic(t *testing.T, w0 []float32) (gorgonia.VM, *gorgonia.Node) {
 	return gorgonia.NewTapeMachine(g, gorgonia.BindDualValues(w)), w
 }
 
-// stepNode runs opt on the value and gradient of node w, as the Trainer
-// does, and clears the gradient.
-func stepNode(opt Optimizer, w *gorgonia.Node, lr float64) error {
-	g, err := w.Grad()
-	if err != nil {
-		return err
-	}
-	p := []Param{{Name: "w", Value: w.Value().Data().([]float32), Grad: g.Data().([]float32), Decay: true}}
-	if err := opt.Step(p, lr); err != nil {
-		return err
-	}
-	clear(p[0].Grad)
-	return nil
-}
-
 // The optimizers that Gorgonia also has follow its solvers step for step on
-// a least-squares problem, over 20 steps at a constant rate. Gorgonia's
+// a least-squares problem, over 20 steps at a constant rate, both run as
+// gorgonia.Solvers (ours through AsSolver). Gorgonia's
 // Momentum keeps v = -η·b where PyTorch's SGD keeps b (equal at a constant
 // rate); its AdaGrad and RMSprop add ε under the square root where PyTorch
 // adds it outside, which moves nothing at these gradients (ε ≤ 1e-8 beside
@@ -69,6 +55,7 @@ func TestOptimizersMatchGorgonia(t *testing.T) {
 		t.Run(test.name, func(t *testing.T) {
 			vmA, wA := quadratic(t, w0)
 			vmB, wB := quadratic(t, w0)
+			ours := AsSolver(test.ours, test.lr)
 			worst := 0.0
 			for step := range 20 {
 				for _, vm := range []gorgonia.VM{vmA, vmB} {
@@ -80,7 +67,7 @@ func TestOptimizersMatchGorgonia(t *testing.T) {
 				if err := test.ref.Step(gorgonia.NodesToValueGrads(gorgonia.Nodes{wA})); err != nil {
 					t.Fatal(err)
 				}
-				if err := stepNode(test.ours, wB, test.lr); err != nil {
+				if err := ours.Step(gorgonia.NodesToValueGrads(gorgonia.Nodes{wB})); err != nil {
 					t.Fatal(err)
 				}
 				a := wA.Value().Data().([]float32)
