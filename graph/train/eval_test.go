@@ -241,6 +241,18 @@ func TestLossWeightsAndOwnLosses(t *testing.T) {
 		return got.Loss
 	}
 	ce, mse := score(Config{LossWeights: []float64{1, 0}}), score(Config{LossWeights: []float64{0, 1}})
+	// Labels for the first output: the same objective, and a step takes them.
+	labels := tensor.New(tensor.WithShape(5), tensor.WithBacking(evalLabels))
+	sparse, err := NewTrainer(twoHeads(t), Config{Losses: []Loss{SparseCrossEntropy}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := sparse.EvaluateInputs([]*tensor.Dense{x}, []*tensor.Dense{labels, reg}, 2); err != nil || math.Abs(got.Loss-(ce+mse)) > 1e-6 {
+		t.Errorf("labels for the first of two outputs: %v (%v), want %v", got.Loss, err, ce+mse)
+	}
+	if _, err := sparse.StepInputs([]*tensor.Dense{x}, []*tensor.Dense{labels, reg}); err != nil {
+		t.Errorf("a step on labels and regression targets: %v", err)
+	}
 	if got, want := score(Config{LossWeights: []float64{2, 0.5}}), 2*ce+0.5*mse; math.Abs(got-want) > 1e-6 {
 		t.Errorf("weighted objective %v, want 2·%v + 0.5·%v = %v", got, ce, mse, want)
 	}

@@ -358,17 +358,30 @@ func (tr *Trainer) StepInputs(xs, ts []*tensor.Dense) (float32, error) {
 	if err != nil {
 		return 0, err
 	}
-	srcT, err := tr.targetSources(ts, batch)
-	if err != nil {
-		return 0, fmt.Errorf("step: %w", err)
+	if len(ts) != len(tr.outputs) {
+		return 0, fmt.Errorf("step: %d target tensors, model has %d outputs", len(ts), len(tr.outputs))
 	}
-	idx := make([]int, batch)
-	for i := range idx {
-		idx[i] = i
-	}
-	for k, s := range srcT {
-		if err := s.fill(tp.ts[k].Data().([]float32), idx); err != nil {
-			return 0, fmt.Errorf("step: %w", err)
+	targets := make([]*tensor.Dense, len(ts))
+	for i, t := range ts {
+		if c := tr.classes[i]; c > 0 {
+			// Labels: expanded into the graph's one-hot rows.
+			src, err := tr.targetSource(i, t, batch)
+			if err != nil {
+				return 0, fmt.Errorf("step: %w", err)
+			}
+			dst := tp.ts[i].Data().([]float32)
+			clear(dst)
+			for r, l := range src.labels {
+				dst[r*c+l] = 1
+			}
+			targets[i] = tp.ts[i]
+			continue
+		}
+		if t == nil || !t.Shape().Eq(tp.targets[i].Shape()) {
+			return 0, fmt.Errorf("step: targets of output %s: shape %v, model wants %v", tr.outputs[i], shapeOf(t), tp.targets[i].Shape())
+		}
+		if targets[i], err = graph.Contiguous(t); err != nil {
+			return 0, fmt.Errorf("step: targets of output %s: %w", tr.outputs[i], err)
 		}
 	}
 	packed := make([]*tensor.Dense, len(xs))
@@ -377,7 +390,7 @@ func (tr *Trainer) StepInputs(xs, ts []*tensor.Dense) (float32, error) {
 			return 0, fmt.Errorf("step: %w", err)
 		}
 	}
-	return tr.run(tp, packed, tp.ts)
+	return tr.run(tp, packed, targets)
 }
 
 func shapeOf(t *tensor.Dense) tensor.Shape {
@@ -619,30 +632,37 @@ func (tr *Trainer) targetSources(ts []*tensor.Dense, n int) ([]source, error) {
 	if len(ts) != len(tr.outputs) {
 		return nil, fmt.Errorf("%d target tensors, model has %d outputs", len(ts), len(tr.outputs))
 	}
-	var src []source
+	src := make([]source, len(ts))
 	for i, t := range ts {
-		what := "targets of output " + tr.outputs[i]
-		if t == nil || t.Dims() < 1 || t.Shape()[0] != n {
-			return nil, fmt.Errorf("%d samples but %s have shape %v", n, what, shapeOf(t))
+		var err error
+		if src[i], err = tr.targetSource(i, t, n); err != nil {
+			return nil, err
 		}
-		if c := tr.classes[i]; c > 0 {
-			labels, err := Labels(t, c)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", what, err)
-			}
-			src = append(src, source{what: what, labels: labels, classes: c})
-			continue
-		}
-		if want := append([]int{n}, tr.m.OutputShape(i)...); !slices.Equal([]int(t.Shape()), want) {
-			return nil, fmt.Errorf("%s have shape %v, model wants %v", what, t.Shape(), want)
-		}
-		d, per, err := graph.Rows(t)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		src = append(src, source{what: what, data: d, per: per})
 	}
 	return src, nil
+}
+
+// targetSource checks the targets t of n samples for output i.
+func (tr *Trainer) targetSource(i int, t *tensor.Dense, n int) (source, error) {
+	what := "targets of output " + tr.outputs[i]
+	if t == nil || t.Dims() < 1 || t.Shape()[0] != n {
+		return source{}, fmt.Errorf("%d samples but %s have shape %v", n, what, shapeOf(t))
+	}
+	if c := tr.classes[i]; c > 0 {
+		labels, err := Labels(t, c)
+		if err != nil {
+			return source{}, fmt.Errorf("%s: %w", what, err)
+		}
+		return source{what: what, labels: labels, classes: c}, nil
+	}
+	if want := append([]int{n}, tr.m.OutputShape(i)...); !slices.Equal([]int(t.Shape()), want) {
+		return source{}, fmt.Errorf("%s have shape %v, model wants %v", what, t.Shape(), want)
+	}
+	d, per, err := graph.Rows(t)
+	if err != nil {
+		return source{}, fmt.Errorf("%s: %w", what, err)
+	}
+	return source{what: what, data: d, per: per}, nil
 }
 
 // Labels returns the class labels held by t, a tensor of shape (N,) of
