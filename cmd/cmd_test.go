@@ -215,7 +215,7 @@ func TestBadInput(t *testing.T) {
 		{"infer", []string{"--limit", "10", "--predictions", filepath.Join(notDir, "p.txt")}, 1, "p.txt"},
 		{"infer", []string{"--limit", "10", "--predictions", filepath.Join(dir, "nodir", "p.txt")}, 1, "p.txt"},
 		{"train", []string{"--epochs", "0"}, 2, "--epochs"},
-		{"train", []string{"--optimizer", "rmsprop"}, 2, "--optimizer"},
+		{"train", []string{"--optimizer", "lion"}, 2, "--optimizer"},
 		{"train", []string{"--activation", "swish"}, 2, "--activation"},
 		{"train", []string{"--activation", "step"}, 2, "cannot be trained"},
 		{"train", []string{"--lr", "-0.1"}, 2, "--lr"},
@@ -224,7 +224,7 @@ func TestBadInput(t *testing.T) {
 		{"train", []string{"--limit", "-3"}, 2, "--limit"},
 		{"train", []string{"--hidden", "0"}, 2, "--hidden"},
 		{"train", []string{"--arch", "resnet"}, 2, "--arch"},
-		{"train", []string{"--schedule", "step"}, 2, "--schedule"},
+		{"train", []string{"--schedule", "linear"}, 2, "--schedule"},
 		{"train", []string{"--limit", "200", "--epochs", "1", "--out", filepath.Join(notDir, "m.safetensors")}, 1, "m.safetensors"},
 		{"train", []string{"--limit", "500", "--epochs", "1", "--optimizer", "sgd", "--lr", "1e9", "--activation", "identity", "--out", filepath.Join(dir, "nan.safetensors")}, 1, "lower learning rate"},
 	} {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
-	"sync"
 
 	"github.com/tapenet/tapenet/graph/ops"
 	"gorgonia.org/gorgonia"
@@ -15,20 +14,22 @@ import (
 // inference, where it passes its input through unchanged, needs no
 // rescaling.
 //
-// Its masks come from its own generator, seeded by Seed and the layer's
-// name, and drawn in the order the training steps run: the same seed gives
-// the same masks and so the same trained model, bit for bit.
-// (gorgonia.Dropout seeds a generator from the clock at every call, which
-// makes seeded training irreproducible; this layer does not use it.)
+// Its masks are drawn, at every run of a training graph, from the graph's
+// generator (BuildOptions.Rand; a train.Trainer seeds it from its
+// Config.Seed), so a seeded run gives the same masks and so the same trained
+// model, bit for bit, however many times it is repeated in one process. A
+// graph built without a generator gets one of its own from Seed and the
+// layer's name. The layer value holds no generator: it stays a plain
+// configuration. (gorgonia.Dropout seeds a generator from the clock at
+// every call, which makes seeded training irreproducible; this layer does
+// not use it.)
 type Dropout struct {
 	// Rate is the probability of dropping a value, in [0, 1).
 	Rate float64 `json:"rate"`
-	// Seed seeds the masks (default 0); the layer name is mixed in, so
-	// two dropout layers of a model draw different masks.
+	// Seed seeds the masks of a training graph built without
+	// BuildOptions.Rand (default 0); the layer name is mixed in, so two
+	// dropout layers of a model draw different masks.
 	Seed uint64 `json:"seed,omitempty"`
-
-	mu  sync.Mutex
-	rng *rand.Rand
 }
 
 // Kind returns "dropout".
@@ -43,26 +44,23 @@ func (d *Dropout) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 	if !s.Training() || d.Rate == 0 {
 		return x, nil
 	}
-	d.mu.Lock()
-	if d.rng == nil {
+	rng := s.Rand()
+	if rng == nil {
 		h := fnv.New64a()
 		h.Write([]byte(s.Name()))
-		d.rng = rand.New(rand.NewPCG(d.Seed, h.Sum64()))
+		rng = rand.New(rand.NewPCG(d.Seed, h.Sum64()))
 	}
-	d.mu.Unlock()
-	return ops.Mask(x, d.draw, fmt.Sprintf("Dropout(%v)", d.Rate))
-}
-
-// draw fills mask with 0 (probability Rate) or 1/(1-Rate).
-func (d *Dropout) draw(mask []float32) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	keep := float32(1 / (1 - d.Rate))
-	for i := range mask {
-		if d.rng.Float64() < d.Rate {
-			mask[i] = 0
-		} else {
-			mask[i] = keep
+	rate := d.Rate
+	keep := float32(1 / (1 - rate))
+	// draw fills mask with 0 (probability Rate) or 1/(1-Rate).
+	draw := func(mask []float32) {
+		for i := range mask {
+			if rng.Float64() < rate {
+				mask[i] = 0
+			} else {
+				mask[i] = keep
+			}
 		}
 	}
+	return ops.Mask(x, draw, fmt.Sprintf("Dropout(%v)", d.Rate))
 }

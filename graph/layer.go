@@ -103,6 +103,7 @@ type Scope struct {
 	g        *gorgonia.ExprGraph
 	name     string
 	training bool
+	rng      *rand.Rand                // BuildOptions.Rand
 	m        *Model                    // nil while a shape is inferred
 	decl     map[string][]int          // parameter shapes by local name, while inferring
 	cache    map[string]*gorgonia.Node // parameter nodes of this graph, by full name
@@ -117,6 +118,12 @@ func (s *Scope) Name() string { return s.name }
 // Training reports whether the graph is built for training (layers such as
 // dropout behave differently).
 func (s *Scope) Training() bool { return s.training }
+
+// Rand returns the generator of BuildOptions.Rand, or nil when the graph
+// was built without one. A layer that draws random numbers while training
+// (as Dropout does) draws them from it, when the graph runs, so that a
+// seeded trainer reproduces them; without one it seeds its own.
+func (s *Scope) Rand() *rand.Rand { return s.rng }
 
 // NodeName returns the name for one of the layer's nodes: "<layer>.<part>".
 func (s *Scope) NodeName(part string) string { return s.name + "." + part }

@@ -3,6 +3,7 @@ package graph
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"sync"
@@ -57,6 +58,14 @@ type BuildOptions struct {
 	// nothing else), so the output is its input: what a fused loss and an
 	// argmax need.
 	Logits bool
+	// Rand, if not nil, is the generator that the layers of a training
+	// graph draw their random numbers from (Dropout's masks), in the order
+	// the graph runs: a trainer passes one seeded from its own seed, so
+	// that every draw of a run comes from that seed whatever graphs it
+	// compiles. Graphs sharing a generator must not run concurrently. When
+	// nil, each such layer seeds a generator of its own for the graph (see
+	// Dropout.Seed).
+	Rand *rand.Rand
 }
 
 // Build adds the model to a new graph for inputs of batch samples, for
@@ -110,7 +119,7 @@ func (m *Model) BuildWith(batch int, opt BuildOptions) (*Program, error) {
 			xs[j] = vals[in]
 		}
 		before := len(g.AllNodes())
-		s := &Scope{g: g, name: l.name, training: opt.Training, m: m, cache: cache}
+		s := &Scope{g: g, name: l.name, training: opt.Training, rng: opt.Rand, m: m, cache: cache}
 		y, err := forward(s, l.layer, xs)
 		if err != nil {
 			return nil, fmt.Errorf("layer %s (%s): %w", n.Name, l.layer.Kind(), err)

@@ -24,6 +24,9 @@ type Epoch struct {
 	Loss          float64 // mean training loss over the epoch
 	TrainAccuracy float64 // in [0, 1]
 	TestAccuracy  float64 // in [0, 1]
+	// ValidationAccuracy, in [0, 1], is drawn when CurvesOptions.Validation
+	// is set.
+	ValidationAccuracy float64
 }
 
 // CurvesOptions shape a learning-curves picture. The zero value is usable.
@@ -32,6 +35,8 @@ type CurvesOptions struct {
 	Title string
 	// Width and Height of the picture in pixels (0: 1000 x 400).
 	Width, Height int
+	// Validation draws each epoch's ValidationAccuracy as a third curve.
+	Validation bool
 }
 
 // Curve colors.
@@ -39,10 +44,12 @@ var (
 	lossColor  = color.RGBA{0x8e, 0x44, 0xad, 0xff}
 	trainColor = color.RGBA{0x21, 0x71, 0xb5, 0xff}
 	testColor  = color.RGBA{0xe6, 0x55, 0x0d, 0xff}
+	valColor   = color.RGBA{0x23, 0x8b, 0x45, 0xff}
 )
 
 // WriteCurves draws learning curves as a PNG to w: the training loss per
-// epoch on the left, train and test accuracy per epoch on the right.
+// epoch on the left, train and test accuracy per epoch on the right (and
+// validation accuracy, with opt.Validation).
 func WriteCurves(w io.Writer, epochs []Epoch, opt CurvesOptions) error {
 	if len(epochs) == 0 {
 		return errors.New("viz: no epochs to plot")
@@ -54,8 +61,9 @@ func WriteCurves(w io.Writer, epochs []Epoch, opt CurvesOptions) error {
 		opt.Height = 400
 	}
 	loss, train, test := make(plotter.XYs, len(epochs)), make(plotter.XYs, len(epochs)), make(plotter.XYs, len(epochs))
+	val := make(plotter.XYs, len(epochs))
 	for i, e := range epochs {
-		for _, v := range []float64{e.Loss, e.TrainAccuracy, e.TestAccuracy} {
+		for _, v := range []float64{e.Loss, e.TrainAccuracy, e.TestAccuracy, e.ValidationAccuracy} {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return fmt.Errorf("viz: epoch %d has a non-finite value %v", e.Epoch, v)
 			}
@@ -64,6 +72,7 @@ func WriteCurves(w io.Writer, epochs []Epoch, opt CurvesOptions) error {
 		loss[i] = plotter.XY{X: x, Y: e.Loss}
 		train[i] = plotter.XY{X: x, Y: 100 * e.TrainAccuracy}
 		test[i] = plotter.XY{X: x, Y: 100 * e.TestAccuracy}
+		val[i] = plotter.XY{X: x, Y: 100 * e.ValidationAccuracy}
 	}
 	first, last := epochs[0].Epoch, epochs[len(epochs)-1].Epoch
 
@@ -76,6 +85,11 @@ func WriteCurves(w io.Writer, epochs []Epoch, opt CurvesOptions) error {
 	lastEpoch := epochs[len(epochs)-1]
 	if err := addLine(ap, train, trainColor, fmt.Sprintf("train %.2f%%", 100*lastEpoch.TrainAccuracy), false); err != nil {
 		return err
+	}
+	if opt.Validation {
+		if err := addLine(ap, val, valColor, fmt.Sprintf("validation %.2f%%", 100*lastEpoch.ValidationAccuracy), false); err != nil {
+			return err
+		}
 	}
 	if err := addLine(ap, test, testColor, fmt.Sprintf("test %.2f%%", 100*lastEpoch.TestAccuracy), true); err != nil {
 		return err

@@ -268,9 +268,10 @@ func TestWriteCurves(t *testing.T) {
 		epochs []Epoch
 		opt    CurvesOptions
 	}{
-		{"one epoch", []Epoch{{1, 0.5, 0.9, 0.88}}, CurvesOptions{}},
-		{"three epochs", []Epoch{{1, 0.6, 0.91, 0.9}, {2, 0.27, 0.94, 0.92}, {3, 0.21, 0.95, 0.93}}, CurvesOptions{Title: "run"}},
-		{"small", []Epoch{{1, 2.3, 0.1, 0.1}, {2, 2.2, 0.2, 0.2}}, CurvesOptions{Width: 500, Height: 250}},
+		{"one epoch", []Epoch{{1, 0.5, 0.9, 0.88, 0}}, CurvesOptions{}},
+		{"three epochs", []Epoch{{1, 0.6, 0.91, 0.9, 0}, {2, 0.27, 0.94, 0.92, 0}, {3, 0.21, 0.95, 0.93, 0}}, CurvesOptions{Title: "run"}},
+		{"small", []Epoch{{1, 2.3, 0.1, 0.1, 0}, {2, 2.2, 0.2, 0.2, 0}}, CurvesOptions{Width: 500, Height: 250}},
+		{"validation", []Epoch{{1, 0.6, 0.91, 0.9, 0.8}, {2, 0.27, 0.94, 0.92, 0.85}}, CurvesOptions{Validation: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
@@ -292,11 +293,24 @@ func TestWriteCurves(t *testing.T) {
 				t.Fatal("background is not white")
 			}
 			// Each curve's color is drawn: loss on the left half, train and
-			// test on the right.
-			for _, c := range []struct {
+			// test (and validation, when asked) on the right.
+			curves := []struct {
 				col  color.RGBA
 				left bool
-			}{{lossColor, true}, {trainColor, false}, {testColor, false}} {
+			}{{lossColor, true}, {trainColor, false}, {testColor, false}}
+			if tc.opt.Validation {
+				curves = append(curves, curves[2])
+				curves[3].col = valColor
+			} else {
+				for y := 0; y < img.Bounds().Dy(); y++ {
+					for x := 0; x < img.Bounds().Dx(); x++ {
+						if r, g, b, _ := img.At(x, y).RGBA(); uint8(r>>8) == valColor.R && uint8(g>>8) == valColor.G && uint8(b>>8) == valColor.B {
+							t.Fatalf("validation color at (%d, %d) without Validation", x, y)
+						}
+					}
+				}
+			}
+			for _, c := range curves {
 				n, half := 0, img.Bounds().Dx()/2
 				for y := 0; y < img.Bounds().Dy(); y++ {
 					for x := 0; x < img.Bounds().Dx(); x++ {
@@ -312,6 +326,7 @@ func TestWriteCurves(t *testing.T) {
 				if n < 20 {
 					t.Fatalf("color %v drawn on %d pixels only", c.col, n)
 				}
+
 			}
 		})
 	}

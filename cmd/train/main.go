@@ -8,20 +8,13 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
 	_ "github.com/tapenet/tapenet/blas" // tapenet's Sgemm as Gorgonia's BLAS
 	"io"
-	"math/rand/v2"
 	"slices"
 	"strings"
-	"time"
-
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/graph"
-	"github.com/tapenet/tapenet/graph/checkpoint"
 	"github.com/tapenet/tapenet/graph/train"
 	"github.com/tapenet/tapenet/internal/cli"
 	"github.com/tapenet/tapenet/models"
@@ -44,7 +37,7 @@ Examples:
   go run ./cmd/train --arch convnet --epochs 8 --augment shift \
       --out models/weights/convnet.safetensors            # the embedded "convnet"
   go run ./cmd/train --arch book --activation sigmoid --optimizer sgd --lr 0.1
-`
+` + steerUsage
 
 type options struct {
 	arch, activation, optimizer, out, data, schedule, augment string
@@ -53,31 +46,47 @@ type options struct {
 	epochs, batch, limit                                      int
 	seed                                                      uint64
 	json                                                      bool
+	steer                                                     // steer.go
 }
 
 func main() { cli.Main("train", run) }
 
-func run(args []string, stdout, stderr io.Writer) error {
+func run(args []string, stdout, stderr io.Writer) error { return runUntil(args, stdout, stderr, 0) }
+
+// runUntil is run that returns after epoch stopAfter (0: never), as an
+// interrupted run would: the tests' interruption.
+func runUntil(args []string, stdout, stderr io.Writer, stopAfter int) error {
 	var o options
 	var lc curves // --plot
 	fs := cli.NewFlags("train", usage, stdout)
 	fs.StringVar(&o.arch, "arch", "mlp", "architecture: mlp (hidden layers from --hidden), book (784-50-100-10 sigmoid) or convnet (the book's SimpleConvNet: conv 30x5x5, relu, 2x2 max-pool, 100 relu, 10)")
 	fs.IntSliceVar(&o.hidden, "hidden", []int{256}, "hidden layer sizes of the mlp, comma-separated")
 	fs.StringVar(&o.activation, "activation", "relu", "hidden activation of the mlp: "+strings.Join(slices.DeleteFunc(models.Activations(), func(s string) bool { return s == "step" }), ", "))
-	fs.StringVar(&o.optimizer, "optimizer", "adam", "optimizer: sgd, momentum or adam")
-	fs.Float64Var(&o.lr, "lr", 0, "learning rate (default: sgd 0.1, momentum 0.01, adam 0.001)")
-	fs.StringVar(&o.schedule, "schedule", "cosine", "learning-rate schedule over the epochs: cosine (decays to near zero) or constant")
+	fs.StringVar(&o.optimizer, "optimizer", "adam", "optimizer, with PyTorch's formulas: "+strings.Join(train.Optimizers(), ", ")+" (momentum and nesterov: SGD with momentum 0.9)")
+	fs.Float64Var(&o.lr, "lr", 0, "base learning rate (default: sgd 0.1; momentum, nesterov, adagrad, rmsprop 0.01; adam, adamw 0.001)")
+	fs.StringVar(&o.schedule, "schedule", "cosine", "learning-rate schedule over the epochs: cosine (decays to near zero), constant, step (×--gamma every --decay-epochs) or exp (×--gamma every epoch)")
 	fs.StringVar(&o.augment, "augment", "none", "training-image augmentation: none, or shift (each epoch, every image moved by a random -2..+2 pixels along each axis, seeded)")
 	fs.IntVar(&o.epochs, "epochs", 15, "passes over the training set")
 	fs.IntVar(&o.batch, "batch-size", 100, "samples per optimisation step")
-	fs.Uint64Var(&o.seed, "seed", 1, "seed for initial weights and shuffling; the same seed gives the same checkpoint")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed for initial weights, shuffling, dropout masks and augmentation; the same seed gives the same checkpoint")
 	fs.StringVar(&o.out, "out", "model.safetensors", "checkpoint file to write")
 	fs.StringVar(&o.data, "data", "", "folder of MNIST-format IDX files (default: the embedded MNIST)")
 	fs.IntVar(&o.limit, "limit", 0, "train on the first N images only (0: all 60,000)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per epoch instead of text")
-	fs.StringVar(&lc.path, "plot", "", "draw the learning curves (loss, train and test accuracy per epoch) to this PNG file, rewritten after every epoch")
+	fs.StringVar(&lc.path, "plot", "", "draw the learning curves (loss, train, validation and test accuracy per epoch) to this PNG file, rewritten after every epoch")
+	o.steer.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var res *resumed
+	if o.resume != "" {
+		var err error
+		if res, err = readResume(o.resume, fs); err != nil {
+			return err
+		}
+		if o.checkpoint == "" {
+			o.checkpoint = o.resume
+		}
 	}
 	if fs.Changed("lr") && !(o.lr > 0) {
 		return cli.Usagef("--lr must be positive, got %v", o.lr)
@@ -85,92 +94,24 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := o.check(); err != nil {
 		return err
 	}
-	if err := lc.check(); err != nil {
+	if err := o.steer.check(&o); err != nil {
 		return err
 	}
-	if err := cli.CheckWritable("--out", o.out); err != nil {
-		return err // fail before training, not after the first epoch
+	outs := [][2]string{{"--out", o.out}}
+	for _, f := range [][2]string{{"--plot", lc.path}, {"--checkpoint", o.checkpoint}, {"--best", o.best}} {
+		if f[1] != "" {
+			outs = append(outs, f)
+		}
 	}
-	m, err := o.model()
-	if err != nil {
+	if err := checkOutputs(outs); err != nil {
 		return err
 	}
-	// Convolutional models take (N, 1, 28, 28) images, the others (N, 784).
-	opt := datasets.Options{Normalize: true, Flatten: len(m.Input()) == 1, OneHot: true}
-	trainSet, test, err := loadData(o.data, opt)
-	if err != nil {
-		return err
-	}
-	trainSet = trainSet.Head(o.limit)
-	m.Init(o.seed)
-	tr, err := train.NewTrainer(m, train.Config{Optimizer: o.optimizer, LearningRate: o.lr, Seed: o.seed})
-	if err != nil {
-		return err
-	}
-	if !o.json {
-		fmt.Fprintf(stdout, "training %s (%d parameters) on %d images, loss %s, optimizer %s, batch %d\n",
-			o.arch, m.ParamCount(), trainSet.Len(), tr.Loss(), o.optimizer, o.batch)
-	}
-	pr := graph.NewPredictor(m)
-	base := tr.LearningRate()
-	augRNG := rand.New(rand.NewPCG(o.seed, 0xa06))
-	for epoch := 1; epoch <= o.epochs; epoch++ {
-		var progress func(int)
-		var bar *progressbar.ProgressBar
-		if !o.json && cli.IsTerminal(stderr) {
-			bar = progressbar.NewOptions(trainSet.Len(), progressbar.OptionSetWriter(stderr),
-				progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", epoch, o.epochs)),
-				progressbar.OptionShowCount(), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
-			progress = func(done int) { bar.Set(done) }
-		}
-		if o.schedule == "cosine" {
-			if err := tr.SetLearningRate(train.CosineRate(base, epoch, o.epochs)); err != nil {
-				return err
-			}
-		}
-		x := trainSet.X
-		if o.augment == "shift" {
-			if x, err = datasets.Shift(trainSet.X, 2, augRNG); err != nil {
-				return err
-			}
-		}
-		start := time.Now()
-		st, err := tr.Epoch(x, trainSet.OneHot, o.batch, progress)
-		secs := time.Since(start).Seconds()
-		if bar != nil {
-			bar.Finish()
-		}
-		if err != nil {
-			return fmt.Errorf("epoch %d: %w", epoch, err)
-		}
-		trainAcc, err := accuracy(pr, trainSet, o.batch)
-		if err != nil {
-			return err
-		}
-		testAcc, err := accuracy(pr, test, o.batch)
-		if err != nil {
-			return err
-		}
-		if err := cli.WriteFile(o.out, func(w io.Writer) error { return checkpoint.Write(w, m) }); err != nil {
-			return err
-		}
-		if err := lc.add(&o, trainSet.Len(), epoch, st.Loss, trainAcc, testAcc); err != nil {
-			return err
-		}
-		if o.json {
-			line, _ := json.Marshal(map[string]any{
-				"epoch": epoch, "loss": st.Loss, "train_accuracy": trainAcc, "test_accuracy": testAcc,
-				"seconds": secs, "steps": st.Steps, "learning_rate": tr.LearningRate(),
-			})
-			fmt.Fprintf(stdout, "%s\n", line)
-		} else {
-			fmt.Fprintf(stdout, "epoch %d/%d  loss %.4f  train %.4f  test %.4f  %.1fs\n", epoch, o.epochs, st.Loss, trainAcc, testAcc, secs)
+	for _, f := range outs {
+		if err := cli.CheckWritable(f[0], f[1]); err != nil {
+			return err // fail before training, not after the first epoch
 		}
 	}
-	if !o.json {
-		fmt.Fprintf(stdout, "wrote %s\n", o.out)
-	}
-	return nil
+	return o.train(fs, res, &lc, stdout, stderr, stopAfter)
 }
 
 func (o *options) check() error {
@@ -183,15 +124,15 @@ func (o *options) check() error {
 		return cli.Usagef("--limit must not be negative, got %d", o.limit)
 	case o.lr < 0:
 		return cli.Usagef("--lr must be positive, got %v", o.lr)
-	case o.schedule != "cosine" && o.schedule != "constant":
-		return cli.Usagef("--schedule %q is not one of cosine, constant", o.schedule)
+	case !slices.Contains([]string{"cosine", "constant", "step", "exp"}, o.schedule):
+		return cli.Usagef("--schedule %q is not one of cosine, constant, step, exp", o.schedule)
 	case o.augment != "none" && o.augment != "shift":
 		return cli.Usagef("--augment %q is not one of none, shift", o.augment)
 	case o.out == "":
 		return cli.Usagef("--out must name a file")
 	}
 	if _, ok := train.DefaultLearningRate(o.optimizer); !ok {
-		return cli.Usagef("--optimizer %q is not one of sgd, momentum, adam", o.optimizer)
+		return cli.Usagef("--optimizer %q is not one of %s", o.optimizer, strings.Join(train.Optimizers(), ", "))
 	}
 	if o.activation == "step" {
 		return cli.Usagef("--activation step cannot be trained (zero gradient); use sigmoid or relu")
@@ -227,18 +168,4 @@ func loadData(dir string, opt datasets.Options) (trainSet, test *datasets.Set, e
 		return nil, nil, err
 	}
 	return trainSet, test, nil
-}
-
-func accuracy(pr *graph.Predictor, s *datasets.Set, batch int) (float64, error) {
-	preds, err := pr.Classify(s.X, batch)
-	if err != nil {
-		return 0, err
-	}
-	correct := 0
-	for i, p := range preds {
-		if p == s.Labels[i] {
-			correct++
-		}
-	}
-	return float64(correct) / float64(max(len(preds), 1)), nil
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/tapenet/tapenet/graph"
 )
@@ -31,41 +32,94 @@ type tensorEntry struct {
 	Offsets [2]int64 `json:"data_offsets"`
 }
 
+// StatePrefix begins the name of every tensor and metadata key of a
+// checkpoint that is not part of the model: the training state that
+// WriteWithState adds and Read skips.
+const StatePrefix = "__state__."
+
+// State is what a checkpoint may carry beside the model, such as what a
+// trainer needs to resume (train.Trainer.WriteCheckpoint fills it): named
+// metadata strings and named float32 vectors.
+type State struct {
+	// Metadata holds strings, stored under "__state__.<key>" in the
+	// header's __metadata__.
+	Metadata map[string]string
+	// Tensors holds vectors of at least one value, stored as 1-D F32
+	// tensors named "__state__.<name>".
+	Tensors map[string][]float32
+}
+
 // Write writes the model's architecture and weights to w as one
 // safetensors file (https://github.com/huggingface/safetensors), readable by
 // any safetensors reader. Byte by byte:
 //
 //	[0, 8)      N, the length of the header, uint64 little-endian.
-//	[8, 8+N)    the header: a UTF-8 JSON object, padded with spaces so that
-//	            8+N is a multiple of 8. For each parameter, in model order,
-//	            a key "<layer>.<param>" (e.g. "fc1.weight") whose value is
-//	            {"dtype":"F32","shape":[d0,d1,...],"data_offsets":[b,e]}:
-//	            the parameter occupies bytes [b, e) of the data section.
-//	            The key "__metadata__" maps to string values:
-//	            "format": "tapenet", "format_version": "1", and "spec": the
-//	            model's Spec as JSON text (layer kinds and configs).
-//	[8+N, end)  the data section: the parameters back to back in header
+//	[8, 8+N)    the header: a UTF-8 JSON object with its keys sorted,
+//	            padded with spaces so that 8+N is a multiple of 8. For each
+//	            parameter a key "<layer>.<param>" (e.g. "fc1.weight") whose
+//	            value is {"dtype":"F32","shape":[d0,d1,...],
+//	            "data_offsets":[b,e]}: the parameter occupies bytes [b, e)
+//	            of the data section. The key "__metadata__" maps to string
+//	            values: "format": "tapenet", "format_version": "1", and
+//	            "spec": the model's Spec as JSON text (layer kinds and
+//	            configs).
+//	[8+N, end)  the data section: the parameters back to back in model
 //	            order, each as float32 little-endian values in row-major
 //	            order; a dense weight is (in, out), the transpose of
 //	            PyTorch's nn.Linear.weight.
-func Write(w io.Writer, m *graph.Model) error {
+func Write(w io.Writer, m *graph.Model) error { return WriteWithState(w, m, nil) }
+
+// WriteWithState writes the model as Write does and, when st is not nil,
+// its state in the same file, which stays a plain safetensors file: any
+// safetensors reader opens it (seeing the state as extra tensors), and Read
+// rebuilds the model from it, skipping the state. The layout is Write's
+// with two additions:
+//
+//	header      for each tensor of st, a key "__state__.<name>" with
+//	            {"dtype":"F32","shape":[n],"data_offsets":[b,e]}; in
+//	            "__metadata__", each metadata entry of st under
+//	            "__state__.<key>".
+//	data        after the parameters, the state tensors back to back in
+//	            the sorted order of their names, float32 little-endian.
+//
+// A model parameter may not be named with the "__state__." prefix.
+func WriteWithState(w io.Writer, m *graph.Model, st *State) error {
 	spec, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	header := map[string]any{
-		"__metadata__": map[string]string{
-			"format":         "tapenet",
-			"format_version": strconv.Itoa(Version),
-			"spec":           string(spec),
-		},
+	meta := map[string]string{
+		"format":         "tapenet",
+		"format_version": strconv.Itoa(Version),
+		"spec":           string(spec),
 	}
+	header := map[string]any{"__metadata__": meta}
 	var off int64
-	for _, name := range m.ParamNames() {
-		t := m.Param(name)
-		n := int64(4 * t.Shape().TotalSize())
-		header[name] = tensorEntry{DType: "F32", Shape: []int(t.Shape()), Offsets: [2]int64{off, off + n}}
+	var data [][]float32
+	add := func(name string, shape []int, vals []float32) {
+		n := int64(4 * len(vals))
+		header[name] = tensorEntry{DType: "F32", Shape: shape, Offsets: [2]int64{off, off + n}}
 		off += n
+		data = append(data, vals)
+	}
+	for _, name := range m.ParamNames() {
+		if strings.HasPrefix(name, StatePrefix) {
+			return fmt.Errorf("checkpoint: parameter %s uses the reserved prefix %q", name, StatePrefix)
+		}
+		t := m.Param(name)
+		add(name, []int(t.Shape()), t.Data().([]float32))
+	}
+	if st != nil {
+		for _, k := range sortedKeys(st.Metadata) {
+			meta[StatePrefix+k] = st.Metadata[k]
+		}
+		for _, k := range sortedKeys(st.Tensors) {
+			v := st.Tensors[k]
+			if len(v) == 0 {
+				return fmt.Errorf("checkpoint: state tensor %q is empty", k)
+			}
+			add(StatePrefix+k, []int{len(v)}, v)
+		}
 	}
 	hb, err := json.Marshal(header)
 	if err != nil {
@@ -77,8 +131,8 @@ func Write(w io.Writer, m *graph.Model) error {
 	buf := make([]byte, 8, 8+len(hb)+int(off))
 	binary.LittleEndian.PutUint64(buf, uint64(len(hb)))
 	buf = append(buf, hb...)
-	for _, name := range m.ParamNames() {
-		for _, v := range m.Param(name).Data().([]float32) {
+	for _, vals := range data {
+		for _, v := range vals {
 			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
 		}
 	}
@@ -86,6 +140,15 @@ func Write(w io.Writer, m *graph.Model) error {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
 }
 
 // Safetensors is a parsed safetensors file of float32 tensors.
@@ -187,39 +250,69 @@ func ReadSafetensors(r io.Reader) (*Safetensors, error) {
 	return st, nil
 }
 
-// Read reads a checkpoint written by Write and rebuilds
-// its model, decoding layer kinds with reg (Builtin() when nil). Every
-// parameter of the model must be present with its exact shape, and no
-// other tensor.
+// Read reads a checkpoint written by Write (or WriteWithState, whose state
+// it skips) and rebuilds its model, decoding layer kinds with reg
+// (Builtin() when nil). Every parameter of the model must be present with
+// its exact shape, and no other tensor but state.
 func Read(r io.Reader, reg *graph.Registry) (*graph.Model, error) {
+	m, _, err := ReadWithState(r, reg)
+	return m, err
+}
+
+// ReadWithState is Read that also returns the state stored by
+// WriteWithState, or nil when the file holds none.
+func ReadWithState(r io.Reader, reg *graph.Registry) (*graph.Model, *State, error) {
 	st, err := ReadSafetensors(r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if f := st.Metadata["format"]; f != "tapenet" {
-		return nil, fmt.Errorf("%w: metadata format is %q, not a tapenet checkpoint", ErrMalformed, f)
+		return nil, nil, fmt.Errorf("%w: metadata format is %q, not a tapenet checkpoint", ErrMalformed, f)
 	}
 	if v := st.Metadata["format_version"]; v != strconv.Itoa(Version) {
-		return nil, fmt.Errorf("%w: format_version %q not supported (want %d)", ErrMalformed, v, Version)
+		return nil, nil, fmt.Errorf("%w: format_version %q not supported (want %d)", ErrMalformed, v, Version)
 	}
 	m, err := graph.FromSpec([]byte(st.Metadata["spec"]), reg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	var state *State
+	var names []string
+	for _, name := range st.Names {
+		if k, ok := strings.CutPrefix(name, StatePrefix); ok {
+			if state == nil {
+				state = &State{Metadata: map[string]string{}, Tensors: map[string][]float32{}}
+			}
+			if len(st.Shapes[name]) != 1 {
+				return nil, nil, fmt.Errorf("%w: state tensor %s has shape %v, want one dimension", ErrMalformed, name, st.Shapes[name])
+			}
+			state.Tensors[k] = st.Values[name]
+			continue
+		}
+		names = append(names, name)
+	}
+	for key, v := range st.Metadata {
+		if k, ok := strings.CutPrefix(key, StatePrefix); ok {
+			if state == nil {
+				state = &State{Metadata: map[string]string{}, Tensors: map[string][]float32{}}
+			}
+			state.Metadata[k] = v
+		}
 	}
 	order := m.ParamNames()
-	if len(st.Names) != len(order) {
-		return nil, fmt.Errorf("%w: %d tensors %v, model has %d parameters %v", ErrMalformed, len(st.Names), st.Names, len(order), order)
+	if len(names) != len(order) {
+		return nil, nil, fmt.Errorf("%w: %d tensors %v, model has %d parameters %v", ErrMalformed, len(names), names, len(order), order)
 	}
 	for _, name := range order {
 		vals, ok := st.Values[name]
 		if !ok {
-			return nil, fmt.Errorf("%w: parameter %s missing", ErrMalformed, name)
+			return nil, nil, fmt.Errorf("%w: parameter %s missing", ErrMalformed, name)
 		}
 		if err := m.SetParam(name, st.Shapes[name], vals); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+			return nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 		}
 	}
-	return m, nil
+	return m, state, nil
 }
 
 func unexpectedEOF(err error) error {

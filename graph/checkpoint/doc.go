@@ -7,4 +7,11 @@
 //
 //	err := checkpoint.Write(w, m)
 //	m, err := checkpoint.Read(r, nil) // nil: graph.Builtin() layer kinds
+//
+// A checkpoint may also carry state beside the model, such as what a
+// trainer needs to resume a run (graph/train's WriteCheckpoint):
+// WriteWithState stores it as extra tensors and metadata under the
+// reserved prefix "__state__.", so the file stays a plain safetensors file
+// of the model's weights; Read skips the state and ReadWithState returns
+// it.
 package checkpoint

@@ -1,21 +1,67 @@
-// Package train fits a graph.Model's parameters: a Trainer adds the loss
-// the book pairs with each output activation (softmax: cross-entropy on the
-// logits; sigmoid: binary cross-entropy; anything else: mean squared
-// error), differentiates it with gorgonia.Grad, runs the graph on
-// Gorgonia's tape machine and steps SGD, Momentum or Adam with the update
-// rules of Gorgonia's solvers, fused into one pass per tensor (AVX2 on
-// amd64). A model with several outputs trains on the sum of their losses.
+// Package train fits a graph.Model's parameters: a Trainer adds a loss to
+// each output (by default the one the book pairs with the output's
+// activation: softmax, cross-entropy on the logits; sigmoid, binary
+// cross-entropy; anything else, mean squared error), differentiates the
+// weighted sum of the losses with gorgonia.Grad, runs the graph on
+// Gorgonia's tape machine and steps an Optimizer at the learning rate a
+// Schedule gives for each step.
 //
-//	tr, err := train.NewTrainer(m, train.Config{Optimizer: "adam", Seed: 1})
-//	for epoch := 1; epoch <= 5; epoch++ {
-//		stats, err := tr.Epoch(x, oneHot, 100, nil) // shuffled, seeded
+//	tr, err := train.NewTrainer(m, train.Config{
+//		Optimizer:   "adamw", // or Custom: an Optimizer of your own
+//		WeightDecay: 0.05,
+//		NoDecay:     train.BiasAndNormParams(m), // no decay of biases, batch norm
+//		ClipNorm:    1,                          // global gradient-norm clipping
+//		Schedule:    train.Warmup{Steps: 100, Then: train.Cosine{Steps: 5900}},
+//		Losses:      []train.Loss{train.SparseCrossEntropy}, // integer labels
+//		Seed:        1, // shuffling and dropout masks
+//	})
+//	for epoch := 1; epoch <= 10; epoch++ {
+//		stats, err := tr.Epoch(x, labels, 100, nil) // shuffled, seeded
+//		val, err := tr.Evaluate(valX, valLabels, 100)
 //		...
 //	}
 //
-// The parameters are the model's own tensors, shared by every graph of the
-// model, so a graph.Predictor sees each update. The same seeds, data and
-// BLAS give the same parameters bit for bit. A loss that is NaN or
-// infinite stops training with ErrDiverged.
+// # Optimisers
+//
+// SGD (with momentum and Nesterov momentum), AdaGrad, RMSprop, Adam and
+// AdamW follow PyTorch's torch.optim formulas and defaults; each doc
+// comment writes its update out. Weight decay is coupled (L2: g ← g + λ·w)
+// in all but AdamW, whose decay is decoupled (w ← w·(1 − η·λ)). Each runs
+// one float32 pass per parameter; SGD with momentum and Adam run eight
+// lanes at a time with AVX2 and FMA on amd64. Any type with a Step method
+// is an Optimizer; implementing Stateful as well lets a run be saved and
+// resumed.
+//
+// # Losses and targets
+//
+// Targets are tensors of the output's shape (one-hot rows for
+// classification) or, for SparseCrossEntropy, one class label per sample.
+// Config.Losses sets the loss of each output, a LossFunc wraps your own,
+// and Config.LossWeights weighs the outputs of a model with several.
+//
+// # Validation, stopping and resuming
+//
+// Evaluate scores held-out data in inference mode without touching the
+// run; Accuracy scores a graph.Predictor; EarlyStopping stops a run whose
+// validation score no longer rises and names the best epoch.
+// WriteCheckpoint saves the model with the Trainer's State (optimiser
+// buffers, step and epoch counters, generators) in one safetensors file
+// that any safetensors reader still opens as the model's weights;
+// ReadCheckpoint and SetState continue the run.
+//
+// # Reproducibility
+//
+// Initial weights come from graph.Model.Init's seed; the order of each
+// epoch and every dropout mask from Config.Seed, through two generators
+// whose state the checkpoint keeps. A run repeated with the same seeds,
+// data and build gives the same parameters bit for bit, in one process or
+// in two, and a run resumed from a checkpoint ends with the bytes of the
+// run that was not interrupted. The bits depend on the code path: the AVX2
+// and FMA kernels (matrix products, optimisers) round differently from the
+// portable ones, and Go compiled with GOAMD64=v3 fuses multiply-adds in
+// plain Go code, so identical bytes need the same binary (GOARCH, GOAMD64)
+// on CPUs that agree on AVX2 and FMA. A loss that is NaN or infinite stops
+// training with ErrDiverged.
 //
 // A Trainer is not safe for concurrent use, and the model must not run in
 // other goroutines while it steps.

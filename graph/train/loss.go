@@ -8,26 +8,104 @@ import (
 	"gorgonia.org/gorgonia"
 )
 
-// Loss names a training objective. Each pairs with the output activation
-// the book chooses by task, and is computed from the pre-activation values
-// (the logits) when fused with it, which is exact and numerically stable.
-type Loss string
+// Loss is the training objective of one model output: a scalar node that
+// the Trainer adds to the training graph. The built-in losses are
+// LossName values; LossFunc wraps a function of your own.
+type Loss interface {
+	// String names the loss, e.g. "cross_entropy".
+	String() string
+	// Logits reports whether Build takes the output's logits: for an
+	// output computed by a final Softmax or Sigmoid, the input of that
+	// layer, which the training graph then leaves out. (An output with no
+	// such layer is passed as it is either way.)
+	Logits() bool
+	// Build adds the loss of output y (batch, ...) against targets t, a
+	// node of y's shape, to y's graph and returns the scalar loss node,
+	// normally the mean over the batch.
+	Build(y, t *gorgonia.Node) (*gorgonia.Node, error)
+}
 
-// The losses, by task.
+// LossName names a built-in loss. Each pairs with the output activation
+// the book chooses by task, and is computed from the pre-activation values
+// (the logits), which is exact and numerically stable.
+type LossName string
+
+// The built-in losses, by task.
 const (
 	// CrossEntropy is softmax + cross-entropy for multi-class
-	// classification: mean over the batch of -Σ t·log softmax(z), with
-	// log softmax(z) = (z - max z) - log Σ exp(z - max z). The book adds 1e-7
-	// inside the log instead; the fused form needs no such guard.
-	CrossEntropy Loss = "cross_entropy"
+	// classification on one-hot (or any probability) targets: mean over
+	// the batch of -Σ t·log softmax(z), with log softmax(z) = (z - max z) -
+	// log Σ exp(z - max z). The book adds 1e-7 inside the log instead; the
+	// fused form needs no such guard.
+	CrossEntropy LossName = "cross_entropy"
+	// SparseCrossEntropy is CrossEntropy on integer class labels: the
+	// targets of the output are one class index per sample, a tensor of
+	// shape (N,) holding ints (or float32 whole numbers) in [0, classes),
+	// instead of (N, classes) one-hot rows. The Trainer checks each label
+	// and expands it into the graph's one-hot target row, so the loss and
+	// its gradient are exactly CrossEntropy's on the one-hot rows.
+	SparseCrossEntropy LossName = "sparse_cross_entropy"
 	// BinaryCrossEntropy is sigmoid + binary cross-entropy for binary (or
 	// multi-label) tasks: mean of max(z,0) - z·t + log(1 + exp(-|z|)).
-	BinaryCrossEntropy Loss = "binary_cross_entropy"
-	// MeanSquaredError is identity + mean squared error for regression:
-	// the mean over all elements of (y - t)². (The book's ½·Σ differs by a
-	// constant factor.)
-	MeanSquaredError Loss = "mse"
+	BinaryCrossEntropy LossName = "binary_cross_entropy"
+	// MeanSquaredError is mean squared error for regression: the mean over
+	// all elements of (y - t)². (The book's ½·Σ differs by a constant
+	// factor.)
+	MeanSquaredError LossName = "mse"
 )
+
+// String returns the name.
+func (l LossName) String() string { return string(l) }
+
+// Logits reports whether the loss takes logits: all but MeanSquaredError.
+func (l LossName) Logits() bool { return l != MeanSquaredError }
+
+// Build adds the loss of output y against targets t.
+func (l LossName) Build(y, t *gorgonia.Node) (*gorgonia.Node, error) {
+	switch l {
+	case CrossEntropy, SparseCrossEntropy:
+		return softmaxCrossEntropy(y, t)
+	case BinaryCrossEntropy:
+		return sigmoidBinaryCrossEntropy(y, t)
+	case MeanSquaredError:
+		d, err := gorgonia.Sub(y, t)
+		if err != nil {
+			return nil, err
+		}
+		sq, err := gorgonia.Square(d)
+		if err != nil {
+			return nil, err
+		}
+		return gorgonia.Mean(sq)
+	}
+	return nil, fmt.Errorf("unknown loss %q", string(l))
+}
+
+// LossFunc is a Loss of your own: Func builds it on the output (its logits
+// when OnLogits) and targets of the output's shape.
+type LossFunc struct {
+	// Name names the loss in messages.
+	Name string
+	// OnLogits makes the Trainer pass the logits of a final Softmax or
+	// Sigmoid rather than its output.
+	OnLogits bool
+	// Func adds the scalar loss node.
+	Func func(y, t *gorgonia.Node) (*gorgonia.Node, error)
+}
+
+// String returns Name.
+func (l LossFunc) String() string { return l.Name }
+
+// Logits returns OnLogits.
+func (l LossFunc) Logits() bool { return l.OnLogits }
+
+// Build calls Func.
+func (l LossFunc) Build(y, t *gorgonia.Node) (*gorgonia.Node, error) {
+	if l.Func == nil {
+		return nil, fmt.Errorf("loss %q has no Func", l.Name)
+	}
+	return l.Func(y, t)
+}
 
 // LossFor returns the loss the book pairs with output i of the model, by
 // the layer that computes it, and whether the loss fuses with that layer
@@ -41,28 +119,6 @@ func LossFor(m *graph.Model, i int) (Loss, bool) {
 		return BinaryCrossEntropy, true
 	}
 	return MeanSquaredError, false
-}
-
-// build adds the loss of output z (logits when fused) against targets t,
-// both (batch, outputs), and returns the scalar loss node.
-func (l Loss) build(z, t *gorgonia.Node) (*gorgonia.Node, error) {
-	switch l {
-	case CrossEntropy:
-		return softmaxCrossEntropy(z, t)
-	case BinaryCrossEntropy:
-		return sigmoidBinaryCrossEntropy(z, t)
-	case MeanSquaredError:
-		d, err := gorgonia.Sub(z, t)
-		if err != nil {
-			return nil, err
-		}
-		sq, err := gorgonia.Square(d)
-		if err != nil {
-			return nil, err
-		}
-		return gorgonia.Mean(sq)
-	}
-	return nil, fmt.Errorf("unknown loss %q", l)
 }
 
 func softmaxCrossEntropy(z, t *gorgonia.Node) (*gorgonia.Node, error) {

@@ -8,7 +8,7 @@ var optimAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 func adam8(wp, gp, mp, vp *float32, nn int, pp *[8]float32)
 
 //go:noescape
-func momentum8(wp, gp, velp *float32, nn int, mom, lr float32)
+func momentum8(wp, gp, bufp *float32, nn int, mom, lr float32, nesterov bool)
 
 // adamVec runs the Adam update on the longest prefix of whole 8-lane
 // vectors and returns its length; the caller finishes the rest.
@@ -22,13 +22,14 @@ func adamVec(w, g, m, v []float32, p *[8]float32) int {
 	return n
 }
 
-// momentumVec is adamVec for the momentum update.
-func momentumVec(w, g, vel []float32, mom, lr float32) int {
+// momentumVec is adamVec for SGD with momentum (PyTorch's form, Nesterov
+// or not).
+func momentumVec(w, g, buf []float32, mom, lr float32, nesterov bool) int {
 	n := len(w) &^ 7
 	if !optimAVX2 || n == 0 {
 		return 0
 	}
-	_, _ = g[n-1], vel[n-1]
-	momentum8(&w[0], &g[0], &vel[0], n, mom, lr)
+	_, _ = g[n-1], buf[n-1]
+	momentum8(&w[0], &g[0], &buf[0], n, mom, lr, nesterov)
 	return n
 }

@@ -68,13 +68,15 @@ adone:
 	VZEROUPPER
 	RET
 
-// func momentum8(wp, gp, velp *float32, nn int, mom, lr float32)
-// vel = vel*mom - lr*g; w += vel; g = 0. n a multiple of 8.
-TEXT ·momentum8(SB), NOSPLIT, $8-40
+// func momentum8(wp, gp, bufp *float32, nn int, mom, lr float32, nesterov bool)
+// PyTorch's SGD with momentum: b = mom*b + g; w -= lr*b, or with Nesterov
+// w -= lr*(g + mom*b); g = 0. n a multiple of 8.
+TEXT ·momentum8(SB), NOSPLIT, $8-41
 	MOVQ wp+0(FP), DI
 	MOVQ gp+8(FP), SI
-	MOVQ velp+16(FP), R8
+	MOVQ bufp+16(FP), R8
 	MOVQ nn+24(FP), CX
+	MOVBLZX nesterov+40(FP), R9
 	SHRQ $3, CX
 	JZ mdone
 	STMXCSR 0(SP)
@@ -86,22 +88,42 @@ TEXT ·momentum8(SB), NOSPLIT, $8-40
 	VBROADCASTSS mom+32(FP), Y8
 	VBROADCASTSS lr+36(FP), Y9
 	VXORPS Y7, Y7, Y7
+	TESTQ R9, R9
+	JNZ nloop
 
 mloop:
-	VMOVUPS (SI), Y0
-	VMOVUPS (R8), Y1
-	VMULPS Y8, Y1, Y1          // vel *= mom
-	VFNMADD231PS Y9, Y0, Y1    // vel -= lr*g
+	VMOVUPS (SI), Y0           // g
+	VMOVUPS (R8), Y1           // b
+	VFMADD213PS Y0, Y8, Y1     // b = mom*b + g
 	VMOVUPS Y1, (R8)
-	VMOVUPS Y7, (SI)
+	VMOVUPS Y7, (SI)           // clear the gradient
 	VMOVUPS (DI), Y4
-	VADDPS Y1, Y4, Y4
+	VFNMADD231PS Y1, Y9, Y4    // w -= lr*b
 	VMOVUPS Y4, (DI)
 	ADDQ $32, DI
 	ADDQ $32, SI
 	ADDQ $32, R8
 	DECQ CX
 	JNZ mloop
+	JMP mrestore
+
+nloop:
+	VMOVUPS (SI), Y0           // g
+	VMOVUPS (R8), Y1           // b
+	VFMADD213PS Y0, Y8, Y1     // b = mom*b + g
+	VMOVUPS Y1, (R8)
+	VMOVUPS Y7, (SI)           // clear the gradient
+	VFMADD231PS Y1, Y8, Y0     // u = g + mom*b
+	VMOVUPS (DI), Y4
+	VFNMADD231PS Y0, Y9, Y4    // w -= lr*u
+	VMOVUPS Y4, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, R8
+	DECQ CX
+	JNZ nloop
+
+mrestore:
 	LDMXCSR 4(SP)
 
 mdone:

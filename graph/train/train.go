@@ -16,48 +16,76 @@ import (
 // NaN or infinite.
 var ErrDiverged = errors.New("loss is not finite")
 
-// DefaultLearningRate returns the learning rate an optimizer ("sgd",
-// "momentum" or "adam") uses when none is given, and whether the optimizer
-// is known.
-func DefaultLearningRate(optimizer string) (float64, bool) {
-	switch optimizer {
-	case "sgd":
-		return 0.1, true
-	case "momentum":
-		return 0.01, true
-	case "adam":
-		return 0.001, true
-	}
-	return 0, false
-}
-
 // Config configures a Trainer. Zero fields take the defaults shown.
 type Config struct {
-	// Optimizer is "sgd", "momentum" or "adam" (default "adam").
+	// Optimizer names a built-in optimiser (see NewOptimizer and
+	// Optimizers; default "adam"). Ignored when Custom is set.
 	Optimizer string
-	// LearningRate defaults to DefaultLearningRate(Optimizer).
+	// Custom, if not nil, is the optimiser to use: one of your own, or a
+	// built-in with settings of its own (&train.Adam{Beta2: 0.99}). It
+	// is used as it is: Momentum and WeightDecay do not apply to it, and
+	// LearningRate must be given.
+	Custom Optimizer
+	// LearningRate is the base rate, which Schedule scales (default
+	// DefaultLearningRate(Optimizer)).
 	LearningRate float64
-	// Momentum is the momentum factor of "momentum" (default 0.9).
+	// Momentum is the momentum factor μ of "momentum" and "nesterov"
+	// (default 0.9), "sgd" (default 0) and "rmsprop" (default 0).
 	Momentum float64
-	// Seed seeds the shuffling of each epoch.
+	// WeightDecay is the L2 weight decay λ of the named optimiser: coupled
+	// (g ← g + λ·w) for all but "adamw", decoupled (w ← w·(1 − η·λ)) for
+	// "adamw", where 0 means PyTorch's default 0.01.
+	WeightDecay float64
+	// NoDecay, if not nil, reports the parameters (by name, such as
+	// "fc1.bias") that weight decay must leave alone; see
+	// BiasAndNormParams.
+	NoDecay func(param string) bool
+	// ClipNorm, if positive, clips the gradients before each step so that
+	// their global L2 norm (over every parameter) is at most ClipNorm:
+	// each is multiplied by ClipNorm/(norm + 1e-6) when the norm exceeds
+	// ClipNorm (PyTorch's clip_grad_norm_).
+	ClipNorm float64
+	// Schedule gives the learning rate of each step from LearningRate
+	// (default Constant).
+	Schedule Schedule
+	// Losses holds the loss of each model output; a missing or nil entry
+	// takes LossFor's.
+	Losses []Loss
+	// LossWeights holds a weight per model output: training minimises
+	// Σ weight·loss (default: every weight 1).
+	LossWeights []float64
+	// Seed seeds the shuffling of each epoch and the masks of the model's
+	// dropout layers, from two streams: the same seed gives the same run.
 	Seed uint64
 }
 
 // Trainer fits a model's parameters with Gorgonia: the model's forward
-// graph plus, for each output, the loss LossFor chooses (summed over the
-// outputs), gorgonia.Grad for the gradients, the tape machine, and SGD,
-// Momentum or Adam with the update rules of Gorgonia's solvers (fused; see
-// optimizer). One graph is compiled per batch size (a final partial batch
-// gets its own). Not safe for concurrent use.
+// graph plus the loss of each output (see Config.Losses), summed with
+// their weights, gorgonia.Grad for the gradients, the tape machine, and an
+// Optimizer stepping at the rate of a Schedule. One graph is compiled per
+// batch size (a final partial batch gets its own). Not safe for concurrent
+// use.
 type Trainer struct {
-	m       *graph.Model
-	lr      float64
-	losses  []Loss
-	outputs []string // the model's output names
-	solver  *optimizer
-	rng     *rand.Rand
-	progs   map[int]*trainProg
-	steps   int
+	m        *graph.Model
+	outputs  []string // the model's output names
+	losses   []Loss
+	weights  []float64 // nil: all 1
+	classes  []int     // classes of a SparseCrossEntropy output, else 0
+	opt      Optimizer
+	clears   bool // opt zeroes the gradients itself
+	base     float64
+	rate     float64 // the rate of the last step
+	schedule Schedule
+	noDecay  func(string) bool
+	clipNorm float64
+
+	shuffleSrc, dropoutSrc *rand.PCG
+	shuffle, dropout       *rand.Rand
+
+	progs  map[int]*trainProg
+	evals  map[int]*evalProg
+	steps  int
+	epochs int
 }
 
 type trainProg struct {
@@ -65,17 +93,15 @@ type trainProg struct {
 	targets []*gorgonia.Node
 	loss    *gorgonia.Node
 	vm      gorgonia.VM
-	xs, ts  []*tensor.Dense // batch buffers for Epoch
+	xs, ts  []*tensor.Dense // batch buffers
+	params  []Param
 }
 
 // NewTrainer returns a Trainer for m.
 func NewTrainer(m *graph.Model, cfg Config) (*Trainer, error) {
-	if cfg.Optimizer == "" {
-		cfg.Optimizer = "adam"
-	}
-	lr, ok := DefaultLearningRate(cfg.Optimizer)
-	if !ok {
-		return nil, fmt.Errorf("unknown optimizer %q (want sgd, momentum or adam)", cfg.Optimizer)
+	opt, lr, err := cfg.optimizer()
+	if err != nil {
+		return nil, err
 	}
 	if cfg.LearningRate != 0 {
 		lr = cfg.LearningRate
@@ -83,80 +109,218 @@ func NewTrainer(m *graph.Model, cfg Config) (*Trainer, error) {
 	if !(lr > 0) || math.IsInf(lr, 0) {
 		return nil, fmt.Errorf("learning rate %v is not positive", lr)
 	}
-	solver := newOptimizer(cfg.Optimizer, lr, cfg.Momentum)
-	losses := make([]Loss, len(m.Outputs()))
+	if !(cfg.ClipNorm >= 0) || math.IsInf(cfg.ClipNorm, 0) {
+		return nil, fmt.Errorf("clip norm %v is not a positive number (or 0 for none)", cfg.ClipNorm)
+	}
+	outputs := m.Outputs()
+	if len(cfg.Losses) > len(outputs) {
+		return nil, fmt.Errorf("%d losses for %d model outputs", len(cfg.Losses), len(outputs))
+	}
+	if cfg.LossWeights != nil && len(cfg.LossWeights) != len(outputs) {
+		return nil, fmt.Errorf("%d loss weights for %d model outputs", len(cfg.LossWeights), len(outputs))
+	}
+	for i, w := range cfg.LossWeights {
+		if !(w >= 0) || math.IsInf(w, 0) {
+			return nil, fmt.Errorf("loss weight %v of output %s is not a non-negative number", w, outputs[i])
+		}
+	}
+	losses := make([]Loss, len(outputs))
+	classes := make([]int, len(outputs))
 	for i := range losses {
 		losses[i], _ = LossFor(m, i)
+		if i < len(cfg.Losses) && cfg.Losses[i] != nil {
+			losses[i] = cfg.Losses[i]
+		}
+		if losses[i] == SparseCrossEntropy {
+			shape := m.OutputShape(i)
+			if len(shape) != 1 {
+				return nil, fmt.Errorf("output %s: %s needs an output of one dimension (classes), not %v", outputs[i], SparseCrossEntropy, shape)
+			}
+			classes[i] = shape[0]
+		}
 	}
+	schedule := cfg.Schedule
+	if schedule == nil {
+		schedule = Constant{}
+	}
+	_, clears := opt.(clearsGradients)
+	shuffleSrc := rand.NewPCG(cfg.Seed, 0x5eed)
+	dropoutSrc := rand.NewPCG(cfg.Seed, 0xd209_0075)
 	return &Trainer{
-		m: m, lr: lr, losses: losses, outputs: m.Outputs(), solver: solver,
-		rng:   rand.New(rand.NewPCG(cfg.Seed, 0x5eed)),
-		progs: map[int]*trainProg{},
+		m: m, outputs: outputs, losses: losses, weights: slices.Clone(cfg.LossWeights), classes: classes,
+		opt: opt, clears: clears, base: lr, rate: lr, schedule: schedule,
+		noDecay: cfg.NoDecay, clipNorm: cfg.ClipNorm,
+		shuffleSrc: shuffleSrc, shuffle: rand.New(shuffleSrc),
+		dropoutSrc: dropoutSrc, dropout: rand.New(dropoutSrc),
+		progs: map[int]*trainProg{}, evals: map[int]*evalProg{},
 	}, nil
 }
 
-// SetLearningRate changes the learning rate from the next step on, keeping
-// the optimizer's state (Adam's moments, momentum's velocity): the hook for
-// learning-rate schedules.
+// optimizer returns the optimiser cfg asks for and its default rate (0
+// for a custom one).
+func (cfg Config) optimizer() (Optimizer, float64, error) {
+	if !(cfg.WeightDecay >= 0) || math.IsInf(cfg.WeightDecay, 0) {
+		return nil, 0, fmt.Errorf("weight decay %v is not a non-negative number", cfg.WeightDecay)
+	}
+	if !(cfg.Momentum >= 0 && cfg.Momentum < 1) {
+		return nil, 0, fmt.Errorf("momentum %v is not in [0, 1)", cfg.Momentum)
+	}
+	if cfg.Custom != nil {
+		if cfg.LearningRate == 0 {
+			return nil, 0, fmt.Errorf("a custom optimizer needs Config.LearningRate")
+		}
+		return cfg.Custom, 0, nil
+	}
+	name := cfg.Optimizer
+	if name == "" {
+		name = "adam"
+	}
+	opt, err := NewOptimizer(name)
+	if err != nil {
+		return nil, 0, err
+	}
+	lr, _ := DefaultLearningRate(name)
+	switch o := opt.(type) {
+	case *SGD:
+		if cfg.Momentum != 0 {
+			o.Momentum = cfg.Momentum
+		}
+		o.WeightDecay = cfg.WeightDecay
+	case *AdaGrad:
+		o.WeightDecay = cfg.WeightDecay
+	case *RMSprop:
+		o.Momentum, o.WeightDecay = cfg.Momentum, cfg.WeightDecay
+	case *Adam:
+		o.WeightDecay = cfg.WeightDecay
+	case *AdamW:
+		o.WeightDecay = cfg.WeightDecay
+	}
+	return opt, lr, nil
+}
+
+// BiasAndNormParams returns a Config.NoDecay that excludes from weight
+// decay every bias ("<layer>.bias") and every parameter of a batch
+// normalisation layer, the usual exclusions.
+func BiasAndNormParams(m *graph.Model) func(param string) bool {
+	skip := map[string]bool{}
+	for _, nl := range m.Layers() {
+		_, norm := nl.Layer.(*graph.BatchNorm)
+		for _, p := range m.LayerParams(nl.Name) {
+			if norm || p == nl.Name+".bias" {
+				skip[p] = true
+			}
+		}
+	}
+	return func(param string) bool { return skip[param] }
+}
+
+// SetLearningRate changes the base rate, which the schedule scales, from
+// the next step on, keeping the optimizer's state (Adam's moments, the
+// momentum buffers).
 func (tr *Trainer) SetLearningRate(lr float64) error {
 	if !(lr > 0) || math.IsInf(lr, 0) {
 		return fmt.Errorf("learning rate %v is not positive", lr)
 	}
-	tr.solver.lr = lr
-	tr.lr = lr
+	tr.base = lr
 	return nil
 }
 
-// LearningRate returns the current learning rate.
-func (tr *Trainer) LearningRate() float64 { return tr.lr }
-
-// CosineRate returns the learning rate of a cosine schedule (Loshchilov &
-// Hutter 2017) for epoch (1-based) of epochs: base at epoch 1, decaying as
-// ½·base·(1 + cos(π·(epoch-1)/epochs)), so the last epoch runs at a small
-// fraction of base.
-func CosineRate(base float64, epoch, epochs int) float64 {
-	return 0.5 * base * (1 + math.Cos(math.Pi*float64(epoch-1)/float64(max(epochs, 1))))
+// LearningRate returns the rate of the last step (before any step, the
+// rate the first step will take).
+func (tr *Trainer) LearningRate() float64 {
+	if tr.steps == 0 {
+		return tr.schedule.Rate(tr.base, 0)
+	}
+	return tr.rate
 }
+
+// Steps returns the number of optimisation steps taken, and Epochs the
+// number of completed epochs (EpochInputs calls), both counted across a
+// resumed run.
+func (tr *Trainer) Steps() int { return tr.steps }
+
+// Epochs returns the number of epochs completed.
+func (tr *Trainer) Epochs() int { return tr.epochs }
+
+// Optimizer returns the optimiser stepping the parameters.
+func (tr *Trainer) Optimizer() Optimizer { return tr.opt }
 
 // Loss returns the loss being minimised on the first output.
 func (tr *Trainer) Loss() Loss { return tr.losses[0] }
 
-// Losses returns the loss of each output; training minimises their sum.
+// Losses returns the loss of each output; training minimises their
+// weighted sum.
 func (tr *Trainer) Losses() []Loss { return slices.Clone(tr.losses) }
 
-func (tr *Trainer) prog(batch int) (*trainProg, error) {
-	if tp, ok := tr.progs[batch]; ok {
-		return tp, nil
-	}
-	p, err := tr.m.BuildWith(batch, graph.BuildOptions{Training: true, Logits: true})
-	if err != nil {
-		return nil, err
-	}
-	tp := &trainProg{p: p}
+// addLosses adds a target node and the loss of each output of p, and their
+// weighted sum; it returns the targets and the sum.
+func (tr *Trainer) addLosses(p *graph.Program) ([]*gorgonia.Node, *gorgonia.Node, error) {
+	var targets []*gorgonia.Node
+	var total *gorgonia.Node
 	for i, z := range p.Outputs {
 		l := tr.losses[i]
-		_, fused := LossFor(tr.m, i)
-		if fused != p.Cut[i] {
-			return nil, fmt.Errorf("output %s: loss %s needs its final activation left out of the graph, and it cannot be", tr.outputs[i], l)
+		layer := tr.m.OutputLayer(i)
+		_, final := layer.(graph.Softmax)
+		if _, ok := layer.(graph.Sigmoid); ok {
+			final = true
+		}
+		switch {
+		case p.Cut[i] && !l.Logits():
+			// The loss wants the output itself: apply the activation
+			// left out (Softmax and Sigmoid use no scope).
+			y, err := layer.Forward(nil, z)
+			if err != nil {
+				return nil, nil, fmt.Errorf("output %s: %w", tr.outputs[i], err)
+			}
+			z = y
+		case !p.Cut[i] && final && l.Logits():
+			return nil, nil, fmt.Errorf("output %s: loss %s needs the logits of its final %s, which feeds other layers too", tr.outputs[i], l, layer.Kind())
 		}
 		name := "target"
 		if len(p.Outputs) > 1 {
 			name = "target." + tr.outputs[i]
 		}
 		target := gorgonia.NewTensor(p.Graph, tensor.Float32, z.Dims(), gorgonia.WithShape(z.Shape()...), gorgonia.WithName(name))
-		loss, err := l.build(z, target)
+		loss, err := l.Build(z, target)
 		if err != nil {
-			return nil, fmt.Errorf("output %s: loss %s: %w", tr.outputs[i], l, err)
+			return nil, nil, fmt.Errorf("output %s: loss %s: %w", tr.outputs[i], l, err)
 		}
-		if tp.loss == nil {
-			tp.loss = loss
-		} else if tp.loss, err = gorgonia.Add(tp.loss, loss); err != nil {
-			return nil, fmt.Errorf("sum of losses: %w", err)
+		if loss == nil || !loss.IsScalar() {
+			return nil, nil, fmt.Errorf("output %s: loss %s is not a scalar node", tr.outputs[i], l)
 		}
-		tp.targets = append(tp.targets, target)
-		tp.ts = append(tp.ts, tensor.New(tensor.WithShape(target.Shape()...), tensor.Of(tensor.Float32)))
+		if tr.weights != nil {
+			w := gorgonia.NewConstant(float32(tr.weights[i]))
+			if loss, err = gorgonia.Mul(w, loss); err != nil {
+				return nil, nil, fmt.Errorf("output %s: weighted loss: %w", tr.outputs[i], err)
+			}
+		}
+		if total == nil {
+			total = loss
+		} else if total, err = gorgonia.Add(total, loss); err != nil {
+			return nil, nil, fmt.Errorf("sum of losses: %w", err)
+		}
+		targets = append(targets, target)
 	}
-	gorgonia.WithName("loss")(tp.loss)
+	gorgonia.WithName("loss")(total)
+	return targets, total, nil
+}
+
+func (tr *Trainer) prog(batch int) (*trainProg, error) {
+	if tp, ok := tr.progs[batch]; ok {
+		return tp, nil
+	}
+	p, err := tr.m.BuildWith(batch, graph.BuildOptions{Training: true, Logits: true, Rand: tr.dropout})
+	if err != nil {
+		return nil, err
+	}
+	targets, loss, err := tr.addLosses(p)
+	if err != nil {
+		return nil, err
+	}
+	tp := &trainProg{p: p, targets: targets, loss: loss}
+	for _, t := range targets {
+		tp.ts = append(tp.ts, tensor.New(tensor.WithShape(t.Shape()...), tensor.Of(tensor.Float32)))
+	}
 	if len(p.Learnables) == 0 {
 		return nil, fmt.Errorf("model has no parameters to train")
 	}
@@ -166,6 +330,10 @@ func (tr *Trainer) prog(batch int) (*trainProg, error) {
 	for _, in := range p.Inputs {
 		tp.xs = append(tp.xs, tensor.New(tensor.WithShape(in.Shape()...), tensor.Of(tensor.Float32)))
 	}
+	for _, n := range p.Learnables {
+		name := n.Name()
+		tp.params = append(tp.params, Param{Name: name, Decay: tr.noDecay == nil || !tr.noDecay(name)})
+	}
 	tp.vm = gorgonia.NewTapeMachine(p.Graph, gorgonia.BindDualValues(p.Learnables...))
 	tr.progs[batch] = tp
 	return tp, nil
@@ -173,8 +341,8 @@ func (tr *Trainer) prog(batch int) (*trainProg, error) {
 
 // Step runs one optimisation step on a batch of a model with one input and
 // one output: inputs x (batch, sample shape...) and targets t (batch,
-// outputs), one-hot for classification. It returns the batch's loss before
-// the update.
+// outputs), one-hot for classification (or (batch,) class labels for
+// SparseCrossEntropy). It returns the batch's loss before the update.
 func (tr *Trainer) Step(x, t *tensor.Dense) (float32, error) {
 	return tr.StepInputs([]*tensor.Dense{x}, []*tensor.Dense{t})
 }
@@ -190,30 +358,39 @@ func (tr *Trainer) StepInputs(xs, ts []*tensor.Dense) (float32, error) {
 	if err != nil {
 		return 0, err
 	}
-	if len(ts) != len(tp.targets) {
-		return 0, fmt.Errorf("step: %d target tensors, model has %d outputs", len(ts), len(tp.targets))
+	if len(ts) != len(tr.outputs) {
+		return 0, fmt.Errorf("step: %d target tensors, model has %d outputs", len(ts), len(tr.outputs))
 	}
+	targets := make([]*tensor.Dense, len(ts))
 	for i, t := range ts {
+		if c := tr.classes[i]; c > 0 {
+			// Labels: expanded into the graph's one-hot rows.
+			src, err := tr.targetSource(i, t, batch)
+			if err != nil {
+				return 0, fmt.Errorf("step: %w", err)
+			}
+			dst := tp.ts[i].Data().([]float32)
+			clear(dst)
+			for r, l := range src.labels {
+				dst[r*c+l] = 1
+			}
+			targets[i] = tp.ts[i]
+			continue
+		}
 		if t == nil || !t.Shape().Eq(tp.targets[i].Shape()) {
 			return 0, fmt.Errorf("step: targets of output %s: shape %v, model wants %v", tr.outputs[i], shapeOf(t), tp.targets[i].Shape())
 		}
-	}
-	packed := func(in []*tensor.Dense) ([]*tensor.Dense, error) {
-		out := make([]*tensor.Dense, len(in))
-		for i, x := range in {
-			if out[i], err = graph.Contiguous(x); err != nil {
-				return nil, err
-			}
+		if targets[i], err = graph.Contiguous(t); err != nil {
+			return 0, fmt.Errorf("step: targets of output %s: %w", tr.outputs[i], err)
 		}
-		return out, nil
 	}
-	if xs, err = packed(xs); err != nil {
-		return 0, fmt.Errorf("step: %w", err)
+	packed := make([]*tensor.Dense, len(xs))
+	for i, x := range xs {
+		if packed[i], err = graph.Contiguous(x); err != nil {
+			return 0, fmt.Errorf("step: %w", err)
+		}
 	}
-	if ts, err = packed(ts); err != nil {
-		return 0, fmt.Errorf("step: %w", err)
-	}
-	return tr.run(tp, xs, ts)
+	return tr.run(tp, packed, targets)
 }
 
 func shapeOf(t *tensor.Dense) tensor.Shape {
@@ -229,13 +406,81 @@ func (tr *Trainer) run(tp *trainProg, xs, ts []*tensor.Dense) (float32, error) {
 		return 0, err
 	}
 	tr.steps++
+	params, err := tp.bind()
+	if err != nil {
+		return 0, err
+	}
 	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+		clearGrads(params)
 		return loss, fmt.Errorf("step %d: %w (%v); try a lower learning rate", tr.steps, ErrDiverged, loss)
 	}
-	if err := tr.solver.Step(gorgonia.NodesToValueGrads(tp.p.Learnables)); err != nil {
-		return 0, fmt.Errorf("solver: %w", err)
+	if tr.clipNorm > 0 {
+		ClipGlobalNorm(params, tr.clipNorm)
+	}
+	rate := tr.schedule.Rate(tr.base, tr.steps-1)
+	if !(rate >= 0) || math.IsInf(rate, 0) {
+		clearGrads(params)
+		return 0, fmt.Errorf("step %d: the schedule gives learning rate %v", tr.steps, rate)
+	}
+	tr.rate = rate
+	if err := tr.opt.Step(params, rate); err != nil {
+		clearGrads(params)
+		return 0, fmt.Errorf("step %d: %w", tr.steps, err)
+	}
+	if !tr.clears {
+		clearGrads(params)
 	}
 	return loss, nil
+}
+
+// bind points the step's parameters at the current values and gradients.
+func (tp *trainProg) bind() ([]Param, error) {
+	for i, n := range tp.p.Learnables {
+		w, ok := n.Value().Data().([]float32)
+		if !ok {
+			return nil, fmt.Errorf("parameter %s is not float32", n.Name())
+		}
+		gv, err := n.Grad()
+		if err != nil {
+			return nil, fmt.Errorf("parameter %s: %w", n.Name(), err)
+		}
+		g, ok := gv.Data().([]float32)
+		if !ok || len(g) != len(w) {
+			return nil, fmt.Errorf("parameter %s: gradient is not %d float32 values", n.Name(), len(w))
+		}
+		tp.params[i].Value, tp.params[i].Grad = w, g
+	}
+	return tp.params, nil
+}
+
+func clearGrads(params []Param) {
+	for _, p := range params {
+		clear(p.Grad)
+	}
+}
+
+// ClipGlobalNorm scales the gradients of params so that their global L2
+// norm, √(Σ g²) over every value of every parameter, is at most maxNorm,
+// as PyTorch's clip_grad_norm_ does: when the norm exceeds maxNorm, each
+// gradient is multiplied by maxNorm/(norm + 1e-6). It returns the norm
+// before clipping (summed in float64).
+func ClipGlobalNorm(params []Param, maxNorm float64) float64 {
+	var sum float64
+	for _, p := range params {
+		for _, g := range p.Grad {
+			sum += float64(g) * float64(g)
+		}
+	}
+	norm := math.Sqrt(sum)
+	if coef := maxNorm / (norm + 1e-6); coef < 1 {
+		c := float32(coef)
+		for _, p := range params {
+			for j := range p.Grad {
+				p.Grad[j] *= c
+			}
+		}
+	}
+	return norm
 }
 
 // compute runs the forward and backward passes: it returns the loss and
@@ -277,7 +522,8 @@ func (tr *Trainer) Epoch(x, t *tensor.Dense, batch int, progress func(done int))
 }
 
 // EpochInputs makes one pass over the samples of xs (one tensor of N
-// samples per model input) and ts (one tensor of N targets per output) in a
+// samples per model input) and ts (one tensor of N targets per output:
+// (N, outputs...) rows, or (N,) class labels for SparseCrossEntropy) in a
 // random order drawn from the Trainer's seeded generator, in batches of
 // batch samples plus a final partial batch. Strided views are packed first.
 // progress, if not nil, is called after each step with the samples done so
@@ -290,57 +536,28 @@ func (tr *Trainer) EpochInputs(xs, ts []*tensor.Dense, batch int, progress func(
 	if err != nil {
 		return EpochStats{}, fmt.Errorf("epoch: %w", err)
 	}
-	if len(ts) != len(tr.outputs) {
-		return EpochStats{}, fmt.Errorf("epoch: %d target tensors, model has %d outputs", len(ts), len(tr.outputs))
+	srcX, err := tr.inputSources(xs)
+	if err != nil {
+		return EpochStats{}, fmt.Errorf("epoch: %w", err)
 	}
-	type source struct {
-		data []float32
-		per  int
+	srcT, err := tr.targetSources(ts, n)
+	if err != nil {
+		return EpochStats{}, fmt.Errorf("epoch: %w", err)
 	}
-	var srcX, srcT []source
-	for i, x := range xs {
-		d, per, err := graph.Rows(x)
-		if err != nil {
-			return EpochStats{}, fmt.Errorf("epoch: input %s: %w", tr.m.Inputs()[i].Name, err)
-		}
-		srcX = append(srcX, source{d, per})
-	}
-	for i, t := range ts {
-		if t == nil || t.Dims() < 1 || t.Shape()[0] != n {
-			return EpochStats{}, fmt.Errorf("epoch: %d inputs but targets of shape %v for output %s", n, shapeOf(t), tr.outputs[i])
-		}
-		d, per, err := graph.Rows(t)
-		if err != nil {
-			return EpochStats{}, fmt.Errorf("epoch: targets of %s: %w", tr.outputs[i], err)
-		}
-		srcT = append(srcT, source{d, per})
-	}
-	perm := tr.rng.Perm(n)
+	perm := tr.shuffle.Perm(n)
 	var st EpochStats
 	var total float64
-	fill := func(dst []*tensor.Dense, src []source, idx []int, what string) error {
-		for k, s := range src {
-			b := dst[k].Data().([]float32)
-			if len(b) != len(idx)*s.per {
-				return fmt.Errorf("epoch: %s of %d values per sample do not fit the model's %v", what, s.per, dst[k].Shape())
-			}
-			for i, j := range idx {
-				copy(b[i*s.per:(i+1)*s.per], s.data[j*s.per:(j+1)*s.per])
-			}
-		}
-		return nil
-	}
 	for from := 0; from < n; from += batch {
 		idx := perm[from:min(from+batch, n)]
 		tp, err := tr.prog(len(idx))
 		if err != nil {
 			return st, err
 		}
-		if err := fill(tp.xs, srcX, idx, "samples"); err != nil {
-			return st, err
+		if err := fillAll(tp.xs, srcX, idx); err != nil {
+			return st, fmt.Errorf("epoch: %w", err)
 		}
-		if err := fill(tp.ts, srcT, idx, "targets"); err != nil {
-			return st, err
+		if err := fillAll(tp.ts, srcT, idx); err != nil {
+			return st, fmt.Errorf("epoch: %w", err)
 		}
 		loss, err := tr.run(tp, tp.xs, tp.ts)
 		if err != nil {
@@ -353,5 +570,139 @@ func (tr *Trainer) EpochInputs(xs, ts []*tensor.Dense, batch int, progress func(
 		}
 	}
 	st.Loss = total / float64(n)
+	tr.epochs++
 	return st, nil
+}
+
+// source gives the rows of one input or target tensor: float32 values
+// (per values a sample) or class labels expanded to one-hot rows.
+type source struct {
+	what    string
+	data    []float32
+	per     int
+	labels  []int
+	classes int
+}
+
+// fill writes the rows idx into dst, which holds len(idx) rows.
+func (s source) fill(dst []float32, idx []int) error {
+	if s.labels != nil {
+		if len(dst) != len(idx)*s.classes {
+			return fmt.Errorf("%s: %d classes do not fit the model's %d values per sample", s.what, s.classes, len(dst)/max(len(idx), 1))
+		}
+		clear(dst)
+		for i, j := range idx {
+			dst[i*s.classes+s.labels[j]] = 1
+		}
+		return nil
+	}
+	if len(dst) != len(idx)*s.per {
+		return fmt.Errorf("%s of %d values per sample do not fit the model's %d", s.what, s.per, len(dst)/max(len(idx), 1))
+	}
+	for i, j := range idx {
+		copy(dst[i*s.per:(i+1)*s.per], s.data[j*s.per:(j+1)*s.per])
+	}
+	return nil
+}
+
+func fillAll(dst []*tensor.Dense, src []source, idx []int) error {
+	for k, s := range src {
+		if err := s.fill(dst[k].Data().([]float32), idx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (tr *Trainer) inputSources(xs []*tensor.Dense) ([]source, error) {
+	var src []source
+	for i, x := range xs {
+		name := tr.m.Inputs()[i].Name
+		d, per, err := graph.Rows(x)
+		if err != nil {
+			return nil, fmt.Errorf("input %s: %w", name, err)
+		}
+		src = append(src, source{what: "input " + name, data: d, per: per})
+	}
+	return src, nil
+}
+
+// targetSources checks one target tensor of n samples per output.
+func (tr *Trainer) targetSources(ts []*tensor.Dense, n int) ([]source, error) {
+	if len(ts) != len(tr.outputs) {
+		return nil, fmt.Errorf("%d target tensors, model has %d outputs", len(ts), len(tr.outputs))
+	}
+	src := make([]source, len(ts))
+	for i, t := range ts {
+		var err error
+		if src[i], err = tr.targetSource(i, t, n); err != nil {
+			return nil, err
+		}
+	}
+	return src, nil
+}
+
+// targetSource checks the targets t of n samples for output i.
+func (tr *Trainer) targetSource(i int, t *tensor.Dense, n int) (source, error) {
+	what := "targets of output " + tr.outputs[i]
+	if t == nil || t.Dims() < 1 || t.Shape()[0] != n {
+		return source{}, fmt.Errorf("%d samples but %s have shape %v", n, what, shapeOf(t))
+	}
+	if c := tr.classes[i]; c > 0 {
+		labels, err := Labels(t, c)
+		if err != nil {
+			return source{}, fmt.Errorf("%s: %w", what, err)
+		}
+		return source{what: what, labels: labels, classes: c}, nil
+	}
+	if want := append([]int{n}, tr.m.OutputShape(i)...); !slices.Equal([]int(t.Shape()), want) {
+		return source{}, fmt.Errorf("%s have shape %v, model wants %v", what, t.Shape(), want)
+	}
+	d, per, err := graph.Rows(t)
+	if err != nil {
+		return source{}, fmt.Errorf("%s: %w", what, err)
+	}
+	return source{what: what, data: d, per: per}, nil
+}
+
+// Labels returns the class labels held by t, a tensor of shape (N,) of
+// ints (tensor.Int, Int64 or Int32) or of float32 whole numbers, each
+// checked to be in [0, classes).
+func Labels(t *tensor.Dense, classes int) ([]int, error) {
+	if t == nil || t.Dims() != 1 {
+		return nil, fmt.Errorf("labels have shape %v, want (N,)", shapeOf(t))
+	}
+	c, err := graph.Contiguous(t)
+	if err != nil {
+		return nil, err
+	}
+	n := c.Shape()[0]
+	out := make([]int, n)
+	switch d := c.Data().(type) {
+	case []int:
+		copy(out, d[:n])
+	case []int64:
+		for i := range out {
+			out[i] = int(d[i])
+		}
+	case []int32:
+		for i := range out {
+			out[i] = int(d[i])
+		}
+	case []float32:
+		for i := range out {
+			out[i] = int(d[i])
+			if float32(out[i]) != d[i] {
+				return nil, fmt.Errorf("label %d is %v, not a whole number", i, d[i])
+			}
+		}
+	default:
+		return nil, fmt.Errorf("labels are %v, want ints or float32", c.Dtype())
+	}
+	for i, l := range out {
+		if l < 0 || l >= classes {
+			return nil, fmt.Errorf("label %d is %d, not in [0, %d)", i, l, classes)
+		}
+	}
+	return out, nil
 }

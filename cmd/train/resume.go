@@ -1,0 +1,139 @@
+package main
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+
+	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/graph/train"
+	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/viz"
+)
+
+// savedFlags are the flags a --checkpoint file records and --resume
+// restores: everything that shapes the run, not where its outputs go.
+var savedFlags = []string{
+	"arch", "hidden", "activation", "dropout", "optimizer", "lr", "momentum", "weight-decay",
+	"no-decay-bias-norm", "clip-norm", "schedule", "gamma", "decay-epochs", "warmup", "augment",
+	"epochs", "batch-size", "seed", "data", "limit", "validation", "patience",
+}
+
+// modelFlags are fixed by the resumed model.
+var modelFlags = []string{"arch", "hidden", "activation", "dropout"}
+
+// runState is what the command saves beside the Trainer's state.
+type runState struct {
+	settings map[string]string
+	augment  *rand.PCG
+	stopping train.EarlyStopping
+	curves   []viz.Epoch
+}
+
+// extra encodes rs for train.Trainer.WriteCheckpoint.
+func (rs *runState) extra() (map[string]string, error) {
+	settings, err := json.Marshal(rs.settings)
+	if err != nil {
+		return nil, err
+	}
+	aug, err := rs.augment.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	stopping, err := json.Marshal(rs.stopping)
+	if err != nil {
+		return nil, err
+	}
+	curves, err := json.Marshal(rs.curves)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{
+		"settings": string(settings), "augment_rng": hex.EncodeToString(aug),
+		"early_stopping": string(stopping), "curves": string(curves),
+	}, nil
+}
+
+// settingsOf records the values of savedFlags.
+func settingsOf(fs *cli.Flags) map[string]string {
+	s := map[string]string{}
+	for _, name := range savedFlags {
+		s[name] = flagValue(fs, name)
+	}
+	return s
+}
+
+// flagValue is a flag's value as Set takes it (slices without brackets).
+func flagValue(fs *cli.Flags, name string) string {
+	v := fs.Lookup(name).Value.String()
+	if strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]") {
+		v = v[1 : len(v)-1]
+	}
+	return v
+}
+
+// resumed is a run read back from a --resume file.
+type resumed struct {
+	model *graph.Model
+	state *train.State
+	run   runState
+}
+
+// readResume reads a --resume file and applies its settings to every flag
+// not given on the command line; the model's own flags may not change.
+func readResume(path string, fs *cli.Flags) (*resumed, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--resume: %w", err)
+	}
+	defer f.Close()
+	m, st, err := train.ReadCheckpoint(f, nil)
+	if err != nil {
+		return nil, fmt.Errorf("--resume %s: %w", path, err)
+	}
+	if st == nil {
+		return nil, fmt.Errorf("--resume %s holds weights only, no training state (write one with --checkpoint)", path)
+	}
+	r := &resumed{model: m, state: st}
+	if err := json.Unmarshal([]byte(st.Extra["settings"]), &r.run.settings); err != nil {
+		return nil, fmt.Errorf("--resume %s: settings: %w", path, err)
+	}
+	aug, err := hex.DecodeString(st.Extra["augment_rng"])
+	if err != nil {
+		return nil, fmt.Errorf("--resume %s: augmentation generator: %w", path, err)
+	}
+	r.run.augment = rand.NewPCG(0, 0)
+	if err := r.run.augment.UnmarshalBinary(aug); err != nil {
+		return nil, fmt.Errorf("--resume %s: augmentation generator: %w", path, err)
+	}
+	if err := json.Unmarshal([]byte(st.Extra["early_stopping"]), &r.run.stopping); err != nil {
+		return nil, fmt.Errorf("--resume %s: early stopping: %w", path, err)
+	}
+	if err := json.Unmarshal([]byte(st.Extra["curves"]), &r.run.curves); err != nil {
+		return nil, fmt.Errorf("--resume %s: curves: %w", path, err)
+	}
+	for _, name := range savedFlags {
+		v, ok := r.run.settings[name]
+		if !ok {
+			return nil, fmt.Errorf("--resume %s: setting %s missing", path, name)
+		}
+		if fs.Changed(name) {
+			for _, mf := range modelFlags {
+				if name == mf && flagValue(fs, name) != v {
+					return nil, cli.Usagef("--%s cannot change on --resume: the saved model has %s %s", name, name, v)
+				}
+			}
+			continue
+		}
+		if flagValue(fs, name) == v {
+			continue // the default: leave the flag unchanged
+		}
+		if err := fs.Set(name, v); err != nil {
+			return nil, fmt.Errorf("--resume %s: setting %s=%q: %w", path, name, v, err)
+		}
+	}
+	return r, nil
+}

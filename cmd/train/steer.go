@@ -1,0 +1,206 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/graph/train"
+	"github.com/tapenet/tapenet/internal/cli"
+)
+
+// steer holds the flags that steer a run: optimiser settings,
+// regularisation, the schedule, validation and stopping, checkpoints.
+type steer struct {
+	momentum, weightDecay, clipNorm, gamma, dropout float64
+	noDecayBiasNorm                                 bool
+	decayEpochs, warmup, patience                   int
+	validation, best, checkpoint, resume            string
+}
+
+// steerUsage is the part of --help about steering a run.
+const steerUsage = `
+Steering a run:
+  go run ./cmd/train --optimizer adamw --weight-decay 0.05 --no-decay-bias-norm \
+      --clip-norm 1 --schedule cosine --warmup 600 --out m.safetensors
+  go run ./cmd/train --optimizer nesterov --lr 0.05 --schedule step --decay-epochs 5 --gamma 0.1
+  go run ./cmd/train --dropout 0.5 --validation 5000 --patience 3 --best best.safetensors
+  go run ./cmd/train --epochs 6 --checkpoint run.safetensors   # resumable (stop it any time)
+  go run ./cmd/train --resume run.safetensors                  # continue up to its 6 epochs
+  go run ./cmd/train --resume run.safetensors --epochs 10      # or further
+`
+
+func (s *steer) flags(fs *cli.Flags) {
+	fs.Float64Var(&s.momentum, "momentum", 0, "momentum factor of momentum, nesterov and rmsprop (default: 0.9 for momentum and nesterov, 0 for rmsprop)")
+	fs.Float64Var(&s.weightDecay, "weight-decay", 0, "L2 weight decay λ: added to the gradient as λ·w by every optimizer but adamw, which shrinks the weights by lr·λ instead (default: 0, adamw 0.01)")
+	fs.BoolVar(&s.noDecayBiasNorm, "no-decay-bias-norm", false, "leave biases and batch-norm parameters out of the weight decay")
+	fs.Float64Var(&s.clipNorm, "clip-norm", 0, "scale the gradients down to this global L2 norm before each step when they exceed it (0: no clipping)")
+	fs.Float64Var(&s.gamma, "gamma", 0, "decay factor of --schedule step (per --decay-epochs; default 0.1) and exp (per epoch; default 0.9)")
+	fs.IntVar(&s.decayEpochs, "decay-epochs", 5, "epochs between two decays of --schedule step")
+	fs.IntVar(&s.warmup, "warmup", 0, "raise the learning rate linearly over the first N steps (batches), then follow --schedule")
+	fs.Float64Var(&s.dropout, "dropout", 0, "dropout rate after each hidden activation that feeds a dense layer (0: none); masks come from --seed")
+	fs.StringVar(&s.validation, "validation", "", "hold out the last N training images (or a fraction such as 0.1) as a validation split, scored after every epoch")
+	fs.IntVar(&s.patience, "patience", 0, "stop when the validation accuracy has not improved for N epochs (needs --validation; 0: never)")
+	fs.StringVar(&s.best, "best", "", "also write the model of the epoch with the best validation accuracy to this file (needs --validation)")
+	fs.StringVar(&s.checkpoint, "checkpoint", "", "write a resumable checkpoint (weights, optimizer state, counters, random generators, settings) to this file after every epoch")
+	fs.StringVar(&s.resume, "resume", "", "continue the run saved in this --checkpoint file up to --epochs epochs in all; its settings apply unless given again, and the state keeps being saved to it unless --checkpoint names another file")
+}
+
+// check validates the steering flags on their own.
+func (s *steer) check(o *options) error {
+	switch {
+	case !(s.momentum >= 0 && s.momentum < 1):
+		return cli.Usagef("--momentum must be in [0, 1), got %v", s.momentum)
+	case !(s.weightDecay >= 0) || math.IsInf(s.weightDecay, 0):
+		return cli.Usagef("--weight-decay must not be negative, got %v", s.weightDecay)
+	case !(s.clipNorm >= 0) || math.IsInf(s.clipNorm, 0):
+		return cli.Usagef("--clip-norm must not be negative, got %v", s.clipNorm)
+	case !(s.gamma >= 0 && s.gamma <= 1):
+		return cli.Usagef("--gamma must be in (0, 1], got %v", s.gamma)
+	case s.decayEpochs < 1:
+		return cli.Usagef("--decay-epochs must be at least 1, got %d", s.decayEpochs)
+	case s.warmup < 0:
+		return cli.Usagef("--warmup must not be negative, got %d", s.warmup)
+	case !(s.dropout >= 0 && s.dropout < 1):
+		return cli.Usagef("--dropout must be in [0, 1), got %v", s.dropout)
+	case s.patience < 0:
+		return cli.Usagef("--patience must not be negative, got %d", s.patience)
+	case s.validation == "" && s.patience > 0:
+		return cli.Usagef("--patience needs --validation")
+	case s.validation == "" && s.best != "":
+		return cli.Usagef("--best needs --validation")
+	}
+	if s.validation != "" {
+		if _, err := validationSize(s.validation, math.MaxInt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validationSize parses --validation: a count of images, or a fraction of
+// the n training images; at least one image must stay for training.
+func validationSize(v string, n int) (int, error) {
+	var k int
+	if strings.ContainsAny(v, ".eE") {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f > 0 && f < 1) {
+			return 0, cli.Usagef("--validation %q is neither a count of images nor a fraction in (0, 1)", v)
+		}
+		k = max(1, int(math.Round(f*float64(n))))
+		if n == math.MaxInt {
+			return 1, nil
+		}
+	} else {
+		var err error
+		if k, err = strconv.Atoi(v); err != nil || k < 1 {
+			return 0, cli.Usagef("--validation %q is neither a count of images nor a fraction in (0, 1)", v)
+		}
+	}
+	if k >= n {
+		return 0, cli.Usagef("--validation %s takes %d of the %d training images: none would be left to train on", v, k, n)
+	}
+	return k, nil
+}
+
+// schedule returns the learning-rate schedule of the flags for epochs of
+// steps steps: cosine, step and exp change the rate once per epoch (the
+// cosine as earlier versions did, so the embedded models keep their bytes);
+// the warm-up counts steps.
+func (o *options) lrSchedule(steps int) train.Schedule {
+	var s train.Schedule = train.Constant{}
+	switch o.schedule {
+	case "cosine":
+		s = train.PerEpoch{Steps: steps, Schedule: train.Cosine{Steps: o.epochs}}
+	case "step":
+		s = train.PerEpoch{Steps: steps, Schedule: train.StepDecay{Every: o.decayEpochs, Gamma: defaultTo(o.gamma, 0.1)}}
+	case "exp":
+		s = train.PerEpoch{Steps: steps, Schedule: train.Exponential{Gamma: defaultTo(o.gamma, 0.9)}}
+	}
+	if o.warmup > 0 {
+		s = train.Warmup{Steps: o.warmup, Then: s}
+	}
+	return s
+}
+
+func defaultTo(v, d float64) float64 {
+	if v == 0 {
+		return d
+	}
+	return v
+}
+
+// trainConfig is the Trainer configuration of the flags.
+func (o *options) trainConfig(m *graph.Model, steps int) train.Config {
+	cfg := train.Config{
+		Optimizer: o.optimizer, LearningRate: o.lr, Momentum: o.momentum, WeightDecay: o.weightDecay,
+		ClipNorm: o.clipNorm, Schedule: o.lrSchedule(steps), Seed: o.seed,
+	}
+	if o.noDecayBiasNorm {
+		cfg.NoDecay = train.BiasAndNormParams(m)
+	}
+	return cfg
+}
+
+// withDropout returns m (a stack of layers) with a Dropout layer of the
+// given rate after each activation that feeds a dense layer.
+func withDropout(m *graph.Model, rate float64) (*graph.Model, error) {
+	if rate == 0 {
+		return m, nil
+	}
+	if !m.IsSequential() {
+		return nil, fmt.Errorf("--dropout: the model is not a stack of layers")
+	}
+	layers := m.Layers()
+	var out []graph.NamedLayer
+	n := 0
+	for i, nl := range layers {
+		out = append(out, nl)
+		if i+1 < len(layers) && isActivation(nl.Layer) {
+			if _, dense := layers[i+1].Layer.(*graph.Dense); dense {
+				n++
+				out = append(out, graph.NamedLayer{Name: fmt.Sprintf("dropout%d", n), Layer: &graph.Dropout{Rate: rate}})
+			}
+		}
+	}
+	if n == 0 {
+		return nil, cli.Usagef("--dropout: the model has no hidden activation feeding a dense layer")
+	}
+	return graph.NewNamed(m.Input(), out...)
+}
+
+func isActivation(l graph.Layer) bool {
+	switch l.(type) {
+	case graph.ReLU, graph.Sigmoid, graph.Tanh, graph.Identity:
+		return true
+	}
+	return false
+}
+
+// checkOutputs refuses two outputs naming one file (the same path, or two
+// names of one existing file): one would overwrite the other.
+func checkOutputs(outs [][2]string) error {
+	for i, a := range outs {
+		for _, b := range outs[:i] {
+			if sameFile(a[1], b[1]) {
+				return cli.Usagef("%s and %s both name %s: each output needs a file of its own", b[0], a[0], a[1])
+			}
+		}
+	}
+	return nil
+}
+
+func sameFile(a, b string) bool {
+	pa, errA := filepath.Abs(a)
+	pb, errB := filepath.Abs(b)
+	if errA == nil && errB == nil && pa == pb {
+		return true
+	}
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
+}
