@@ -85,23 +85,24 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := o.check(); err != nil {
 		return err
 	}
-	if err := lc.check(); err != nil {
+	// Fail before training, not after the first epoch.
+	if err := cli.CheckOutputs(cli.Output{Flag: "--out", Path: o.out}, cli.Output{Flag: "--plot", Path: lc.path}); err != nil {
 		return err
-	}
-	if err := cli.CheckWritable("--out", o.out); err != nil {
-		return err // fail before training, not after the first epoch
 	}
 	m, err := o.model()
 	if err != nil {
 		return err
 	}
 	// Convolutional models take (N, 1, 28, 28) images, the others (N, 784).
-	opt := datasets.Options{Normalize: true, Flatten: len(m.Input()) == 1, OneHot: true}
+	opt := datasets.Options{Normalize: true, Flatten: len(m.Input()) == 1, OneHot: true, SampleShape: m.Input()}
 	trainSet, test, err := loadData(o.data, opt)
 	if err != nil {
 		return err
 	}
 	trainSet = trainSet.Head(o.limit)
+	if o.batch, err = cli.Batch("--batch-size", o.batch, max(trainSet.Len(), test.Len()), m.SampleValues(), 2); err != nil {
+		return err
+	}
 	m.Init(o.seed)
 	tr, err := train.NewTrainer(m, train.Config{Optimizer: o.optimizer, LearningRate: o.lr, Seed: o.seed})
 	if err != nil {

@@ -15,15 +15,6 @@ type curves struct {
 	epochs []viz.Epoch
 }
 
-// check fails early, before any training, when the picture could not be
-// written: its folder is missing or the path is a folder.
-func (c *curves) check() error {
-	if c.path == "" {
-		return nil
-	}
-	return cli.CheckWritable("--plot", c.path)
-}
-
 // add records an epoch and rewrites the picture.
 func (c *curves) add(o *options, images, epoch int, loss, trainAcc, testAcc float64) error {
 	if c.path == "" {

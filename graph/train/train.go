@@ -284,14 +284,14 @@ func (tr *Trainer) Epoch(x, t *tensor.Dense, batch int, progress func(done int))
 // far.
 func (tr *Trainer) EpochInputs(xs, ts []*tensor.Dense, batch int, progress func(done int)) (EpochStats, error) {
 	if batch < 1 {
-		return EpochStats{}, fmt.Errorf("epoch: batch size %d is not positive", batch)
+		return EpochStats{}, fmt.Errorf("trainer: batch size %d is not positive", batch)
 	}
 	n, err := tr.m.CheckInputs(xs)
 	if err != nil {
-		return EpochStats{}, fmt.Errorf("epoch: %w", err)
+		return EpochStats{}, fmt.Errorf("trainer: %w", err)
 	}
 	if len(ts) != len(tr.outputs) {
-		return EpochStats{}, fmt.Errorf("epoch: %d target tensors, model has %d outputs", len(ts), len(tr.outputs))
+		return EpochStats{}, fmt.Errorf("trainer: %d target tensors, model has %d outputs", len(ts), len(tr.outputs))
 	}
 	type source struct {
 		data []float32
@@ -301,17 +301,17 @@ func (tr *Trainer) EpochInputs(xs, ts []*tensor.Dense, batch int, progress func(
 	for i, x := range xs {
 		d, per, err := graph.Rows(x)
 		if err != nil {
-			return EpochStats{}, fmt.Errorf("epoch: input %s: %w", tr.m.Inputs()[i].Name, err)
+			return EpochStats{}, fmt.Errorf("trainer: input %s: %w", tr.m.Inputs()[i].Name, err)
 		}
 		srcX = append(srcX, source{d, per})
 	}
 	for i, t := range ts {
 		if t == nil || t.Dims() < 1 || t.Shape()[0] != n {
-			return EpochStats{}, fmt.Errorf("epoch: %d inputs but targets of shape %v for output %s", n, shapeOf(t), tr.outputs[i])
+			return EpochStats{}, fmt.Errorf("trainer: %d inputs but targets of shape %v for output %s", n, shapeOf(t), tr.outputs[i])
 		}
 		d, per, err := graph.Rows(t)
 		if err != nil {
-			return EpochStats{}, fmt.Errorf("epoch: targets of %s: %w", tr.outputs[i], err)
+			return EpochStats{}, fmt.Errorf("trainer: targets of %s: %w", tr.outputs[i], err)
 		}
 		srcT = append(srcT, source{d, per})
 	}
@@ -322,7 +322,7 @@ func (tr *Trainer) EpochInputs(xs, ts []*tensor.Dense, batch int, progress func(
 		for k, s := range src {
 			b := dst[k].Data().([]float32)
 			if len(b) != len(idx)*s.per {
-				return fmt.Errorf("epoch: %s of %d values per sample do not fit the model's %v", what, s.per, dst[k].Shape())
+				return fmt.Errorf("trainer: %s of %d values per sample do not fit the model's %v", what, s.per, dst[k].Shape())
 			}
 			for i, j := range idx {
 				copy(b[i*s.per:(i+1)*s.per], s.data[j*s.per:(j+1)*s.per])
