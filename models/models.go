@@ -175,7 +175,7 @@ func Open(ref string, opts ...OpenOptions) (*graph.Model, error) {
 		}
 		arrays, err := numpyio.Load(ref, numpyio.Options{Check: check})
 		if err != nil {
-			return nil, fmt.Errorf("model %s: %w", ref, err)
+			return nil, err // names the file
 		}
 		m, err := FromBook(arrays, opt.Activation)
 		if err != nil {
