@@ -153,7 +153,7 @@ func Open(ref string, opts ...OpenOptions) (*graph.Model, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("model %s: no such file (embedded models: %s)", ref, strings.Join(Names(), ", "))
 		}
-		return nil, fmt.Errorf("model %s: %w", ref, err)
+		return nil, fmt.Errorf("model: %w", err) // names the file
 	}
 	defer f.Close()
 	var head [16]byte

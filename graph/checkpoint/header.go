@@ -78,23 +78,18 @@ func skipSpace(b []byte, i int) int {
 }
 
 // stringEnd returns the offset just past the JSON string starting at b[i]
-// ('"').
+// ('"'). It is a plain byte loop: a spec string has an escape every few
+// bytes, where a search call per escape would cost more than the bytes.
 func stringEnd(b []byte, i int) (int, error) {
-	j := i + 1
-	for {
-		k := bytes.IndexAny(b[j:], "\"\\")
-		if k < 0 {
-			return 0, fmt.Errorf("offset %d: unterminated string", i)
-		}
-		j += k
-		if b[j] == '"' {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '"':
 			return j + 1, nil
-		}
-		j += 2 // an escape: skip the escaped byte
-		if j > len(b) {
-			return 0, fmt.Errorf("offset %d: unterminated string", i)
+		case '\\':
+			j++ // skip the escaped byte
 		}
 	}
+	return 0, fmt.Errorf("offset %d: unterminated string", i)
 }
 
 // valueEnd returns the offset just past the JSON value starting at b[i]:
@@ -152,30 +147,34 @@ func unquoteBytes(s []byte) ([]byte, error) {
 	if !utf8.Valid(s) {
 		return nil, errors.New("string is not valid UTF-8")
 	}
-	var out []byte
-	for {
-		k := bytes.IndexByte(s, '\\')
-		if k < 0 {
-			k = len(s)
+	k := bytes.IndexByte(s, '\\')
+	if k < 0 {
+		k = len(s)
+	}
+	for _, c := range s[:k] {
+		if c < 0x20 || c == '"' {
+			return nil, errors.New("control character or unescaped quote in string")
 		}
-		for _, c := range s[:k] {
-			if c < 0x20 || c == '"' {
-				return nil, errors.New("control character or unescaped quote in string")
-			}
+	}
+	if k == len(s) {
+		return s, nil
+	}
+	out := make([]byte, k, len(s)) // unescaping only shortens
+	copy(out, s[:k])
+	for i := k; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == '"' {
+			return nil, errors.New("control character or unescaped quote in string")
 		}
-		if k == len(s) && out == nil {
-			return s, nil
+		if c != '\\' {
+			out = append(out, c)
+			continue
 		}
-		out = append(out, s[:k]...)
-		if k == len(s) {
-			return out, nil
-		}
-		if k+1 >= len(s) {
+		if i+1 >= len(s) {
 			return nil, errors.New("bad escape")
 		}
-		c := s[k+1]
-		s = s[k+2:]
-		switch c {
+		i++
+		switch c = s[i]; c {
 		case '"', '\\', '/':
 			out = append(out, c)
 		case 'b':
@@ -189,37 +188,40 @@ func unquoteBytes(s []byte) ([]byte, error) {
 		case 't':
 			out = append(out, '\t')
 		case 'u':
-			r, n, err := hex4(s)
+			r, err := hex4(s[i+1:])
 			if err != nil {
 				return nil, err
 			}
-			s = s[n:]
+			i += 4 // at the last hex digit
 			if utf16.IsSurrogate(r) {
-				r2, n2, err := hex4(bytes.TrimPrefix(s, []byte(`\u`)))
-				if err == nil && len(s) >= 2 && s[0] == '\\' && s[1] == 'u' {
-					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-						r, s = d, s[2+n2:]
-					} else {
-						r = utf8.RuneError
+				// A pair is two escapes; anything else is U+FFFD, as
+				// encoding/json decodes it.
+				d := utf8.RuneError
+				if i+6 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
+					if r2, err := hex4(s[i+3:]); err == nil {
+						d = utf16.DecodeRune(r, r2)
 					}
-				} else {
-					r = utf8.RuneError
 				}
+				if d != utf8.RuneError {
+					i += 6
+				}
+				r = d
 			}
 			out = utf8.AppendRune(out, r)
 		default:
 			return nil, fmt.Errorf("bad escape \\%c", c)
 		}
 	}
+	return out, nil
 }
 
-func hex4(s []byte) (rune, int, error) {
+func hex4(s []byte) (rune, error) {
 	if len(s) < 4 {
-		return 0, 0, errors.New(`bad \u escape`)
+		return 0, errors.New(`bad \u escape`)
 	}
 	v, err := strconv.ParseUint(string(s[:4]), 16, 16)
 	if err != nil {
-		return 0, 0, errors.New(`bad \u escape`)
+		return 0, errors.New(`bad \u escape`)
 	}
-	return rune(v), 4, nil
+	return rune(v), nil
 }
