@@ -132,12 +132,3 @@ func (c *Conv2D) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 	}
 	return ops.ChannelsFirst(y)
 }
-
-// addChannelBias adds b (C) to y (N, C, H, W) for every sample and pixel.
-func addChannelBias(y, b *gorgonia.Node) (*gorgonia.Node, error) {
-	b4, err := gorgonia.Reshape(b, tensor.Shape{1, b.Shape()[0], 1, 1})
-	if err != nil {
-		return nil, err
-	}
-	return gorgonia.BroadcastAdd(y, b4, nil, []byte{0, 2, 3})
-}

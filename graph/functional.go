@@ -274,14 +274,12 @@ func newModel(inputs, outputs []*Tensor, load ParamLoader) (*Model, error) {
 	}
 	// Distinct layers in order of first use; explicit names first.
 	layerOf := map[any]int{}
-	var first []*call
 	for _, c := range order {
 		li, ok := layerOf[c.key]
 		if !ok {
 			li = len(m.layers)
 			layerOf[c.key] = li
 			m.layers = append(m.layers, layerInfo{layer: c.layer})
-			first = append(first, c)
 		}
 		if c.name == "" {
 			continue

@@ -20,8 +20,6 @@ import (
 	"gorgonia.org/tensor"
 )
 
-func float32frombytes(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) }
-
 func checkpointBytes(t testing.TB) []byte {
 	m, err := graph.NewSequential([]int{3}, &graph.Dense{Units: 2}, graph.Softmax{})
 	if err != nil {
