@@ -217,7 +217,10 @@ func Batch(flag string, batch, samples, sampleValues, workers int) (int, error) 
 	workers = max(workers, 1)
 	perSample := 4 * int64(max(sampleValues, 1))
 	if total := int64(batch) * perSample * int64(workers); total > MaxBatchBytes {
-		most := max(1, MaxBatchBytes/(perSample*int64(workers)))
+		most := MaxBatchBytes / (perSample * int64(workers))
+		if most < 1 {
+			return 0, Usagef("%s: one sample of this model holds about %d MiB of activations, more than the %d MiB a batch may hold (at most %d at once)", flag, perSample>>20, MaxBatchBytes>>20, workers)
+		}
 		return 0, Usagef("%s %d: batches that big hold about %d MiB of activations for this model (%d KiB per sample, %d batches at once); at most %d fit in %d MiB",
 			flag, batch, total>>20, perSample>>10, workers, most, MaxBatchBytes>>20)
 	}
