@@ -17,7 +17,10 @@ import (
 // ReadNPZ decodes an .npz archive as written by numpy.savez or
 // numpy.savez_compressed: a zip file (entries stored or deflated) whose
 // entries "name.npy" become map keys "name". size is the archive length in
-// bytes. Every entry must be an .npy file; checksums are verified.
+// bytes. Every entry must be an .npy file; checksums are verified. Each
+// entry's sizes (zip directory, npy header, deflate's 1032:1 ceiling) are
+// checked before it is inflated, and no entry is inflated past the size it
+// declares.
 func ReadNPZ(r io.ReaderAt, size int64) (m map[string]Array, err error) {
 	defer recoverInternal("npz", &err)
 	m, err = readNPZ(r, size, nil)
