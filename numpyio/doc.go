@@ -63,10 +63,10 @@
 //
 //   - Pickle: the whole pickle is held in memory (at most [MaxPickleSize]
 //     bytes). The VM charges every value it pushes on its stack, every
-//     memo store and every mark to one budget of [MaxPickleValues] (2^20)
+//     memo store and every mark to one budget of [MaxPickleValues] (2^18)
 //     for the whole pickle, so its stack, memo and marks together cost at
-//     most about 64 MiB whatever the opcodes (16 MiB of MEMOIZE, DUP or
-//     MARK stop after 2^20 of them). The array data it produces is at most
+//     most about 16 MiB whatever the opcodes (16 MiB of MEMOIZE, DUP or
+//     MARK stop after 2^18 of them). The array data it produces is at most
 //     the pickle's size: a buffer memoized once and referenced by many
 //     arrays is refused, and so is _codecs.encode output beyond it.
 //   - npz: every entry's sizes are checked before it is inflated: the size

@@ -59,9 +59,10 @@ func readPickleChecked(r io.Reader, size int64, check Check) (map[string]Array, 
 // on its stack, the memo entries it stores and the marks it sets, counted
 // together over the whole pickle, are at most this many. Each costs the VM
 // at most about 64 bytes (a memo entry is the largest), so the VM's own
-// memory stays under about 64 MiB beyond the pickle's bytes whatever they
-// hold. A pickle of weights needs some 20 per array.
-const MaxPickleValues = 1 << 20
+// memory stays under about 16 MiB beyond the pickle's bytes whatever they
+// hold. A pickle of weights needs some 20 per array: 2^18 is room for
+// over ten thousand arrays.
+const MaxPickleValues = 1 << 18
 
 // Pickle opcodes understood by the VM.
 const (
