@@ -255,7 +255,7 @@ func (h *header) decode(hb []byte) error {
 				if _, dup := h.meta[k]; dup {
 					return fmt.Errorf("__metadata__: key %q appears twice", k)
 				}
-				s, err := unquoteBytes(v)
+				s, err := unquoteInPlace(v) // v is the header's own buffer
 				if err != nil {
 					return fmt.Errorf("__metadata__: %q: %v", k, err)
 				}

@@ -139,7 +139,13 @@ func unquote(s []byte) (string, error) {
 
 // unquoteBytes is unquote returning bytes, which alias s when the literal
 // has no escapes.
-func unquoteBytes(s []byte) ([]byte, error) {
+func unquoteBytes(s []byte) ([]byte, error) { return unquoteTo(s, false) }
+
+// unquoteInPlace is unquoteBytes writing the decoded bytes over s itself
+// (unescaping only shortens): the spec of a big header costs no copy.
+func unquoteInPlace(s []byte) ([]byte, error) { return unquoteTo(s, true) }
+
+func unquoteTo(s []byte, inPlace bool) ([]byte, error) {
 	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
 		return nil, errors.New("want a string")
 	}
@@ -159,8 +165,13 @@ func unquoteBytes(s []byte) ([]byte, error) {
 	if k == len(s) {
 		return s, nil
 	}
-	out := make([]byte, k, len(s)) // unescaping only shortens
-	copy(out, s[:k])
+	var out []byte
+	if inPlace {
+		out = s[:k] // appends write at or behind the byte being read
+	} else {
+		out = make([]byte, k, len(s)) // unescaping only shortens
+		copy(out, s[:k])
+	}
 	for i := k; i < len(s); i++ {
 		c := s[i]
 		if c < 0x20 || c == '"' {

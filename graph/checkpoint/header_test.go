@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"encoding/json"
 	"maps"
+	"slices"
 	"testing"
 )
 
@@ -21,6 +22,10 @@ func FuzzUnquote(f *testing.F) {
 		}
 		if err == nil && got != want {
 			t.Fatalf("unquote(%q) = %q, encoding/json gives %q", b, got, want)
+		}
+		inPlace, err2 := unquoteInPlace(slices.Clone(b))
+		if (err == nil) != (err2 == nil) || (err == nil && string(inPlace) != got) {
+			t.Fatalf("unquoteInPlace(%q) = %q, %v; unquote gives %q, %v", b, inPlace, err2, got, err)
 		}
 	})
 }
