@@ -386,6 +386,10 @@ func newModel(inputs, outputs []*Tensor, load ParamLoader) (*Model, error) {
 	for i, n := range m.nodes {
 		m.index[n.Name] = i
 	}
+	m.byLayer = make(map[string]int, len(m.layers))
+	for i, l := range m.layers {
+		m.byLayer[l.name] = i
+	}
 	return m, nil
 }
 

@@ -38,6 +38,7 @@ type Model struct {
 	nodes     []Node
 	nodeLayer []int          // layer index of each node
 	index     map[string]int // node index by name
+	byLayer   map[string]int // layer index by name
 	outputs   []string       // node names
 	params    map[string]*tensor.Dense
 	buffers   map[string]bool // names of parameters that are buffers
@@ -186,10 +187,8 @@ func (m *Model) OutputLayer(i int) Layer { return m.layers[m.nodeLayer[m.index[m
 
 // Layer returns the layer of the given name, or nil.
 func (m *Model) Layer(name string) Layer {
-	for _, l := range m.layers {
-		if l.name == name {
-			return l.layer
-		}
+	if i, ok := m.byLayer[name]; ok {
+		return m.layers[i].layer
 	}
 	return nil
 }
@@ -197,13 +196,13 @@ func (m *Model) Layer(name string) Layer {
 // LayerParams returns the full names of a layer's parameters
 // ("fc1.weight", ...), in declaration order.
 func (m *Model) LayerParams(layer string) []string {
+	i, ok := m.byLayer[layer]
+	if !ok {
+		return nil
+	}
 	var out []string
-	for _, l := range m.layers {
-		if l.name == layer {
-			for _, ps := range l.specs {
-				out = append(out, l.name+"."+ps.Name)
-			}
-		}
+	for _, ps := range m.layers[i].specs {
+		out = append(out, layer+"."+ps.Name)
 	}
 	return out
 }
