@@ -204,7 +204,7 @@ func CheckOutputs(outs ...Output) error {
 // MaxBatchBytes bounds the activations of one batch (per worker, summed
 // over the workers) that Batch lets a command run: the memory a batch
 // costs grows with its size while the speed stops growing long before.
-const MaxBatchBytes = 256 << 20
+const MaxBatchBytes = 128 << 20
 
 // Batch returns the batch size to run for the --batch-size given (flag
 // names it): clamped to the number of samples, as a larger batch only

@@ -66,7 +66,7 @@ func TestBatch(t *testing.T) {
 		{100, 10000, 532, 2, 100},
 		{1_000_000_000, 10000, 532, 2, 10000}, // mlp: clamped to the data
 		{1_000_000_000, 10000, 43400, 2, 0},   // convnet: 3.4 GB of activations
-		{700, 10000, 43400, 2, 700},           // fits in 256 MiB
+		{300, 10000, 43400, 2, 300},           // fits in 128 MiB
 		{1_000_000_000, 50, 43400, 2, 50},     // clamped below the bound
 		{5, 3, 1 << 30, 1, 0},                 // one sample too big
 	} {
