@@ -8,21 +8,51 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 var bin string // folder holding the built commands
 
+// measureEnv, when set in the environment of this test binary, makes it
+// a launcher: it runs its arguments as a command and writes the command's
+// peak memory to the file the variable names. Measuring through a fresh
+// small process matters: a child started by the test process itself would
+// report the test's own peak memory, which Linux hands to the child at
+// exec when they share memory until then (vfork).
+const measureEnv = "TAPENET_MEASURE_RSS"
+
+func launch(out string) int {
+	cmd := exec.Command(os.Args[1], os.Args[2:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		fmt.Fprintln(os.Stderr, err)
+		return 125
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		os.WriteFile(out, []byte(strconv.FormatInt(ru.Maxrss, 10)), 0o644)
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
 func TestMain(m *testing.M) {
+	if out := os.Getenv(measureEnv); out != "" {
+		os.Exit(launch(out))
+	}
 	dir, err := os.MkdirTemp("", "tapenet-bin")
 	if err != nil {
 		panic(err)
 	}
-	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./infer", "./train")
+	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./infer", "./train", "./export")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
 		os.RemoveAll(dir)
@@ -37,19 +67,46 @@ func TestMain(m *testing.M) {
 // run runs a built command and returns stdout, stderr and the exit code.
 func run(t *testing.T, dir, name string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(bin, name), args...)
+	r := runMeasured(t, dir, name, args...)
+	return r.stdout, r.stderr, r.code
+}
+
+// result is the outcome of a command run.
+type result struct {
+	stdout, stderr string
+	code           int
+	elapsed        time.Duration
+	peakRSS        int64 // bytes; 0 where the system does not tell
+}
+
+// runMeasured runs a built command and also measures its time and peak
+// memory.
+func runMeasured(t *testing.T, dir, name string, args ...string) result {
+	t.Helper()
+	rss := filepath.Join(t.TempDir(), "rss")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, append([]string{filepath.Join(bin, name)}, args...)...)
+	cmd.Env = append(os.Environ(), measureEnv+"="+rss)
 	cmd.Dir = dir
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
+	start := time.Now()
+	err = cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String(), elapsed: time.Since(start)}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		code = ee.ExitCode()
+		r.code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	return out.String(), errb.String(), code
+	if b, err := os.ReadFile(rss); err == nil {
+		kb, _ := strconv.ParseInt(string(b), 10, 64)
+		r.peakRSS = kb << 10 // kilobytes on Linux
+	}
+	return r
 }
 
 type inferJSON struct {
@@ -188,49 +245,139 @@ func TestBadInput(t *testing.T) {
 	}
 	notDir := empty // a file where a folder belongs: unwritable even for root
 
+	// The cases of issue 13: small inputs that claim much, and the edge
+	// cases a new user hit.
+	h := filepath.Join(dir, "h")
+	mlp, err := os.ReadFile(filepath.Join("..", "models", "weights", "mlp.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	low80 := checkpointHeader(tinySpec, tinyTensors)
+	for len(low80)%256 != 0x80 {
+		low80 += " "
+	}
+	gibSpec := `{"format":"tapenet.sequential/v1","input":[16384],"layers":[{"name":"fc1","kind":"dense","config":{"units":16383}}]}`
+	writeFiles(t, h, map[string][]byte{
+		"two16384.safetensors": safetensorsFile(checkpointHeader(`{"format":"tapenet.sequential/v1","input":[16384],"layers":[{"name":"fc1","kind":"dense","config":{"units":16384}},{"name":"fc2","kind":"dense","config":{"units":16384}}]}`, ""), nil),
+		"gib.safetensors":      safetensorsFile(checkpointHeader(gibSpec, ""), nil),
+		"gibclaim.safetensors": safetensorsFile(checkpointHeader(gibSpec, `"fc1.weight":{"dtype":"F32","shape":[16384,16383],"data_offsets":[0,1073676288]},"fc1.bias":{"dtype":"F32","shape":[16383],"data_offsets":[1073676288,1073741820]}`), nil),
+		"million.safetensors":  millionLayers(),
+		"zeros.npz":            bigNPZ(t),
+		"low80.safetensors":    safetensorsFile(low80, make([]byte, 24)),
+		"dup.safetensors":      safetensorsFile(checkpointHeader(tinySpec, tinyTensors+`,"fc1.bias":{"dtype":"F32","shape":[2],"data_offsets":[16,24]}`), make([]byte, 24)),
+		"scale.safetensors":    safetensorsFile(checkpointHeader(`{"format":"tapenet.sequential/v1","input":[784],"layers":[{"name":"scale1","kind":"scale","config":{"init":0.5}}]}`, `"scale1.gain":{"dtype":"F32","shape":[784],"data_offsets":[0,3136]}`), make([]byte, 3136)),
+		"trunc.safetensors":    mlp[:len(mlp)-48],
+		"text.npz":             []byte("this is a text file, not an npz archive\n"),
+		"memoize.pkl":          pickleRepeat(0x94, 16<<20),
+		"dup.pkl":              pickleRepeat('2', 16<<20),
+		"mark.pkl":             pickleRepeat('(', 16<<20),
+		// 2^20 images of 32x32 claimed by 1 MB of gzip (within deflate's
+		// ceiling: only the sample shape in the header tells).
+		"bigidx/t10k-images-idx3-ubyte.gz": gzipped(append(idxFile([]int{1 << 20, 32, 32}, nil), noise(1100<<10)...)),
+		"bigidx/t10k-labels-idx1-ubyte":    idxFile([]int{1 << 20}, make([]byte, 1<<20)),
+		"badgz/t10k-images-idx3-ubyte.gz":  {0x1f, 0x8b, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+		"badgz/t10k-labels-idx1-ubyte":     idxFile([]int{1}, []byte{1}),
+		"fifo/t10k-labels-idx1-ubyte":      idxFile([]int{1}, []byte{1}),
+		"zero/train-images-idx3-ubyte":     idxFile([]int{0, 28, 28}, nil),
+		"zero/train-labels-idx1-ubyte":     idxFile([]int{0}, nil),
+		"zero/t10k-images-idx3-ubyte":      idxFile([]int{0, 28, 28}, nil),
+		"zero/t10k-labels-idx1-ubyte":      idxFile([]int{0}, nil),
+	})
+	for _, p := range []string{filepath.Join(h, "fifo", "t10k-images-idx3-ubyte"), filepath.Join(h, "fifo.safetensors")} {
+		if err := syscall.Mkfifo(p, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Mkdir(filepath.Join(dir, "outdir"), 0o755)
+	hf := func(name string) string { return filepath.Join(h, name) }
+
 	for _, test := range []struct {
-		cmd  string
-		args []string
-		code int
-		want string // in the one stderr line
+		cmd   string
+		args  []string
+		code  int
+		want  string // in the one stderr line
+		heavy bool   // trains or runs on real data: not held to the issue's bounds
 	}{
-		{"infer", []string{"--nope"}, 2, "unknown flag: --nope"},
-		{"infer", []string{"--batch-size", "0"}, 2, "--batch-size"},
-		{"infer", []string{"--batch-size", "-5"}, 2, "--batch-size"},
-		{"infer", []string{"--batch-size", "ten"}, 2, "--batch-size"},
-		{"infer", []string{"--limit", "-1"}, 2, "--limit"},
-		{"infer", []string{"--split", "validation"}, 2, "--split"},
-		{"infer", []string{"extra"}, 2, "unexpected argument"},
-		{"infer", []string{"--model", "missing.safetensors"}, 1, "missing.safetensors"},
-		{"infer", []string{"--model", "nosuchname"}, 1, `no embedded model "nosuchname"`},
-		{"infer", []string{"--model", empty}, 1, "empty.safetensors"},
-		{"infer", []string{"--model", random}, 1, "random.safetensors"},
-		{"infer", []string{"--model", truncHeader}, 1, "trunc.safetensors"},
-		{"infer", []string{"--model", filepath.Join(dir, "adir.safetensors")}, 1, "adir.safetensors"},
-		{"infer", []string{"--data", filepath.Join(dir, "emptydata")}, 1, "t10k-images-idx3-ubyte"},
-		{"infer", []string{"--data", filepath.Join(dir, "nodir")}, 1, "nodir"},
-		{"infer", []string{"--data", filepath.Join(dir, "mismatch")}, 1, "3 images but 2 labels"},
-		{"infer", []string{"--data", filepath.Join(dir, "zero")}, 1, "no samples"},
-		{"infer", []string{"--data", filepath.Join(dir, "truncated")}, 1, "t10k-images-idx3-ubyte: malformed IDX data: header claims 2352 elements"},
-		{"infer", []string{"--limit", "10", "--predictions", filepath.Join(notDir, "p.txt")}, 1, "p.txt"},
-		{"infer", []string{"--limit", "10", "--predictions", filepath.Join(dir, "nodir", "p.txt")}, 1, "p.txt"},
-		{"train", []string{"--epochs", "0"}, 2, "--epochs"},
-		{"train", []string{"--optimizer", "lion"}, 2, "--optimizer"},
-		{"train", []string{"--activation", "swish"}, 2, "--activation"},
-		{"train", []string{"--activation", "step"}, 2, "cannot be trained"},
-		{"train", []string{"--lr", "-0.1"}, 2, "--lr"},
-		{"train", []string{"--lr", "0"}, 2, "--lr"},
-		{"train", []string{"--batch-size", "0"}, 2, "--batch-size"},
-		{"train", []string{"--limit", "-3"}, 2, "--limit"},
-		{"train", []string{"--hidden", "0"}, 2, "--hidden"},
-		{"train", []string{"--arch", "resnet"}, 2, "--arch"},
-		{"train", []string{"--schedule", "linear"}, 2, "--schedule"},
-		{"train", []string{"--limit", "200", "--epochs", "1", "--out", filepath.Join(notDir, "m.safetensors")}, 1, "m.safetensors"},
-		{"train", []string{"--limit", "500", "--epochs", "1", "--optimizer", "sgd", "--lr", "1e9", "--activation", "identity", "--out", filepath.Join(dir, "nan.safetensors")}, 1, "lower learning rate"},
+		{"infer", []string{"--nope"}, 2, "unknown flag: --nope", false},
+		{"infer", []string{"--batch-size", "0"}, 2, "--batch-size", false},
+		{"infer", []string{"--batch-size", "-5"}, 2, "--batch-size", false},
+		{"infer", []string{"--batch-size", "ten"}, 2, "--batch-size", false},
+		{"infer", []string{"--limit", "-1"}, 2, "--limit", false},
+		{"infer", []string{"--split", "validation"}, 2, "--split", false},
+		{"infer", []string{"extra"}, 2, "unexpected argument", false},
+		{"infer", []string{"--model", "missing.safetensors"}, 1, "missing.safetensors", false},
+		{"infer", []string{"--model", "nosuchname"}, 1, `no embedded model "nosuchname"`, false},
+		{"infer", []string{"--model", empty}, 1, "empty.safetensors", false},
+		{"infer", []string{"--model", random}, 1, "random.safetensors", false},
+		{"infer", []string{"--model", truncHeader}, 1, "trunc.safetensors", false},
+		{"infer", []string{"--model", filepath.Join(dir, "adir.safetensors")}, 1, "adir.safetensors", false},
+		{"infer", []string{"--data", filepath.Join(dir, "emptydata")}, 1, "t10k-images-idx3-ubyte", false},
+		{"infer", []string{"--data", filepath.Join(dir, "nodir")}, 1, "nodir", false},
+		{"infer", []string{"--data", filepath.Join(dir, "mismatch")}, 1, "3 images but 2 labels", false},
+		{"infer", []string{"--data", filepath.Join(dir, "zero")}, 1, "no samples", false},
+		{"infer", []string{"--data", filepath.Join(dir, "truncated")}, 1, "t10k-images-idx3-ubyte: malformed IDX data: header claims 2352 elements", false},
+		{"infer", []string{"--limit", "10", "--predictions", filepath.Join(notDir, "p.txt")}, 1, "p.txt", false},
+		{"infer", []string{"--limit", "10", "--predictions", filepath.Join(dir, "nodir", "p.txt")}, 1, "p.txt", false},
+		{"train", []string{"--epochs", "0"}, 2, "--epochs", false},
+		{"train", []string{"--optimizer", "lion"}, 2, "--optimizer", false},
+		{"train", []string{"--activation", "swish"}, 2, "--activation", false},
+		{"train", []string{"--activation", "step"}, 2, "cannot be trained", false},
+		{"train", []string{"--lr", "-0.1"}, 2, "--lr", false},
+		{"train", []string{"--lr", "0"}, 2, "--lr", false},
+		{"train", []string{"--batch-size", "0"}, 2, "--batch-size", false},
+		{"train", []string{"--limit", "-3"}, 2, "--limit", false},
+		{"train", []string{"--hidden", "0"}, 2, "--hidden", false},
+		{"train", []string{"--arch", "resnet"}, 2, "--arch", false},
+		{"train", []string{"--schedule", "linear"}, 2, "--schedule", false},
+		{"train", []string{"--limit", "200", "--epochs", "1", "--out", filepath.Join(notDir, "m.safetensors")}, 1, "m.safetensors", false},
+		{"train", []string{"--limit", "500", "--epochs", "1", "--optimizer", "sgd", "--lr", "1e9", "--activation", "identity", "--out", filepath.Join(dir, "nan.safetensors")}, 1, "train: epoch 1: step", true},
+
+		// Issue 13.
+		{"infer", []string{"--data", hf("zero")}, 1, "no samples", false},
+		{"train", []string{"--data", hf("zero")}, 1, "no samples", false},
+		{"train", []string{"--limit", "100", "--epochs", "1", "--plot", "X", "--out", "X"}, 2, "--out and --plot both name X", false},
+		{"train", []string{"--limit", "100", "--epochs", "1", "--plot", "outdir"}, 2, "--plot outdir is a folder", false},
+		{"export", []string{"--out", "outdir"}, 2, "--out outdir is a folder", false},
+		{"infer", []string{"--limit", "100", "--predictions", "outdir"}, 2, "--predictions outdir is a folder", false},
+		{"infer", []string{"--limit", "100", "--predictions", "p.txt", "--errors", "./p.txt"}, 2, "--predictions and --errors both name", false},
+		{"infer", []string{"--model", hf("two16384.safetensors")}, 1, "parameter values", false},
+		{"infer", []string{"--model", hf("gib.safetensors")}, 1, "parameter fc1.weight missing", false},
+		{"infer", []string{"--model", hf("gibclaim.safetensors")}, 1, "its header describes 1073742195", false},
+		{"infer", []string{"--model", hf("million.safetensors")}, 1, "more than 100000 layers", false},
+		{"infer", []string{"--model", hf("zeros.npz")}, 1, "array b1 is missing (have [W1])", false},
+		{"infer", []string{"--data", hf("bigidx")}, 1, "images are 32x32, samples of shape [1024]; want [784]", false},
+		{"infer", []string{"--model", "convnet", "--batch-size", "1000000000"}, 2, "--batch-size 10000: batches that big", false},
+		{"infer", []string{"--model", hf("memoize.pkl")}, 1, "values pushed, memoized or marked", false},
+		{"infer", []string{"--model", hf("dup.pkl")}, 1, "values pushed, memoized or marked", false},
+		{"infer", []string{"--model", hf("mark.pkl")}, 1, "values pushed, memoized or marked", false},
+		{"export", []string{"--model", hf("dup.safetensors")}, 1, `tensor "fc1.bias" appears twice`, false},
+		{"infer", []string{"--data", hf("fifo")}, 1, "is a named pipe (FIFO), not a regular file", false},
+		{"infer", []string{"--model", hf("fifo.safetensors")}, 1, "is a named pipe (FIFO), not a regular file", false},
+		{"infer", []string{"--model", hf("trunc.safetensors")}, 1, "file is 815000 bytes, but its header describes 815048", false},
+		{"infer", []string{"--model", hf("text.npz")}, 1, `not a model file: it starts with "this is "`, false},
+		{"export", []string{"--out", "model.bin"}, 2, "--out model.bin: no format has the extension .bin; give --format", false},
+		{"infer", []string{"--model", hf("scale.safetensors")}, 1, `unknown layer kind "scale"`, false},
+		{"infer", []string{"--data", hf("badgz")}, 1, "malformed IDX data: gzip: invalid header", false},
 	} {
 		t.Run(test.cmd+" "+strings.Join(test.args, " "), func(t *testing.T) {
 			before, _ := os.ReadDir(dir)
-			_, stderr, code := run(t, dir, test.cmd, test.args...)
+			r := runMeasured(t, dir, test.cmd, test.args...)
+			stderr, code := r.stderr, r.code
+			if !test.heavy {
+				// The issue asks for under 1 s and 200 MB; time is checked
+				// loosely here, as CI machines are shared.
+				if r.peakRSS > 200<<20 {
+					t.Errorf("peak memory %d MB, want under 200 MB", r.peakRSS>>20)
+				}
+				if r.elapsed > 10*time.Second {
+					t.Errorf("took %v", r.elapsed)
+				}
+				t.Logf("%v, %d MB", r.elapsed.Round(time.Millisecond), r.peakRSS>>20)
+			}
+			last := test.args[len(test.args)-1]
+			if strings.Contains(stderr, "gzip: gzip") || strings.Contains(stderr, "epoch: ") || (strings.HasPrefix(last, h) && strings.Count(stderr, last) > 1) {
+				t.Errorf("a message says something twice: %s", stderr)
+			}
 			if code != test.code {
 				t.Errorf("exit %d, want %d; stderr: %s", code, test.code, stderr)
 			}

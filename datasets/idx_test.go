@@ -85,8 +85,16 @@ func FuzzReadIDX(f *testing.F) {
 	f.Add(idxBytes([]int{2, 2}, []byte{1, 2, 3, 4}))
 	f.Add(gz(idxBytes([]int{3}, []byte{7, 8, 9})))
 	f.Add(idxBytes([]int{1, 2, 2}, []byte{0, 255, 1, 2}))
+	f.Add(gz(idxBytes([]int{1 << 20, 32, 32}, make([]byte, 4096))))
+	f.Add([]byte{0x1f, 0x8b, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		idx, err := ReadIDX(bytes.NewReader(b))
+		var idx *IDX
+		var err error
+		// Memory follows the bytes present (inflated at most 1032 times,
+		// twice over for the buffer's growth), not the header's claims.
+		if got, budget := allocated(func() { idx, err = ReadIDX(bytes.NewReader(b)) }), 1<<20+2*maxDeflateRatio*uint64(len(b)); got > budget {
+			t.Fatalf("allocated %d bytes for %d input bytes", got, len(b))
+		}
 		parsed, perr := ParseIDX(b)
 		if (err == nil) != (perr == nil) {
 			t.Fatalf("ReadIDX: %v, ParseIDX: %v", err, perr)

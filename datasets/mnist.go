@@ -4,8 +4,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
+	"slices"
+
+	"github.com/tapenet/tapenet/internal/osfile"
 )
 
 // The four canonical MNIST files, gzip-compressed as published, and the
@@ -74,38 +77,93 @@ func Load(dir string, split Split, opt Options) (*Set, error) {
 // canonical ones (train-images-idx3-ubyte, t10k-labels-idx1-ubyte, ...),
 // each with or without a .gz suffix. Fashion-MNIST uses the same names and
 // format. Errors name the file.
+//
+// Only regular files are read (a named pipe is refused, not waited on),
+// and the images file's header is checked before its pixels are read or
+// inflated: its length against the file's, its sample shape against
+// opt.SampleShape, its image count against the labels file's.
 func LoadDir(dir string, split Split, opt Options) (*Set, error) {
 	names, ok := files[split]
 	if !ok {
 		return nil, fmt.Errorf("mnist: unknown split %q", split)
 	}
-	read := func(name string) (*IDX, string, error) {
+	open := func(name string) (*idxStream, string, error) {
 		for _, cand := range []string{name, name + ".gz"} {
 			p := filepath.Join(dir, cand)
-			f, err := os.Open(p)
-			if errors.Is(err, os.ErrNotExist) {
+			f, size, err := osfile.Open(p)
+			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
 			if err != nil {
 				return nil, p, err
 			}
-			defer f.Close()
-			idx, err := ReadIDX(f)
-			return idx, p, err
+			s, err := openIDX(f, size)
+			if err != nil {
+				f.Close()
+				return nil, p, fmt.Errorf("read %s: %w", p, err)
+			}
+			s.file = f
+			return s, p, nil
 		}
 		return nil, filepath.Join(dir, name), fmt.Errorf("open %s: neither %s nor %s.gz exists", dir, name, name)
 	}
-	return load(read, names, opt)
+	images, ipath, err := open(names[0])
+	if err != nil {
+		return nil, err
+	}
+	defer images.close()
+	if err := checkImages(images.dims, opt); err != nil {
+		return nil, fmt.Errorf("read %s: %w", ipath, err)
+	}
+	labels, lpath, err := open(names[1])
+	if err != nil {
+		return nil, err
+	}
+	defer labels.close()
+	if len(labels.dims) == 1 && labels.dims[0] != images.dims[0] {
+		return nil, fmt.Errorf("%s and %s: %w: %d images but %d labels", names[0], names[1], ErrFormat, images.dims[0], labels.dims[0])
+	}
+	var idx [2]*IDX
+	for i, s := range []*idxStream{images, labels} {
+		if idx[i], err = s.read(); err != nil {
+			return nil, fmt.Errorf("read %s: %w", []string{ipath, lpath}[i], err)
+		}
+	}
+	s, err := FromIDX(idx[0], idx[1], 10, opt)
+	if err != nil {
+		return nil, fmt.Errorf("%s and %s: %w", names[0], names[1], err)
+	}
+	return s, nil
+}
+
+// checkImages checks the dimensions of an images file: (count, rows,
+// cols), and the per-sample shape opt asks for, if any.
+func checkImages(dims []int, opt Options) error {
+	if len(dims) != 3 {
+		return fmt.Errorf("%w: images have %d dimensions %v (want 3: count, rows, cols)", ErrFormat, len(dims), dims)
+	}
+	if opt.SampleShape == nil {
+		return nil
+	}
+	rows, cols := dims[1], dims[2]
+	shape := []int{1, rows, cols}
+	if opt.Flatten {
+		shape = []int{rows * cols}
+	}
+	if !slices.Equal(shape, opt.SampleShape) {
+		return fmt.Errorf("images are %dx%d, samples of shape %v; want %v", rows, cols, shape, opt.SampleShape)
+	}
+	return nil
 }
 
 // FromIDX builds a Set from decoded image and label IDX data: images of
 // shape (N, rows, cols) and labels of shape (N) with values below classes.
 func FromIDX(images, labels *IDX, classes int, opt Options) (*Set, error) {
-	if len(images.Dims) != 3 {
-		return nil, fmt.Errorf("%w: images have %d dimensions %v (want 3: count, rows, cols)", ErrFormat, len(images.Dims), images.Dims)
-	}
 	if len(labels.Dims) != 1 {
 		return nil, fmt.Errorf("%w: labels have %d dimensions %v (want 1)", ErrFormat, len(labels.Dims), labels.Dims)
+	}
+	if err := checkImages(images.Dims, opt); err != nil {
+		return nil, err
 	}
 	n, rows, cols := images.Dims[0], images.Dims[1], images.Dims[2]
 	if labels.Dims[0] != n {

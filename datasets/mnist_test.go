@@ -2,11 +2,15 @@ package datasets
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestMNISTShapesAndLabels(t *testing.T) {
@@ -194,5 +198,89 @@ func TestEmbeddedCopiesAgree(t *testing.T) {
 func TestNewSetRefusesEmpty(t *testing.T) {
 	if _, err := NewSet(nil, []int{4}, nil, 3, Options{}); err == nil || !strings.Contains(err.Error(), "no samples") {
 		t.Errorf("NewSet of 0 samples: %v, want a \"no samples\" error", err)
+	}
+}
+
+// allocated returns the bytes f allocates (garbage included).
+func allocated(f func()) uint64 {
+	var a, b runtime.MemStats
+	runtime.ReadMemStats(&a)
+	f()
+	runtime.ReadMemStats(&b)
+	return b.TotalAlloc - a.TotalAlloc
+}
+
+// hugeGz returns a gzip file whose IDX header claims 2^20 images of 32x32
+// (1 GiB) and whose compressed body is about 1 MB, so that deflate's
+// ceiling does not refuse it: only the header can.
+func hugeGz() []byte {
+	body := make([]byte, 1100<<10)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range body {
+		body[i] = byte(rng.Uint32())
+	}
+	return gz(append(idxBytes([]int{1 << 20, 32, 32}, nil), body...))
+}
+
+// TestLoadDirChecksHeadersFirst: what a header claims is checked (against
+// the file's length, deflate's ceiling, the sample shape the caller wants,
+// the labels' count) before any pixel is read; files that are not regular
+// are refused without waiting.
+func TestLoadDirChecksHeadersFirst(t *testing.T) {
+	labels3 := idxBytes([]int{3}, []byte{1, 2, 3})
+	for _, test := range []struct {
+		name           string
+		images, labels []byte
+		gzImages       bool
+		opt            Options
+		want           string
+	}{
+		{"sample shape from the header", hugeGz(), labels3, true, Options{Flatten: true, SampleShape: []int{784}}, "images are 32x32, samples of shape [1024]; want [784]"},
+		{"sample shape, not flattened", idxBytes([]int{3, 2, 2}, make([]byte, 12)), labels3, false, Options{SampleShape: []int{1, 28, 28}}, "want [1 28 28]"},
+		{"beyond deflate's ceiling", gz(idxBytes([]int{1 << 20, 32, 32}, make([]byte, 4096))), labels3, true, Options{}, "more than"},
+		{"raw file shorter than its header claims", idxBytes([]int{1 << 20, 32, 32}, make([]byte, 100)), labels3, false, Options{}, "header claims 1073741824 elements [1048576 32 32] but 100 bytes follow"},
+		{"count from the headers", idxBytes([]int{1 << 20, 32, 32}, nil)[:16], idxBytes([]int{2}, []byte{1, 2}), false, Options{}, "but 0 bytes follow"},
+		{"gzip header", []byte{0x1f, 0x8b, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0}, labels3, true, Options{}, "malformed IDX data: gzip: invalid header"},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			dir := t.TempDir()
+			name := "t10k-images-idx3-ubyte"
+			if test.gzImages {
+				name += ".gz"
+			}
+			writeIDX(t, dir, name, test.images)
+			writeIDX(t, dir, "t10k-labels-idx1-ubyte", test.labels)
+			var err error
+			got := allocated(func() { _, err = LoadDir(dir, Test, test.opt) })
+			if err == nil || !strings.Contains(err.Error(), test.want) || strings.Contains(err.Error(), "gzip: gzip") {
+				t.Errorf("got %v, want %q", err, test.want)
+			}
+			if budget := 4<<20 + 4*uint64(len(test.images)); got > budget {
+				t.Errorf("allocated %d kB for a %d kB file", got>>10, len(test.images)>>10)
+			}
+		})
+	}
+	// The counts of images and labels are compared from the headers.
+	dir := t.TempDir()
+	writeIDX(t, dir, "t10k-images-idx3-ubyte", idxBytes([]int{3, 1, 1}, []byte{1, 2, 3}))
+	writeIDX(t, dir, "t10k-labels-idx1-ubyte", idxBytes([]int{2}, []byte{1, 2}))
+	if _, err := LoadDir(dir, Test, Options{}); err == nil || !strings.Contains(err.Error(), "3 images but 2 labels") {
+		t.Errorf("count mismatch: %v", err)
+	}
+	// A named pipe is refused, not waited on.
+	fifo := filepath.Join(dir, "t10k-images-idx3-ubyte")
+	os.Remove(fifo)
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("no FIFOs here: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := LoadDir(dir, Test, Options{}); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "named pipe") {
+			t.Errorf("FIFO: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("LoadDir blocked on a FIFO")
 	}
 }

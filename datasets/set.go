@@ -18,6 +18,10 @@ type Options struct {
 	Flatten bool
 	// OneHot fills Set.OneHot with (N, classes) one-hot label rows.
 	OneHot bool
+	// SampleShape, when not nil, is the per-sample shape the caller needs
+	// ([784] flattened, [1 28 28] not): images of another size are refused
+	// from the file's header, before any pixel is read.
+	SampleShape []int
 }
 
 // Set is a labelled data set held in memory: N samples of one shape.

@@ -13,7 +13,7 @@ import (
 
 // ErrNoGraphviz is returned by WriteImage when Graphviz's dot program is
 // not installed.
-var ErrNoGraphviz = errors.New("Graphviz's dot program is not installed (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz)")
+var ErrNoGraphviz = errors.New("the Graphviz program dot is not installed (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz)")
 
 // DotProgram is the Graphviz program WriteImage runs, looked up in PATH.
 const DotProgram = "dot"

@@ -95,8 +95,12 @@
 //
 // # Limits
 //
-// FromSpec reads at most MaxLayers layers and nodes; a tensor has at most
-// MaxElements values and a model at most MaxParams parameter values, all
-// checked before parameters are allocated. Building is linear in the
-// number of nodes.
+// FromSpec reads at most MaxLayers layers and nodes (counted before they
+// are decoded, so a spec of a million layers is refused after skimming
+// MaxLayers of them); a tensor has at most MaxElements values and a model
+// at most MaxParams parameter values, all checked before parameters are
+// allocated. Building is linear in the number of nodes. FromSpecParams
+// shows a ParamLoader every parameter's name and shape before any is
+// allocated, so a reader of weights (graph/checkpoint) checks them against
+// its file first and then hands over the values without a copy.
 package graph

@@ -193,6 +193,12 @@ func forward(s *Scope, l Layer, xs []*gorgonia.Node) (*gorgonia.Node, error) {
 // others kind1, kind2, ...). Parameters are allocated with zero values:
 // call Init for random ones.
 func NewModel(inputs, outputs []*Tensor) (*Model, error) {
+	return newModel(inputs, outputs, nil)
+}
+
+// newModel is NewModel; a non-nil load gives the parameters' values
+// instead of zeros.
+func newModel(inputs, outputs []*Tensor, load ParamLoader) (*Model, error) {
 	if len(inputs) == 0 || len(outputs) == 0 {
 		return nil, fmt.Errorf("model: want at least one input and one output, got %d and %d", len(inputs), len(outputs))
 	}
@@ -367,14 +373,22 @@ func NewModel(inputs, outputs []*Tensor) (*Model, error) {
 			}
 		}
 	}
-	for _, l := range m.layers {
-		for _, ps := range l.specs {
-			m.params[l.name+"."+ps.Name] = tensor.New(tensor.WithShape(ps.Shape...), tensor.Of(tensor.Float32))
+	if load == nil {
+		for _, l := range m.layers {
+			for _, ps := range l.specs {
+				m.params[l.name+"."+ps.Name] = tensor.New(tensor.WithShape(ps.Shape...), tensor.Of(tensor.Float32))
+			}
 		}
+	} else if err := m.load(load); err != nil {
+		return nil, err
 	}
 	m.index = map[string]int{}
 	for i, n := range m.nodes {
 		m.index[n.Name] = i
+	}
+	m.byLayer = make(map[string]int, len(m.layers))
+	for i, l := range m.layers {
+		m.byLayer[l.name] = i
 	}
 	return m, nil
 }
@@ -391,4 +405,28 @@ func shapeSize(shape []int) int {
 		n *= d
 	}
 	return n
+}
+
+// load asks load for the values of every parameter and adopts them.
+func (m *Model) load(load ParamLoader) error {
+	var infos []ParamInfo
+	for _, l := range m.layers {
+		for _, ps := range l.specs {
+			infos = append(infos, ParamInfo{Name: l.name + "." + ps.Name, Shape: slices.Clone(ps.Shape), Buffer: ps.Buffer})
+		}
+	}
+	vals, err := load(infos)
+	if err != nil {
+		return &loadError{err}
+	}
+	if len(vals) != len(infos) {
+		return fmt.Errorf("model: parameter loader gave %d values for %d parameters", len(vals), len(infos))
+	}
+	for i, p := range infos {
+		if len(vals[i]) != shapeSize(p.Shape) {
+			return fmt.Errorf("model: parameter loader gave %d values for %s of shape %v", len(vals[i]), p.Name, p.Shape)
+		}
+		m.params[p.Name] = tensor.New(tensor.WithShape(p.Shape...), tensor.WithBacking(vals[i]))
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -179,6 +180,11 @@ func (s *Scope) Buffer(name string) (*tensor.Dense, error) {
 	return t, nil
 }
 
+// ErrUnknownKind is wrapped by the error of Registry.Decode (and so of
+// FromSpec) for a layer kind the registry does not hold: a spec that may be
+// valid, written by a program that registered that kind.
+var ErrUnknownKind = errors.New("unknown layer kind")
+
 // Constructor returns a new zero value of a layer kind, ready to be decoded
 // from its JSON configuration.
 type Constructor func() Layer
@@ -227,7 +233,7 @@ func (r *Registry) Decode(kind string, config json.RawMessage) (Layer, error) {
 	c, ok := r.kinds[kind]
 	r.mu.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("unknown layer kind %q (known: %v)", kind, r.Kinds())
+		return nil, fmt.Errorf("%w %q (known: %v)", ErrUnknownKind, kind, r.Kinds())
 	}
 	l := c()
 	if len(config) > 0 && string(config) != "null" {

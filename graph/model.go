@@ -1,7 +1,9 @@
 package graph
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -36,6 +38,7 @@ type Model struct {
 	nodes     []Node
 	nodeLayer []int          // layer index of each node
 	index     map[string]int // node index by name
+	byLayer   map[string]int // layer index by name
 	outputs   []string       // node names
 	params    map[string]*tensor.Dense
 	buffers   map[string]bool // names of parameters that are buffers
@@ -94,6 +97,10 @@ func NewSequential(input []int, layers ...Layer) (*Model, error) {
 // NewNamed is NewSequential with names chosen by the caller (an empty name
 // is chosen automatically). Names must be unique.
 func NewNamed(input []int, layers ...NamedLayer) (*Model, error) {
+	return newNamed(input, nil, layers)
+}
+
+func newNamed(input []int, load ParamLoader, layers []NamedLayer) (*Model, error) {
 	if len(layers) == 0 {
 		return nil, fmt.Errorf("model: no layers")
 	}
@@ -119,7 +126,7 @@ func NewNamed(input []int, layers ...NamedLayer) (*Model, error) {
 			return nil, fmt.Errorf("model: layer %d: %w", i, err)
 		}
 	}
-	return NewModel([]*Tensor{in}, []*Tensor{x})
+	return newModel([]*Tensor{in}, []*Tensor{x}, load)
 }
 
 // Init draws every parameter from its layer's initialiser with a generator
@@ -180,10 +187,8 @@ func (m *Model) OutputLayer(i int) Layer { return m.layers[m.nodeLayer[m.index[m
 
 // Layer returns the layer of the given name, or nil.
 func (m *Model) Layer(name string) Layer {
-	for _, l := range m.layers {
-		if l.name == name {
-			return l.layer
-		}
+	if i, ok := m.byLayer[name]; ok {
+		return m.layers[i].layer
 	}
 	return nil
 }
@@ -191,13 +196,13 @@ func (m *Model) Layer(name string) Layer {
 // LayerParams returns the full names of a layer's parameters
 // ("fc1.weight", ...), in declaration order.
 func (m *Model) LayerParams(layer string) []string {
+	i, ok := m.byLayer[layer]
+	if !ok {
+		return nil
+	}
 	var out []string
-	for _, l := range m.layers {
-		if l.name == layer {
-			for _, ps := range l.specs {
-				out = append(out, l.name+"."+ps.Name)
-			}
-		}
+	for _, ps := range m.layers[i].specs {
+		out = append(out, layer+"."+ps.Name)
 	}
 	return out
 }
@@ -243,6 +248,20 @@ func (m *Model) TrainableCount() int {
 		if !m.buffers[name] {
 			n += t.Shape().TotalSize()
 		}
+	}
+	return n
+}
+
+// SampleValues returns the number of values the model's inputs and nodes
+// hold for one sample: a batch of B samples keeps at least 4·B·SampleValues
+// bytes of activations (ops may need scratch space on top).
+func (m *Model) SampleValues() int {
+	n := 0
+	for _, in := range m.inputs {
+		n += shapeSize(in.Shape)
+	}
+	for _, nd := range m.nodes {
+		n += shapeSize(nd.Shape)
 	}
 	return n
 }
@@ -342,8 +361,53 @@ const MaxLayers = 100_000
 // FromSpec builds a model (with zero parameters) from a JSON Spec of either
 // format, decoding layers with reg (Builtin() when nil).
 func FromSpec(data []byte, reg *Registry) (*Model, error) {
+	return fromSpec(data, reg, nil)
+}
+
+// ParamInfo describes a parameter a model declares.
+type ParamInfo struct {
+	Name   string // full name, "<layer>.<param>"
+	Shape  []int
+	Buffer bool // saved, not learned (ParamSpec.Buffer)
+}
+
+// ParamLoader supplies the values of a model's parameters as it is built:
+// it is called once with every parameter in model order (the order of
+// Model.ParamNames), after the whole spec is decoded and every shape
+// checked, and before any parameter is allocated. It returns one slice per
+// parameter, of exactly its shape's size, which the model then owns.
+type ParamLoader func(params []ParamInfo) ([][]float32, error)
+
+// FromSpecParams is FromSpec for a reader that holds the parameter values
+// (a checkpoint): load sees the names and shapes the spec declares before
+// anything of their size is allocated, so it can check them against what
+// the file holds first, and then gives the values, which the model uses
+// without copying. An error from load is returned unwrapped.
+func FromSpecParams(data []byte, reg *Registry, load ParamLoader) (*Model, error) {
+	if load == nil {
+		return nil, fmt.Errorf("model spec: nil ParamLoader")
+	}
+	m, err := fromSpec(data, reg, load)
+	var le *loadError
+	if errors.As(err, &le) {
+		return nil, le.err
+	}
+	return m, err
+}
+
+// loadError carries a ParamLoader's error out through the builders'
+// wrapping, to be returned as it is.
+type loadError struct{ err error }
+
+func (e *loadError) Error() string { return e.err.Error() }
+func (e *loadError) Unwrap() error { return e.err }
+
+func fromSpec(data []byte, reg *Registry, load ParamLoader) (*Model, error) {
 	if reg == nil {
 		reg = Builtin()
+	}
+	if err := checkSpecCounts(data); err != nil {
+		return nil, err
 	}
 	var s Spec
 	if err := strictUnmarshal(data, &s); err != nil {
@@ -370,7 +434,7 @@ func FromSpec(data []byte, reg *Registry) (*Model, error) {
 				return nil, fmt.Errorf("model spec: layer %d has no name", i)
 			}
 		}
-		m, err := NewNamed(s.Input, layers...)
+		m, err := newNamed(s.Input, load, layers)
 		if err != nil {
 			return nil, fmt.Errorf("model spec: %w", err)
 		}
@@ -448,7 +512,7 @@ func FromSpec(data []byte, reg *Registry) (*Model, error) {
 		}
 		outputs = append(outputs, t)
 	}
-	m, err := NewModel(inputs, outputs)
+	m, err := newModel(inputs, outputs, load)
 	if err != nil {
 		return nil, fmt.Errorf("model spec: %w", err)
 	}
@@ -456,6 +520,49 @@ func FromSpec(data []byte, reg *Registry) (*Model, error) {
 		return nil, fmt.Errorf("model spec: %d nodes, of which %d lead to an output", len(s.Nodes), len(m.nodes))
 	}
 	return m, nil
+}
+
+// checkSpecCounts refuses a spec of more than MaxLayers layers, nodes,
+// inputs or outputs after reading at most that many of them: a spec of a
+// million layers fails in the time it takes to skim MaxLayers of them, not
+// to decode them all. Anything else wrong is left to the full decoding.
+func checkSpecCounts(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := t.(string)
+		switch key {
+		case "layers", "nodes", "inputs", "outputs":
+			if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+				return nil
+			}
+			n := 0
+			for dec.More() {
+				var skip json.RawMessage
+				if err := dec.Decode(&skip); err != nil {
+					return nil
+				}
+				if n++; n > MaxLayers {
+					return fmt.Errorf("model spec: more than %d %s (at most %d)", MaxLayers, key, MaxLayers)
+				}
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil
+			}
+		}
+	}
+	return nil
 }
 
 func isPointer(l Layer) bool {

@@ -5,7 +5,6 @@ import (
 	"maps"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 
 	"github.com/tapenet/tapenet/graph"
@@ -24,38 +23,17 @@ func FromBook(arrays map[string]numpyio.Array, activation string) (*graph.Model,
 	if err != nil {
 		return nil, err
 	}
-	n := 0
-	for _, name := range slices.Sorted(maps.Keys(arrays)) {
-		m := bookName.FindStringSubmatch(name)
-		if m == nil {
-			return nil, fmt.Errorf("array %q is not named in the book's convention W1, b1, W2, b2, ... (have %v)", name, slices.Sorted(maps.Keys(arrays)))
-		}
-		i, _ := strconv.Atoi(m[2])
-		n = max(n, i)
+	shapes := make(map[string][]int, len(arrays))
+	for name, a := range arrays {
+		shapes[name] = a.Shape
 	}
-	if n == 0 {
-		return nil, fmt.Errorf("no arrays W1, b1, ... found")
+	n, err := checkBook(shapes)
+	if err != nil {
+		return nil, err
 	}
 	var layers []graph.Layer
-	in := 0
 	for i := 1; i <= n; i++ {
-		wn, bn := "W"+strconv.Itoa(i), "b"+strconv.Itoa(i)
-		w, okw := arrays[wn]
-		b, okb := arrays[bn]
-		switch {
-		case !okw:
-			return nil, fmt.Errorf("array %s is missing (have %v)", wn, sortedKeys(arrays))
-		case !okb:
-			return nil, fmt.Errorf("array %s is missing (have %v)", bn, sortedKeys(arrays))
-		case len(w.Shape) != 2:
-			return nil, fmt.Errorf("array %s has shape %v, want a matrix (in, out)", wn, w.Shape)
-		case len(b.Shape) != 1 || b.Shape[0] != w.Shape[1]:
-			return nil, fmt.Errorf("array %s has shape %v, want (%d) to match %s %v", bn, b.Shape, w.Shape[1], wn, w.Shape)
-		case i > 1 && w.Shape[0] != in:
-			return nil, fmt.Errorf("array %s has shape %v, but the previous layer gives %d outputs", wn, w.Shape, in)
-		}
-		in = w.Shape[1]
-		layers = append(layers, &graph.Dense{Units: w.Shape[1], Init: initFor(activation)})
+		layers = append(layers, &graph.Dense{Units: shapes["W"+strconv.Itoa(i)][1], Init: initFor(activation)})
 		if i < n {
 			layers = append(layers, act)
 		}
@@ -78,8 +56,49 @@ func FromBook(arrays map[string]numpyio.Array, activation string) (*graph.Model,
 	return m, nil
 }
 
-func sortedKeys(m map[string]numpyio.Array) []string {
-	ks := slices.Collect(maps.Keys(m))
-	sort.Strings(ks)
-	return ks
+// checkBook checks array names and shapes against the book's convention
+// and returns the number of Dense layers. It needs only the shapes, so
+// Open runs it before numpyio reads any array's data.
+func checkBook(shapes map[string][]int) (int, error) {
+	names := slices.Sorted(maps.Keys(shapes))
+	n := 0
+	for _, name := range names {
+		m := bookName.FindStringSubmatch(name)
+		if m == nil {
+			return 0, fmt.Errorf("array %q is not named in the book's convention W1, b1, W2, b2, ... (have %s)", name, listNames(names))
+		}
+		i, _ := strconv.Atoi(m[2])
+		n = max(n, i)
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("no arrays W1, b1, ... found")
+	}
+	in := 0
+	for i := 1; i <= n; i++ {
+		wn, bn := "W"+strconv.Itoa(i), "b"+strconv.Itoa(i)
+		w, okw := shapes[wn]
+		b, okb := shapes[bn]
+		switch {
+		case !okw:
+			return 0, fmt.Errorf("array %s is missing (have %s)", wn, listNames(names))
+		case !okb:
+			return 0, fmt.Errorf("array %s is missing (have %s)", bn, listNames(names))
+		case len(w) != 2:
+			return 0, fmt.Errorf("array %s has shape %v, want a matrix (in, out)", wn, w)
+		case len(b) != 1 || b[0] != w[1]:
+			return 0, fmt.Errorf("array %s has shape %v, want (%d) to match %s %v", bn, b, w[1], wn, w)
+		case i > 1 && w[0] != in:
+			return 0, fmt.Errorf("array %s has shape %v, but the previous layer gives %d outputs", wn, w, in)
+		}
+		in = w[1]
+	}
+	return n, nil
+}
+
+// listNames lists names for a message, the first ten only.
+func listNames(names []string) string {
+	if len(names) > 10 {
+		return fmt.Sprintf("%v and %d more", names[:10], len(names)-10)
+	}
+	return fmt.Sprint(names)
 }

@@ -19,15 +19,17 @@ package models
 import (
 	"bytes"
 	"embed"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"sort"
 	"strings"
 
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/checkpoint"
+	"github.com/tapenet/tapenet/internal/osfile"
 	"github.com/tapenet/tapenet/numpyio"
 )
 
@@ -131,8 +133,13 @@ type OpenOptions struct {
 // Open returns the model named by ref: the name of an embedded model, or
 // the path of a file: a tapenet checkpoint (.safetensors), or weights in the
 // book's format (a pickle such as sample_weight.pkl, or an .npz archive,
-// with arrays W1, b1, W2, b2, ...; see FromBook). The file's format is told
-// from its first bytes. Errors name ref. At most one OpenOptions is used.
+// with arrays W1, b1, W2, b2, ...; see FromBook). Errors name ref. At most
+// one OpenOptions is used.
+//
+// The file's format is told from its bytes, never its name (see Detect).
+// Only a regular file is read: a named pipe or a device is refused without
+// being opened. Book-format weights have their names and shapes checked
+// from the file's headers before any array data is read or inflated.
 func Open(ref string, opts ...OpenOptions) (*graph.Model, error) {
 	var opt OpenOptions
 	if len(opts) > 0 {
@@ -141,44 +148,92 @@ func Open(ref string, opts ...OpenOptions) (*graph.Model, error) {
 	if !strings.ContainsAny(ref, `/\.`) {
 		return Pretrained(ref)
 	}
-	f, err := os.Open(ref)
+	f, size, err := osfile.Open(ref)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("model %s: no such file (embedded models: %s)", ref, strings.Join(Names(), ", "))
 		}
-		return nil, fmt.Errorf("model %s: %w", ref, err)
+		return nil, fmt.Errorf("model: %w", err) // names the file
 	}
 	defer f.Close()
-	var head [8]byte
-	n, _ := io.ReadFull(f, head[:])
-	if isNumpy(head[:n]) {
-		arrays, err := numpyio.Load(ref)
-		if err != nil {
-			return nil, err // names the file
-		}
+	var head [16]byte
+	n, err := io.ReadFull(f, head[:])
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("model %s: %w", ref, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("model %s: %w", ref, err)
+	}
+	switch Detect(head[:n], size) {
+	case Numpy:
 		if opt.Activation == "" {
 			opt.Activation = "sigmoid"
+		}
+		check := func(shapes map[string][]int) error {
+			_, err := checkBook(shapes)
+			return err
+		}
+		arrays, err := numpyio.Load(ref, numpyio.Options{Check: check})
+		if err != nil {
+			return nil, err // names the file
 		}
 		m, err := FromBook(arrays, opt.Activation)
 		if err != nil {
 			return nil, fmt.Errorf("model %s: %w", ref, err)
 		}
 		return m, nil
+	case Safetensors:
+		m, err := checkpoint.Read(f, nil)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: %w", ref, err)
+		}
+		return m, nil
 	}
-	m, err := checkpoint.Read(io.MultiReader(bytes.NewReader(head[:n]), f), nil)
-	if err != nil {
-		return nil, fmt.Errorf("model %s: %w", ref, err)
+	if n == 0 {
+		return nil, fmt.Errorf("model %s: the file is empty", ref)
 	}
-	return m, nil
+	return nil, fmt.Errorf("model %s: not a model file: it starts with %q; want a tapenet checkpoint (safetensors), an .npz archive, an .npy array or a pickle of protocol 2 to 5", ref, head[:min(n, 8)])
 }
 
-// isNumpy reports whether a file starting with head is for numpyio.Load:
-// a zip archive (.npz), a pickle (PROTO opcode) or an .npy array.
-func isNumpy(head []byte) bool {
-	for _, magic := range []string{"PK\x03\x04", "PK\x05\x06", "\x80", "\x93NUMPY"} {
-		if bytes.HasPrefix(head, []byte(magic)) {
-			return true
+// Format is a kind of model file told by Detect.
+type Format int
+
+// The formats Detect tells apart.
+const (
+	Unknown     Format = iota
+	Safetensors        // a safetensors file: a tapenet checkpoint
+	Numpy              // an .npz archive, an .npy array or a pickle (package numpyio)
+)
+
+// Detect tells the format of a file of size bytes (-1 if unknown) from
+// its first bytes (16 are enough). A safetensors file is recognised by its
+// whole header shape: an 8-byte little-endian length N between 2 and 100
+// MB, within the file, followed by '{'. That shape comes first: the low
+// byte of N may be anything, 0x80 (a pickle's first byte) included, while
+// a pickle's bytes never give an N that fits the file and a '{' at byte 8.
+// Then the numpy formats by their magic: "PK\x03\x04" or "PK\x05\x06"
+// (zip), "\x93NUMPY", and 0x80 followed by a protocol from 2 to 5 (pickle).
+// A file that starts like a safetensors header (a '{' at byte 8) but whose
+// length does not fit is still Safetensors, so that reading it explains
+// what is wrong.
+func Detect(head []byte, size int64) Format {
+	st := len(head) > 8 && head[8] == '{'
+	if st {
+		n := binary.LittleEndian.Uint64(head)
+		if n >= 2 && n <= 100<<20 && (size < 0 || n <= uint64(size-8)) {
+			return Safetensors
 		}
 	}
-	return false
+	for _, magic := range []string{"PK\x03\x04", "PK\x05\x06", "\x93NUMPY"} {
+		if bytes.HasPrefix(head, []byte(magic)) {
+			return Numpy
+		}
+	}
+	if numpyio.IsPickle(head) {
+		return Numpy
+	}
+	if st {
+		return Safetensors
+	}
+	return Unknown
 }

@@ -55,10 +55,34 @@
 // allocated for them, shapes are limited to [MaxDims] dimensions and
 // [MaxElements] elements (also the limit for all arrays of one file
 // together), and the product of a shape must match the data length exactly.
-// Amplification is bounded too: the array data a pickle may produce (and
-// what _codecs.encode may expand) is limited to the size of the pickle, so a
-// buffer memoized once and referenced by thousands of arrays is refused, and
-// npz archives whose entries overlap (a classic zip bomb) are refused.
+//
+// # Bounds on work and memory
+//
+// What each reader may allocate is bounded by its input, not by what the
+// input claims:
+//
+//   - Pickle: the whole pickle is held in memory (at most [MaxPickleSize]
+//     bytes). The VM charges every value it pushes on its stack, every
+//     memo store and every mark to one budget of [MaxPickleValues] (2^18)
+//     for the whole pickle, so its stack, memo and marks together cost at
+//     most about 16 MiB whatever the opcodes (16 MiB of MEMOIZE, DUP or
+//     MARK stop after 2^18 of them). The array data it produces is at most
+//     the pickle's size: a buffer memoized once and referenced by many
+//     arrays is refused, and so is _codecs.encode output beyond it.
+//   - npz: every entry's sizes are checked before it is inflated: the size
+//     the zip directory declares must be what the npy header gives, a
+//     stored entry must hold that many bytes, and a deflated one may not
+//     claim more than 1032 times its compressed size (deflate's ceiling).
+//     Inflation stops at the declared size. Entries that overlap (a
+//     classic zip bomb) are refused.
+//   - npy: in [Load], the header's data size must match the file's length
+//     before any data is read; [ReadNPY] on a stream grows its buffer only
+//     as bytes arrive.
+//
+// [Load] with [Options].Check also lets the caller refuse a file from its
+// headers (a missing array, a shape it cannot use) before any array data
+// is inflated or converted. Only regular files are opened: a named pipe or
+// a device is refused without being opened.
 // Arrays that are the same object in the pickle share their Data.
 //
 // # Errors

@@ -48,52 +48,86 @@ func readExact(r io.Reader, n int64, what string) ([]byte, error) {
 	return b, nil
 }
 
-func readNPY(r io.Reader) (Array, error) {
+func readNPY(r io.Reader) (Array, error) { return readNPYSized(r, -1) }
+
+// npyHeader is what an .npy header promises.
+type npyHeader struct {
+	dt      dtype
+	fortran bool
+	shape   []int
+	n       int   // elements
+	size    int64 // bytes of the whole file: preamble, header and data
+}
+
+// readNPYHeader reads the preamble and header of an .npy file. When avail
+// is not negative it is the length of the whole file, and the data size
+// the header gives must make exactly that length: this is checked before
+// any data is read.
+func readNPYHeader(r io.Reader, avail int64) (npyHeader, error) {
 	pre, err := readExact(r, 8, "magic")
 	if err != nil {
-		return Array{}, err
+		return npyHeader{}, err
 	}
 	if string(pre[:6]) != npyMagic {
-		return Array{}, fmt.Errorf("npy: bad magic %q: %w", pre[:6], ErrFormat)
+		return npyHeader{}, fmt.Errorf("npy: bad magic %q: %w", pre[:6], ErrFormat)
 	}
 	major, minor := pre[6], pre[7]
-	var hlen int64
+	var hlen, lenSize int64
 	switch {
 	case major == 1 && minor == 0:
 		b, err := readExact(r, 2, "header length")
 		if err != nil {
-			return Array{}, err
+			return npyHeader{}, err
 		}
-		hlen = int64(binary.LittleEndian.Uint16(b))
+		hlen, lenSize = int64(binary.LittleEndian.Uint16(b)), 2
 	case (major == 2 || major == 3) && minor == 0:
 		b, err := readExact(r, 4, "header length")
 		if err != nil {
-			return Array{}, err
+			return npyHeader{}, err
 		}
-		hlen = int64(binary.LittleEndian.Uint32(b))
+		hlen, lenSize = int64(binary.LittleEndian.Uint32(b)), 4
 	default:
-		return Array{}, fmt.Errorf("npy: format version %d.%d: %w", major, minor, ErrUnsupported)
+		return npyHeader{}, fmt.Errorf("npy: format version %d.%d: %w", major, minor, ErrUnsupported)
 	}
 	if hlen > maxNPYHeader {
-		return Array{}, fmt.Errorf("npy: header of %d bytes: %w", hlen, ErrLimit)
+		return npyHeader{}, fmt.Errorf("npy: header of %d bytes: %w", hlen, ErrLimit)
+	}
+	if avail >= 0 && 8+lenSize+hlen > avail {
+		return npyHeader{}, fmt.Errorf("npy: header of %d bytes, but the file has %d in all: %w", hlen, avail, ErrTruncated)
 	}
 	hdr, err := readExact(r, hlen, "header")
 	if err != nil {
-		return Array{}, err
+		return npyHeader{}, err
 	}
 	dt, fortran, shape, err := parseNPYHeader(string(hdr))
 	if err != nil {
-		return Array{}, err
+		return npyHeader{}, err
 	}
 	n, err := checkShape(shape)
 	if err != nil {
-		return Array{}, fmt.Errorf("npy: %w", err)
+		return npyHeader{}, fmt.Errorf("npy: %w", err)
 	}
-	raw, err := readExact(r, int64(n)*int64(dt.size), fmt.Sprintf("data of shape %s %s", formatShape(shape), dt))
+	h := npyHeader{dt: dt, fortran: fortran, shape: shape, n: n, size: 8 + lenSize + hlen + int64(n)*int64(dt.size)}
+	if avail >= 0 && h.size != avail {
+		if h.size > avail {
+			return npyHeader{}, fmt.Errorf("npy: shape %s %s needs %d bytes of data, the file has %d: %w", formatShape(shape), dt, h.size-8-lenSize-hlen, avail-8-lenSize-hlen, ErrTruncated)
+		}
+		return npyHeader{}, fmt.Errorf("npy: %d bytes after the data of shape %s %s: %w", avail-h.size, formatShape(shape), dt, ErrFormat)
+	}
+	return h, nil
+}
+
+// readNPYSized reads an .npy file of avail bytes (-1: unknown).
+func readNPYSized(r io.Reader, avail int64) (Array, error) {
+	h, err := readNPYHeader(r, avail)
 	if err != nil {
 		return Array{}, err
 	}
-	a, err := makeArray(raw, dt, shape, fortran)
+	raw, err := readExact(r, int64(h.n)*int64(h.dt.size), fmt.Sprintf("data of shape %s %s", formatShape(h.shape), h.dt))
+	if err != nil {
+		return Array{}, err
+	}
+	a, err := makeArray(raw, h.dt, h.shape, h.fortran)
 	if err != nil {
 		return Array{}, fmt.Errorf("npy: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -16,17 +17,36 @@ import (
 // ReadNPZ decodes an .npz archive as written by numpy.savez or
 // numpy.savez_compressed: a zip file (entries stored or deflated) whose
 // entries "name.npy" become map keys "name". size is the archive length in
-// bytes. Every entry must be an .npy file; checksums are verified.
+// bytes. Every entry must be an .npy file; checksums are verified. Each
+// entry's sizes (zip directory, npy header, deflate's 1032:1 ceiling) are
+// checked before it is inflated, and no entry is inflated past the size it
+// declares.
 func ReadNPZ(r io.ReaderAt, size int64) (m map[string]Array, err error) {
 	defer recoverInternal("npz", &err)
-	m, err = readNPZ(r, size)
+	m, err = readNPZ(r, size, nil)
 	if err != nil {
 		return nil, fmt.Errorf("numpyio: %w", err)
 	}
 	return m, nil
 }
 
-func readNPZ(r io.ReaderAt, size int64) (map[string]Array, error) {
+// maxDeflateRatio bounds how much deflate can expand its input: at best
+// about 1032 to 1 (258 bytes per 2-bit code). An entry whose declared
+// size is more than that times its compressed size is corrupt or a bomb.
+const maxDeflateRatio = 1032
+
+// npzEntry is an archive entry checked from its headers.
+type npzEntry struct {
+	f   *zip.File
+	key string
+	h   npyHeader
+}
+
+// readNPZ reads an archive in two passes: first every entry's zip and npy
+// headers (inflating a few hundred bytes of each), which are checked
+// against each other, against what deflate can give, and by check; only
+// then the data, inflating no entry past the size it declares.
+func readNPZ(r io.ReaderAt, size int64, check Check) (map[string]Array, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
@@ -37,7 +57,8 @@ func readNPZ(r io.ReaderAt, size int64) (map[string]Array, error) {
 	if err := checkOverlap(zr.File); err != nil {
 		return nil, err
 	}
-	out := make(map[string]Array, len(zr.File))
+	var entries []npzEntry
+	seen := map[string]bool{}
 	total := 0
 	for _, f := range zr.File {
 		if strings.HasSuffix(f.Name, "/") {
@@ -47,20 +68,65 @@ func readNPZ(r io.ReaderAt, size int64) (map[string]Array, error) {
 		if !ok {
 			return nil, fmt.Errorf("npz: entry %q is not a .npy file: %w", f.Name, ErrFormat)
 		}
-		if _, dup := out[key]; dup {
+		if seen[key] {
 			return nil, fmt.Errorf("npz: duplicate entry %q: %w", f.Name, ErrFormat)
 		}
-		a, err := readNPZEntry(f)
+		seen[key] = true
+		if f.Method == zip.Deflate && f.UncompressedSize64 > maxDeflateRatio*f.CompressedSize64+1024 {
+			return nil, fmt.Errorf("npz: entry %q declares %d bytes from %d compressed, more than deflate can give: %w", f.Name, f.UncompressedSize64, f.CompressedSize64, ErrFormat)
+		}
+		if f.Method == zip.Store && f.UncompressedSize64 != f.CompressedSize64 {
+			return nil, fmt.Errorf("npz: stored entry %q declares %d bytes but holds %d: %w", f.Name, f.UncompressedSize64, f.CompressedSize64, ErrFormat)
+		}
+		h, err := readNPZHeader(f)
 		if err != nil {
 			return nil, fmt.Errorf("npz: entry %q: %w", f.Name, err)
 		}
-		total += len(a.Data)
+		total += h.n
 		if total > MaxElements {
 			return nil, fmt.Errorf("npz: more than %d elements in all entries: %w", MaxElements, ErrLimit)
 		}
-		out[key] = a
+		entries = append(entries, npzEntry{f, key, h})
+	}
+	if check != nil {
+		shapes := make(map[string][]int, len(entries))
+		for _, e := range entries {
+			shapes[e.key] = slices.Clone(e.h.shape)
+		}
+		if err := check(shapes); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[string]Array, len(entries))
+	for _, e := range entries {
+		a, err := readNPZEntry(e.f)
+		if err != nil {
+			return nil, fmt.Errorf("npz: entry %q: %w", e.f.Name, err)
+		}
+		out[e.key] = a
 	}
 	return out, nil
+}
+
+// readNPZHeader inflates just the npy header of an entry and checks it
+// against the size the zip directory declares.
+func readNPZHeader(f *zip.File) (npyHeader, error) {
+	if f.UncompressedSize64 > math.MaxInt64 {
+		return npyHeader{}, fmt.Errorf("declared size %d: %w", f.UncompressedSize64, ErrLimit)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		if errors.Is(err, zip.ErrAlgorithm) {
+			return npyHeader{}, fmt.Errorf("compression method %d: %w", f.Method, ErrUnsupported)
+		}
+		return npyHeader{}, fmt.Errorf("%w: %w", ErrFormat, err)
+	}
+	defer rc.Close()
+	h, err := readNPYHeader(rc, int64(f.UncompressedSize64))
+	if err != nil && !classified(err) {
+		err = fmt.Errorf("%w: %w", ErrFormat, err) // bad deflate data
+	}
+	return h, err
 }
 
 // checkOverlap refuses archives whose entries share compressed data: a few
@@ -97,7 +163,7 @@ func readNPZEntry(f *zip.File) (Array, error) {
 		return Array{}, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
 	defer rc.Close()
-	a, err := readNPY(rc)
+	a, err := readNPYSized(rc, int64(f.UncompressedSize64))
 	if err != nil {
 		if !classified(err) {
 			// Errors of the zip layer below: bad deflate data, checksum.

@@ -313,7 +313,7 @@ func TestTruncatedEveryPrefix(t *testing.T) {
 
 func decodePickleSafe(b []byte) (m map[string]Array, err error) {
 	defer recoverInternal("pickle", &err)
-	return decodePickle(b)
+	return decodePickle(b, nil)
 }
 
 func TestWriteNPZRoundTrip(t *testing.T) {

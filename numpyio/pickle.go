@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -32,16 +33,36 @@ func ReadPickle(r io.Reader) (m map[string]Array, err error) {
 	return m, nil
 }
 
-func readPickle(r io.Reader) (map[string]Array, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxPickleSize+1))
+func readPickle(r io.Reader) (map[string]Array, error) { return readPickleChecked(r, -1, nil) }
+
+// readPickleChecked reads a pickle of size bytes (-1: unknown, read to
+// the end) and decodes it, calling check before converting any array.
+func readPickleChecked(r io.Reader, size int64, check Check) (map[string]Array, error) {
+	var data []byte
+	var err error
+	if size >= 0 {
+		data = make([]byte, size)
+		_, err = io.ReadFull(r, data)
+	} else {
+		data, err = io.ReadAll(io.LimitReader(r, MaxPickleSize+1))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pickle: read: %w", err)
 	}
 	if len(data) > MaxPickleSize {
 		return nil, fmt.Errorf("pickle: larger than %d bytes: %w", MaxPickleSize, ErrLimit)
 	}
-	return decodePickle(data)
+	return decodePickle(data, check)
 }
+
+// MaxPickleValues bounds the work of the pickle VM: the values it pushes
+// on its stack, the memo entries it stores and the marks it sets, counted
+// together over the whole pickle, are at most this many. Each costs the VM
+// at most about 64 bytes (a memo entry is the largest), so the VM's own
+// memory stays under about 16 MiB beyond the pickle's bytes whatever they
+// hold. A pickle of weights needs some 20 per array: 2^18 is room for
+// over ten thousand arrays.
+const MaxPickleValues = 1 << 18
 
 // Pickle opcodes understood by the VM.
 const (
@@ -236,6 +257,7 @@ type vm struct {
 	encodeBudget  int
 	convertBudget int
 	totalElems    int
+	values        int // pushes, memo stores and marks so far (MaxPickleValues)
 
 	data  []byte
 	pos   int
@@ -306,6 +328,14 @@ func (v *vm) line() (string, error) {
 	return "", v.truncated()
 }
 
+// count charges one value to the budget of MaxPickleValues.
+func (v *vm) count() error {
+	if v.values++; v.values > MaxPickleValues {
+		return v.errf(ErrLimit, "more than %d values pushed, memoized or marked", MaxPickleValues)
+	}
+	return nil
+}
+
 func (v *vm) push(x any) { v.stack = append(v.stack, x) }
 
 func (v *vm) pop() (any, error) {
@@ -367,6 +397,9 @@ func (v *vm) memoGet(idx uint64) error {
 }
 
 func (v *vm) memoPut(idx uint64) error {
+	if err := v.count(); err != nil {
+		return err
+	}
 	if idx > math.MaxUint32 {
 		return v.errf(ErrFormat, "memo key %d out of range", idx)
 	}
@@ -378,8 +411,9 @@ func (v *vm) memoPut(idx uint64) error {
 	return nil
 }
 
-// decodePickle runs the VM over a complete pickle and converts the result.
-func decodePickle(data []byte) (map[string]Array, error) {
+// decodePickle runs the VM over a complete pickle and converts the
+// result; check, when not nil, sees the arrays' shapes first.
+func decodePickle(data []byte, check Check) (map[string]Array, error) {
 	v := &vm{data: data, memo: map[uint32]any{}, encodeBudget: len(data), convertBudget: len(data)}
 	res, err := v.run()
 	if err != nil {
@@ -389,13 +423,22 @@ func decodePickle(data []byte) (map[string]Array, error) {
 	if !ok {
 		return nil, fmt.Errorf("pickle: top-level object is %s, want a dict of numpy arrays: %w", typeName(res), ErrFormat)
 	}
-	out := make(map[string]Array, len(d.keys))
+	shapes := make(map[string][]int, len(d.keys))
 	for _, k := range d.keys {
 		a, ok := d.vals[k].(*pyArray)
 		if !ok {
 			return nil, fmt.Errorf("pickle: key %q: value is %s, want a numpy array: %w", k, typeName(d.vals[k]), ErrFormat)
 		}
-		arr, err := v.convert(a)
+		shapes[k] = slices.Clone(a.shape)
+	}
+	if check != nil {
+		if err := check(shapes); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[string]Array, len(d.keys))
+	for _, k := range d.keys {
+		arr, err := v.convert(d.vals[k].(*pyArray))
 		if err != nil {
 			return nil, fmt.Errorf("pickle: array %q: %w", k, err)
 		}
@@ -425,8 +468,16 @@ func (v *vm) run() (any, error) {
 			}
 			return x, nil
 		}
+		depth := len(v.stack) + len(v.marks)
 		if err := v.step(op); err != nil {
 			return nil, err
+		}
+		// An opcode that leaves the stack no shorter has made a value
+		// (a push, a mark, a tuple of one around the top): charge it.
+		if len(v.stack)+len(v.marks) >= depth {
+			if err := v.count(); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return nil, fmt.Errorf("pickle: no STOP opcode after %d bytes: %w", len(v.data), ErrTruncated)

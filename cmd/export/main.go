@@ -14,6 +14,7 @@ import (
 	"fmt"
 	_ "github.com/tapenet/tapenet/blas" // tapenet's Sgemm as Gorgonia's BLAS
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/tapenet/tapenet/export"
@@ -87,6 +88,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	default:
 		var ok bool
 		if f, ok = export.ByExtension(o.out); !ok {
+			if ext := filepath.Ext(o.out); ext != "" && !strings.EqualFold(ext, ".txt") {
+				return cli.Usagef("--out %s: no format has the extension %s; give --format (%s)", o.out, ext, strings.Join(export.Names(), ", "))
+			}
 			f, _ = export.Lookup("summary")
 		}
 	}
@@ -95,6 +99,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if _, err := models.Activation(o.activation); err != nil {
 		return cli.Usagef("--activation: %v", err)
+	}
+	if err := cli.CheckOutputs(cli.Output{Flag: "--out", Path: o.out}); err != nil {
+		return err
 	}
 	m, err := models.Open(o.model, models.OpenOptions{Activation: o.activation})
 	if err != nil {

@@ -97,6 +97,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if _, err := models.Activation(o.activation); err != nil {
 		return cli.Usagef("--activation: %v", err)
 	}
+	err = cli.CheckOutputs(cli.Output{Flag: "--predictions", Path: o.predictions},
+		cli.Output{Flag: "--errors", Path: o.pics.errors}, cli.Output{Flag: "--confusion", Path: o.pics.confusion})
+	if err != nil {
+		return err
+	}
 	m, err := models.Open(o.model, models.OpenOptions{Activation: o.activation})
 	if err != nil {
 		return err
@@ -104,18 +109,19 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if n := len(m.Inputs()); n != 1 {
 		return fmt.Errorf("model %s has %d inputs; infer feeds one (the images)", o.model, n)
 	}
-	opt := datasets.Options{Normalize: true, Flatten: len(m.Input()) == 1}
+	opt := datasets.Options{Normalize: true, Flatten: len(m.Input()) == 1, SampleShape: m.Input()}
 	set, err := datasets.Load(o.data, split, opt)
 	if err != nil {
 		return err
 	}
 	set = set.Head(o.limit)
-	if got, want := set.SampleShape(), m.Input(); fmt.Sprint(got) != fmt.Sprint(want) {
-		return fmt.Errorf("model %s wants samples of shape %v, data has %v", o.model, want, got)
-	}
 	pr := graph.NewPredictor(m)
+	batch, err := cli.Batch("--batch-size", o.batch, set.Len(), m.SampleValues(), pr.Workers)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
-	preds, err := pr.Classify(set.X, o.batch)
+	preds, err := pr.Classify(set.X, batch)
 	secs := time.Since(start).Seconds()
 	if err != nil {
 		return fmt.Errorf("model %s: %w", o.model, err)

@@ -92,7 +92,8 @@ func TestPictureErrors(t *testing.T) {
 	}{
 		{[]string{"--errors", filepath.Join(dir, "no", "e.png")}, 1, "e.png"},
 		{[]string{"--confusion", filepath.Join(dir, "no", "c.png")}, 1, "c.png"},
-		{[]string{"--confusion", dir}, 1, dir},
+		{[]string{"--confusion", dir}, 2, dir + " is a folder"},
+		{[]string{"--errors", "x.png", "--confusion", "./x.png"}, 2, "--errors and --confusion both name"},
 		{[]string{"--errors", "e.png", "--errors-max", "0"}, 2, "--errors-max"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

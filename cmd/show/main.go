@@ -75,6 +75,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case o.out == "":
 		return cli.Usagef("--out must name a file")
 	}
+	if err := cli.CheckOutputs(cli.Output{Flag: "--out", Path: o.out}); err != nil {
+		return err
+	}
 	opt := datasets.Options{Flatten: false}
 	set, err := datasets.Load(o.data, split, opt)
 	if err != nil {

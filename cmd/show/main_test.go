@@ -73,7 +73,7 @@ func TestShowErrors(t *testing.T) {
 		{[]string{"--from", "10000"}, 2, "--from"},
 		{[]string{"--columns", "0"}, 2, "--columns"},
 		{[]string{"--out", filepath.Join(dir, "missing", "d.png")}, 1, "missing"},
-		{[]string{"--out", dir}, 1, dir},
+		{[]string{"--out", dir}, 2, dir + " is a folder"},
 		{[]string{"--data", filepath.Join(dir, "nowhere")}, 1, "nowhere"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

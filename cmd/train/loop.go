@@ -34,7 +34,7 @@ func (o *options) train(fs *cli.Flags, res *resumed, lc *curves, stdout, stderr 
 		}
 	}
 	// Convolutional models take (N, 1, 28, 28) images, the others (N, 784).
-	opt := datasets.Options{Normalize: true, Flatten: len(m.Input()) == 1, OneHot: true}
+	opt := datasets.Options{Normalize: true, Flatten: len(m.Input()) == 1, OneHot: true, SampleShape: m.Input()}
 	trainSet, test, err := loadData(o.data, opt)
 	if err != nil {
 		return err
@@ -48,6 +48,9 @@ func (o *options) train(fs *cli.Flags, res *resumed, lc *curves, stdout, stderr 
 		}
 		n := trainSet.Len()
 		trainSet, val = trainSet.Slice(0, n-k), trainSet.Slice(n-k, n)
+	}
+	if o.batch, err = cli.Batch("--batch-size", o.batch, max(trainSet.Len(), test.Len()), m.SampleValues(), 2); err != nil {
+		return err
 	}
 	steps := (trainSet.Len() + o.batch - 1) / o.batch
 	rs := runState{settings: settingsOf(fs), augment: rand.NewPCG(o.seed, 0xa06), stopping: train.EarlyStopping{Patience: o.patience}}

@@ -8,10 +8,11 @@
 package main
 
 import (
-	_ "github.com/tapenet/tapenet/blas" // tapenet's Sgemm as Gorgonia's BLAS
 	"io"
 	"slices"
 	"strings"
+
+	_ "github.com/tapenet/tapenet/blas" // tapenet's Sgemm as Gorgonia's BLAS
 
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/graph"
@@ -97,19 +98,11 @@ func runUntil(args []string, stdout, stderr io.Writer, stopAfter int) error {
 	if err := o.steer.check(&o); err != nil {
 		return err
 	}
-	outs := [][2]string{{"--out", o.out}}
-	for _, f := range [][2]string{{"--plot", lc.path}, {"--checkpoint", o.checkpoint}, {"--best", o.best}} {
-		if f[1] != "" {
-			outs = append(outs, f)
-		}
-	}
-	if err := checkOutputs(outs); err != nil {
+	// Fail before training, not after the first epoch: every output is a
+	// writable file of its own.
+	if err := cli.CheckOutputs(cli.Output{Flag: "--out", Path: o.out}, cli.Output{Flag: "--plot", Path: lc.path},
+		cli.Output{Flag: "--checkpoint", Path: o.checkpoint}, cli.Output{Flag: "--best", Path: o.best}); err != nil {
 		return err
-	}
-	for _, f := range outs {
-		if err := cli.CheckWritable(f[0], f[1]); err != nil {
-			return err // fail before training, not after the first epoch
-		}
 	}
 	return o.train(fs, res, &lc, stdout, stderr, stopAfter)
 }

@@ -40,12 +40,21 @@ func TestPlot(t *testing.T) {
 
 func TestPlotBadPath(t *testing.T) {
 	dir := t.TempDir()
-	for _, p := range []string{filepath.Join(dir, "missing", "c.png"), dir} {
+	out := filepath.Join(dir, "m.safetensors")
+	for _, tc := range []struct {
+		path string
+		code int // 2: a usage error, 1: cannot write there
+	}{
+		{filepath.Join(dir, "missing", "c.png"), 1},
+		{dir, 2}, // a folder
+		{out, 2}, // the checkpoint's own file: it would be replaced by the picture
+	} {
+		p := tc.path
 		var so, se bytes.Buffer
-		args := []string{"--epochs", "1", "--limit", "100", "--out", filepath.Join(dir, "m.safetensors"), "--plot", p}
+		args := []string{"--epochs", "1", "--limit", "100", "--out", out, "--plot", p}
 		code := cli.Run("train", run, args, &so, &se)
-		if code != 1 || strings.Count(se.String(), "\n") != 1 || !strings.Contains(se.String(), "--plot") {
-			t.Fatalf("--plot %s: exit %d, stderr %q; want 1 and one line naming --plot", p, code, se.String())
+		if code != tc.code || strings.Count(se.String(), "\n") != 1 || !strings.Contains(se.String(), "--plot") {
+			t.Fatalf("--plot %s: exit %d, stderr %q; want %d and one line naming --plot", p, code, se.String(), tc.code)
 		}
 		if so.Len() != 0 {
 			t.Fatalf("--plot %s: trained before failing: %q", p, so.String())

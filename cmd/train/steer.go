@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -179,28 +177,4 @@ func isActivation(l graph.Layer) bool {
 		return true
 	}
 	return false
-}
-
-// checkOutputs refuses two outputs naming one file (the same path, or two
-// names of one existing file): one would overwrite the other.
-func checkOutputs(outs [][2]string) error {
-	for i, a := range outs {
-		for _, b := range outs[:i] {
-			if sameFile(a[1], b[1]) {
-				return cli.Usagef("%s and %s both name %s: each output needs a file of its own", b[0], a[0], a[1])
-			}
-		}
-	}
-	return nil
-}
-
-func sameFile(a, b string) bool {
-	pa, errA := filepath.Abs(a)
-	pb, errB := filepath.Abs(b)
-	if errA == nil && errB == nil && pa == pb {
-		return true
-	}
-	fa, errA := os.Stat(a)
-	fb, errB := os.Stat(b)
-	return errA == nil && errB == nil && os.SameFile(fa, fb)
 }

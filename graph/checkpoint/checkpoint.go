@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -25,6 +26,9 @@ const Version = 1
 // maxHeader caps the JSON header of a checkpoint, as the safetensors
 // reference implementation does (100 MB).
 const maxHeader = 100 << 20
+
+// maxData caps the data section: graph.MaxParams float32 values.
+const maxData = 4 * graph.MaxParams
 
 type tensorEntry struct {
 	DType   string   `json:"dtype"`
@@ -162,98 +166,249 @@ type Safetensors struct {
 	Values map[string][]float32
 }
 
+// header is a checked safetensors header: what the file promises.
+type header struct {
+	meta    map[string]string // "spec" is in spec
+	spec    []byte
+	tensors []span         // in data order, contiguous from offset 0
+	byName  map[string]int // index into tensors
+	hlen    int64          // bytes of JSON
+	data    int64          // bytes of data the header describes
+	avail   int64          // bytes after the 8-byte length, -1 if unknown
+}
+
+type span struct {
+	name string
+	e    tensorEntry
+}
+
+// size returns the file size the header describes.
+func (h *header) size() int64 { return 8 + h.hlen + h.data }
+
 // ReadSafetensors parses a safetensors file whose tensors are all F32. It
-// checks the header (size cap, offsets contiguous, in bounds and matching
-// each shape) before allocating the data, and that exactly the bytes the
-// header describes follow it.
+// checks the header (size cap, no name twice, offsets contiguous, in bounds
+// and matching each shape) before allocating the data, and that exactly
+// the bytes the header describes follow it. When r tells its length (a
+// *bytes.Reader, a file), the header's promises are checked against it
+// before anything of their size is read; otherwise memory grows only with
+// the bytes actually read.
 func ReadSafetensors(r io.Reader) (*Safetensors, error) {
+	h, err := readHeader(r)
+	if err != nil {
+		return nil, err
+	}
+	st := &Safetensors{Metadata: h.meta, Shapes: map[string][]int{}, Values: map[string][]float32{}}
+	if h.spec != nil {
+		st.Metadata["spec"] = string(h.spec)
+	}
+	vals, err := h.readData(r)
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range h.tensors {
+		st.Names = append(st.Names, s.name)
+		st.Shapes[s.name] = slices.Clone(s.e.Shape)
+		st.Values[s.name] = vals[i]
+	}
+	return st, nil
+}
+
+// remaining returns how many bytes r has left to read, or -1 if it cannot
+// tell without reading.
+func remaining(r io.Reader) int64 {
+	switch r := r.(type) {
+	case interface{ Len() int }: // *bytes.Reader, *bytes.Buffer, *strings.Reader
+		return int64(r.Len())
+	case io.Seeker: // *os.File of a regular file
+		cur, err := r.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return -1
+		}
+		end, err := r.Seek(0, io.SeekEnd)
+		if err != nil {
+			return -1
+		}
+		if _, err := r.Seek(cur, io.SeekStart); err != nil {
+			return -1
+		}
+		return end - cur
+	}
+	return -1
+}
+
+// readHeader reads and checks the length and the JSON header.
+func readHeader(r io.Reader) (*header, error) {
+	avail := remaining(r)
 	var lenb [8]byte
 	if _, err := io.ReadFull(r, lenb[:]); err != nil {
+		if avail >= 0 {
+			return nil, fmt.Errorf("%w: file is %d bytes, shorter than the 8-byte header length", ErrMalformed, avail)
+		}
 		return nil, fmt.Errorf("%w: header length: %v", ErrMalformed, unexpectedEOF(err))
+	}
+	h := &header{avail: avail}
+	if avail >= 0 {
+		h.avail -= 8
 	}
 	hlen := binary.LittleEndian.Uint64(lenb[:])
 	if hlen < 2 || hlen > maxHeader {
-		return nil, fmt.Errorf("%w: header length %d out of range (2 to %d)", ErrMalformed, hlen, maxHeader)
+		return nil, fmt.Errorf("%w: header length %d out of range (2 to %d): not a safetensors file", ErrMalformed, hlen, maxHeader)
 	}
-	hb, err := io.ReadAll(io.LimitReader(r, int64(hlen)))
-	if err != nil {
-		return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	h.hlen = int64(hlen)
+	if h.avail >= 0 && h.hlen > h.avail {
+		return nil, fmt.Errorf("%w: header length is %d bytes, but the file has only %d after it (%d in all)", ErrMalformed, hlen, h.avail, h.avail+8)
 	}
-	if uint64(len(hb)) != hlen {
-		return nil, fmt.Errorf("%w: header claims %d bytes, file has %d", ErrMalformed, hlen, len(hb))
+	var hb []byte
+	if h.avail >= 0 {
+		hb = make([]byte, h.hlen) // checked against the file's length
+		n, err := io.ReadFull(r, hb)
+		hb = hb[:n]
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+		}
+	} else {
+		var err error
+		if hb, err = io.ReadAll(io.LimitReader(r, h.hlen)); err != nil {
+			return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+		}
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(hb, &raw); err != nil {
+	if int64(len(hb)) != h.hlen {
+		return nil, fmt.Errorf("%w: header length is %d bytes, but the file ends %d bytes after it (%d in all)", ErrMalformed, hlen, len(hb), 8+len(hb))
+	}
+	if err := h.decode(hb); err != nil {
 		return nil, fmt.Errorf("%w: header JSON: %v", ErrMalformed, err)
 	}
-	st := &Safetensors{Metadata: map[string]string{}, Shapes: map[string][]int{}, Values: map[string][]float32{}}
-	type span struct {
-		name string
-		e    tensorEntry
-	}
-	var spans []span
-	for k, v := range raw {
-		if k == "__metadata__" {
-			if err := json.Unmarshal(v, &st.Metadata); err != nil {
-				return nil, fmt.Errorf("%w: __metadata__: %v", ErrMalformed, err)
-			}
-			continue
-		}
-		var e tensorEntry
-		if err := strictUnmarshal(v, &e); err != nil {
-			return nil, fmt.Errorf("%w: tensor %q: %v", ErrMalformed, k, err)
-		}
-		if e.DType != "F32" {
-			return nil, fmt.Errorf("%w: tensor %q has dtype %q (only F32 is supported)", ErrMalformed, k, e.DType)
-		}
-		if len(e.Shape) > 0 {
-			if err := checkShape(e.Shape); err != nil {
-				return nil, fmt.Errorf("%w: tensor %q: %v", ErrMalformed, k, err)
-			}
-		}
-		spans = append(spans, span{k, e})
-	}
-	sort.Slice(spans, func(i, j int) bool { return spans[i].e.Offsets[0] < spans[j].e.Offsets[0] })
-	var end int64
-	for _, s := range spans {
+	slices.SortFunc(h.tensors, func(a, b span) int { return cmp.Compare(a.e.Offsets[0], b.e.Offsets[0]) })
+	h.byName = make(map[string]int, len(h.tensors))
+	for i, s := range h.tensors {
 		size := int64(4)
 		for _, d := range s.e.Shape {
 			size *= int64(d)
 		}
-		if s.e.Offsets[0] != end || s.e.Offsets[1]-s.e.Offsets[0] != size {
-			return nil, fmt.Errorf("%w: tensor %q: data_offsets %v do not follow on from %d with %d bytes for shape %v", ErrMalformed, s.name, s.e.Offsets, end, size, s.e.Shape)
+		if s.e.Offsets[0] != h.data || s.e.Offsets[1]-s.e.Offsets[0] != size {
+			return nil, fmt.Errorf("%w: tensor %q: data_offsets %v do not follow on from %d with %d bytes for shape %v", ErrMalformed, s.name, s.e.Offsets, h.data, size, s.e.Shape)
 		}
-		end = s.e.Offsets[1]
+		h.data = s.e.Offsets[1]
+		h.byName[s.name] = i
 	}
-	if end > 1<<34 {
-		return nil, fmt.Errorf("%w: header claims %d bytes of data", ErrMalformed, end)
+	if h.data > maxData {
+		return nil, fmt.Errorf("%w: header describes %d bytes of data (at most %d)", ErrMalformed, h.data, int64(maxData))
 	}
-	var data bytes.Buffer
-	n, err := io.Copy(&data, io.LimitReader(r, end+1))
+	if h.avail >= 0 && h.avail-h.hlen != h.data {
+		return nil, fmt.Errorf("%w: file is %d bytes, but its header describes %d (8 + %d of header + %d of data)", ErrMalformed, h.avail+8, h.size(), h.hlen, h.data)
+	}
+	return h, nil
+}
+
+// decode parses the header JSON: an object of tensor entries and an
+// optional "__metadata__" object of strings. A key given twice, at either
+// level, is an error (encoding/json would keep the last).
+func (h *header) decode(hb []byte) error {
+	seen := map[string]bool{}
+	err := scanObject(hb, func(key string, val []byte) error {
+		if seen[key] {
+			if key == "__metadata__" {
+				return fmt.Errorf("__metadata__ appears twice")
+			}
+			return fmt.Errorf("tensor %q appears twice", key)
+		}
+		seen[key] = true
+		if key == "__metadata__" {
+			h.meta = map[string]string{}
+			return scanObject(val, func(k string, v []byte) error {
+				if _, dup := h.meta[k]; dup {
+					return fmt.Errorf("__metadata__: key %q appears twice", k)
+				}
+				s, err := unquoteInPlace(v) // v is the header's own buffer
+				if err != nil {
+					return fmt.Errorf("__metadata__: %q: %v", k, err)
+				}
+				if k == "spec" {
+					h.spec = s // may be large: kept as bytes, not copied again
+					s = nil
+				}
+				h.meta[k] = string(s)
+				return nil
+			})
+		}
+		var e tensorEntry
+		if err := strictUnmarshal(val, &e); err != nil {
+			return fmt.Errorf("tensor %q: %v", key, err)
+		}
+		if e.DType != "F32" {
+			return fmt.Errorf("tensor %q has dtype %q (only F32 is supported)", key, e.DType)
+		}
+		if len(e.Shape) > 0 {
+			if err := checkShape(e.Shape); err != nil {
+				return fmt.Errorf("tensor %q: %v", key, err)
+			}
+		}
+		h.tensors = append(h.tensors, span{key, e})
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: data: %v", ErrMalformed, err)
+		return err
 	}
-	if n != end {
-		return nil, fmt.Errorf("%w: header describes %d bytes of data, file has %d", ErrMalformed, end, n)
+	if h.meta == nil {
+		h.meta = map[string]string{}
 	}
-	b := data.Bytes()
-	for _, s := range spans {
-		chunk := b[s.e.Offsets[0]:s.e.Offsets[1]]
-		vals := make([]float32, len(chunk)/4)
-		for i := range vals {
-			vals[i] = math.Float32frombits(binary.LittleEndian.Uint32(chunk[4*i:]))
+	return nil
+}
+
+// readData reads the data section into one slice per tensor, in data
+// order. When the file's length is known it was checked by readHeader and
+// each slice is allocated at its size; otherwise slices grow as bytes
+// arrive, so a short stream allocates little whatever its header claims.
+func (h *header) readData(r io.Reader) ([][]float32, error) {
+	vals := make([][]float32, len(h.tensors))
+	buf := make([]byte, min(h.data, 1<<20))
+	var read int64
+	for i, s := range h.tensors {
+		n := int((s.e.Offsets[1] - s.e.Offsets[0]) / 4)
+		c := n
+		if h.avail < 0 {
+			c = min(n, len(buf)/4)
 		}
-		st.Names = append(st.Names, s.name)
-		st.Shapes[s.name] = slices.Clone(s.e.Shape)
-		st.Values[s.name] = vals
+		v := make([]float32, 0, c)
+		for len(v) < n {
+			k := min(len(buf), 4*(n-len(v)))
+			got, err := io.ReadFull(r, buf[:k])
+			read += int64(got)
+			if err != nil {
+				if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+					return nil, fmt.Errorf("%w: file ends %d bytes into the %d bytes of data its header describes (tensor %q)", ErrMalformed, read, h.data, s.name)
+				}
+				return nil, fmt.Errorf("%w: data: %v", ErrMalformed, err)
+			}
+			for j := 0; j < k; j += 4 {
+				v = append(v, math.Float32frombits(binary.LittleEndian.Uint32(buf[j:])))
+			}
+		}
+		vals[i] = v
 	}
-	return st, nil
+	var one [1]byte
+	if n, _ := io.ReadFull(r, one[:]); n > 0 {
+		return nil, fmt.Errorf("%w: bytes follow the %d bytes of data the header describes", ErrMalformed, h.data)
+	}
+	return vals, nil
 }
 
 // Read reads a checkpoint written by Write (or WriteWithState, whose state
 // it skips) and rebuilds its model, decoding layer kinds with reg
 // (Builtin() when nil). Every parameter of the model must be present with
 // its exact shape, and no other tensor but state.
+//
+// Nothing is allocated for what the file only claims: the header is
+// checked first (its length, then each tensor against the bytes present
+// when r tells its length), then the model is built from the spec with no
+// parameter allocated and its parameters' names and shapes compared with
+// the header's tensors, and only then is the data read, straight into the
+// model's parameters. A spec of more than graph.MaxLayers layers or nodes
+// is refused after skimming that many.
+//
+// A layer kind reg does not hold gives an error wrapping
+// graph.ErrUnknownKind (not ErrMalformed): the checkpoint may be valid,
+// written by a program that registered that kind.
 func Read(r io.Reader, reg *graph.Registry) (*graph.Model, error) {
 	m, _, err := ReadWithState(r, reg)
 	return m, err
@@ -262,55 +417,77 @@ func Read(r io.Reader, reg *graph.Registry) (*graph.Model, error) {
 // ReadWithState is Read that also returns the state stored by
 // WriteWithState, or nil when the file holds none.
 func ReadWithState(r io.Reader, reg *graph.Registry) (*graph.Model, *State, error) {
-	st, err := ReadSafetensors(r)
+	h, err := readHeader(r)
 	if err != nil {
 		return nil, nil, err
 	}
-	if f := st.Metadata["format"]; f != "tapenet" {
+	if f := h.meta["format"]; f != "tapenet" {
 		return nil, nil, fmt.Errorf("%w: metadata format is %q, not a tapenet checkpoint", ErrMalformed, f)
 	}
-	if v := st.Metadata["format_version"]; v != strconv.Itoa(Version) {
+	if v := h.meta["format_version"]; v != strconv.Itoa(Version) {
 		return nil, nil, fmt.Errorf("%w: format_version %q not supported (want %d)", ErrMalformed, v, Version)
 	}
-	m, err := graph.FromSpec([]byte(st.Metadata["spec"]), reg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
 	var state *State
-	var names []string
-	for _, name := range st.Names {
-		if k, ok := strings.CutPrefix(name, StatePrefix); ok {
-			if state == nil {
-				state = &State{Metadata: map[string]string{}, Tensors: map[string][]float32{}}
-			}
-			if len(st.Shapes[name]) != 1 {
-				return nil, nil, fmt.Errorf("%w: state tensor %s has shape %v, want one dimension", ErrMalformed, name, st.Shapes[name])
-			}
-			state.Tensors[k] = st.Values[name]
-			continue
+	newState := func() {
+		if state == nil {
+			state = &State{Metadata: map[string]string{}, Tensors: map[string][]float32{}}
 		}
-		names = append(names, name)
 	}
-	for key, v := range st.Metadata {
+	for key, v := range h.meta {
 		if k, ok := strings.CutPrefix(key, StatePrefix); ok {
-			if state == nil {
-				state = &State{Metadata: map[string]string{}, Tensors: map[string][]float32{}}
-			}
+			newState()
 			state.Metadata[k] = v
 		}
 	}
-	order := m.ParamNames()
-	if len(names) != len(order) {
-		return nil, nil, fmt.Errorf("%w: %d tensors %v, model has %d parameters %v", ErrMalformed, len(names), names, len(order), order)
+	load := func(params []graph.ParamInfo) ([][]float32, error) {
+		for _, p := range params {
+			i, ok := h.byName[p.Name]
+			if !ok {
+				return nil, fmt.Errorf("%w: parameter %s missing (the model has %d parameters, the file %d tensors)", ErrMalformed, p.Name, len(params), len(h.tensors))
+			}
+			if got := h.tensors[i].e.Shape; !slices.Equal(got, p.Shape) {
+				return nil, fmt.Errorf("%w: tensor %s has shape %v, the model wants %v", ErrMalformed, p.Name, got, p.Shape)
+			}
+		}
+		want := map[string]bool{}
+		for _, p := range params {
+			want[p.Name] = true
+		}
+		for _, s := range h.tensors {
+			if strings.HasPrefix(s.name, StatePrefix) {
+				if len(s.e.Shape) != 1 {
+					return nil, fmt.Errorf("%w: state tensor %s has shape %v, want one dimension", ErrMalformed, s.name, s.e.Shape)
+				}
+				continue
+			}
+			if !want[s.name] {
+				return nil, fmt.Errorf("%w: tensor %q is not a parameter of the model", ErrMalformed, s.name)
+			}
+		}
+		vals, err := h.readData(r)
+		if err != nil {
+			return nil, err
+		}
+		for i, s := range h.tensors {
+			if k, ok := strings.CutPrefix(s.name, StatePrefix); ok {
+				newState()
+				state.Tensors[k] = vals[i]
+			}
+		}
+		out := make([][]float32, len(params))
+		for i, p := range params {
+			out[i] = vals[h.byName[p.Name]]
+		}
+		return out, nil
 	}
-	for _, name := range order {
-		vals, ok := st.Values[name]
-		if !ok {
-			return nil, nil, fmt.Errorf("%w: parameter %s missing", ErrMalformed, name)
-		}
-		if err := m.SetParam(name, st.Shapes[name], vals); err != nil {
-			return nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-		}
+	m, err := graph.FromSpecParams(h.spec, reg, load)
+	switch {
+	case errors.Is(err, graph.ErrUnknownKind):
+		return nil, nil, fmt.Errorf("checkpoint: %w; the checkpoint needs a program that registers that kind (graph.Registry.Register) and passes the registry to checkpoint.Read", err)
+	case errors.Is(err, ErrMalformed):
+		return nil, nil, err
+	case err != nil:
+		return nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	return m, state, nil
 }

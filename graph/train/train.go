@@ -530,19 +530,19 @@ func (tr *Trainer) Epoch(x, t *tensor.Dense, batch int, progress func(done int))
 // far.
 func (tr *Trainer) EpochInputs(xs, ts []*tensor.Dense, batch int, progress func(done int)) (EpochStats, error) {
 	if batch < 1 {
-		return EpochStats{}, fmt.Errorf("epoch: batch size %d is not positive", batch)
+		return EpochStats{}, fmt.Errorf("trainer: batch size %d is not positive", batch)
 	}
 	n, err := tr.m.CheckInputs(xs)
 	if err != nil {
-		return EpochStats{}, fmt.Errorf("epoch: %w", err)
+		return EpochStats{}, fmt.Errorf("trainer: %w", err)
 	}
 	srcX, err := tr.inputSources(xs)
 	if err != nil {
-		return EpochStats{}, fmt.Errorf("epoch: %w", err)
+		return EpochStats{}, fmt.Errorf("trainer: %w", err)
 	}
 	srcT, err := tr.targetSources(ts, n)
 	if err != nil {
-		return EpochStats{}, fmt.Errorf("epoch: %w", err)
+		return EpochStats{}, fmt.Errorf("trainer: %w", err)
 	}
 	perm := tr.shuffle.Perm(n)
 	var st EpochStats
@@ -554,10 +554,10 @@ func (tr *Trainer) EpochInputs(xs, ts []*tensor.Dense, batch int, progress func(
 			return st, err
 		}
 		if err := fillAll(tp.xs, srcX, idx); err != nil {
-			return st, fmt.Errorf("epoch: %w", err)
+			return st, fmt.Errorf("trainer: %w", err)
 		}
 		if err := fillAll(tp.ts, srcT, idx); err != nil {
-			return st, fmt.Errorf("epoch: %w", err)
+			return st, fmt.Errorf("trainer: %w", err)
 		}
 		loss, err := tr.run(tp, tp.xs, tp.ts)
 		if err != nil {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
+
+	"github.com/tapenet/tapenet/internal/osfile"
 )
 
 // Exit statuses of every tapenet command.
@@ -147,6 +149,82 @@ func CheckWritable(flag, path string) error {
 	}
 	f.Close()
 	return os.Remove(f.Name())
+}
+
+// Output is a file a command will write: the flag that names it and its
+// path ("" when the flag was not given).
+type Output struct {
+	Flag, Path string
+}
+
+// CheckOutputs checks, before any long work, every file a command will
+// write (empty paths are skipped). A path that is a folder or some other
+// non-regular file (a named pipe, a device), or one file named by two
+// flags, is a UsageError (exit 2); a place where no file can be created (a
+// missing folder, no permission) is an error (exit 1). Nothing is written
+// or left behind.
+func CheckOutputs(outs ...Output) error {
+	type seen struct {
+		Output
+		abs string
+		fi  os.FileInfo
+	}
+	var prev []seen
+	for _, o := range outs {
+		if o.Path == "" {
+			continue
+		}
+		fi, err := os.Stat(o.Path)
+		if err != nil {
+			fi = nil
+		}
+		switch {
+		case fi != nil && fi.IsDir():
+			return Usagef("%s %s is a folder; give a file name", o.Flag, o.Path)
+		case fi != nil && !fi.Mode().IsRegular():
+			return Usagef("%s %s: %v", o.Flag, o.Path, osfile.Regular(o.Path, fi.Mode()))
+		}
+		abs, err := filepath.Abs(o.Path)
+		if err != nil {
+			abs = filepath.Clean(o.Path)
+		}
+		for _, p := range prev {
+			if p.abs == abs || (fi != nil && p.fi != nil && os.SameFile(fi, p.fi)) {
+				return Usagef("%s and %s both name %s; give them different files", p.Flag, o.Flag, o.Path)
+			}
+		}
+		prev = append(prev, seen{o, abs, fi})
+		if err := CheckWritable(o.Flag, o.Path); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MaxBatchBytes bounds the activations of one batch (per worker, summed
+// over the workers) that Batch lets a command run: the memory a batch
+// costs grows with its size while the speed stops growing long before.
+const MaxBatchBytes = 128 << 20
+
+// Batch returns the batch size to run for the --batch-size given (flag
+// names it): clamped to the number of samples, as a larger batch only
+// costs memory. sampleValues is the number of values the model's nodes
+// produce per sample (graph.Model.SampleValues) and workers the number of
+// batches run at once. A batch whose float32 activations would exceed
+// MaxBatchBytes is a UsageError that gives the largest batch that fits.
+func Batch(flag string, batch, samples, sampleValues, workers int) (int, error) {
+	batch = max(1, min(batch, samples))
+	workers = max(workers, 1)
+	perSample := 4 * int64(max(sampleValues, 1))
+	if total := int64(batch) * perSample * int64(workers); total > MaxBatchBytes {
+		most := MaxBatchBytes / (perSample * int64(workers))
+		if most < 1 {
+			return 0, Usagef("%s: one sample of this model holds about %d MiB of activations, more than the %d MiB a batch may hold (at most %d at once)", flag, perSample>>20, MaxBatchBytes>>20, workers)
+		}
+		return 0, Usagef("%s %d: batches that big hold about %d MiB of activations for this model (%d KiB per sample, %d batches at once); at most %d fit in %d MiB",
+			flag, batch, total>>20, perSample>>10, workers, most, MaxBatchBytes>>20)
+	}
+	return batch, nil
 }
 
 // IsTerminal reports whether w is a terminal (progress bars show only
