@@ -284,9 +284,45 @@ func TestBookConvNetsMatchNumpy(t *testing.T) {
 			if d > 1e-5 {
 				t.Errorf("probabilities of the first %d images differ from numpy's by up to %g", n, d)
 			}
+			if strings.Contains(test.kinds, "bookdropout") {
+				// The comparison sees the book's test-time dropout: with
+				// graph.Dropout (inverted, identity in inference) instead,
+				// the probabilities are far off.
+				inv := invertedDropout(t, m)
+				q, err := graph.NewPredictor(inv).Forward(set.Head(n).X)
+				if err != nil {
+					t.Fatal(err)
+				}
+				dq := 0.0
+				for i, v := range q.Data().([]float32) {
+					dq = max(dq, math.Abs(float64(v-wantP.Data[i])))
+				}
+				if dq < 0.01 {
+					t.Errorf("with inverted dropout the probabilities differ from numpy's by only %g: the fixture does not test the book's dropout", dq)
+				}
+				t.Logf("(with inverted dropout instead of the book's they would differ by up to %.2g)", dq)
+			}
 			t.Logf("classes equal the book's numpy code's on %d/%d images; probabilities of the first %d within %.2g", same, len(want), n, d)
 		})
 	}
+}
+
+// invertedDropout returns a copy of m whose bookdropout layers are
+// graph.Dropout layers of the same rate.
+func invertedDropout(t *testing.T, m *graph.Model) *graph.Model {
+	t.Helper()
+	spec := strings.ReplaceAll(specJSON(t, m), `"kind":"bookdropout"`, `"kind":"dropout"`)
+	inv, err := graph.FromSpec([]byte(spec), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range m.ParamNames() {
+		p := m.Param(name)
+		if err := inv.SetParam(name, p.Shape(), p.Data().([]float32)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return inv
 }
 
 // BookDropout multiplies by exactly 1 - Rate in inference; in training it
