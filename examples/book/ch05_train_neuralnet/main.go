@@ -76,7 +76,7 @@ func run(args []string, stdout, _ io.Writer) error {
 			o.out = "docs/book/ch04_train_neuralnet.png"
 		}
 	}
-	if err := cli.CheckWritable("--out", o.out); err != nil {
+	if err := bookex.CheckOut("--out", o.out); err != nil {
 		return err
 	}
 	hist, err := trainNet(o, stdout)

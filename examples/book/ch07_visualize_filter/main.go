@@ -63,7 +63,7 @@ func run(args []string, stdout, _ io.Writer) error {
 	if o.epochs < 1 || o.limit < 0 || o.seed < 0 {
 		return cli.Usagef("--epochs must be positive, --limit and --seed not negative")
 	}
-	if err := cli.CheckWritable("--out", o.out); err != nil {
+	if err := bookex.CheckOut("--out", o.out); err != nil {
 		return err
 	}
 	m, err := models.BookSimpleConvNet()

@@ -86,3 +86,12 @@ func WriteFile(path string, write func(io.Writer) error) error {
 	}
 	return cli.WriteFile(path, write)
 }
+
+// CheckOut creates the folder of an output file named by a flag and checks
+// that the file can be written there, before any long computation.
+func CheckOut(flag, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("%s: create the folder of %s: %w", flag, path, err)
+	}
+	return cli.CheckWritable(flag, path)
+}
