@@ -29,8 +29,8 @@ type Conv2D struct {
 	Stride int `json:"stride,omitempty"`
 	// Padding is the number of zeros added on each side (default 0).
 	Padding int `json:"padding,omitempty"`
-	// Init names the weight initialiser: "he" (default), "xavier" or
-	// "zeros"; fan-in is channels·Kernel².
+	// Init names the weight initialiser: "he" (default), "xavier",
+	// "normal:STD" or "zeros" (as for Dense); fan-in is channels·Kernel².
 	Init string `json:"init,omitempty"`
 }
 

@@ -71,6 +71,17 @@ func XavierNormal(rng *rand.Rand, shape []int, data []float32) {
 	}
 }
 
+// Normal returns an initialiser drawing from N(0, std²) whatever the fan-in:
+// the book's weight_init_std (0.01 in its TwoLayerNet and SimpleConvNet).
+// Layers name it "normal:STD" in their Init field.
+func Normal(std float64) Initializer {
+	return func(rng *rand.Rand, _ []int, data []float32) {
+		for i := range data {
+			data[i] = float32(rng.NormFloat64() * std)
+		}
+	}
+}
+
 // fanIn is the number of inputs feeding one output unit: all dimensions but
 // the last for an (in, out) matrix, all but the first for (out, in, kh, kw)
 // kernels (rank > 2).

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 
 	"github.com/tapenet/tapenet/graph/ops"
 	"gorgonia.org/gorgonia"
@@ -42,7 +45,8 @@ type Dense struct {
 	// Units is the number of outputs.
 	Units int `json:"units"`
 	// Init names the weight initialiser: "he" (default; for ReLU),
-	// "xavier" (for sigmoid and tanh) or "zeros".
+	// "xavier" (for sigmoid and tanh), "normal:STD" (a fixed standard
+	// deviation, e.g. the book's weight_init_std "normal:0.01") or "zeros".
 	Init string `json:"init,omitempty"`
 }
 
@@ -97,7 +101,14 @@ func initializer(name string) (Initializer, error) {
 	case "zeros":
 		return nil, nil
 	}
-	return nil, fmt.Errorf("unknown init %q (want he, xavier or zeros)", name)
+	if v, ok := strings.CutPrefix(name, "normal:"); ok {
+		std, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(std > 0) || math.IsInf(std, 0) {
+			return nil, fmt.Errorf("init %q: want normal:STD with STD a positive number, e.g. normal:0.01", name)
+		}
+		return Normal(std), nil
+	}
+	return nil, fmt.Errorf("unknown init %q (want he, xavier, normal:STD or zeros)", name)
 }
 
 // Step is the step function: 1 where x > 0, else 0. It has no useful

@@ -14,18 +14,36 @@ import (
 var bookName = regexp.MustCompile(`^([Wb])([1-9][0-9]*)$`)
 
 // FromBook builds a model from weights in the book's convention: arrays
-// W1, b1, W2, b2, ..., Wn, bn with Wi of shape (in, out) and bi of shape
-// (out), as in sample_weight.pkl. The model is n Dense layers, each but the
-// last followed by the hidden activation, and a softmax output. Shapes are
-// checked against each other; errors name the array.
+// W1, b1, W2, b2, ..., Wn, bn.
+//
+// With Wi of shape (in, out) and bi of shape (out), as in the chapter 3
+// sample_weight.pkl, the model is n Dense layers, each but the last
+// followed by the hidden activation, and a softmax output.
+//
+// When W1 is a convolution kernel (filters, channels, kh, kw), the arrays
+// are those of the book's convnets, told apart by their number: W1 to W3
+// are SimpleConvNet's (ch07/params.pkl; see BookSimpleConvNet), W1 to W8
+// DeepConvNet's (ch08/deep_convnet_params.pkl; see BookDeepConvNet). Their
+// activations are the book's ReLU whatever activation says, and the
+// strides, paddings and poolings are the book's; the numbers of filters,
+// kernel sizes, hidden units and classes are read from the shapes.
+//
+// Shapes are checked against each other; errors name the array.
 func FromBook(arrays map[string]numpyio.Array, activation string) (*graph.Model, error) {
-	act, err := Activation(activation)
-	if err != nil {
-		return nil, err
-	}
 	shapes := make(map[string][]int, len(arrays))
 	for name, a := range arrays {
 		shapes[name] = a.Shape
+	}
+	if w1 := shapes["W1"]; len(w1) == 4 {
+		n, err := bookNames(shapes)
+		if err != nil {
+			return nil, err
+		}
+		return fromBookConv(arrays, n)
+	}
+	act, err := Activation(activation)
+	if err != nil {
+		return nil, err
 	}
 	n, err := checkBook(shapes)
 	if err != nil {
@@ -57,22 +75,15 @@ func FromBook(arrays map[string]numpyio.Array, activation string) (*graph.Model,
 }
 
 // checkBook checks array names and shapes against the book's convention
-// and returns the number of Dense layers. It needs only the shapes, so
-// Open runs it before numpyio reads any array's data.
+// and returns the number of layers. It needs only the shapes, so Open runs
+// it before numpyio reads any array's data. The book's convnets (a 4-D W1)
+// are checked by name here and by shape when they are built.
 func checkBook(shapes map[string][]int) (int, error) {
+	n, err := bookNames(shapes)
+	if err != nil || len(shapes["W1"]) == 4 {
+		return n, err
+	}
 	names := slices.Sorted(maps.Keys(shapes))
-	n := 0
-	for _, name := range names {
-		m := bookName.FindStringSubmatch(name)
-		if m == nil {
-			return 0, fmt.Errorf("array %q is not named in the book's convention W1, b1, W2, b2, ... (have %s)", name, listNames(names))
-		}
-		i, _ := strconv.Atoi(m[2])
-		n = max(n, i)
-	}
-	if n == 0 {
-		return 0, fmt.Errorf("no arrays W1, b1, ... found")
-	}
 	in := 0
 	for i := 1; i <= n; i++ {
 		wn, bn := "W"+strconv.Itoa(i), "b"+strconv.Itoa(i)
@@ -101,4 +112,30 @@ func listNames(names []string) string {
 		return fmt.Sprintf("%v and %d more", names[:10], len(names)-10)
 	}
 	return fmt.Sprint(names)
+}
+
+// bookNames checks that every array is named Wi or bi and returns the
+// largest i.
+func bookNames(shapes map[string][]int) (int, error) {
+	names := slices.Sorted(maps.Keys(shapes))
+	n := 0
+	for _, name := range names {
+		m := bookName.FindStringSubmatch(name)
+		if m == nil {
+			return 0, fmt.Errorf("array %q is not named in the book's convention W1, b1, W2, b2, ... (have %s)", name, listNames(names))
+		}
+		i, err := strconv.Atoi(m[2])
+		if err != nil {
+			return 0, fmt.Errorf("array %q: %w", name, err)
+		}
+		n = max(n, i)
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("no arrays W1, b1, ... found")
+	}
+	return n, nil
+}
+
+func sortedKeys(m map[string]numpyio.Array) string {
+	return listNames(slices.Sorted(maps.Keys(m)))
 }

@@ -5,15 +5,19 @@
 //
 //	m, err := models.TwoLayerNet(784, 100, 10, "relu") // 784-100-10, softmax output
 //	m, err := models.BookNet()                          // the book's 784-50-100-10 sigmoid net
-//	m, err := models.ConvNet()                          // the book's SimpleConvNet
+//	m, err := models.ConvNet()                          // the book's SimpleConvNet, He init
+//	m, err := models.BookSimpleConvNet()                // the same, the book's init
+//	m, err := models.BookDeepConvNet()                  // the book's chapter 8 DeepConvNet
 //
 // # Pretrained models
 //
 // Open("mlp") returns the default model, a 784-256-10 ReLU net (98.19% on
 // the MNIST test set), and Open("convnet") the book's convnet (99.11%),
 // both trained by cmd/train (the README gives the exact commands). Open
-// also accepts the path of a checkpoint written by checkpoint.Write,
-// and weights in the book's format (sample_weight.pkl, .npz; FromBook).
+// also accepts the path of a checkpoint written by checkpoint.Write (its
+// layers decoded with Registry), and weights in the book's format
+// (sample_weight.pkl, the convnets' params.pkl and
+// deep_convnet_params.pkl, .npz; FromBook).
 package models
 
 import (
@@ -115,7 +119,7 @@ func Pretrained(name string) (*graph.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("no embedded model %q (have %s)", name, strings.Join(Names(), ", "))
 	}
-	m, err := checkpoint.Read(bytes.NewReader(data), nil)
+	m, err := checkpoint.Read(bytes.NewReader(data), Registry())
 	if err != nil {
 		return nil, fmt.Errorf("embedded model %s: %w", name, err)
 	}
@@ -126,7 +130,8 @@ func Pretrained(name string) (*graph.Model, error) {
 type OpenOptions struct {
 	// Activation is the hidden activation of a model read from book-format
 	// weights (.pkl or .npz; default "sigmoid", as in the book). It is
-	// ignored for checkpoints, which record their layers.
+	// ignored for checkpoints, which record their layers, and for the
+	// book's convnets, whose hidden activation is ReLU.
 	Activation string
 }
 
@@ -183,7 +188,7 @@ func Open(ref string, opts ...OpenOptions) (*graph.Model, error) {
 		}
 		return m, nil
 	case Safetensors:
-		m, err := checkpoint.Read(f, nil)
+		m, err := checkpoint.Read(f, Registry())
 		if err != nil {
 			return nil, fmt.Errorf("model %s: %w", ref, err)
 		}

@@ -1,0 +1,97 @@
+package bookex
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/tapenet/tapenet/internal/cli"
+)
+
+// Series is one line of a plot.
+type Series struct {
+	Label  string
+	Y      []float64 // Y[i] at x = i
+	Dashed bool
+}
+
+// AccuracyPlot describes a figure like the book's Figure 4-12: accuracy
+// (0 to 1) against epochs, one line per series, the legend at the lower
+// right.
+type AccuracyPlot struct {
+	Title  string
+	XLabel string // default "epochs"
+	YLabel string // default "accuracy"
+	Series []Series
+}
+
+var seriesColors = []color.RGBA{{0x1f, 0x77, 0xb4, 0xff}, {0xff, 0x7f, 0x0e, 0xff}, {0x2c, 0xa0, 0x2c, 0xff}, {0xd6, 0x27, 0x28, 0xff}}
+
+// WritePNG draws the plot as a PNG of 640×480 pixels to w.
+func (a AccuracyPlot) WritePNG(w io.Writer) error {
+	p := plot.New()
+	p.Title.Text = a.Title
+	p.X.Label.Text, p.Y.Label.Text = a.XLabel, a.YLabel
+	if p.X.Label.Text == "" {
+		p.X.Label.Text = "epochs"
+	}
+	if p.Y.Label.Text == "" {
+		p.Y.Label.Text = "accuracy"
+	}
+	p.Add(plotter.NewGrid())
+	p.Y.Min, p.Y.Max = 0, 1
+	for i, s := range a.Series {
+		xy := make(plotter.XYs, len(s.Y))
+		for x, y := range s.Y {
+			if math.IsNaN(y) || math.IsInf(y, 0) {
+				return fmt.Errorf("plot: %s has a non-finite value at %d", s.Label, x)
+			}
+			xy[x] = plotter.XY{X: float64(x), Y: y}
+		}
+		l, err := plotter.NewLine(xy)
+		if err != nil {
+			return fmt.Errorf("plot: %s: %w", s.Label, err)
+		}
+		l.Color, l.Width = seriesColors[i%len(seriesColors)], vg.Points(1.5)
+		if s.Dashed {
+			l.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
+		}
+		p.Add(l)
+		p.Legend.Add(s.Label, l)
+	}
+	p.Legend.Top, p.Legend.Left = false, false
+	p.Legend.XOffs, p.Legend.YOffs = -vg.Points(8), vg.Points(8)
+	const dpi = 96
+	c := vgimg.NewWith(vgimg.UseWH(640*vg.Inch/dpi, 480*vg.Inch/dpi), vgimg.UseDPI(dpi), vgimg.UseBackgroundColor(color.White))
+	p.Draw(draw.Crop(draw.New(c), vg.Points(4), -vg.Points(10), vg.Points(4), -vg.Points(8)))
+	_, err := vgimg.PngCanvas{Canvas: c}.WriteTo(w)
+	return err
+}
+
+// WriteFile writes a picture to path through write, creating the folder
+// and replacing the file atomically (a failed run leaves nothing
+// half-written).
+func WriteFile(path string, write func(io.Writer) error) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create the folder of %s: %w", path, err)
+	}
+	return cli.WriteFile(path, write)
+}
+
+// CheckOut creates the folder of an output file named by a flag and checks
+// that the file can be written there, before any long computation.
+func CheckOut(flag, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("%s: create the folder of %s: %w", flag, path, err)
+	}
+	return cli.CheckWritable(flag, path)
+}
