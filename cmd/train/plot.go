@@ -15,15 +15,6 @@ type curves struct {
 	epochs []viz.Epoch
 }
 
-// check fails early, before any training, when the picture could not be
-// written: its folder is missing or the path is a folder.
-func (c *curves) check() error {
-	if c.path == "" {
-		return nil
-	}
-	return cli.CheckWritable("--plot", c.path)
-}
-
 // add records an epoch and rewrites the picture, with the validation
 // accuracy when there is a validation split.
 func (c *curves) add(o *options, images int, e viz.Epoch, validation bool) error {
