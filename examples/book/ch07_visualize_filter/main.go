@@ -94,8 +94,12 @@ func run(args []string, stdout, _ io.Writer) error {
 		if after, err = filters(m); err != nil {
 			return err
 		}
-		title = fmt.Sprintf("after %d epoch(s) of Adam: test accuracy %.2f%%", o.epochs, 100*acc)
-		fmt.Fprintf(stdout, "trained SimpleConvNet %d epoch(s) in %.0f s: test accuracy %.4f\n", o.epochs, secs, acc)
+		epochs := fmt.Sprintf("%d epochs", o.epochs)
+		if o.epochs == 1 {
+			epochs = "1 epoch"
+		}
+		title = fmt.Sprintf("after %s of Adam: test accuracy %.2f%%", epochs, 100*acc)
+		fmt.Fprintf(stdout, "trained SimpleConvNet %s in %.0f s: test accuracy %.4f\n", epochs, secs, acc)
 	}
 	img, err := sideBySide(
 		grid(before, "before training (N(0, 0.01²), seed "+fmt.Sprint(o.seed)+")"),
