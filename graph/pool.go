@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 
+	"github.com/tapenet/tapenet/graph/ops"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -57,7 +58,7 @@ func (p *MaxPool2D) Forward(_ *Scope, x *gorgonia.Node) (*gorgonia.Node, error) 
 	if err := checkWindow("maxpool2d", k, st, pad, x); err != nil {
 		return nil, err
 	}
-	y, err := gorgonia.MaxPool2D(x, tensor.Shape{k, k}, []int{pad, pad}, []int{st, st})
+	y, err := ops.MaxPool2D(x, tensor.Shape{k, k}, []int{pad, pad}, []int{st, st})
 	if err != nil {
 		return nil, fmt.Errorf("maxpool2d: %w", err)
 	}

@@ -145,7 +145,7 @@ type reluGradOp struct {
 // gradient (no mask tensor per run; other types get gorgonia.Rectify).
 func ReLU(x *gorgonia.Node) (*gorgonia.Node, error) {
 	if x.Dtype() != tensor.Float32 {
-		return gorgonia.Rectify(x)
+		return rectify(x)
 	}
 	return gorgonia.ApplyOp(&reluOp{base: base{label: "relu", id: "tapenet.relu32"}}, x)
 }

@@ -5,6 +5,7 @@ import (
 	"hash"
 	"hash/fnv"
 	"io"
+	"sync"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -95,4 +96,26 @@ func ShiftedExp(x *gorgonia.Node) (e, shifted *gorgonia.Node, err error) {
 		return nil, nil, err
 	}
 	return e, shifted, nil
+}
+
+// groups serialises the Gorgonia constructors that number their node group
+// from gorgonia/internal/encoding's unlocked global counter (NewGroup):
+// MaxPool2D, Rectify, Conv2d and AveragePool2D. Graphs built at once in
+// several goroutines would race on it. It guards Gorgonia's global, not
+// state of ours.
+var groups sync.Mutex
+
+// MaxPool2D is gorgonia.MaxPool2D, safe to call while other goroutines
+// build graphs.
+func MaxPool2D(x *gorgonia.Node, kernel tensor.Shape, pad, stride []int) (*gorgonia.Node, error) {
+	groups.Lock()
+	defer groups.Unlock()
+	return gorgonia.MaxPool2D(x, kernel, pad, stride)
+}
+
+// rectify is gorgonia.Rectify under the same lock.
+func rectify(x *gorgonia.Node) (*gorgonia.Node, error) {
+	groups.Lock()
+	defer groups.Unlock()
+	return gorgonia.Rectify(x)
 }

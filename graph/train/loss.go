@@ -154,7 +154,7 @@ func softmaxCrossEntropy(z, t *gorgonia.Node) (*gorgonia.Node, error) {
 }
 
 func sigmoidBinaryCrossEntropy(z, t *gorgonia.Node) (*gorgonia.Node, error) {
-	pos, err := gorgonia.Rectify(z)
+	pos, err := ops.ReLU(z) // max(z, 0), as gorgonia.Rectify, without its global counter
 	if err != nil {
 		return nil, err
 	}
