@@ -200,7 +200,11 @@ func TestBadInput(t *testing.T) {
 		{"infer", []string{"--batch-size", "ten"}, 2, "--batch-size"},
 		{"infer", []string{"--limit", "-1"}, 2, "--limit"},
 		{"infer", []string{"--split", "validation"}, 2, "--split"},
-		{"infer", []string{"extra"}, 2, "unexpected argument"},
+		{"infer", []string{"extra"}, 1, "open extra: no such file"},                      // an image file that is not there
+		{"infer", []string{"--limit", "5", "a.png"}, 2, "--limit applies to MNIST runs"}, // MNIST flags with images
+		{"infer", []string{"--polarity", "auto"}, 2, "--polarity applies to image files only"},
+		{"infer", []string{"--polarity", "up", "a.png"}, 2, "--polarity: unknown polarity"},
+		{"infer", []string{empty}, 1, "not a PNG, JPEG, GIF, BMP or WebP image"},
 		{"infer", []string{"--model", "missing.safetensors"}, 1, "missing.safetensors"},
 		{"infer", []string{"--model", "nosuchname"}, 1, `no embedded model "nosuchname"`},
 		{"infer", []string{"--model", empty}, 1, "empty.safetensors"},
