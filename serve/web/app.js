@@ -1,0 +1,137 @@
+// The draw-a-digit page: draw with a mouse, a pen or a finger; the drawing
+// is sent as a PNG to v1/classify, which frames it as MNIST's digits were
+// made and answers the class, the ten probabilities and the 28x28 image the
+// model saw.
+(function () {
+  'use strict';
+  const pad = document.getElementById('pad');
+  const ctx = pad.getContext('2d');
+  const prediction = document.getElementById('prediction');
+  const confidence = document.getElementById('confidence');
+  const seen = document.getElementById('seen');
+  const status = document.getElementById('status');
+  const barsList = document.getElementById('bars');
+  const BRUSH = 20; // pixels of the 280x280 canvas: MNIST's stroke width once framed
+  const BLANK_SEEN = 'data:image/svg+xml,' + encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28"><rect width="28" height="28"/></svg>');
+
+  // Ten bars, 0 to 9.
+  const bars = [];
+  for (let d = 0; d < 10; d++) {
+    const li = document.createElement('li');
+    li.id = 'bar' + d;
+    li.innerHTML = '<span class="digit">' + d + '</span><span class="track"><span class="fill"></span></span><span class="pct">0%</span>';
+    barsList.appendChild(li);
+    bars.push({ li: li, fill: li.querySelector('.fill'), pct: li.querySelector('.pct') });
+  }
+
+  let drawn = false;
+  function clear() {
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, pad.width, pad.height);
+    drawn = false;
+    prediction.textContent = '?';
+    confidence.textContent = '';
+    seen.src = BLANK_SEEN;
+    bars.forEach(function (b) { b.fill.style.width = '0'; b.pct.textContent = '0%'; b.li.classList.remove('top'); });
+    setStatus('Draw a digit from 0 to 9 in the box.');
+  }
+
+  function setStatus(text, isError) {
+    status.textContent = text;
+    status.classList.toggle('error', !!isError);
+  }
+
+  // Drawing: pointer events cover mouse, pen and touch alike.
+  let last = null;
+  function point(e) {
+    const r = pad.getBoundingClientRect();
+    return { x: (e.clientX - r.left) * pad.width / r.width, y: (e.clientY - r.top) * pad.height / r.height };
+  }
+  function line(a, b) {
+    ctx.strokeStyle = '#000';
+    ctx.lineWidth = BRUSH;
+    ctx.lineCap = 'round';
+    ctx.lineJoin = 'round';
+    ctx.beginPath();
+    ctx.moveTo(a.x, a.y);
+    ctx.lineTo(b.x, b.y);
+    ctx.stroke();
+  }
+  pad.addEventListener('pointerdown', function (e) {
+    e.preventDefault();
+    pad.setPointerCapture(e.pointerId);
+    last = point(e);
+    line(last, last); // a dot
+    drawn = true;
+  });
+  pad.addEventListener('pointermove', function (e) {
+    if (!last) return;
+    e.preventDefault();
+    const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [e];
+    for (const ev of (events.length ? events : [e])) {
+      const p = point(ev);
+      line(last, p);
+      last = p;
+    }
+    schedule(false);
+  });
+  function end(e) {
+    if (!last) return;
+    last = null;
+    schedule(true);
+  }
+  pad.addEventListener('pointerup', end);
+  pad.addEventListener('pointercancel', end);
+  document.getElementById('clear').addEventListener('click', clear);
+
+  // Classification: at most one request in flight; while drawing, a new
+  // one at most every 200 ms; always one after a stroke ends.
+  let busy = false, again = false, lastSent = 0;
+  function schedule(now) {
+    if (!drawn) return;
+    if (busy) { again = true; return; }
+    if (!now && performance.now() - lastSent < 200) return;
+    send();
+  }
+  function send() {
+    busy = true;
+    again = false;
+    lastSent = performance.now();
+    pad.toBlob(function (blob) {
+      fetch('v1/classify', { method: 'POST', headers: { 'Content-Type': 'image/png' }, body: blob })
+        .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, status: r.status, body: body }; }); })
+        .then(function (res) {
+          if (!drawn) return; // cleared meanwhile
+          if (!res.ok) {
+            setStatus(res.body.error || ('error ' + res.status), res.status !== 422);
+            return;
+          }
+          show(res.body);
+        })
+        .catch(function (err) { setStatus('Cannot reach the server: ' + err.message, true); })
+        .finally(function () {
+          busy = false;
+          if (again) schedule(true);
+        });
+    }, 'image/png');
+  }
+
+  function show(r) {
+    prediction.textContent = String(r.class);
+    confidence.textContent = (100 * r.probabilities[r.class]).toFixed(1) + '% sure';
+    seen.src = 'data:image/png;base64,' + r.image;
+    r.probabilities.forEach(function (p, d) {
+      const b = bars[d];
+      if (!b) return;
+      b.fill.style.width = (100 * p).toFixed(1) + '%';
+      b.pct.textContent = (100 * p).toFixed(p >= 0.995 || p < 0.001 ? 0 : 1) + '%';
+      b.li.classList.toggle('top', d === r.class);
+    });
+    document.getElementById('model').textContent = r.model;
+    document.getElementById('modelwrap').hidden = false;
+    setStatus('Draw over it, or clear to start again.');
+    document.body.dataset.answered = String(r.class); // for tests: the page has an answer
+  }
+
+  clear();
+})();
