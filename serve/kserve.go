@@ -144,7 +144,7 @@ func (p *dataParser) nested(shape []int) error {
 	}
 	p.space()
 	if p.i >= len(p.b) || p.b[p.i] != '[' {
-		return fmt.Errorf("data near element %d: want an array nested as the shape, flat or fully nested", len(p.out))
+		return fmt.Errorf("data near element %d: want an array (data is flat, or nested as deep as the shape)", len(p.out))
 	}
 	p.i++
 	for k := 0; ; k++ {
@@ -175,7 +175,7 @@ func (p *dataParser) nested(shape []int) error {
 func (p *dataParser) array(n int, hint string) error {
 	p.space()
 	if p.i >= len(p.b) || p.b[p.i] != '[' {
-		return fmt.Errorf("data near element %d: want an array", len(p.out))
+		return fmt.Errorf("data near element %d: want an array (data is flat, or nested as deep as the shape)", len(p.out))
 	}
 	p.i++
 	for k := 0; ; k++ {
@@ -193,6 +193,9 @@ func (p *dataParser) array(n int, hint string) error {
 			}
 			p.i++
 			p.space()
+			if p.i < len(p.b) && p.b[p.i] == ']' {
+				return fmt.Errorf("%w: malformed array near element %d (a comma before ']')", errData, len(p.out))
+			}
 		}
 		if k >= n || len(p.out) >= p.total {
 			return fmt.Errorf("data has more than the %d elements the shape wants%s", n, hint)

@@ -377,14 +377,11 @@ func (s *Server) parseInput(req inferRequest) ([]float32, int, error) {
 	}
 	allowed := sampleShapes(s.input.Shape)
 	want := func() string {
-		var b strings.Builder
-		for i, sh := range allowed {
-			if i > 0 {
-				b.WriteString(" or ")
-			}
-			fmt.Fprintf(&b, "%v", append([]int{-1}, sh...))
+		var forms []string
+		for _, sh := range allowed {
+			forms = append(forms, strings.ReplaceAll(fmt.Sprint(append([]int{-1}, sh...)), " ", ","))
 		}
-		return strings.ReplaceAll(b.String(), " ", ",")
+		return strings.Join(forms, " or ")
 	}
 	if len(in.Shape) < 2 {
 		return nil, 0, badRequest("input %q: shape %v, want %s (batch first)", in.Name, in.Shape, want())
