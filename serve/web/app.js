@@ -32,7 +32,7 @@
     prediction.textContent = '?';
     confidence.textContent = '';
     seen.src = BLANK_SEEN;
-    bars.forEach(function (b) { b.fill.style.width = '0'; b.pct.textContent = '0%'; b.li.classList.remove('top'); });
+    bars.forEach(function (b) { b.li.style.setProperty('--p', '0'); b.pct.textContent = '0%'; b.li.classList.remove('top'); });
     setStatus('Draw a digit from 0 to 9 in the box.');
   }
 
@@ -48,6 +48,13 @@
     return { x: (e.clientX - r.left) * pad.width / r.width, y: (e.clientY - r.top) * pad.height / r.height };
   }
   function line(a, b) {
+    if (Math.abs(a.x - b.x) < 0.5 && Math.abs(a.y - b.y) < 0.5) { // a dot: a zero-length line paints nothing
+      ctx.fillStyle = '#000';
+      ctx.beginPath();
+      ctx.arc(a.x, a.y, BRUSH / 2, 0, 2 * Math.PI);
+      ctx.fill();
+      return;
+    }
     ctx.strokeStyle = '#000';
     ctx.lineWidth = BRUSH;
     ctx.lineCap = 'round';
@@ -95,6 +102,7 @@
   }
   function send() {
     busy = true;
+    document.body.dataset.busy = '1';
     again = false;
     lastSent = performance.now();
     pad.toBlob(function (blob) {
@@ -112,6 +120,7 @@
         .finally(function () {
           busy = false;
           if (again) schedule(true);
+          document.body.dataset.busy = busy ? '1' : '0'; // for tests: no answer pending
         });
     }, 'image/png');
   }
@@ -123,7 +132,7 @@
     r.probabilities.forEach(function (p, d) {
       const b = bars[d];
       if (!b) return;
-      b.fill.style.width = (100 * p).toFixed(1) + '%';
+      b.li.style.setProperty('--p', p.toFixed(4));
       b.pct.textContent = (100 * p).toFixed(p >= 0.995 || p < 0.001 ? 0 : 1) + '%';
       b.li.classList.toggle('top', d === r.class);
     });
