@@ -48,6 +48,12 @@ type batcher struct {
 	warm     sync.WaitGroup
 	warmErr  error
 	warmOnce sync.Once
+	// compile serialises the workers' warm-up: building graphs of layers
+	// that call Gorgonia's MaxPool2D or Conv2D bumps a global counter in
+	// gorgonia/internal/encoding without a lock, a data race when two
+	// graphs are built at once (seen with -race on the convnet). Runs
+	// after warm-up compile nothing and go in parallel.
+	compile sync.Mutex
 }
 
 func newBatcher(m *graph.Model, workers, maxBatch int, maxDelay time.Duration, queue int, observe func(int, time.Duration)) *batcher {
@@ -128,12 +134,14 @@ func (b *batcher) worker(pr *graph.Predictor) {
 	defer b.wg.Done()
 	// Warm up: compile every padded batch size before the server is ready.
 	var err error
+	b.compile.Lock()
 	for _, s := range b.buckets() {
 		if _, err = b.run(pr, make([]float32, s*b.in), s, false); err != nil {
 			err = fmt.Errorf("warm-up at batch %d: %w", s, err)
 			break
 		}
 	}
+	b.compile.Unlock()
 	if err != nil {
 		b.warmOnce.Do(func() { b.warmErr = err })
 	}
@@ -151,23 +159,39 @@ func (b *batcher) worker(pr *graph.Predictor) {
 			}
 		}
 		batch, n := []*job{first}, first.n
-		deadline := time.NewTimer(b.maxDelay)
+		var deadline <-chan time.Time // nil: take only what is queued
+		var timer *time.Timer
+		if b.maxDelay > 0 {
+			timer = time.NewTimer(b.maxDelay)
+			deadline = timer.C
+		}
 	gather:
 		for n < b.maxBatch {
-			select {
-			case j := <-b.queue:
-				if n+j.n > b.maxBatch {
-					carry = j
+			var j *job
+			if deadline == nil {
+				select {
+				case j = <-b.queue:
+				default:
 					break gather
 				}
-				batch, n = append(batch, j), n+j.n
-			case <-deadline.C:
-				break gather
-			case <-b.stop:
-				break gather
+			} else {
+				select {
+				case j = <-b.queue:
+				case <-deadline:
+					break gather
+				case <-b.stop:
+					break gather
+				}
 			}
+			if n+j.n > b.maxBatch {
+				carry = j
+				break
+			}
+			batch, n = append(batch, j), n+j.n
 		}
-		deadline.Stop()
+		if timer != nil {
+			timer.Stop()
+		}
 		b.runJobs(pr, batch)
 	}
 }

@@ -31,7 +31,10 @@
 //
 // Concurrent requests are gathered into batches as Triton's dynamic
 // batcher does: a worker takes the first queued request and then waits up
-// to Options.MaxDelay for more, until Options.MaxBatch samples. Several
+// to Options.MaxDelay for more, until Options.MaxBatch samples. With no
+// delay (the default, as Triton's) it takes the requests already queued:
+// under load, requests queue while the workers run, so batches grow with
+// the load and a lone request waits for nothing. Several
 // workers (Options.Workers) each run their own graph.Predictor over the one
 // shared model, which the graph package's concurrency contract allows.
 // Batches are padded with zeros up to a power of two so each worker

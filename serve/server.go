@@ -34,7 +34,7 @@ type Options struct {
 	Name            string        // model name in the URLs (default "model")
 	Version         string        // server version in GET /v2 (default "dev")
 	MaxBatch        int           // samples per model run at most (default 32)
-	MaxDelay        time.Duration // how long a batch waits for more requests (default 1 ms; 0: only those already queued)
+	MaxDelay        time.Duration // how long a batch waits for more requests (default 0: no wait, it takes the requests already queued)
 	Workers         int           // model runners, each with its own Predictor (default GOMAXPROCS)
 	QueueSize       int           // requests waiting at most before 503 (default 1024)
 	MaxBodyBytes    int64         // request body size limit (default 8 MiB)
@@ -66,9 +66,7 @@ func (o *Options) defaults() {
 	def(&o.Workers, runtime.GOMAXPROCS(0))
 	def(&o.QueueSize, 1024)
 	def(&o.MaxSamples, 1024)
-	if o.MaxDelay < 0 {
-		o.MaxDelay = 0
-	}
+	o.MaxDelay = max(o.MaxDelay, 0)
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 8 << 20
 	}

@@ -537,24 +537,30 @@ func TestDynamicBatching(t *testing.T) {
 	_ = srv
 	m := loadModel("convnet")
 	const clients = 12
+	// Inputs and reference outputs first: compiling graphs in several
+	// goroutines at once races in Gorgonia (see batcher.compile).
+	xs, wants := make([][]float32, clients), make([][]float32, clients)
+	for c := range clients {
+		k := 1 + c%3 // requests of 1, 2 and 3 samples
+		for i := range k {
+			xs[c] = append(xs[c], sample(10*c+i)...)
+		}
+		wants[c] = predict(t, m, xs[c])
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
 	for c := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			k := 1 + c%3 // requests of 1, 2 and 3 samples
-			var x []float32
-			for i := range k {
-				x = append(x, sample(10*c+i)...)
-			}
+			k, x := 1+c%3, xs[c]
 			r := postJSON(t, ts.URL+"/v2/models/convnet/infer", inferReq{Inputs: []tensorJSON{{"input", []int{k, 1, 28, 28}, "FP32", x}}})
 			var got inferResp
 			if err := json.Unmarshal(r.body, &got); err != nil || r.code != 200 || len(got.Outputs) != 1 {
 				errs <- fmt.Errorf("client %d: %d %s", c, r.code, r.body)
 				return
 			}
-			if want := predict(t, m, x); !closeTo(got.Outputs[0].Data, want, 1e-5) {
+			if !closeTo(got.Outputs[0].Data, wants[c], 1e-5) {
 				errs <- fmt.Errorf("client %d got another request's rows", c)
 			}
 		}()
