@@ -22,7 +22,7 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./infer", "./train")
+	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./infer", "./train", "./serve")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
 		os.RemoveAll(dir)
