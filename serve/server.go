@@ -377,22 +377,22 @@ func (s *Server) parseInput(req inferRequest) ([]float32, int, error) {
 	want := func() string {
 		var forms []string
 		for _, sh := range allowed {
-			forms = append(forms, strings.ReplaceAll(fmt.Sprint(append([]int{-1}, sh...)), " ", ","))
+			forms = append(forms, fmtShape(append([]int{-1}, sh...)))
 		}
 		return strings.Join(forms, " or ")
 	}
 	if len(in.Shape) < 2 {
-		return nil, 0, badRequest("input %q: shape %v, want %s (batch first)", in.Name, in.Shape, want())
+		return nil, 0, badRequest("input %q: shape %s, want %s (batch first)", in.Name, fmtShape(in.Shape), want())
 	}
 	shape := make([]int, len(in.Shape))
 	for i, d := range in.Shape {
 		if d < 1 || d > math.MaxInt32 {
-			return nil, 0, badRequest("input %q: shape %v has a dimension below 1", in.Name, in.Shape)
+			return nil, 0, badRequest("input %q: shape %s has a dimension below 1", in.Name, fmtShape(in.Shape))
 		}
 		shape[i] = int(d)
 	}
 	if !slices.ContainsFunc(allowed, func(a []int) bool { return slices.Equal(a, shape[1:]) }) {
-		return nil, 0, badRequest("input %q: shape %v, want %s (batch first)", in.Name, in.Shape, want())
+		return nil, 0, badRequest("input %q: shape %s, want %s (batch first)", in.Name, fmtShape(in.Shape), want())
 	}
 	n := shape[0]
 	if n > s.opt.MaxSamples {
@@ -406,6 +406,11 @@ func (s *Server) parseInput(req inferRequest) ([]float32, int, error) {
 		return nil, 0, badRequest("input %q: %v", in.Name, err)
 	}
 	return x, n, nil
+}
+
+// fmtShape writes a shape as JSON writes it: [1,784].
+func fmtShape[T int | int64](shape []T) string {
+	return strings.ReplaceAll(fmt.Sprint(shape), " ", ",")
 }
 
 // wantedOutputs returns the indices of the outputs a request asks for: all

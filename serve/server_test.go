@@ -328,7 +328,7 @@ func TestInferBadRequests(t *testing.T) {
 		{"wrong datatype", "POST", url, body("[1,784]", "FP64", zeros(784)), 400, `datatype "FP64" not supported`},
 		{"BYTES datatype", "POST", url, body("[1,784]", "BYTES", zeros(784)), 400, `datatype "BYTES" not supported`},
 		{"rank 1 shape", "POST", url, body("[784]", "FP32", zeros(784)), 400, "shape [784], want [-1,784] or [-1,1,28,28] or [-1,28,28]"},
-		{"wrong shape", "POST", url, body("[2,392]", "FP32", zeros(784)), 400, "shape [2 392], want [-1,784]"},
+		{"wrong shape", "POST", url, body("[2,392]", "FP32", zeros(784)), 400, "shape [2,392], want [-1,784]"},
 		{"zero samples", "POST", url, body("[0,784]", "FP32", "[]"), 400, "has a dimension below 1"},
 		{"negative dimension", "POST", url, body("[-1,784]", "FP32", zeros(784)), 400, "has a dimension below 1"},
 		{"too few elements", "POST", url, body("[1,784]", "FP32", zeros(783)), 400, "data has 783 elements where the shape wants 784"},
