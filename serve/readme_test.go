@@ -75,16 +75,12 @@ func TestReadmeExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, upload := range []struct {
+	formCT, form := multipartBody(t, "image", drawn) // curl -F image=@docs/drawn-7.png
+	type upload struct {
 		ct   string
 		body []byte
-	}{{"", drawn}, func() struct {
-		ct   string
-		body []byte
-	} { ct, b := multipartBody(t, "image", drawn); return struct {
-		ct   string
-		body []byte
-	}{ct, b} }()} {
+	}
+	for _, upload := range []upload{{"", drawn}, {formCT, form}} {
 		r := do(t, "POST", ts.URL+"/v1/classify", upload.ct, bytes.NewReader(upload.body))
 		var c classifyResp
 		if err := json.Unmarshal(r.body, &c); err != nil || r.code != 200 || c.Class != 7 {
