@@ -9,9 +9,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,7 +28,7 @@ var (
 
 type loadResult struct {
 	requests, errors int
-	seconds          float64
+	seconds, cpu     float64 // wall time; CPU time of the process (clients and server)
 	p50, p99         time.Duration
 	meanBatch        float64
 	firstErr         string
@@ -47,6 +49,7 @@ func hammer(t *testing.T, base, model string, clients, perClient int, bodies [][
 	res := loadResult{}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // bound in time as well as count
 	defer cancel()
+	cpu0 := cpuSeconds()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for c := range clients {
@@ -92,6 +95,7 @@ func hammer(t *testing.T, base, model string, clients, perClient int, bodies [][
 	}
 	wg.Wait()
 	res.seconds = time.Since(start).Seconds()
+	res.cpu = cpuSeconds() - cpu0
 	res.requests = len(lat)
 	slices.Sort(lat)
 	if len(lat) > 0 {
@@ -120,7 +124,7 @@ func TestLoad(t *testing.T) {
 		bodies = append(bodies, b)
 	}
 	var table strings.Builder
-	fmt.Fprintf(&table, "| model | clients | batching | requests | errors | req/s | p50 | p99 | mean batch |\n|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&table, "| model | clients | batching | requests | errors | req/s | p50 | p99 | mean batch | CPU used |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, model := range []string{"mlp", "convnet"} {
 		for _, run := range []struct {
 			clients, per int
@@ -129,6 +133,7 @@ func TestLoad(t *testing.T) {
 		}{
 			{1, 20 * *loadPer, serve.Options{}, "default (max 32, no wait)"},
 			{*loadClients, *loadPer, serve.Options{}, "default (max 32, no wait)"},
+			{*loadClients, *loadPer, serve.Options{MaxDelay: 2 * time.Millisecond}, "max 32, wait 2 ms"},
 			{*loadClients, *loadPer, serve.Options{MaxBatch: 1}, "off (max-batch 1)"},
 		} {
 			opt := run.opt
@@ -154,14 +159,23 @@ func TestLoad(t *testing.T) {
 			if err := <-done; err != nil {
 				t.Error(err)
 			}
-			fmt.Fprintf(&table, "| %s | %d | %s | %d | %d | %.0f | %.2f ms | %.2f ms | %.1f |\n", model, run.clients, run.batching,
-				r.requests, r.errors, float64(r.requests)/r.seconds, ms(r.p50), ms(r.p99), r.meanBatch)
+			fmt.Fprintf(&table, "| %s | %d | %s | %d | %d | %.0f | %.2f ms | %.2f ms | %.1f | %.2f cores |\n", model, run.clients, run.batching,
+				r.requests, r.errors, float64(r.requests)/r.seconds, ms(r.p50), ms(r.p99), r.meanBatch, r.cpu/r.seconds)
 			if r.errors > 0 {
 				t.Errorf("%s, %d clients: %d errors (first: %s)", model, run.clients, r.errors, r.firstErr)
 			}
 		}
 	}
-	t.Logf("one image per request, JSON FP32 [1,784], keep-alive connections, client and server on the same machine:\n%s", table.String())
+	t.Logf("one image per request, JSON FP32 [1,784], keep-alive connections, clients and server in this process (CPU used: theirs together, of %d):\n%s", runtime.NumCPU(), table.String())
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// cpuSeconds is the CPU time this process has used, user and system.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
