@@ -118,6 +118,7 @@ func TestFrame(t *testing.T) {
 		{name: "tall thin line", img: rect(canvas(100, 400, white), image.Rect(45, 10, 55, 390), black), w: 1, h: 20, tol: 0.5},
 		{name: "tiny dot upscaled", img: rect(canvas(20, 20, black), image.Rect(9, 9, 12, 12), white), w: 20, h: 20, tol: 0.5},
 		{name: "speck far away is ignored", img: rect(seven(white, black, 400, 400), image.Rect(390, 390, 391, 391), black), w: 12, h: 20, tol: 0.5, wantBlur: true},
+		{name: "a sub-image away from the origin", img: seven(white, black, 300, 300).SubImage(image.Rect(20, 10, 220, 210)), w: 12, h: 20, tol: 0.5, wantBlur: true},
 		{name: "ink touching the border", img: rect(canvas(100, 100, white), image.Rect(0, 0, 30, 100), black), w: 6, h: 20, tol: 0.5},
 	} {
 		t.Run(test.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -97,7 +98,7 @@ type Server struct {
 	handler   http.Handler
 	ready     atomic.Bool
 	stopping  atomic.Bool
-	closeOnce func()
+	closeOnce sync.Once
 }
 
 // New returns a Server for m, a model of one input, and starts its
@@ -115,13 +116,6 @@ func New(m *graph.Model, opt Options) (*Server, error) {
 	s := &Server{opt: opt, m: m, input: m.Inputs()[0], outputs: m.Outputs(), metrics: newMetrics(opt.Name)}
 	s.softmax = m.OutputLayer(0).Kind() == "softmax"
 	s.batch = newBatcher(m, opt.Workers, opt.MaxBatch, opt.MaxDelay, opt.QueueSize, s.metrics.observeBatch)
-	var once atomic.Bool
-	s.closeOnce = func() {
-		if once.CompareAndSwap(false, true) {
-			s.ready.Store(false)
-			s.batch.close()
-		}
-	}
 	go func() {
 		s.batch.warm.Wait()
 		if s.batch.warmErr == nil && !s.stopping.Load() {
@@ -146,7 +140,13 @@ func (s *Server) WaitReady(ctx context.Context) error {
 }
 
 // Close stops the workers; requests still queued fail with 503.
-func (s *Server) Close() { s.closeOnce() }
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		s.stopping.Store(true)
+		s.ready.Store(false)
+		s.batch.close()
+	})
+}
 
 // ServeHTTP answers one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
