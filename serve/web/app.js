@@ -11,7 +11,9 @@
   const seen = document.getElementById('seen');
   const status = document.getElementById('status');
   const barsList = document.getElementById('bars');
-  const BRUSH = 20; // pixels of the 280x280 canvas: MNIST's stroke width once framed
+  // The brush is 1/14 of the canvas (20 pixels of 280): MNIST's stroke
+  // width once the drawing is framed.
+  function brush() { return pad.width / 14; }
   const BLANK_SEEN = 'data:image/svg+xml,' + encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28"><rect width="28" height="28"/></svg>');
 
   // Ten bars, 0 to 9.
@@ -51,12 +53,12 @@
     if (Math.abs(a.x - b.x) < 0.5 && Math.abs(a.y - b.y) < 0.5) { // a dot: a zero-length line paints nothing
       ctx.fillStyle = '#000';
       ctx.beginPath();
-      ctx.arc(a.x, a.y, BRUSH / 2, 0, 2 * Math.PI);
+      ctx.arc(a.x, a.y, brush() / 2, 0, 2 * Math.PI);
       ctx.fill();
       return;
     }
     ctx.strokeStyle = '#000';
-    ctx.lineWidth = BRUSH;
+    ctx.lineWidth = brush();
     ctx.lineCap = 'round';
     ctx.lineJoin = 'round';
     ctx.beginPath();
@@ -142,5 +144,24 @@
     document.body.dataset.answered = String(r.class); // for tests: the page has an answer
   }
 
+  // A canvas as sharp as the screen: as many pixels as the device has
+  // under it (at most 1024 a side). Resizing it clears it, so only a real
+  // change of width (a rotation) does.
+  function fit() {
+    const r = pad.getBoundingClientRect();
+    const px = Math.round(Math.min(1024, Math.max(140, r.width * (window.devicePixelRatio || 1))));
+    if (r.width > 0 && px !== pad.width) {
+      pad.width = pad.height = px;
+      return true;
+    }
+    return false;
+  }
+  let resizeTimer = 0;
+  window.addEventListener('resize', function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(function () { if (fit()) clear(); }, 150);
+  });
+
+  fit();
   clear();
 })();
