@@ -96,8 +96,8 @@ type Server struct {
 	batch     *batcher
 	metrics   *metrics
 	handler   http.Handler
-	ready     atomic.Bool
-	stopping  atomic.Bool
+	warmed    atomic.Bool // the workers compiled the model
+	stopping  atomic.Bool // Close or shutdown began
 	closeOnce sync.Once
 }
 
@@ -118,9 +118,7 @@ func New(m *graph.Model, opt Options) (*Server, error) {
 	s.batch = newBatcher(m, opt.Workers, opt.MaxBatch, opt.MaxDelay, opt.QueueSize, s.metrics.observeBatch)
 	go func() {
 		s.batch.warm.Wait()
-		if s.batch.warmErr == nil && !s.stopping.Load() {
-			s.ready.Store(true)
-		}
+		s.warmed.Store(s.batch.warmErr == nil)
 	}()
 	s.handler = s.metrics.instrument(s.routes())
 	return s, nil
@@ -143,7 +141,6 @@ func (s *Server) WaitReady(ctx context.Context) error {
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.stopping.Store(true)
-		s.ready.Store(false)
 		s.batch.close()
 	})
 }
@@ -171,8 +168,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	s.stopping.Store(true)
-	s.ready.Store(false)
+	s.stopping.Store(true) // not ready from now on
 	sctx, cancel := context.WithTimeout(context.Background(), s.opt.ShutdownTimeout)
 	defer cancel()
 	err := hs.Shutdown(sctx)
@@ -232,7 +228,7 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 }
 
 func (s *Server) healthReady(w http.ResponseWriter, r *http.Request) {
-	if !s.ready.Load() {
+	if !s.warmed.Load() || s.stopping.Load() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
