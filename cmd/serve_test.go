@@ -7,11 +7,30 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
+
+// inFlight reads the server's tapenet_http_requests_in_flight (the
+// /metrics request itself included).
+func inFlight(t *testing.T, base string) int {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if line := sc.Text(); strings.HasPrefix(line, "tapenet_http_requests_in_flight{") {
+			n, _ := strconv.Atoi(line[strings.LastIndexByte(line, ' ')+1:])
+			return n
+		}
+	}
+	return -1
+}
 
 // The serve process answers, and on SIGTERM finishes the request in
 // flight, then exits 0.
@@ -58,7 +77,12 @@ func TestServeSIGTERM(t *testing.T) {
 		resp.Body.Close()
 		answered <- resp.StatusCode
 	}()
-	time.Sleep(150 * time.Millisecond) // the request waits up to 500 ms for company
+	// The request waits up to 500 ms for company; signal once it is in.
+	for start := time.Now(); inFlight(t, base) < 2; time.Sleep(2 * time.Millisecond) { // it and /metrics
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("the request never arrived")
+		}
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

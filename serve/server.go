@@ -96,8 +96,8 @@ type Server struct {
 	batch     *batcher
 	metrics   *metrics
 	handler   http.Handler
-	warmed    atomic.Bool // the workers compiled the model
-	stopping  atomic.Bool // Close or shutdown began
+	warmed    chan struct{} // closed once the workers have compiled the model (or failed to)
+	stopping  atomic.Bool   // Close or shutdown began
 	closeOnce sync.Once
 }
 
@@ -116,9 +116,10 @@ func New(m *graph.Model, opt Options) (*Server, error) {
 	s := &Server{opt: opt, m: m, input: m.Inputs()[0], outputs: m.Outputs(), metrics: newMetrics(opt.Name)}
 	s.softmax = m.OutputLayer(0).Kind() == "softmax"
 	s.batch = newBatcher(m, opt.Workers, opt.MaxBatch, opt.MaxDelay, opt.QueueSize, s.metrics.observeBatch)
+	s.warmed = make(chan struct{})
 	go func() {
 		s.batch.warm.Wait()
-		s.warmed.Store(s.batch.warmErr == nil)
+		close(s.warmed)
 	}()
 	s.handler = s.metrics.instrument(s.routes())
 	return s, nil
@@ -127,10 +128,8 @@ func New(m *graph.Model, opt Options) (*Server, error) {
 // WaitReady blocks until the workers have compiled the model (or ctx
 // ends) and returns the warm-up's error, if any.
 func (s *Server) WaitReady(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { s.batch.warm.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-s.warmed:
 		return s.batch.warmErr
 	case <-ctx.Done():
 		return ctx.Err()
@@ -227,8 +226,18 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, errorResponse{Error: msg})
 }
 
+// isReady reports whether the model is compiled and the server not stopping.
+func (s *Server) isReady() bool {
+	select {
+	case <-s.warmed:
+		return s.batch.warmErr == nil && !s.stopping.Load()
+	default:
+		return false
+	}
+}
+
 func (s *Server) healthReady(w http.ResponseWriter, r *http.Request) {
-	if !s.warmed.Load() || s.stopping.Load() {
+	if !s.isReady() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}

@@ -88,32 +88,64 @@ type response struct {
 
 func do(t testing.TB, method, url, contentType string, body io.Reader) response {
 	t.Helper()
-	req, err := http.NewRequest(method, url, body)
+	r, err := tryDo(method, url, contentType, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return r
+}
+
+// tryDo is do for goroutines other than the test's: it returns the error.
+func tryDo(method, url, contentType string, body io.Reader) (response, error) {
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		return response{}, err
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		return response{}, fmt.Errorf("%s %s: %w", method, url, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, fmt.Errorf("%s %s: %w", method, url, err)
 	}
-	return response{resp.StatusCode, b, resp.Header}
+	return response{resp.StatusCode, b, resp.Header}, nil
 }
 
 func postJSON(t testing.TB, url string, v any) response {
 	t.Helper()
-	b, err := json.Marshal(v)
+	r, err := tryPostJSON(url, v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return do(t, "POST", url, "application/json", bytes.NewReader(b))
+	return r
+}
+
+func tryPostJSON(url string, v any) (response, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return response{}, err
+	}
+	return tryDo("POST", url, "application/json", bytes.NewReader(b))
+}
+
+// inFlight returns the server's tapenet_http_requests_in_flight, the
+// request that asks included.
+func inFlight(srv http.Handler) int {
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for line := range strings.SplitSeq(rec.Body.String(), "\n") {
+		if strings.HasPrefix(line, "tapenet_http_requests_in_flight{") {
+			var v int
+			fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v)
+			return v
+		}
+	}
+	return -1
 }
 
 // tensorJSON is one input of an inference request.
@@ -554,7 +586,11 @@ func TestDynamicBatching(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			k, x := 1+c%3, xs[c]
-			r := postJSON(t, ts.URL+"/v2/models/convnet/infer", inferReq{Inputs: []tensorJSON{{"input", []int{k, 1, 28, 28}, "FP32", x}}})
+			r, err := tryPostJSON(ts.URL+"/v2/models/convnet/infer", inferReq{Inputs: []tensorJSON{{"input", []int{k, 1, 28, 28}, "FP32", x}}})
+			if err != nil {
+				errs <- err
+				return
+			}
 			var got inferResp
 			if err := json.Unmarshal(r.body, &got); err != nil || r.code != 200 || len(got.Outputs) != 1 {
 				errs <- fmt.Errorf("client %d: %d %s", c, r.code, r.body)
@@ -673,16 +709,25 @@ func TestGracefulShutdown(t *testing.T) {
 	go func() { served <- srv.Serve(ctx, ln) }()
 	base := "http://" + ln.Addr().String()
 
-	answered := make(chan response, 1)
+	type answer struct {
+		r   response
+		err error
+	}
+	answered := make(chan answer, 1)
 	go func() {
 		// Waits ~400 ms in the batcher for company that never comes.
-		answered <- postJSON(t, base+"/v2/models/mlp/infer", inferReq{Inputs: []tensorJSON{{"input", []int{1, 784}, "FP32", sample(0)}}})
+		r, err := tryPostJSON(base+"/v2/models/mlp/infer", inferReq{Inputs: []tensorJSON{{"input", []int{1, 784}, "FP32", sample(0)}}})
+		answered <- answer{r, err}
 	}()
-	time.Sleep(100 * time.Millisecond)
+	for start := time.Now(); inFlight(srv) < 2; time.Sleep(time.Millisecond) { // the request, and the one asking
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("the request never arrived")
+		}
+	}
 	cancel() // SIGTERM
-	r := <-answered
-	if r.code != 200 {
-		t.Errorf("request in flight at shutdown: %d %s", r.code, r.body)
+	a := <-answered
+	if a.err != nil || a.r.code != 200 {
+		t.Errorf("request in flight at shutdown: %v %d %s", a.err, a.r.code, a.r.body)
 	}
 	select {
 	case err := <-served:
