@@ -71,7 +71,7 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&name, "name", "", "model name in the URLs (default: the embedded model's name or the file's base name)")
 	fs.StringVar(&addr, "addr", "localhost:8080", "address to listen on (host:port; :8080 for every interface)")
 	fs.IntVar(&opt.MaxBatch, "max-batch", 32, "samples per model run at most (dynamic batching)")
-	fs.DurationVar(&opt.MaxDelay, "max-delay", time.Millisecond, "how long a batch waits for more requests (0: only those already queued)")
+	fs.DurationVar(&opt.MaxDelay, "max-delay", 0, "how long a batch waits for more requests (0: no wait; requests that queue while the workers are busy still batch)")
 	fs.IntVar(&opt.Workers, "workers", runtime.GOMAXPROCS(0), "model runners, each with its own compiled graphs")
 	fs.IntVar(&opt.QueueSize, "queue", 1024, "requests waiting at most; beyond, 503 at once")
 	fs.Int64Var(&opt.MaxBodyBytes, "max-body", 8<<20, "request body size limit in bytes")
