@@ -52,7 +52,7 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./infer", "./train", "./export")
+	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./infer", "./train", "./export", "./serve")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
 		os.RemoveAll(dir)
@@ -304,7 +304,11 @@ func TestBadInput(t *testing.T) {
 		{"infer", []string{"--batch-size", "ten"}, 2, "--batch-size", false},
 		{"infer", []string{"--limit", "-1"}, 2, "--limit", false},
 		{"infer", []string{"--split", "validation"}, 2, "--split", false},
-		{"infer", []string{"extra"}, 2, "unexpected argument", false},
+		{"infer", []string{"extra"}, 1, "open extra: no such file", false},                      // an image file that is not there
+		{"infer", []string{"--limit", "5", "a.png"}, 2, "--limit applies to MNIST runs", false}, // MNIST flags with images
+		{"infer", []string{"--polarity", "auto"}, 2, "--polarity applies to image files only", false},
+		{"infer", []string{"--polarity", "up", "a.png"}, 2, "--polarity: unknown polarity", false},
+		{"infer", []string{empty}, 1, "not a PNG, JPEG, GIF, BMP or WebP image", false},
 		{"infer", []string{"--model", "missing.safetensors"}, 1, "missing.safetensors", false},
 		{"infer", []string{"--model", "nosuchname"}, 1, `no embedded model "nosuchname"`, false},
 		{"infer", []string{"--model", empty}, 1, "empty.safetensors", false},

@@ -1,8 +1,10 @@
-// Command infer runs a tapenet model over MNIST and reports its accuracy.
+// Command infer runs a tapenet model over MNIST and reports its accuracy,
+// or classifies image files (drawings, scans, photos of handwritten digits).
 //
 // Usage:
 //
 //	go run ./cmd/infer [flags]
+//	go run ./cmd/infer [flags] IMAGE...
 //
 // Run with --help for the flags.
 package main
@@ -25,14 +27,23 @@ import (
 )
 
 const usage = `
-infer: run a model over the MNIST test set and report its accuracy.
+infer: run a model over the MNIST test set and report its accuracy, or
+classify image files.
 
 Usage:
   go run ./cmd/infer [flags]
+  go run ./cmd/infer [flags] IMAGE...      (or --image IMAGE, repeatable)
 
 With no flags, runs the embedded default model over the 10,000 embedded
 MNIST test images and prints accuracy, per-class accuracy, the confusion
 matrix and images per second.
+
+Given images (PNG, JPEG, GIF, BMP, WebP; any size, dark ink on light paper
+or light on dark), frames each as MNIST's digits were made (crop, fit into
+20x20, centre of mass at the centre of 28x28) and prints one line per file:
+the predicted class and the top-3 probabilities (--json: one object per
+line). A file that cannot be read or holds no ink is reported and the
+others still run; the exit status is then 1.
 
 Examples:
   go run ./cmd/infer --model model.safetensors
@@ -40,6 +51,8 @@ Examples:
   go run ./cmd/infer --model weights.npz --activation relu
   go run ./cmd/infer --data ~/fashion-mnist --split test --json
   go run ./cmd/infer --errors errors.png --confusion confusion.png   # pictures
+  go run ./cmd/infer my_seven.png photo_of_a_two.jpg
+  go run ./cmd/infer --model convnet --json --image digit.png
 `
 
 type options struct {
@@ -47,6 +60,8 @@ type options struct {
 	batch, limit                                int
 	json                                        bool
 	pics                                        pictureOptions // --errors, --confusion
+	images                                      []string       // --image and positional arguments
+	polarity                                    string         // --polarity for images
 }
 
 func main() {
@@ -78,8 +93,23 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.pics.errors, "errors", "", "draw the misclassified digits to this PNG file, each captioned true → predicted (confidence)")
 	fs.IntVar(&o.pics.errorsMax, "errors-max", 40, "draw at most this many mistakes with --errors (the first ones, in data order)")
 	fs.StringVar(&o.pics.confusion, "confusion", "", "draw the confusion matrix as a heat map with the counts to this PNG file")
-	if err := fs.Parse(args); err != nil {
+	fs.StringArrayVar(&o.images, "image", nil, "classify this image file instead of MNIST (repeatable; file names may also follow the flags)")
+	fs.StringVar(&o.polarity, "polarity", "auto", "ink of --image files: auto (told from the border), dark-on-light or light-on-dark")
+	rest, err := fs.ParseArgs(args)
+	if err != nil {
 		return err
+	}
+	o.images = append(o.images, rest...)
+	if len(o.images) > 0 {
+		for _, name := range []string{"data", "split", "limit", "batch-size", "predictions", "errors", "errors-max", "confusion"} {
+			if fs.Changed(name) {
+				return cli.Usagef("--%s applies to MNIST runs, not to image files", name)
+			}
+		}
+		return runImages(o, stdout, stderr)
+	}
+	if fs.Changed("polarity") {
+		return cli.Usagef("--polarity applies to image files only")
 	}
 	split, err := datasets.ParseSplit(o.split)
 	switch {

@@ -57,6 +57,25 @@ func NewFlags(name, usage string, out io.Writer) *Flags {
 // Parse parses args; -h/--help prints the help. A parse error becomes a
 // UsageError; so does a positional argument.
 func (f *Flags) Parse(args []string) error {
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if f.NArg() > 0 {
+		return Usagef("unexpected argument %q (all options are flags; see --help)", f.Arg(0))
+	}
+	return nil
+}
+
+// ParseArgs is Parse for a command that takes positional arguments (file
+// names): it returns them instead of refusing them.
+func (f *Flags) ParseArgs(args []string) ([]string, error) {
+	if err := f.parse(args); err != nil {
+		return nil, err
+	}
+	return f.Args(), nil
+}
+
+func (f *Flags) parse(args []string) error {
 	err := f.FlagSet.Parse(args)
 	if errors.Is(err, pflag.ErrHelp) {
 		fmt.Fprint(f.out, strings.TrimLeft(f.usage, "\n"))
@@ -65,9 +84,6 @@ func (f *Flags) Parse(args []string) error {
 	}
 	if err != nil {
 		return &UsageError{Msg: err.Error()}
-	}
-	if f.NArg() > 0 {
-		return Usagef("unexpected argument %q (all options are flags; see --help)", f.Arg(0))
 	}
 	return nil
 }

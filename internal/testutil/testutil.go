@@ -6,10 +6,13 @@ import (
 	"bufio"
 	"image"
 	"image/png"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
+
+	xdraw "golang.org/x/image/draw"
 )
 
 // DecodePNG reads and decodes the PNG file at path, failing t on any error.
@@ -68,4 +71,42 @@ func ReadInts(t testing.TB, path string) []int {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return out
+}
+
+// Drawing renders an MNIST digit (ink white on black, as datasets.Set.Image
+// gives it) the way a person might draw it: black on a white size x size
+// canvas, scaled so that its height is a random 25-90% of the canvas (less
+// if it would not fit across), at a random position. The scaling is
+// bilinear, a different filter from the one imageprep shrinks with.
+func Drawing(digit *image.Gray, size int, rng *rand.Rand) *image.Gray {
+	b := digit.Bounds()
+	x0, y0, x1, y1 := b.Max.X, b.Max.Y, b.Min.X, b.Min.Y
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if digit.GrayAt(x, y).Y > 0 {
+				x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x+1), max(y1, y+1)
+			}
+		}
+	}
+	canvas := image.NewGray(image.Rect(0, 0, size, size))
+	for i := range canvas.Pix {
+		canvas.Pix[i] = 255
+	}
+	if x0 >= x1 {
+		return canvas
+	}
+	crop := digit.SubImage(image.Rect(x0, y0, x1, y1))
+	cw, ch := x1-x0, y1-y0
+	s := (0.25 + 0.65*rng.Float64()) * float64(size) / float64(ch)
+	s = min(s, 0.95*float64(size)/float64(cw))
+	dw, dh := max(int(float64(cw)*s), 1), max(int(float64(ch)*s), 1)
+	scaled := image.NewGray(image.Rect(0, 0, dw, dh))
+	xdraw.BiLinear.Scale(scaled, scaled.Bounds(), crop, crop.Bounds(), xdraw.Src, nil)
+	ox, oy := rng.IntN(size-dw+1), rng.IntN(size-dh+1)
+	for y := range dh {
+		for x := range dw {
+			canvas.Pix[(oy+y)*size+ox+x] = 255 - scaled.Pix[y*dw+x]
+		}
+	}
+	return canvas
 }

@@ -1,0 +1,108 @@
+package serve
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are one server's Prometheus metrics, in a registry of its own
+// (never the process-wide default), so that servers in one process (tests)
+// do not mix their counts.
+type metrics struct {
+	reg       *prometheus.Registry
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	inFlight  prometheus.Gauge
+	batchSize prometheus.Histogram
+	runTime   prometheus.Histogram
+}
+
+func newMetrics(model string) *metrics {
+	reg := prometheus.NewRegistry()
+	labels := prometheus.Labels{"model": model}
+	m := &metrics{
+		reg: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tapenet_http_requests_total", Help: "HTTP requests answered, by route pattern and status code.", ConstLabels: labels,
+		}, []string{"route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "tapenet_http_request_duration_seconds", Help: "Time from a request's arrival to its answer, by route pattern.", ConstLabels: labels,
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18), // 0.1 ms .. 13 s
+		}, []string{"route"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tapenet_http_requests_in_flight", Help: "Requests being handled now.", ConstLabels: labels,
+		}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "tapenet_batch_size", Help: "Samples per model run (dynamic batches, before padding).", ConstLabels: labels,
+			Buckets: prometheus.ExponentialBuckets(1, 2, 11), // 1 .. 1024
+		}),
+		runTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "tapenet_model_run_seconds", Help: "Time of one model run over a batch.", ConstLabels: labels,
+			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16), // 50 us .. 1.6 s
+		}),
+	}
+	reg.MustRegister(m.requests, m.latency, m.inFlight, m.batchSize, m.runTime,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// observeBatch records one model run.
+func (m *metrics) observeBatch(samples int, run time.Duration) {
+	m.batchSize.Observe(float64(samples))
+	m.runTime.Observe(run.Seconds())
+}
+
+// handler serves the registry in Prometheus' text format.
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// statusWriter remembers the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// instrument counts requests by the route pattern they matched (bounded:
+// never the raw path), times them and tracks those in flight.
+func (m *metrics) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		m.inFlight.Inc()
+		defer m.inFlight.Dec()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		route := r.Pattern // set by the ServeMux on this request
+		if route == "" {
+			route = "unmatched"
+		}
+		code := sw.code
+		if code == 0 {
+			code = http.StatusOK
+		}
+		m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+		m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	})
+}
