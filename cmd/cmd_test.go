@@ -221,7 +221,7 @@ func TestBadInput(t *testing.T) {
 		{"train", []string{"--batch-size", "0"}, 2, "--batch-size"},
 		{"train", []string{"--limit", "-3"}, 2, "--limit"},
 		{"train", []string{"--hidden", "0"}, 2, "--hidden"},
-		{"train", []string{"--arch", "resnet"}, 2, "--arch"},
+		{"train", []string{"--arch", "vgg"}, 2, "--arch"},
 		{"train", []string{"--schedule", "step"}, 2, "--schedule"},
 		{"train", []string{"--limit", "200", "--epochs", "1", "--out", filepath.Join(notDir, "m.safetensors")}, 1, "m.safetensors"},
 		{"train", []string{"--limit", "500", "--epochs", "1", "--optimizer", "sgd", "--lr", "1e9", "--activation", "identity", "--out", filepath.Join(dir, "nan.safetensors")}, 1, "lower learning rate"},

@@ -58,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	var o options
 	var lc curves // --plot
 	fs := cli.NewFlags("train", usage, stdout)
-	fs.StringVar(&o.arch, "arch", "mlp", "architecture: mlp (hidden layers from --hidden), book (784-50-100-10 sigmoid) or convnet (the book's SimpleConvNet: conv 30x5x5, relu, 2x2 max-pool, 100 relu, 10)")
+	fs.StringVar(&o.arch, "arch", "mlp", "architecture: mlp (hidden layers from --hidden), book (784-50-100-10 sigmoid) convnet (the book's SimpleConvNet: conv 30x5x5, relu, 2x2 max-pool, 100 relu, 10) or resnet (a small residual CNN, models.ResNet)")
 	fs.IntSliceVar(&o.hidden, "hidden", []int{256}, "hidden layer sizes of the mlp, comma-separated")
 	fs.StringVar(&o.activation, "activation", "relu", "hidden activation of the mlp: "+strings.Join(slices.DeleteFunc(models.Activations(), func(s string) bool { return s == "step" }), ", "))
 	fs.StringVar(&o.optimizer, "optimizer", "adam", "optimizer: sgd, momentum or adam")
@@ -212,8 +212,10 @@ func (o *options) model() (*graph.Model, error) {
 		return models.BookNet()
 	case "convnet":
 		return models.ConvNet()
+	case "resnet":
+		return models.ResNet()
 	}
-	return nil, cli.Usagef("--arch %q is not one of mlp, book, convnet", o.arch)
+	return nil, cli.Usagef("--arch %q is not one of mlp, book, convnet, resnet", o.arch)
 }
 
 func loadData(dir string, opt datasets.Options) (train, test *datasets.Set, err error) {
