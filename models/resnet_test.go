@@ -15,8 +15,8 @@ func TestResNetArchitecture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, l := m.ParamCount(), m.TrainableCount(); n != 49754 || l != 49466 {
-		t.Errorf("resnet has %d parameters (%d learned), want 49,754 (49,466)", n, l)
+	if n, l := m.ParamCount(), m.TrainableCount(); n != 72794 || l != 72506 {
+		t.Errorf("resnet has %d parameters (%d learned), want 72,794 (72,506)", n, l)
 	}
 	// name(inputs) shape, in topological order.
 	want := []string{
@@ -34,8 +34,8 @@ func TestResNetArchitecture(t *testing.T) {
 		"batchnorm3(conv2d4) [48 7 7]",
 		"add1(relu2 batchnorm3) [48 7 7]", // the identity skip
 		"relu4(add1) [48 7 7]",
-		"globalavgpool2d1(relu4) [48]",
-		"fc1(globalavgpool2d1) [10]",
+		"flatten1(relu4) [2352]",
+		"fc1(flatten1) [10]",
 		"softmax1(fc1) [10]",
 	}
 	var got []string
