@@ -331,7 +331,7 @@ func TestBadInput(t *testing.T) {
 		{"train", []string{"--batch-size", "0"}, 2, "--batch-size", false},
 		{"train", []string{"--limit", "-3"}, 2, "--limit", false},
 		{"train", []string{"--hidden", "0"}, 2, "--hidden", false},
-		{"train", []string{"--arch", "resnet"}, 2, "--arch", false},
+		{"train", []string{"--arch", "resnet50"}, 2, "--arch", false},
 		{"train", []string{"--schedule", "linear"}, 2, "--schedule", false},
 		{"train", []string{"--limit", "200", "--epochs", "1", "--out", filepath.Join(notDir, "m.safetensors")}, 1, "m.safetensors", false},
 		{"train", []string{"--limit", "500", "--epochs", "1", "--optimizer", "sgd", "--lr", "1e9", "--activation", "identity", "--out", filepath.Join(dir, "nan.safetensors")}, 1, "train: epoch 1: step", true},
