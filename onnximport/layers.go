@@ -202,7 +202,9 @@ func (l *Gemm) Forward(s *graph.Scope, x *gorgonia.Node) (*gorgonia.Node, error)
 	if err != nil {
 		return nil, err
 	}
-	if b, err = gorgonia.Reshape(b, tensor.Shape(s2)); err != nil {
+	// A copy (ops.Reshape): Beta scales it in place, which must not
+	// reach the parameter.
+	if b, err = ops.Reshape(b, tensor.Shape(s2)); err != nil {
 		return nil, err
 	}
 	if l.Beta != 1 {
@@ -314,7 +316,9 @@ func broadcastOp(op string, a, b *gorgonia.Node) (*gorgonia.Node, error) {
 			full[k] = 1
 		}
 		copy(full[r-len(s):], s)
-		n2, err := gorgonia.Reshape(n, tensor.Shape(full))
+		// A copy, not a view (see ops.Reshape): the op below may run in
+		// place on its first operand.
+		n2, err := ops.Reshape(n, tensor.Shape(full))
 		return n2, full, err
 	}
 	if a, sa, err = pad(a, sa); err != nil {
@@ -436,8 +440,11 @@ func (l *Softmax) Forward(_ *graph.Scope, x *gorgonia.Node) (*gorgonia.Node, err
 	}
 	shape := x.Shape().Clone()
 	c := shape[r-1]
-	if x, err = gorgonia.Reshape(x, tensor.Shape{shape.TotalSize() / c, c}); err != nil {
-		return nil, err
+	if x.Dims() != 2 {
+		// A copy (ops.Reshape): the shift below runs in place.
+		if x, err = ops.Reshape(x, tensor.Shape{shape.TotalSize() / c, c}); err != nil {
+			return nil, err
+		}
 	}
 	e, shifted, err := ops.ShiftedExp(x)
 	if err != nil {
@@ -646,18 +653,21 @@ func (l *AvgPool) Forward(_ *graph.Scope, x *gorgonia.Node) (*gorgonia.Node, err
 		return nil, err
 	}
 	oh, ow := cs[1], cs[2]
-	counts := make([]float32, oh*ow)
+	// The divisor of every output value, as a tensor of the output's shape
+	// (a constant Gorgonia can only broadcast once it is in the graph).
+	div := make([]float32, s[0]*s[1]*oh*ow)
 	for i := range oh {
 		for j := range ow {
 			n := l.Kernel[0] * l.Kernel[1]
 			if l.ExcludePad {
 				n = covered(i*l.Stride[0]-l.Pad[0], l.Kernel[0], s[2]) * covered(j*l.Stride[1]-l.Pad[1], l.Kernel[1], s[3])
 			}
-			counts[i*ow+j] = float32(n)
+			for p := 0; p < len(div); p += oh * ow {
+				div[p+i*ow+j] = float32(n)
+			}
 		}
 	}
-	div := gorgonia.NewConstant(tensor.New(tensor.WithShape(1, oh, ow), tensor.WithBacking(counts)))
-	y, err := gorgonia.BroadcastHadamardDiv(sum, div, nil, []byte{0})
+	y, err := gorgonia.HadamardDiv(sum, gorgonia.NewConstant(tensor.New(tensor.WithShape(s[0]*s[1], oh, ow), tensor.WithBacking(div))))
 	if err != nil {
 		return nil, err
 	}
@@ -704,7 +714,7 @@ func (l *Gather) Forward(_ *graph.Scope, x *gorgonia.Node) (*gorgonia.Node, erro
 	}
 	if l.Scalar {
 		shape := slices.Delete(x.Shape().Clone(), a, a+1)
-		return gorgonia.Reshape(parts[0], tensor.Shape(shape))
+		return ops.Reshape(parts[0], tensor.Shape(shape))
 	}
 	if len(parts) == 1 {
 		return parts[0], nil
@@ -712,7 +722,9 @@ func (l *Gather) Forward(_ *graph.Scope, x *gorgonia.Node) (*gorgonia.Node, erro
 	return gorgonia.Concat(a, parts...)
 }
 
-// sliceAxis returns x[..., from:to, ...] along axis a, keeping the axis.
+// sliceAxis returns x[..., from:to, ...] along axis a, keeping the axis,
+// as a copy: gorgonia.Slice gives a view of x, which an op running in
+// place later would write through.
 func sliceAxis(x *gorgonia.Node, a, from, to int) (*gorgonia.Node, error) {
 	if from == 0 && to == x.Shape()[a] {
 		return x, nil
@@ -724,14 +736,8 @@ func sliceAxis(x *gorgonia.Node, a, from, to int) (*gorgonia.Node, error) {
 		return nil, err
 	}
 	shape := x.Shape().Clone()
-	shape[a] = to - from
-	if !y.Shape().Eq(shape) {
-		// Gorgonia drops an axis sliced to one entry: put it back.
-		if y, err = gorgonia.Reshape(y, shape); err != nil {
-			return nil, err
-		}
-	}
-	return y, nil
+	shape[a] = to - from // Gorgonia drops an axis sliced to one entry: put it back
+	return ops.Reshape(y, shape)
 }
 
 // Slice takes a contiguous range of every per-sample axis (ONNX's Slice

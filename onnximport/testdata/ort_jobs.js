@@ -40,7 +40,8 @@ async function run(job) {
       if (o.type !== 'float32') throw new Error(`output ${name} is ${o.type}`);
       if (Number(o.dims[0]) !== b) throw new Error(`output ${name}: dims ${o.dims} for a batch of ${b}`);
       acc[k].dims = [from + b, ...o.dims.slice(1).map(Number)];
-      acc[k].parts.push(Buffer.from(o.data.buffer, o.data.byteOffset, o.data.byteLength));
+      // Copy: the runtime may reuse the memory of its outputs.
+      acc[k].parts.push(Buffer.from(new Uint8Array(o.data.buffer, o.data.byteOffset, o.data.byteLength)));
     });
   }
   return {
