@@ -196,14 +196,14 @@ func tensorFromProto(t *onnx.TensorProto, maxElements int) (*constant, error) {
 		return nil, fmt.Errorf("missing tensor")
 	}
 	if t.DataLocation == onnx.TensorProto_EXTERNAL || len(t.ExternalData) > 0 {
-		return nil, fmt.Errorf("tensor %q: data stored in an external file is not supported", t.Name)
+		return nil, fmt.Errorf("tensor %q: %w", t.Name, unsupported("data stored in an external file"))
 	}
 	if t.Segment != nil {
-		return nil, fmt.Errorf("tensor %q: segmented tensors are not supported", t.Name)
+		return nil, fmt.Errorf("tensor %q: %w", t.Name, unsupported("a segmented tensor"))
 	}
 	dt := t.DataType
 	if !isFloat(dt) && !isInt(dt) {
-		return nil, fmt.Errorf("tensor %q: element type %s is not supported", t.Name, typeName(dt))
+		return nil, fmt.Errorf("tensor %q: %w", t.Name, unsupported("element type %s", typeName(dt)))
 	}
 	if len(t.Dims) > 8 {
 		return nil, fmt.Errorf("tensor %q: %d dimensions (at most 8)", t.Name, len(t.Dims))
@@ -320,7 +320,7 @@ func tensorFromProto(t *onnx.TensorProto, maxElements int) (*constant, error) {
 // integers truncate toward zero; anything non-zero is true.
 func (c *constant) cast(dt int32) (*constant, error) {
 	if !isFloat(dt) && !isInt(dt) {
-		return nil, fmt.Errorf("cast to %s is not supported", typeName(dt))
+		return nil, unsupported("Cast to %s", typeName(dt))
 	}
 	out := &constant{dt: dt, shape: slices.Clone(c.shape), learn: c.learn}
 	switch {
@@ -328,7 +328,7 @@ func (c *constant) cast(dt int32) (*constant, error) {
 		out.f = slices.Clone(c.f)
 	case isFloat(dt):
 		if c.hasSym() {
-			return nil, fmt.Errorf("cast of a value that depends on the batch size to %s is not supported", typeName(dt))
+			return nil, unsupported("Cast of a value that depends on the batch size to %s", typeName(dt))
 		}
 		out.f = make([]float32, len(c.i))
 		for k, v := range c.i {
@@ -439,7 +439,7 @@ func arith(op string, a, b *constant) (*constant, error) {
 		return nil, fmt.Errorf("operands of types %s and %s", typeName(a.dt), typeName(b.dt))
 	}
 	if a.hasSym() || b.hasSym() {
-		return nil, fmt.Errorf("arithmetic on a value that depends on the batch size is not supported")
+		return nil, unsupported("arithmetic on a value that depends on the batch size")
 	}
 	shape, err := broadcastShapes(a.shape, b.shape)
 	if err != nil {

@@ -76,7 +76,7 @@ func (im *importer) convert(n *onnx.NodeProto) error {
 	}
 	h, ok := handlers[n.OpType]
 	if !ok {
-		return fmt.Errorf("%w (the importer converts %s)", unsupported("operator %s", n.OpType), strings.Join(Operators(), ", "))
+		return unsupported("operator %s (the importer converts %s)", n.OpType, strings.Join(Operators(), ", "))
 	}
 	nc := &nodeCtx{im: im, n: n, opset: im.opset, attrs: map[string]*onnx.AttributeProto{}}
 	for _, a := range n.Attribute {

@@ -387,7 +387,7 @@ func (nc *nodeCtx) pads(in []int, k, s, d [2]int) ([2]int, error) {
 			}
 		}
 		if p[0] != p[2] || p[1] != p[3] {
-			return [2]int{}, unsupported("asymmetric pads %v", p)
+			return [2]int{}, unsupported("asymmetric padding %v", p)
 		}
 		return [2]int{int(p[0]), int(p[1])}, nil
 	case "VALID":

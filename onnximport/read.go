@@ -35,11 +35,11 @@ var ErrUnsupported = errors.New("not supported")
 
 type unsupportedError struct{ msg string }
 
-func (e *unsupportedError) Error() string        { return e.msg + " is not supported" }
+func (e *unsupportedError) Error() string        { return "not supported: " + e.msg }
 func (e *unsupportedError) Is(target error) bool { return target == ErrUnsupported }
 
-// unsupported returns an error wrapping ErrUnsupported: "<what> is not
-// supported".
+// unsupported returns an error wrapping ErrUnsupported: "not supported:
+// <what>".
 func unsupported(format string, args ...any) error {
 	return &unsupportedError{msg: fmt.Sprintf(format, args...)}
 }
@@ -165,7 +165,7 @@ func FromProto(mp *onnx.ModelProto) (m *graph.Model, err error) {
 		return nil, fmt.Errorf("onnx: %d nodes (at most %d)", len(g.Node), MaxNodes)
 	}
 	if len(g.SparseInitializer) > 0 {
-		return nil, fmt.Errorf("onnx: sparse initializers are %w", ErrUnsupported)
+		return nil, fmt.Errorf("onnx: %w", unsupported("sparse initializers"))
 	}
 	for _, t := range g.Initializer {
 		c, err := tensorFromProto(t, graph.MaxElements)
@@ -219,7 +219,7 @@ func FromProto(mp *onnx.ModelProto) (m *graph.Model, err error) {
 		case v == nil:
 			return nil, fmt.Errorf("onnx: output %q is not computed by any node", vi.GetName())
 		case v.c != nil:
-			return nil, fmt.Errorf("onnx: output %q is a constant, not computed from the inputs: %w", vi.GetName(), ErrUnsupported)
+			return nil, fmt.Errorf("onnx: output %q: %w", vi.GetName(), unsupported("an output that is a constant, not computed from the inputs"))
 		}
 		t := v.t
 		if slices.Contains(inputs, t) {
@@ -303,7 +303,7 @@ func (im *importer) opsets(mp *onnx.ModelProto) error {
 		return fmt.Errorf("onnx: the model imports no version of the default operator set")
 	}
 	if im.opset < MinOpset || im.opset > MaxOpset {
-		return fmt.Errorf("onnx: opset %d is %w (tapenet imports opsets %d to %d; re-export with opset_version in that range)", im.opset, ErrUnsupported, MinOpset, MaxOpset)
+		return fmt.Errorf("onnx: %w", unsupported("opset %d (tapenet imports opsets %d to %d; export with opset_version in that range)", im.opset, MinOpset, MaxOpset))
 	}
 	return nil
 }
@@ -317,18 +317,18 @@ func modelInput(vi *onnx.ValueInfoProto) (*graph.Tensor, error) {
 	}
 	tt := vi.GetType().GetTensorType()
 	if tt == nil {
-		return nil, fmt.Errorf("input %q is not a tensor: %w", name, ErrUnsupported)
+		return nil, fmt.Errorf("input %q: %w", name, unsupported("an input that is not a tensor"))
 	}
 	if tt.ElemType != tFloat {
-		return nil, fmt.Errorf("input %q of element type %s: only float inputs are %w", name, typeName(tt.ElemType), ErrUnsupported)
+		return nil, fmt.Errorf("input %q: %w", name, unsupported("element type %s (inputs must be float)", typeName(tt.ElemType)))
 	}
 	dims := tt.GetShape().GetDim()
 	if tt.GetShape() == nil || len(dims) < 2 {
 		return nil, fmt.Errorf("input %q has shape %s: want (batch, sample dimensions...)", name, dimsString(dims))
 	}
 	if _, fixed := dims[0].Value.(*onnx.TensorShapeProto_Dimension_DimValue); fixed {
-		return nil, fmt.Errorf("input %q has shape %s with a fixed batch size: %w; export with a symbolic batch (torch.onnx.export(..., dynamic_axes={%q: {0: \"N\"}}))",
-			name, dimsString(dims), unsupported("a fixed batch size"), name)
+		return nil, fmt.Errorf("input %q has shape %s: %w", name, dimsString(dims),
+			unsupported("a fixed batch size; export with a symbolic one (torch.onnx.export(..., dynamic_axes={%q: {0: \"N\"}}))", name))
 	}
 	shape := make([]int, len(dims)-1)
 	for k, d := range dims[1:] {
