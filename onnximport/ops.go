@@ -1367,10 +1367,7 @@ func unsqueeze(nc *nodeCtx) error {
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return fmt.Errorf("axes are missing")
-	}
-	if nc.opset >= 13 && nc.input(1) == nil {
+	if !ok || len(axes) == 0 {
 		return fmt.Errorf("axes are missing")
 	}
 	v := nc.input(0)
