@@ -100,7 +100,9 @@ func TestModelErrors(t *testing.T) {
 		{"symbolic sample dimension", func(m *onnx.ModelProto) {
 			m.Graph.Input[0].Type.GetTensorType().Shape.Dim[1].Value = &onnx.TensorShapeProto_Dimension_DimParam{DimParam: "L"}
 		}, "not supported: a symbolic or empty sample dimension", true},
-		{"integer input", func(m *onnx.ModelProto) { m.Graph.Input[0].Type.GetTensorType().ElemType = int32(onnx.TensorProto_INT64) }, "not supported: element type INT64", true},
+		{"integer input", func(m *onnx.ModelProto) {
+			m.Graph.Input[0].Type.GetTensorType().ElemType = int32(onnx.TensorProto_INT64)
+		}, "not supported: element type INT64", true},
 		{"no graph", func(m *onnx.ModelProto) { m.Graph = nil }, "no graph", false},
 		{"undefined output", func(m *onnx.ModelProto) { m.Graph.Output[0].Name = "z" }, `output "z" is not computed`, false},
 		{"undefined input", func(m *onnx.ModelProto) { m.Graph.Node[0].Input[0] = "q" }, `input "q" is not a graph input`, false},
