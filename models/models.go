@@ -13,7 +13,8 @@
 // the MNIST test set), and Open("convnet") the book's convnet (99.11%),
 // both trained by cmd/train (the README gives the exact commands). Open
 // also accepts the path of a checkpoint written by checkpoint.Write,
-// and weights in the book's format (sample_weight.pkl, .npz; FromBook).
+// weights in the book's format (sample_weight.pkl, .npz; FromBook), and
+// ONNX models (as torch.onnx.export writes them; see package onnximport).
 package models
 
 import (
@@ -23,12 +24,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/checkpoint"
 	"github.com/tapenet/tapenet/numpyio"
+	"github.com/tapenet/tapenet/onnximport"
 )
 
 //go:embed weights
@@ -129,10 +132,12 @@ type OpenOptions struct {
 }
 
 // Open returns the model named by ref: the name of an embedded model, or
-// the path of a file: a tapenet checkpoint (.safetensors), or weights in the
-// book's format (a pickle such as sample_weight.pkl, or an .npz archive,
-// with arrays W1, b1, W2, b2, ...; see FromBook). The file's format is told
-// from its first bytes. Errors name ref. At most one OpenOptions is used.
+// the path of a file: a tapenet checkpoint (.safetensors; its layers may
+// be of onnximport's kinds), weights in the book's format (a pickle such
+// as sample_weight.pkl, or an .npz archive, with arrays W1, b1, W2, b2,
+// ...; see FromBook), or an ONNX model (onnximport.Read). The file's format
+// is told from its first bytes (and a .onnx extension). Errors name ref. At
+// most one OpenOptions is used.
 func Open(ref string, opts ...OpenOptions) (*graph.Model, error) {
 	var opt OpenOptions
 	if len(opts) > 0 {
@@ -165,7 +170,17 @@ func Open(ref string, opts ...OpenOptions) (*graph.Model, error) {
 		}
 		return m, nil
 	}
-	m, err := checkpoint.Read(io.MultiReader(bytes.NewReader(head[:n]), f), nil)
+	rest := io.MultiReader(bytes.NewReader(head[:n]), f)
+	if onnximport.IsONNX(head[:n]) || strings.EqualFold(filepath.Ext(ref), ".onnx") {
+		m, err := onnximport.Read(rest)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: %w", ref, err)
+		}
+		return m, nil
+	}
+	// A checkpoint may be of a model imported from ONNX: its layer kinds
+	// are registered.
+	m, err := checkpoint.Read(rest, onnximport.Registry())
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", ref, err)
 	}

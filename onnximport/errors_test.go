@@ -1,12 +1,15 @@
 package onnximport_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/tapenet/tapenet/export"
 	"github.com/tapenet/tapenet/onnximport"
 )
 
@@ -136,5 +139,40 @@ func TestModelErrors(t *testing.T) {
 	}
 	if _, err := onnximport.Decode([]byte("not a protobuf \xff\xff")); err == nil || !strings.Contains(err.Error(), "not an ONNX model") {
 		t.Errorf("garbage: %v", err)
+	}
+}
+
+// IsONNX tells ONNX files from tapenet's other formats by their first
+// bytes.
+func TestIsONNX(t *testing.T) {
+	for _, tc := range []struct {
+		path string
+		want bool
+	}{
+		{"testdata/mlp_op11.onnx", true},
+		{"testdata/resnet_op17.onnx", true},
+		{"../models/weights/mlp.safetensors", false},
+		{"../models/weights/convnet.safetensors", false},
+		{"../numpyio/testdata/book.npz", false},
+		{"../numpyio/testdata/small_p4.pkl", false},
+		{"../numpyio/testdata/c32.npy", false},
+		{"testdata/make_fixtures.py", false},
+	} {
+		b, err := os.ReadFile(tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := onnximport.IsONNX(b[:min(len(b), 16)]); got != tc.want {
+			t.Errorf("%s: IsONNX %v", tc.path, got)
+		}
+	}
+	// tapenet's own export opens as ONNX too.
+	var out bytes.Buffer
+	m, _ := readModel(t, "testdata/mlp_op11.onnx")
+	if err := export.WriteONNX(&out, m); err != nil {
+		t.Fatal(err)
+	}
+	if !onnximport.IsONNX(out.Bytes()[:16]) {
+		t.Error("tapenet's ONNX export is not told as ONNX")
 	}
 }

@@ -44,10 +44,12 @@ Examples:
   go run ./cmd/train --arch convnet --epochs 8 --augment shift \
       --out models/weights/convnet.safetensors            # the embedded "convnet"
   go run ./cmd/train --arch book --activation sigmoid --optimizer sgd --lr 0.1
+  go run ./cmd/train --init model.onnx --epochs 1 --out tuned.safetensors  # fine-tune a PyTorch model
 `
 
 type options struct {
 	arch, activation, optimizer, out, data, schedule, augment string
+	init                                                      string // --init: a model to fine-tune
 	hidden                                                    []int
 	lr                                                        float64
 	epochs, batch, limit                                      int
@@ -75,6 +77,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.data, "data", "", "folder of MNIST-format IDX files (default: the embedded MNIST)")
 	fs.IntVar(&o.limit, "limit", 0, "train on the first N images only (0: all 60,000)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per epoch instead of text")
+	fs.StringVar(&o.init, "init", "", "fine-tune this model instead of training --arch from scratch: an ONNX file (e.g. from torch.onnx.export), a checkpoint or an embedded model's name")
 	fs.StringVar(&lc.path, "plot", "", "draw the learning curves (loss, train and test accuracy per epoch) to this PNG file, rewritten after every epoch")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -95,6 +98,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.init != "" {
+		if m, err = models.Open(o.init); err != nil {
+			return err
+		}
+		if in := m.Inputs(); len(in) != 1 || (fmt.Sprint(in[0].Shape) != "[784]" && fmt.Sprint(in[0].Shape) != "[1 28 28]") {
+			return fmt.Errorf("model %s takes %v; train feeds MNIST images, (784) or (1, 28, 28)", o.init, in)
+		}
+		o.arch = o.init // named in the output instead of --arch
+	}
 	// Convolutional models take (N, 1, 28, 28) images, the others (N, 784).
 	opt := datasets.Options{Normalize: true, Flatten: len(m.Input()) == 1, OneHot: true}
 	trainSet, test, err := loadData(o.data, opt)
@@ -102,7 +114,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	trainSet = trainSet.Head(o.limit)
-	m.Init(o.seed)
+	if o.init == "" {
+		m.Init(o.seed)
+	}
 	tr, err := train.NewTrainer(m, train.Config{Optimizer: o.optimizer, LearningRate: o.lr, Seed: o.seed})
 	if err != nil {
 		return err
