@@ -10,6 +10,7 @@ import (
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
 	"github.com/tapenet/tapenet/export"
+	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/onnximport"
 )
 
@@ -174,5 +175,26 @@ func TestIsONNX(t *testing.T) {
 	}
 	if !onnximport.IsONNX(out.Bytes()[:16]) {
 		t.Error("tapenet's ONNX export is not told as ONNX")
+	}
+}
+
+// Registry holds graph's kinds and every kind of this package, each
+// decodable from its JSON configuration.
+func TestRegistry(t *testing.T) {
+	reg := onnximport.Registry()
+	kinds := reg.Kinds()
+	for _, k := range onnximport.Kinds() {
+		if !strings.HasPrefix(k, "onnx-") {
+			t.Errorf("kind %q lacks the onnx- prefix", k)
+		}
+		if _, err := reg.Decode(k, nil); err != nil {
+			t.Errorf("kind %s: %v", k, err)
+		}
+	}
+	if len(kinds) != len(graph.Builtin().Kinds())+len(onnximport.Kinds()) {
+		t.Errorf("registry kinds %v", kinds)
+	}
+	if err := onnximport.Register(onnximport.Registry()); err == nil {
+		t.Error("registering the kinds twice is no error")
 	}
 }
