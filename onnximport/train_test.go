@@ -29,6 +29,9 @@ func TestFineTune(t *testing.T) {
 		{"viewnet_op13.onnx", false, 10000}, // onnx-leakyrelu: a kind of this package
 	} {
 		t.Run(tc.file, func(t *testing.T) {
+			if testing.Short() && !tc.flat {
+				t.Skip("-short: the MLP only")
+			}
 			m, _ := readModel(t, filepath.Join("testdata", tc.file))
 			opt := datasets.Options{Normalize: true, Flatten: tc.flat, OneHot: true}
 			trainSet, err := datasets.MNIST(datasets.Train, opt)
@@ -39,7 +42,7 @@ func TestFineTune(t *testing.T) {
 			test := testSet(t, tc.flat)
 			pr := graph.NewPredictor(m)
 			classes := func() []int {
-				preds, err := pr.Classify(test.X, 500)
+				preds, err := pr.Classify(test.X, 100)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -76,7 +79,7 @@ func TestFineTune(t *testing.T) {
 				t.Fatal(err)
 			}
 			head := test.Head(500)
-			if d := maxAbsDiff(outputs(t, back, head, 500), outputs(t, m, head, 500)); d != 0 {
+			if d := maxAbsDiff(outputs(t, back, head, 100), outputs(t, m, head, 100)); d != 0 {
 				t.Errorf("reloaded checkpoint's outputs differ by %g", d)
 			}
 			// ONNX again.
@@ -95,7 +98,7 @@ func TestFineTune(t *testing.T) {
 			if diff := countDiff(argmaxRows(got, 10), preds); diff != 0 {
 				t.Errorf("ORT %s classes of the fine-tuned export differ from tapenet's on %d of %d images", version, diff, test.Len())
 			}
-			if d := maxAbsDiff(got, outputs(t, m, test, 500)); d > 1e-4 {
+			if d := maxAbsDiff(got, outputs(t, m, test, 100)); d > 1e-4 {
 				t.Errorf("ORT %s probabilities of the fine-tuned export differ from tapenet's by %g", version, d)
 			}
 		})
