@@ -138,6 +138,14 @@ func TestModelErrors(t *testing.T) {
 	if _, err := onnximport.Decode(marshal(t, ok)); err != nil {
 		t.Fatalf("the unchanged model: %v", err)
 	}
+	// A batch without a name, or written as -1, is symbolic too.
+	for _, d := range []*onnx.TensorShapeProto_Dimension{{}, {Value: &onnx.TensorShapeProto_Dimension_DimValue{DimValue: -1}}} {
+		m := modelProto(13, []int{3}, []*onnx.NodeProto{n1("Relu", []string{"x"})})
+		m.Graph.Input[0].Type.GetTensorType().Shape.Dim[0] = d
+		if _, err := onnximport.Decode(marshal(t, m)); err != nil {
+			t.Errorf("batch dimension %v: %v", d, err)
+		}
+	}
 	if _, err := onnximport.Decode([]byte("not a protobuf \xff\xff")); err == nil || !strings.Contains(err.Error(), "not an ONNX model") {
 		t.Errorf("garbage: %v", err)
 	}

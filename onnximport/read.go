@@ -326,7 +326,9 @@ func modelInput(vi *onnx.ValueInfoProto) (*graph.Tensor, error) {
 	if tt.GetShape() == nil || len(dims) < 2 {
 		return nil, fmt.Errorf("input %q has shape %s: want (batch, sample dimensions...)", name, dimsString(dims))
 	}
-	if _, fixed := dims[0].Value.(*onnx.TensorShapeProto_Dimension_DimValue); fixed {
+	// The batch: a dim_param ("N", "batch_size", "unk__42"), or no value,
+	// or a value below 1 as some converters write for "unknown".
+	if d, fixed := dims[0].Value.(*onnx.TensorShapeProto_Dimension_DimValue); fixed && d.DimValue > 0 {
 		return nil, fmt.Errorf("input %q has shape %s: %w", name, dimsString(dims),
 			unsupported("a fixed batch size; export with a symbolic one (torch.onnx.export(..., dynamic_axes={%q: {0: \"N\"}}))", name))
 	}
