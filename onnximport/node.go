@@ -195,11 +195,6 @@ func (nc *nodeCtx) out(k int, v *value) error {
 	if k >= len(nc.n.Output) || nc.n.Output[k] == "" {
 		return nil // not asked for
 	}
-	if v.c != nil {
-		if err := nc.im.spend(v.c.size()); err != nil {
-			return err
-		}
-	}
 	nc.im.values[nc.n.Output[k]] = v
 	return nil
 }

@@ -403,7 +403,7 @@ func (im *importer) prune() (needed []bool, used map[string]bool, err error) {
 
 // spend takes n values from the folding budget.
 func (im *importer) spend(n int) error {
-	if n > im.budget {
+	if n < 0 || n > im.budget {
 		return fmt.Errorf("constants computed while importing exceed %d values", MaxFolded)
 	}
 	im.budget -= n
