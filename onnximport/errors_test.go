@@ -43,6 +43,7 @@ func TestUnsupported(t *testing.T) {
 		{"reshape to a fixed batch", modelProto(13, []int{2, 3}, []*onnx.NodeProto{n1("Reshape", []string{"x", "s"})}, int64s("s", []int{2}, 1, -1)), "Reshape", "first dimension is not the batch"},
 		{"reshape mixing the batch", modelProto(13, []int{2, 3}, []*onnx.NodeProto{n1("Reshape", []string{"x", "s"})}, int64s("s", []int{2}, -1, 2)), "Reshape", "mixes the batch"},
 		{"squeeze without axes", modelProto(13, []int{1, 3}, []*onnx.NodeProto{n1("Squeeze", []string{"x"})}), "Squeeze", "without axes"},
+		{"squeeze with an empty axes list", modelProto(11, []int{1, 3}, []*onnx.NodeProto{n1("Squeeze", []string{"x"}, aInts("axes"))}), "Squeeze", "without axes"},
 		{"unsqueeze before the batch", modelProto(11, []int{3}, []*onnx.NodeProto{n1("Unsqueeze", []string{"x"}, aInts("axes", 0))}), "Unsqueeze", "axis 0"},
 		{"slice with a step", modelProto(13, []int{4}, []*onnx.NodeProto{n1("Slice", []string{"x", "s", "e", "a", "st"})},
 			int64s("s", []int{1}, 0), int64s("e", []int{1}, 4), int64s("a", []int{1}, 1), int64s("st", []int{1}, 2)), "Slice", "step 2"},
@@ -108,6 +109,11 @@ func TestModelErrors(t *testing.T) {
 			m.Graph.Input[0].Type.GetTensorType().ElemType = int32(onnx.TensorProto_INT64)
 		}, "not supported: element type INT64", true},
 		{"no graph", func(m *onnx.ModelProto) { m.Graph = nil }, "no graph", false},
+		{"unsqueeze without axes", func(m *onnx.ModelProto) {
+			m.Graph.Node[0] = n1("Unsqueeze", []string{"x"}, aInts("axes"))
+			m.OpsetImport[0].Version = 11
+		},
+			"axes are missing", false},
 		{"undefined output", func(m *onnx.ModelProto) { m.Graph.Output[0].Name = "z" }, `output "z" is not computed`, false},
 		{"undefined input", func(m *onnx.ModelProto) { m.Graph.Node[0].Input[0] = "q" }, `input "q" is not a graph input`, false},
 		{"constant output", func(m *onnx.ModelProto) {

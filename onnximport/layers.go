@@ -341,27 +341,20 @@ func broadcastOp(op string, a, b *gorgonia.Node) (*gorgonia.Node, error) {
 	if (left != nil || right != nil) && r > 4 {
 		return nil, fmt.Errorf("%s: broadcasting %v and %v: at most 4 dimensions", op, a.Shape(), b.Shape())
 	}
-	if left == nil && right == nil {
-		switch op {
-		case "add":
-			return gorgonia.Add(a, b)
-		case "sub":
-			return gorgonia.Sub(a, b)
-		case "mul":
-			return gorgonia.HadamardProd(a, b)
-		case "div":
-			return gorgonia.HadamardDiv(a, b)
+	if left != nil || right != nil {
+		if a, b, err = gorgonia.Broadcast(a, b, gorgonia.NewBroadcastPattern(left, right)); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
 		}
 	}
 	switch op {
 	case "add":
-		return gorgonia.BroadcastAdd(a, b, left, right)
+		return gorgonia.Add(a, b)
 	case "sub":
-		return gorgonia.BroadcastSub(a, b, left, right)
+		return gorgonia.Sub(a, b)
 	case "mul":
-		return gorgonia.BroadcastHadamardProd(a, b, left, right)
+		return gorgonia.HadamardProd(a, b)
 	case "div":
-		return gorgonia.BroadcastHadamardDiv(a, b, left, right)
+		return divide(a, b) // IEEE division (see divOp)
 	}
 	return nil, fmt.Errorf("unknown op %q", op)
 }
@@ -401,9 +394,10 @@ type LeakyReLU struct {
 // Kind returns "onnx-leakyrelu".
 func (*LeakyReLU) Kind() string { return "onnx-leakyrelu" }
 
-// Forward adds the leaky rectifier.
+// Forward adds the leaky rectifier (one op; Gorgonia's LeakyRelu gives NaN
+// for infinities).
 func (l *LeakyReLU) Forward(_ *graph.Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
-	return gorgonia.LeakyRelu(x, float64(l.Alpha))
+	return leakyReLU(x, l.Alpha)
 }
 
 // Softmax is a softmax (or log-softmax) along one per-sample axis of a

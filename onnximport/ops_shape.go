@@ -694,7 +694,9 @@ func squeeze(nc *nodeCtx) error {
 	v := nc.input(0)
 	in := fullShape0(v)
 	var ax []int
-	if ok {
+	// An empty list of axes is no list, as ONNX Runtime reads it: every
+	// dimension of 1 goes.
+	if ok && len(axes) > 0 {
 		if ax, err = normAxes(axes, len(in)); err != nil {
 			return err
 		}

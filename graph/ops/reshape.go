@@ -57,6 +57,10 @@ func (op *reshapeOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(in) != 1 {
 		return nil, fmt.Errorf("%v: %d inputs, want 1", op, len(in))
 	}
+	if sc, ok := in[0].(gorgonia.Scalar); ok {
+		// Gorgonia gives a scalar for a tensor sliced down to one value.
+		in[0] = gorgonia.ScalarAsTensor(sc, 1, nil)
+	}
 	x, ok := in[0].(*tensor.Dense)
 	if !ok {
 		return nil, fmt.Errorf("%v: input is %T, want a dense tensor", op, in[0])
