@@ -72,9 +72,9 @@ func (s *stream) ints(lo, hi, count int) []int64 {
 // random graphs below draw from them.
 var opAttrs = map[string][]string{
 	"Gemm": {"alpha", "beta", "transA", "transB"}, "LeakyRelu": {"alpha"}, "Softmax": {"axis"}, "LogSoftmax": {"axis"},
-	"Conv":        {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"},
-	"MaxPool":     {"auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "strides"},
-	"AveragePool": {"auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides"},
+	"Conv":               {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"},
+	"MaxPool":            {"auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "strides"},
+	"AveragePool":        {"auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides"},
 	"BatchNormalization": {"epsilon", "momentum"}, "Dropout": {"ratio"}, "Flatten": {"axis"}, "Reshape": {"allowzero"},
 	"Transpose": {"perm"}, "Concat": {"axis"}, "Constant": {"value_ints", "value_float"}, "Shape": {"start", "end"},
 	"Gather": {"axis"}, "Unsqueeze": {"axes"}, "Squeeze": {"axes"}, "Cast": {"to"}, "ConstantOfShape": {"value"}, "Pad": {"mode"},

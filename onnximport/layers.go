@@ -388,6 +388,7 @@ func (l *Transpose) Forward(_ *graph.Scope, x *gorgonia.Node) (*gorgonia.Node, e
 
 // LeakyReLU is x for x >= 0 and Alpha·x below (ONNX's LeakyRelu).
 type LeakyReLU struct {
+	// Alpha is the slope below zero.
 	Alpha float32 `json:"alpha"`
 }
 
@@ -477,13 +478,15 @@ func (l *Softmax) Forward(_ *graph.Scope, x *gorgonia.Node) (*gorgonia.Node, err
 // Parameters: "weight" (Filters, channels, kh, kw), as in ONNX, and
 // "bias" (Filters) when Bias.
 type Conv struct {
+	// Filters is the number of output channels.
 	Filters int `json:"filters"`
 	// Kernel, Stride, Pad and Dilation are [height, width].
 	Kernel   [2]int `json:"kernel"`
 	Stride   [2]int `json:"stride"`
 	Pad      [2]int `json:"pad"`
 	Dilation [2]int `json:"dilation"`
-	Bias     bool   `json:"bias,omitempty"`
+	// Bias adds a learned bias per filter.
+	Bias bool `json:"bias,omitempty"`
 }
 
 // Kind returns "onnx-conv".
@@ -616,6 +619,7 @@ func (l *MaxPool) Forward(_ *graph.Scope, x *gorgonia.Node) (*gorgonia.Node, err
 // included (as graph.AvgPool2D).
 type AvgPool struct {
 	window
+	// ExcludePad averages over the input pixels of each window only.
 	ExcludePad bool `json:"exclude_pad,omitempty"`
 }
 
@@ -769,7 +773,9 @@ func (l *Slice) Forward(_ *graph.Scope, x *gorgonia.Node) (*gorgonia.Node, error
 // as many samples as its input has (ONNX's ConstantOfShape of a shape that
 // starts with the batch size). The input's values are not read.
 type Fill struct {
-	Shape []int   `json:"shape"`
+	// Shape is the per-sample shape (batch excluded).
+	Shape []int `json:"shape"`
+	// Value is every element's value.
 	Value float32 `json:"value"`
 }
 
@@ -802,9 +808,10 @@ func (l *Fill) Forward(s *graph.Scope, x *gorgonia.Node) (*gorgonia.Node, error)
 type Pad struct {
 	// Before and After give, per per-sample axis, how many values are
 	// added at its start and end.
-	Before []int   `json:"before"`
-	After  []int   `json:"after"`
-	Value  float32 `json:"value,omitempty"`
+	Before []int `json:"before"`
+	After  []int `json:"after"`
+	// Value is the value added.
+	Value float32 `json:"value,omitempty"`
 }
 
 // Kind returns "onnx-pad".

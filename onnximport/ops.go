@@ -98,7 +98,7 @@ func gemm(nc *nodeCtx) error {
 		return err
 	}
 	if len(w.shape) != 2 {
-		return fmt.Errorf("B has shape %v: want a matrix", w.shape)
+		return fmt.Errorf("input B has shape %v: want a matrix", w.shape)
 	}
 	k := x.Shape()[0]
 	units, inner := w.shape[1], w.shape[0]
@@ -106,7 +106,7 @@ func gemm(nc *nodeCtx) error {
 		units, inner = w.shape[0], w.shape[1]
 	}
 	if inner != k {
-		return fmt.Errorf("B of shape %v (transB=%d) for %d input features", w.shape, transB, k)
+		return fmt.Errorf("input B of shape %v (transB=%d) for %d input features", w.shape, transB, k)
 	}
 	var c *constant
 	if nc.input(2) != nil {

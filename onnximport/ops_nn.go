@@ -88,7 +88,7 @@ func conv(nc *nodeCtx) error {
 		return err
 	}
 	if len(w.shape) != 4 {
-		return fmt.Errorf("W has shape %v: want (filters, channels, height, width)", w.shape)
+		return fmt.Errorf("input W has shape %v: want (filters, channels, height, width)", w.shape)
 	}
 	group, err := nc.attrInt("group", 1)
 	if err != nil {
@@ -98,7 +98,7 @@ func conv(nc *nodeCtx) error {
 		return unsupported("group %d (grouped or depthwise convolution)", group)
 	}
 	if w.shape[1] != ps[0] {
-		return fmt.Errorf("W of shape %v for %d input channels", w.shape, ps[0])
+		return fmt.Errorf("input W of shape %v for %d input channels", w.shape, ps[0])
 	}
 	k := [2]int{w.shape[2], w.shape[3]}
 	if ks, ok, err := nc.attrInts("kernel_shape"); err != nil {
@@ -107,7 +107,7 @@ func conv(nc *nodeCtx) error {
 		return fmt.Errorf("kernel_shape %v for W of shape %v", ks, w.shape)
 	}
 	if k[0] < 1 || k[1] < 1 {
-		return fmt.Errorf("W of shape %v", w.shape)
+		return fmt.Errorf("input W of shape %v", w.shape)
 	}
 	s, err := nc.pair("strides", 1)
 	if err != nil {
@@ -128,7 +128,7 @@ func conv(nc *nodeCtx) error {
 			return err
 		}
 		if b.size() != filters || len(b.shape) != 1 {
-			return fmt.Errorf("B of shape %v for %d filters", b.shape, filters)
+			return fmt.Errorf("input B of shape %v for %d filters", b.shape, filters)
 		}
 	}
 	wp, err := paramOf("weight", w, w.shape)

@@ -302,7 +302,7 @@ func concat(nc *nodeCtx) error {
 		return err
 	}
 	if len(nc.in) == 0 || slices.Contains(nc.in, nil) {
-		return fmt.Errorf("Concat needs one or more inputs, none omitted")
+		return fmt.Errorf("one or more inputs are needed, none omitted")
 	}
 	if _, ok := nc.attrs["axis"]; !ok {
 		return fmt.Errorf("attribute axis is missing")
@@ -349,11 +349,11 @@ func concat(nc *nodeCtx) error {
 	shape[a] = 0
 	for _, c := range consts {
 		if c.dt != c0.dt || len(c.shape) != len(c0.shape) {
-			return fmt.Errorf("Concat of %s and %s", c0, c)
+			return fmt.Errorf("inputs %s and %s differ in type or rank", c0, c)
 		}
 		for d := range c.shape {
 			if d != a && c.shape[d] != c0.shape[d] {
-				return fmt.Errorf("Concat of %s and %s along axis %d", c0, c, a)
+				return fmt.Errorf("inputs %s and %s cannot join along axis %d", c0, c, a)
 			}
 		}
 		shape[a] += c.shape[a]
@@ -404,7 +404,7 @@ func constantOp(nc *nodeCtx) error {
 		return err
 	}
 	if len(nc.attrs) != 1 {
-		return fmt.Errorf("Constant needs exactly one value attribute, got %d", len(nc.attrs))
+		return fmt.Errorf("exactly one value attribute is needed, got %d", len(nc.attrs))
 	}
 	var c *constant
 	for name, a := range nc.attrs {
@@ -720,7 +720,7 @@ func squeeze(nc *nodeCtx) error {
 			return unsupported("Squeeze of the batch axis")
 		}
 		if d != 1 {
-			return fmt.Errorf("Squeeze of axis %d of size %d", k, d)
+			return fmt.Errorf("axis %d of size %d cannot be squeezed", k, d)
 		}
 	}
 	if v.c != nil {
