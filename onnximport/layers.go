@@ -272,6 +272,11 @@ func (l *Binary) Forward(s *graph.Scope, x *gorgonia.Node) (*gorgonia.Node, erro
 	if l.Param == nil {
 		return nil, fmt.Errorf("onnx-binary: %s of one tensor needs a parameter", l.Op)
 	}
+	if x.Dims() > 4 {
+		// The parameter is repeated along the batch, and Gorgonia
+		// broadcasts at most 4 dimensions.
+		return nil, fmt.Errorf("onnx-binary: %s of a tensor of %d dimensions (batch included) and a parameter: at most 4", l.Op, x.Dims())
+	}
 	p, err := s.Param(l.paramName())
 	if err != nil {
 		return nil, err

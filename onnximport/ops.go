@@ -251,6 +251,8 @@ func binaryOp(op string) handler {
 		}
 		full := fullShape(x)
 		switch {
+		case len(full) > 4:
+			return unsupported("%s of a tensor of %d dimensions and a constant (Gorgonia broadcasts at most 4, batch included)", nc.n.OpType, len(full))
 		case len(c.shape) > len(full):
 			return unsupported("a constant of shape %v broadcast over a tensor of rank %d (it adds dimensions before the batch)", c.shape, len(full))
 		case len(c.shape) == len(full) && c.shape[0] != 1:
