@@ -401,3 +401,49 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+// A model exported by PyTorch runs in infer, fine-tunes with train --init
+// (its weights, not fresh ones: the first epoch starts from its accuracy),
+// and the resulting checkpoint runs in infer.
+func TestONNXModelInferTrain(t *testing.T) {
+	dir := t.TempDir()
+	model, _ := filepath.Abs(filepath.Join("..", "onnximport", "testdata", "mlp_op11.onnx"))
+	out, stderr, code := run(t, dir, "infer", "--model", model, "--json")
+	if code != 0 {
+		t.Fatalf("infer exit %d: %s", code, stderr)
+	}
+	var before inferJSON
+	if err := json.Unmarshal([]byte(out), &before); err != nil {
+		t.Fatal(err)
+	}
+	if before.Samples != 10000 || before.Accuracy < 0.9 {
+		t.Errorf("infer %s: %d samples, accuracy %v", model, before.Samples, before.Accuracy)
+	}
+	out, stderr, code = run(t, dir, "train", "--init", model, "--epochs", "1", "--limit", "10000", "--out", "tuned.safetensors", "--json")
+	if code != 0 {
+		t.Fatalf("train --init exit %d: %s", code, stderr)
+	}
+	var ep struct {
+		TestAccuracy float64 `json:"test_accuracy"`
+	}
+	if err := json.Unmarshal([]byte(out), &ep); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if ep.TestAccuracy < before.Accuracy {
+		t.Errorf("fine-tuned test accuracy %v, imported %v", ep.TestAccuracy, before.Accuracy)
+	}
+	out, stderr, code = run(t, dir, "infer", "--model", "tuned.safetensors", "--json")
+	if code != 0 {
+		t.Fatalf("infer of the fine-tuned checkpoint: exit %d: %s", code, stderr)
+	}
+	var after inferJSON
+	json.Unmarshal([]byte(out), &after)
+	if after.Accuracy != ep.TestAccuracy {
+		t.Errorf("infer: accuracy %v; train reported %v", after.Accuracy, ep.TestAccuracy)
+	}
+	t.Logf("mlp_op11.onnx: imported %.4f, after one epoch over 10,000 images %.4f", before.Accuracy, after.Accuracy)
+	_, stderr, code = run(t, dir, "infer", "--model", filepath.Join("..", "onnximport", "testdata", "make_fixtures.py"))
+	if code != 1 || !strings.Contains(stderr, "make_fixtures.py") {
+		t.Errorf("a file that is no model: exit %d, %q", code, stderr)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/tapenet/tapenet/graph/ops"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -160,5 +161,6 @@ func (r *Reshape) Forward(_ *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 	if slices.Equal(out, []int(x.Shape()[1:])) {
 		return x, nil
 	}
-	return gorgonia.Reshape(x, append(tensor.Shape{x.Shape()[0]}, out...))
+	// A copy, not gorgonia.Reshape's view: see ops.Reshape.
+	return ops.Reshape(x, append(tensor.Shape{x.Shape()[0]}, out...))
 }

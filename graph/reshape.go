@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"github.com/tapenet/tapenet/graph/ops"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -20,5 +21,6 @@ func (Flatten) Forward(_ *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 		return x, nil
 	}
 	shape := x.Shape()
-	return gorgonia.Reshape(x, tensor.Shape{shape[0], shape.TotalSize() / shape[0]})
+	// A copy, not gorgonia.Reshape's view: see ops.Reshape.
+	return ops.Reshape(x, tensor.Shape{shape[0], shape.TotalSize() / shape[0]})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/tapenet/tapenet/export"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/ops"
+	"github.com/tapenet/tapenet/onnximport"
 	"gorgonia.org/gorgonia"
 )
 
@@ -107,12 +108,15 @@ func (d *BookDropout) ONNXNode(b *export.ONNXBuilder, x string) (string, error) 
 }
 
 // Registry returns the layer kinds a tapenet model may use: graph's
-// built-in kinds and this package's (BookDropout). Open reads checkpoints
+// built-in kinds, this package's (BookDropout) and onnximport's. Open reads checkpoints
 // with it; pass it to checkpoint.Read or graph.FromSpec for a model built
 // from this package's architectures.
 func Registry() *graph.Registry {
 	r := graph.Builtin()
 	// The kind is new to the registry returned by Builtin: this cannot fail.
 	_ = r.Register("bookdropout", func() graph.Layer { return &BookDropout{} })
+	// And onnximport's kinds, for checkpoints of models imported from ONNX
+	// (new to the registry too).
+	_ = onnximport.Register(r)
 	return r
 }

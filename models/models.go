@@ -15,9 +15,10 @@
 // the MNIST test set), and Open("convnet") the book's convnet (99.11%),
 // both trained by cmd/train (the README gives the exact commands). Open
 // also accepts the path of a checkpoint written by checkpoint.Write (its
-// layers decoded with Registry), and weights in the book's format
+// layers decoded with Registry), weights in the book's format
 // (sample_weight.pkl, the convnets' params.pkl and
-// deep_convnet_params.pkl, .npz; FromBook).
+// deep_convnet_params.pkl, .npz; FromBook), and ONNX models (as
+// torch.onnx.export writes them; see package onnximport).
 package models
 
 import (
@@ -28,6 +29,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -35,6 +37,7 @@ import (
 	"github.com/tapenet/tapenet/graph/checkpoint"
 	"github.com/tapenet/tapenet/internal/osfile"
 	"github.com/tapenet/tapenet/numpyio"
+	"github.com/tapenet/tapenet/onnximport"
 )
 
 //go:embed weights
@@ -136,15 +139,18 @@ type OpenOptions struct {
 }
 
 // Open returns the model named by ref: the name of an embedded model, or
-// the path of a file: a tapenet checkpoint (.safetensors), or weights in the
-// book's format (a pickle such as sample_weight.pkl, or an .npz archive,
-// with arrays W1, b1, W2, b2, ...; see FromBook). Errors name ref. At most
-// one OpenOptions is used.
+// the path of a file: a tapenet checkpoint (.safetensors; its layers
+// decoded with Registry, so models imported from ONNX and the book's
+// convnets reload), weights in the book's format (a pickle such as
+// sample_weight.pkl, or an .npz archive, with arrays W1, b1, W2, b2, ...;
+// see FromBook), or an ONNX model (onnximport.Read). Errors name ref. At
+// most one OpenOptions is used.
 //
-// The file's format is told from its bytes, never its name (see Detect).
-// Only a regular file is read: a named pipe or a device is refused without
-// being opened. Book-format weights have their names and shapes checked
-// from the file's headers before any array data is read or inflated.
+// The file's format is told from its bytes (see Detect and
+// onnximport.IsONNX; a .onnx extension also selects ONNX). Only a regular
+// file is read: a named pipe or a device is refused without being opened.
+// Book-format weights have their names and shapes checked from the file's
+// headers before any array data is read or inflated.
 func Open(ref string, opts ...OpenOptions) (*graph.Model, error) {
 	var opt OpenOptions
 	if len(opts) > 0 {
@@ -194,10 +200,17 @@ func Open(ref string, opts ...OpenOptions) (*graph.Model, error) {
 		}
 		return m, nil
 	}
+	if onnximport.IsONNX(head[:n]) || strings.EqualFold(filepath.Ext(ref), ".onnx") {
+		m, err := onnximport.Read(f)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: %w", ref, err)
+		}
+		return m, nil
+	}
 	if n == 0 {
 		return nil, fmt.Errorf("model %s: the file is empty", ref)
 	}
-	return nil, fmt.Errorf("model %s: not a model file: it starts with %q; want a tapenet checkpoint (safetensors), an .npz archive, an .npy array or a pickle of protocol 2 to 5", ref, head[:min(n, 8)])
+	return nil, fmt.Errorf("model %s: not a model file: it starts with %q; want a tapenet checkpoint (safetensors), an ONNX model, an .npz archive, an .npy array or a pickle of protocol 2 to 5", ref, head[:min(n, 8)])
 }
 
 // Format is a kind of model file told by Detect.

@@ -53,6 +53,7 @@ Examples:
   go run ./cmd/export --format dot | dot -Tsvg > graph.svg
   go run ./cmd/export --format npz --out weights.npz    # python: numpy.load("weights.npz")["fc1.weight"]
   go run ./cmd/export --out model.onnx                  # ONNX, input "input" (N, 784), output "output"
+  go run ./cmd/export --model pytorch.onnx              # summary of an ONNX model PyTorch exported
 
 Dense weights are stored (in, out), as x·W: the transpose of PyTorch's
 nn.Linear.weight. The ONNX model uses Gemm with transB=0.
@@ -69,7 +70,7 @@ func main() { cli.Main("export", run) }
 func run(args []string, stdout, stderr io.Writer) error {
 	var o options
 	fs := cli.NewFlags("export", usage(), stdout)
-	fs.StringVar(&o.model, "model", models.Default, "embedded model name ("+strings.Join(models.Names(), ", ")+"), checkpoint file (.safetensors), or book-format weights (.pkl, .npz with W1, b1, W2, b2, ...)")
+	fs.StringVar(&o.model, "model", models.Default, "embedded model name ("+strings.Join(models.Names(), ", ")+"), checkpoint file (.safetensors), book-format weights (.pkl, .npz with W1, b1, W2, b2, ...), or an ONNX model (.onnx, e.g. from torch.onnx.export)")
 	fs.StringVar(&o.activation, "activation", "sigmoid", "hidden activation for book-format weights (.pkl, .npz): "+strings.Join(models.Activations(), ", "))
 	fs.StringVar(&o.format, "format", "", "output format: "+strings.Join(export.Names(), ", ")+" (default: from the --out extension, else summary)")
 	fs.StringVarP(&o.out, "out", "o", "", "write to this file instead of stdout (required for binary formats)")

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -260,6 +261,39 @@ func TestFunctionalModel(t *testing.T) {
 	for _, name := range []string{"left", "right", "softmax1", "fc1.weight"} {
 		if !bytes.Contains(onnx, []byte(name)) {
 			t.Errorf("ONNX model lacks %q", name)
+		}
+	}
+}
+
+// ONNX models from PyTorch export in every format, ONNX again included;
+// viewnet holds layers of onnximport's own kinds.
+func TestONNXModel(t *testing.T) {
+	for _, name := range []string{"resnet_op17", "viewnet_op13"} {
+		model := filepath.Join("..", "..", "onnximport", "testdata", name+".onnx")
+		code, stdout, stderr := runCmd("--model", model)
+		if code != 0 || !strings.Contains(stdout, "net.fc (dense)") {
+			t.Fatalf("%s summary: exit %d, stderr %q, stdout:\n%s", name, code, stderr, stdout)
+		}
+		dir := t.TempDir()
+		for _, f := range export.Formats() {
+			if f.Name == "svg" || f.Name == "png" {
+				continue // Graphviz; the dot text is checked
+			}
+			path := filepath.Join(dir, name+f.Ext)
+			if code, _, stderr := runCmd("--model", model, "--format", f.Name, "-o", path); code != 0 {
+				t.Errorf("%s %s: exit %d: %s", name, f.Name, code, stderr)
+			}
+		}
+		again, err := models.Open(filepath.Join(dir, name+".onnx"))
+		if err != nil {
+			t.Fatalf("%s: the exported ONNX model: %v", name, err)
+		}
+		orig, err := models.Open(model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(again.ParamNames()) != fmt.Sprint(orig.ParamNames()) {
+			t.Errorf("%s: re-exported model has parameters %v, the original %v", name, again.ParamNames(), orig.ParamNames())
 		}
 	}
 }

@@ -49,6 +49,7 @@ Examples:
   go run ./cmd/infer --model model.safetensors
   go run ./cmd/infer --model sample_weight.pkl          # the book's chapter 3 weights
   go run ./cmd/infer --model weights.npz --activation relu
+  go run ./cmd/infer --model model.onnx                 # exported by PyTorch (torch.onnx.export)
   go run ./cmd/infer --data ~/fashion-mnist --split test --json
   go run ./cmd/infer --errors errors.png --confusion confusion.png   # pictures
   go run ./cmd/infer my_seven.png photo_of_a_two.jpg
@@ -82,7 +83,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) error {
 	var o options
 	fs := cli.NewFlags("infer", usage, stdout)
-	fs.StringVar(&o.model, "model", models.Default, "embedded model name ("+strings.Join(models.Names(), ", ")+"), checkpoint file (.safetensors), or book-format weights (.pkl, .npz with W1, b1, W2, b2, ...)")
+	fs.StringVar(&o.model, "model", models.Default, "embedded model name ("+strings.Join(models.Names(), ", ")+"), checkpoint file (.safetensors), book-format weights (.pkl, .npz with W1, b1, W2, b2, ...), or an ONNX model (.onnx, e.g. from torch.onnx.export)")
 	fs.StringVar(&o.activation, "activation", "sigmoid", "hidden activation for book-format weights (.pkl, .npz): "+strings.Join(models.Activations(), ", "))
 	fs.StringVar(&o.data, "data", "", "folder of MNIST-format IDX files, .gz or not (default: the embedded MNIST)")
 	fs.StringVar(&o.split, "split", "test", "which split to run: test or train")

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/tapenet/tapenet/models"
+
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/tapenet/tapenet/datasets"
@@ -26,7 +28,16 @@ func (o *options) train(fs *cli.Flags, res *resumed, lc *curves, stdout, stderr 
 		m = res.model
 	} else {
 		var err error
-		if m, err = o.model(); err != nil {
+		if o.init != "" {
+			// Fine-tune a model trained elsewhere: its weights, not Init's.
+			if m, err = models.Open(o.init); err != nil {
+				return err
+			}
+			if in := m.Inputs(); len(in) != 1 || (fmt.Sprint(in[0].Shape) != "[784]" && fmt.Sprint(in[0].Shape) != "[1 28 28]") {
+				return fmt.Errorf("model %s takes %v; train feeds MNIST images, (784) or (1, 28, 28)", o.init, in)
+			}
+			o.arch = o.init // named in the output instead of --arch
+		} else if m, err = o.model(); err != nil {
 			return err
 		}
 		if m, err = withDropout(m, o.dropout); err != nil {
@@ -54,7 +65,7 @@ func (o *options) train(fs *cli.Flags, res *resumed, lc *curves, stdout, stderr 
 	}
 	steps := (trainSet.Len() + o.batch - 1) / o.batch
 	rs := runState{settings: settingsOf(fs), augment: rand.NewPCG(o.seed, 0xa06), stopping: train.EarlyStopping{Patience: o.patience}}
-	if res == nil {
+	if res == nil && o.init == "" {
 		m.Init(o.seed)
 	}
 	tr, err := train.NewTrainer(m, o.trainConfig(m, steps))

@@ -38,10 +38,12 @@ Examples:
   go run ./cmd/train --arch convnet --epochs 8 --augment shift \
       --out models/weights/convnet.safetensors            # the embedded "convnet"
   go run ./cmd/train --arch book --activation sigmoid --optimizer sgd --lr 0.1
+  go run ./cmd/train --init model.onnx --epochs 1 --out tuned.safetensors  # fine-tune a PyTorch model
 ` + steerUsage
 
 type options struct {
 	arch, activation, optimizer, out, data, schedule, augment string
+	init                                                      string // --init: a model to fine-tune
 	hidden                                                    []int
 	lr                                                        float64
 	epochs, batch, limit                                      int
@@ -74,6 +76,7 @@ func runUntil(args []string, stdout, stderr io.Writer, stopAfter int) error {
 	fs.StringVar(&o.data, "data", "", "folder of MNIST-format IDX files (default: the embedded MNIST)")
 	fs.IntVar(&o.limit, "limit", 0, "train on the first N images only (0: all 60,000)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per epoch instead of text")
+	fs.StringVar(&o.init, "init", "", "fine-tune this model instead of training --arch from scratch: an ONNX file (e.g. from torch.onnx.export), a checkpoint or an embedded model's name")
 	fs.StringVar(&lc.path, "plot", "", "draw the learning curves (loss, train, validation and test accuracy per epoch) to this PNG file, rewritten after every epoch")
 	o.steer.flags(fs)
 	if err := fs.Parse(args); err != nil {

@@ -1,0 +1,108 @@
+// Package onnximport reads ONNX models, such as those torch.onnx.export
+// writes, into tapenet models: a functional graph.Model that predicts,
+// trains, saves as a checkpoint and exports again (export.WriteONNX) like
+// any other.
+//
+// # Reading a model
+//
+//	f, err := os.Open("model.onnx")
+//	m, err := onnximport.Read(f)        // *graph.Model
+//	probs, err := graph.NewPredictor(m).Forward(x)
+//
+// Decode takes the bytes and FromProto the decoded protobuf. models.Open,
+// and so the commands' --model flags (infer, export) and train's --init,
+// recognise ONNX files by their first bytes (IsONNX).
+//
+// Every graph input that is not an initializer becomes a model input: a
+// float32 tensor whose first dimension is the batch. It must be symbolic,
+// as torch.onnx.export writes it with dynamic_axes={"input": {0: "N"}};
+// the other dimensions must be fixed. A model exported with a fixed batch
+// is refused, not guessed at: its shape arithmetic may have the batch size
+// baked in.
+//
+// # What becomes what
+//
+// Each node becomes layers. Where an operator matches one of graph's
+// layers exactly it becomes that layer: Gemm with transB=1 (nn.Linear) a
+// graph.Dense with its weight transposed to (in, out), Conv with a square
+// kernel, equal strides and padding, no dilation and a bias a
+// graph.Conv2D, and likewise MaxPool, AveragePool, BatchNormalization,
+// Dropout, Flatten, Reshape, Concat, Add, Mul, Relu, Sigmoid, Tanh and the
+// softmax of (batch, classes) rows. Other forms become layers of this
+// package's kinds ("onnx-gemm", "onnx-conv", "onnx-binary", ...; Kinds),
+// which train like graph's and export back to their ONNX operators.
+//
+// The initializers a layer computes with become its parameters, with the
+// initializer's values; they are learned when training, except batch
+// normalisation's running statistics (buffers, as in PyTorch). The operand
+// of an Add, Sub, Mul or Div that comes from a Constant node rather than
+// an initializer (x / 255, say) is a buffer too: saved, not learned. A layer whose parameters come from
+// initializers "<p>.weight", "<p>.bias", ... is named p, so PyTorch's
+// "fc1.weight" stays "fc1.weight" in checkpoints and re-exports; other
+// layers are named after the node's module path or their kind. Checkpoints
+// of imported models hold layers of this package's kinds: read them with
+// checkpoint.Read(r, onnximport.Registry()) (models.Open does).
+//
+// Tensors known while importing are folded away: initializers that feed
+// shape arithmetic, Constant nodes, Shape of a tensor whose sample shape
+// is known, and what Gather, Unsqueeze, Squeeze, Concat, Slice, Cast,
+// Reshape, Add, ... compute from them. Shape's first element is the batch
+// size, kept symbolic through the folding, so x.view(x.size(0), -1)
+// (Shape, Gather, Unsqueeze, Concat, Reshape) becomes one graph.Reshape of
+// each sample.
+//
+// # Operators
+//
+// Opsets MinOpset (11) to MaxOpset (17) of the default domain, with the
+// attribute and input forms of each (Squeeze and Unsqueeze take their axes
+// as an attribute before opset 13 and as an input from it on; Softmax and
+// LogSoftmax flatten to 2-D before opset 13 and work along one axis from
+// it on; Shape has start and end from opset 15):
+//
+//	Gemm                transA=0; B and C initializers (alpha, beta, transB any)
+//	MatMul              a tensor times a constant matrix
+//	Add Sub Mul Div     tensor and constant (numpy broadcasting), two tensors
+//	                    of one rank (broadcasting up to 4-D), or constants
+//	Relu Sigmoid Tanh LeakyRelu
+//	Softmax LogSoftmax  any axis but the batch
+//	Conv                2-D, group 1; pads symmetric per axis, strides,
+//	                    dilations, auto_pad; with or without bias
+//	MaxPool AveragePool 2-D; pads symmetric per axis and smaller than the
+//	                    kernel; ceil_mode only where it changes nothing;
+//	                    count_include_pad 0 or 1
+//	GlobalAveragePool BatchNormalization (inference form) Dropout Identity
+//	Flatten Reshape     keeping the batch first (0 and -1 in the shape)
+//	Transpose           keeping the batch first
+//	Concat              along a sample axis, or of constants
+//	Constant Shape Gather Unsqueeze Squeeze Slice Cast ConstantOfShape Pad
+//	                    folded on constants; on tensors as far as the batch
+//	                    stays first (Slice with step 1, Pad in constant mode)
+//
+// Anything else is an error, a *NodeError naming the operator, the node and
+// the opset and wrapping ErrUnsupported: an unknown operator or attribute,
+// a grouped or 3-D convolution, asymmetric padding, a reshape that mixes
+// the batch with sample dimensions, a Squeeze without axes (its result
+// would depend on the batch size), an operator of another domain. The
+// importer never builds a model that computes something other than the
+// ONNX graph. Tests check every operator against hand-computed values and
+// ONNX Runtime, and models trained and exported by PyTorch against ONNX
+// Runtime on the 10,000 MNIST test images.
+//
+// # Training an imported model
+//
+// graph/train picks the loss from the output layer: a model whose output
+// is a Softmax trains with cross-entropy. PyTorch models usually end in
+// logits (trained with nn.CrossEntropyLoss): export them with their softmax
+// (torch.nn.Sequential(model, torch.nn.Softmax(dim=1))) to fine-tune them
+// here; a model ending in logits or LogSoftmax trains with mean squared
+// error.
+//
+// # Limits
+//
+// Read reads at most MaxBytes; a graph has at most MaxNodes nodes; every
+// tensor's dimensions are checked against its data and graph.MaxElements
+// before anything is allocated; values computed while importing are capped
+// by MaxFolded. Hostile files give errors, not panics (FuzzDecode,
+// FuzzGraph). Weights stored outside the file (external data) are not
+// read.
+package onnximport

@@ -1,0 +1,266 @@
+package onnximport
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/tapenet/tapenet/graph"
+)
+
+// nodeCtx is one node being converted: its inputs and attributes.
+type nodeCtx struct {
+	im    *importer
+	n     *onnx.NodeProto
+	opset int64
+	in    []*value // nil for an omitted optional input
+	attrs map[string]*onnx.AttributeProto
+}
+
+// handler converts one operator.
+type handler func(*nodeCtx) error
+
+// handlers maps the operators of the default domain to their conversion.
+// It is fixed (no registration): read-only after package initialisation.
+var handlers = map[string]handler{
+	"Gemm":               gemm,
+	"MatMul":             matmul,
+	"Add":                binaryOp("add"),
+	"Sub":                binaryOp("sub"),
+	"Mul":                binaryOp("mul"),
+	"Div":                binaryOp("div"),
+	"Relu":               unaryLayer(func(*nodeCtx) (graph.Layer, error) { return graph.ReLU{}, nil }),
+	"Sigmoid":            unaryLayer(func(*nodeCtx) (graph.Layer, error) { return graph.Sigmoid{}, nil }),
+	"Tanh":               unaryLayer(func(*nodeCtx) (graph.Layer, error) { return graph.Tanh{}, nil }),
+	"LeakyRelu":          leakyRelu,
+	"Softmax":            softmax(false),
+	"LogSoftmax":         softmax(true),
+	"Conv":               conv,
+	"MaxPool":            pool(true),
+	"AveragePool":        pool(false),
+	"GlobalAveragePool":  globalAvgPool,
+	"BatchNormalization": batchNorm,
+	"Dropout":            dropout,
+	"Identity":           identity,
+	"Flatten":            flatten,
+	"Reshape":            reshape,
+	"Transpose":          transpose,
+	"Concat":             concat,
+	"Constant":           constantOp,
+	"Shape":              shapeOp,
+	"Gather":             gather,
+	"Unsqueeze":          unsqueeze,
+	"Squeeze":            squeeze,
+	"Slice":              slice,
+	"Cast":               cast,
+	"ConstantOfShape":    constantOfShape,
+	"Pad":                pad,
+}
+
+// Operators returns the ONNX operators the importer converts, sorted.
+func Operators() []string {
+	ops := make([]string, 0, len(handlers))
+	for op := range handlers {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	return ops
+}
+
+// convert converts one node.
+func (im *importer) convert(n *onnx.NodeProto) error {
+	if n.Domain != "" && n.Domain != "ai.onnx" {
+		return unsupported("operator domain %q", n.Domain)
+	}
+	h, ok := handlers[n.OpType]
+	if !ok {
+		return unsupported("operator %s (the importer converts %s)", n.OpType, strings.Join(Operators(), ", "))
+	}
+	nc := &nodeCtx{im: im, n: n, opset: im.opset, attrs: map[string]*onnx.AttributeProto{}}
+	for _, a := range n.Attribute {
+		if a.RefAttrName != "" {
+			return unsupported("attribute %s referring to a function attribute", a.Name)
+		}
+		if _, dup := nc.attrs[a.Name]; dup {
+			return fmt.Errorf("attribute %s given twice", a.Name)
+		}
+		nc.attrs[a.Name] = a
+	}
+	for _, name := range n.Input {
+		if name == "" {
+			nc.in = append(nc.in, nil)
+			continue
+		}
+		v, ok := im.values[name]
+		if !ok {
+			return fmt.Errorf("input %q is not a graph input, an initializer or the output of an earlier node", name)
+		}
+		nc.in = append(nc.in, v)
+	}
+	for _, o := range n.Output {
+		if _, taken := im.values[o]; taken && o != "" {
+			return fmt.Errorf("output %q names a tensor already defined", o)
+		}
+	}
+	return h(nc)
+}
+
+// inputs checks the number of inputs given (trailing omitted ones count
+// as absent).
+func (nc *nodeCtx) inputs(least, most int) error {
+	n := len(nc.in)
+	for n > 0 && nc.in[n-1] == nil {
+		n--
+	}
+	if n < least || n > most {
+		if least == most {
+			return fmt.Errorf("%d inputs, want %d", n, least)
+		}
+		return fmt.Errorf("%d inputs, want %d to %d", n, least, most)
+	}
+	for k := range least {
+		if nc.in[k] == nil {
+			return fmt.Errorf("input %d is missing", k)
+		}
+	}
+	return nil
+}
+
+// input returns input k, or nil when absent.
+func (nc *nodeCtx) input(k int) *value {
+	if k < len(nc.in) {
+		return nc.in[k]
+	}
+	return nil
+}
+
+// allow checks that every attribute is one of names.
+func (nc *nodeCtx) allow(names ...string) error {
+	for name := range nc.attrs {
+		if !slices.Contains(names, name) {
+			return unsupported("attribute %s", name)
+		}
+	}
+	return nil
+}
+
+func (nc *nodeCtx) attr(name string, t onnx.AttributeProto_AttributeType) (*onnx.AttributeProto, error) {
+	a, ok := nc.attrs[name]
+	if !ok {
+		return nil, nil
+	}
+	if a.Type != t {
+		return nil, fmt.Errorf("attribute %s is of type %s, want %s", name, a.Type, t)
+	}
+	return a, nil
+}
+
+func (nc *nodeCtx) attrInt(name string, def int64) (int64, error) {
+	a, err := nc.attr(name, onnx.AttributeProto_INT)
+	if err != nil || a == nil {
+		return def, err
+	}
+	return a.I, nil
+}
+
+func (nc *nodeCtx) attrFloat(name string, def float32) (float32, error) {
+	a, err := nc.attr(name, onnx.AttributeProto_FLOAT)
+	if err != nil || a == nil {
+		return def, err
+	}
+	return a.F, nil
+}
+
+// attrInts returns an INTS attribute, or nil (and false) when absent.
+func (nc *nodeCtx) attrInts(name string) ([]int64, bool, error) {
+	a, err := nc.attr(name, onnx.AttributeProto_INTS)
+	if err != nil || a == nil {
+		return nil, false, err
+	}
+	return a.Ints, true, nil
+}
+
+func (nc *nodeCtx) attrString(name, def string) (string, error) {
+	a, err := nc.attr(name, onnx.AttributeProto_STRING)
+	if err != nil || a == nil {
+		return def, err
+	}
+	return string(a.S), nil
+}
+
+// out sets output k.
+func (nc *nodeCtx) out(k int, v *value) error {
+	if k >= len(nc.n.Output) || nc.n.Output[k] == "" {
+		return nil // not asked for
+	}
+	nc.im.values[nc.n.Output[k]] = v
+	return nil
+}
+
+func (nc *nodeCtx) outTensor(t *graph.Tensor) error { return nc.out(0, &value{t: t}) }
+
+func (nc *nodeCtx) outConst(c *constant) error { return nc.out(0, &value{c: c}) }
+
+// onlyFirstOutput checks that no output beyond the first is read.
+func (nc *nodeCtx) onlyFirstOutput() error {
+	for k, o := range nc.n.Output {
+		if k > 0 && o != "" && nc.im.used[o] {
+			return unsupported("output %d (%s)", k, o)
+		}
+	}
+	return nil
+}
+
+// constIn returns input k, which must be a constant.
+func (nc *nodeCtx) constIn(k int, what string) (*constant, error) {
+	v := nc.input(k)
+	if v == nil {
+		return nil, fmt.Errorf("input %d (%s) is missing", k, what)
+	}
+	if v.c == nil {
+		return nil, unsupported("%s computed from the model's inputs (input %d); it must be an initializer or a constant", what, k)
+	}
+	return v.c, nil
+}
+
+// tensorIn returns input k, which must be computed from the model inputs.
+func (nc *nodeCtx) tensorIn(k int) (*graph.Tensor, error) {
+	v := nc.input(k)
+	if v == nil {
+		return nil, fmt.Errorf("input %d is missing", k)
+	}
+	if v.t == nil {
+		return nil, unsupported("a constant input %d (only tensors computed from the model's inputs)", k)
+	}
+	return v.t, nil
+}
+
+// apply applies a layer for this node.
+func (nc *nodeCtx) apply(l graph.Layer, ps []param, ins ...*graph.Tensor) (*graph.Tensor, error) {
+	return nc.im.apply(nc, l, ps, ins...)
+}
+
+// fullShape returns the shape of a model tensor with the batch as -1.
+func fullShape(t *graph.Tensor) []int { return append([]int{-1}, t.Shape()...) }
+
+// paramOf returns a constant as a layer parameter of the given shape.
+func paramOf(local string, c *constant, shape []int) (param, error) {
+	if !isFloat(c.dt) {
+		return param{}, unsupported("a parameter of element type %s", typeName(c.dt))
+	}
+	if shapeSize(shape) != c.size() {
+		return param{}, fmt.Errorf("parameter %s: %d values for shape %v", local, c.size(), shape)
+	}
+	return param{local: local, shape: slices.Clone(shape), values: c.f, source: c.init}, nil
+}
+
+// paramName returns the parameter name for an initializer: the part after
+// its last dot ("scale" for "net.scale"), else def.
+func paramName(c *constant, def string) string {
+	if i := strings.LastIndexByte(c.init, '.'); i >= 0 && validName(c.init[i+1:]) && c.init[i+1:] != "" && !strings.Contains(c.init[i+1:], "/") {
+		return c.init[i+1:]
+	}
+	return def
+}
