@@ -6,12 +6,14 @@
 //	m, err := models.TwoLayerNet(784, 100, 10, "relu") // 784-100-10, softmax output
 //	m, err := models.BookNet()                          // the book's 784-50-100-10 sigmoid net
 //	m, err := models.ConvNet()                          // the book's SimpleConvNet
+//	m, err := models.ResNet()                           // a small residual CNN
 //
 // # Pretrained models
 //
 // Open("mlp") returns the default model, a 784-256-10 ReLU net (98.19% on
-// the MNIST test set), and Open("convnet") the book's convnet (99.11%),
-// both trained by cmd/train (the README gives the exact commands). Open
+// the MNIST test set), Open("convnet") the book's convnet (99.11%) and
+// Open("resnet") the small residual CNN of ResNet (99.56%), all trained by
+// cmd/train (the README gives the exact commands). Open
 // also accepts the path of a checkpoint written by graph.WriteCheckpoint,
 // and weights in the book's format (sample_weight.pkl, .npz; FromBook).
 package models

@@ -40,6 +40,8 @@ Examples:
   go run ./cmd/train --out models/weights/mlp.safetensors # the embedded "mlp": the defaults
   go run ./cmd/train --arch convnet --epochs 8 --augment shift \
       --out models/weights/convnet.safetensors            # the embedded "convnet"
+  go run ./cmd/train --arch resnet --epochs 10 --lr 0.003 --augment shift \
+      --out models/weights/resnet.safetensors             # the embedded "resnet"
   go run ./cmd/train --arch book --activation sigmoid --optimizer sgd --lr 0.1
 `
 
