@@ -8,17 +8,18 @@
 //	m, err := models.ConvNet()                          // the book's SimpleConvNet, He init
 //	m, err := models.BookSimpleConvNet()                // the same, the book's init
 //	m, err := models.BookDeepConvNet()                  // the book's chapter 8 DeepConvNet
+//	m, err := models.ResNet()                           // a small residual CNN
 //
 // # Pretrained models
 //
 // Open("mlp") returns the default model, a 784-256-10 ReLU net (98.19% on
-// the MNIST test set), and Open("convnet") the book's convnet (99.11%),
-// both trained by cmd/train (the README gives the exact commands). Open
-// also accepts the path of a checkpoint written by checkpoint.Write (its
-// layers decoded with Registry), weights in the book's format
-// (sample_weight.pkl, the convnets' params.pkl and
-// deep_convnet_params.pkl, .npz; FromBook), and ONNX models (as
-// torch.onnx.export writes them; see package onnximport).
+// the MNIST test set), Open("convnet") the book's convnet (99.11%) and
+// Open("resnet") the small residual CNN of ResNet (99.56%), all trained by
+// cmd/train (the README gives the exact commands). Open also accepts the
+// path of a checkpoint written by checkpoint.Write (its layers decoded
+// with Registry), weights in the book's format (sample_weight.pkl, the
+// convnets' params.pkl and deep_convnet_params.pkl, .npz; FromBook), and
+// ONNX models (as torch.onnx.export writes them; see package onnximport).
 package models
 
 import (

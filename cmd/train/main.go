@@ -37,6 +37,8 @@ Examples:
   go run ./cmd/train --out models/weights/mlp.safetensors # the embedded "mlp": the defaults
   go run ./cmd/train --arch convnet --epochs 8 --augment shift \
       --out models/weights/convnet.safetensors            # the embedded "convnet"
+  go run ./cmd/train --arch resnet --epochs 10 --lr 0.003 --augment shift \
+      --out models/weights/resnet.safetensors             # the embedded "resnet"
   go run ./cmd/train --arch book --activation sigmoid --optimizer sgd --lr 0.1
   go run ./cmd/train --init model.onnx --epochs 1 --out tuned.safetensors  # fine-tune a PyTorch model
 ` + steerUsage
@@ -62,7 +64,7 @@ func runUntil(args []string, stdout, stderr io.Writer, stopAfter int) error {
 	var o options
 	var lc curves // --plot
 	fs := cli.NewFlags("train", usage, stdout)
-	fs.StringVar(&o.arch, "arch", "mlp", "architecture: mlp (hidden layers from --hidden), book (784-50-100-10 sigmoid) convnet (the book's SimpleConvNet: conv 30x5x5, relu, 2x2 max-pool, 100 relu, 10), resnet (a small residual CNN, models.ResNet) or book-deep (the book's chapter 8 DeepConvNet, with its dropout)")
+	fs.StringVar(&o.arch, "arch", "mlp", "architecture: mlp (hidden layers from --hidden), book (784-50-100-10 sigmoid), convnet (the book's SimpleConvNet: conv 30x5x5, relu, 2x2 max-pool, 100 relu, 10), resnet (a small residual CNN, models.ResNet) or book-deep (the book's chapter 8 DeepConvNet, with its dropout)")
 	fs.IntSliceVar(&o.hidden, "hidden", []int{256}, "hidden layer sizes of the mlp, comma-separated")
 	fs.StringVar(&o.activation, "activation", "relu", "hidden activation of the mlp: "+strings.Join(slices.DeleteFunc(models.Activations(), func(s string) bool { return s == "step" }), ", "))
 	fs.StringVar(&o.optimizer, "optimizer", "adam", "optimizer, with PyTorch's formulas: "+strings.Join(train.Optimizers(), ", ")+" (momentum and nesterov: SGD with momentum 0.9)")
