@@ -5,7 +5,6 @@ import (
 
 	"github.com/tapenet/tapenet/graph/ops"
 	"gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // Conv2D is a 2-D convolution (cross-correlation, as in PyTorch, ONNX and
@@ -100,35 +99,9 @@ func (c *Conv2D) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 		return nil, err
 	}
 	p, st := c.Padding, c.stride()
-	// gorgonia.Conv2d's steps (im2col, one matrix product) with the bias
-	// added to the (N·oh·ow, Filters) product and a fast move of the channel
-	// axis instead of its generic transpose.
-	cols, err := gorgonia.Im2Col(x, tensor.Shape{c.Kernel, c.Kernel}, tensor.Shape{p, p}, tensor.Shape{st, st}, tensor.Shape{1, 1})
+	y, err := ops.Conv2D(x, w, b, [2]int{c.Kernel, c.Kernel}, [2]int{p, p}, [2]int{st, st}, [2]int{1, 1})
 	if err != nil {
 		return nil, fmt.Errorf("conv2d: %w", err)
 	}
-	cs := cols.Shape() // (N, oh, ow, C·k·k)
-	patches, err := gorgonia.Reshape(cols, tensor.Shape{cs[0] * cs[1] * cs[2], cs[3]})
-	if err != nil {
-		return nil, err
-	}
-	wflat, err := gorgonia.Reshape(w, tensor.Shape{c.Filters, cs[3]})
-	if err != nil {
-		return nil, err
-	}
-	wt, err := gorgonia.Transpose(wflat)
-	if err != nil {
-		return nil, err
-	}
-	y, err := gorgonia.Mul(patches, wt)
-	if err != nil {
-		return nil, err
-	}
-	if y, err = gorgonia.BroadcastAdd(y, b, nil, []byte{0}); err != nil {
-		return nil, err
-	}
-	if y, err = gorgonia.Reshape(y, tensor.Shape{cs[0], cs[1], cs[2], c.Filters}); err != nil {
-		return nil, err
-	}
-	return ops.ChannelsFirst(y)
+	return y, nil
 }

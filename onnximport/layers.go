@@ -543,41 +543,17 @@ func (l *Conv) Forward(s *graph.Scope, x *gorgonia.Node) (*gorgonia.Node, error)
 	if err != nil {
 		return nil, err
 	}
-	cols, err := gorgonia.Im2Col(x, tensor.Shape{l.Kernel[0], l.Kernel[1]}, tensor.Shape{l.Pad[0], l.Pad[1]},
-		tensor.Shape{l.Stride[0], l.Stride[1]}, tensor.Shape{l.Dilation[0], l.Dilation[1]})
+	var b *gorgonia.Node
+	if l.Bias {
+		if b, err = s.Param("bias"); err != nil {
+			return nil, err
+		}
+	}
+	y, err := ops.Conv2D(x, w, b, l.Kernel, l.Pad, l.Stride, l.Dilation)
 	if err != nil {
 		return nil, fmt.Errorf("onnx-conv: %w", err)
 	}
-	cs := cols.Shape() // (N, oh, ow, C·kh·kw)
-	patches, err := gorgonia.Reshape(cols, tensor.Shape{cs[0] * cs[1] * cs[2], cs[3]})
-	if err != nil {
-		return nil, err
-	}
-	wflat, err := gorgonia.Reshape(w, tensor.Shape{l.Filters, cs[3]})
-	if err != nil {
-		return nil, err
-	}
-	wt, err := gorgonia.Transpose(wflat)
-	if err != nil {
-		return nil, err
-	}
-	y, err := gorgonia.Mul(patches, wt)
-	if err != nil {
-		return nil, err
-	}
-	if l.Bias {
-		b, err := s.Param("bias")
-		if err != nil {
-			return nil, err
-		}
-		if y, err = gorgonia.BroadcastAdd(y, b, nil, []byte{0}); err != nil {
-			return nil, err
-		}
-	}
-	if y, err = gorgonia.Reshape(y, tensor.Shape{cs[0], cs[1], cs[2], l.Filters}); err != nil {
-		return nil, err
-	}
-	return ops.ChannelsFirst(y)
+	return y, nil
 }
 
 // window is a pooling window: [height, width] sizes, symmetric padding.
