@@ -18,6 +18,7 @@ import (
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/export"
 	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/internal/testutil"
 	"github.com/tapenet/tapenet/models"
 	"google.golang.org/protobuf/proto"
 	"gorgonia.org/gorgonia"
@@ -317,25 +318,7 @@ func TestONNXIdentityOnly(t *testing.T) {
 // $TAPENET_ORT_DIR, else testdata/ort. It skips the test when node or the
 // package is missing (and fails when TAPENET_ORT_DIR names a folder
 // without it).
-func ortDir(t *testing.T) string {
-	t.Helper()
-	dir, set := os.LookupEnv("TAPENET_ORT_DIR")
-	if !set {
-		dir = filepath.Join("testdata", "ort")
-	}
-	dir, _ = filepath.Abs(dir)
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "onnxruntime-node", "package.json")); err != nil {
-		msg := fmt.Sprintf("onnxruntime-node not installed in %s: npm install --ignore-scripts --prefix export/testdata/ort (or set TAPENET_ORT_DIR)", dir)
-		if set {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node (Node.js) not installed: ONNX Runtime not checked")
-	}
-	return dir
-}
+func ortDir(t *testing.T) string { return testutil.ORTDir(t, filepath.Join("testdata", "ort")) }
 
 type ortResult struct {
 	Version    string      `json:"ort_version"`

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tapenet/tapenet/internal/testutil"
 )
 
 // ONNX Runtime runs in Node.js (npm onnxruntime-node, installed for the
@@ -22,23 +24,7 @@ import (
 // node or the package is missing (and fails when TAPENET_ORT_DIR names a
 // folder without it).
 func ortDir(t *testing.T) string {
-	t.Helper()
-	dir, set := os.LookupEnv("TAPENET_ORT_DIR")
-	if !set {
-		dir = filepath.Join("..", "export", "testdata", "ort")
-	}
-	dir, _ = filepath.Abs(dir)
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "onnxruntime-node", "package.json")); err != nil {
-		msg := fmt.Sprintf("onnxruntime-node not installed in %s: (cd export/testdata/ort && npm install --ignore-scripts) or set TAPENET_ORT_DIR", dir)
-		if set {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node (Node.js) not installed: ONNX Runtime not checked")
-	}
-	return dir
+	return testutil.ORTDir(t, filepath.Join("..", "export", "testdata", "ort"))
 }
 
 // ortInput is one model input for ONNX Runtime: name, values and dims

@@ -4,10 +4,13 @@ package testutil
 
 import (
 	"bufio"
+	"fmt"
 	"image"
 	"image/png"
 	"math/rand/v2"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -109,4 +112,28 @@ func Drawing(digit *image.Gray, size int, rng *rand.Rand) *image.Gray {
 		}
 	}
 	return canvas
+}
+
+// ORTDir returns the folder holding npm's onnxruntime-node (TAPENET_ORT_DIR,
+// else def, relative to the test's package). When it is missing the test
+// is skipped, or fails if TAPENET_ORT_DIR was set (CI sets it, so a missing
+// runtime cannot pass silently); a missing node skips.
+func ORTDir(t testing.TB, def string) string {
+	t.Helper()
+	dir, set := os.LookupEnv("TAPENET_ORT_DIR")
+	if !set {
+		dir = def
+	}
+	dir, _ = filepath.Abs(dir)
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "onnxruntime-node", "package.json")); err != nil {
+		msg := fmt.Sprintf("onnxruntime-node not installed in %s: (cd export/testdata/ort && npm install --ignore-scripts) or set TAPENET_ORT_DIR", dir)
+		if set {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node (Node.js) not installed: ONNX Runtime not checked")
+	}
+	return dir
 }
