@@ -1,8 +1,10 @@
 // Package sgemm is a float32 matrix multiply (BLAS Sgemm) tuned for the
-// shapes neural networks run: a packed, cache-blocked loop around a 4x16
-// register-tiled micro-kernel, written in AVX2/FMA assembly on amd64 (with a
-// pure-Go kernel elsewhere), spread over the available cores for large
-// products.
+// shapes neural networks run: a cache-blocked loop around a register-tiled
+// micro-kernel chosen at start-up with golang.org/x/sys/cpu: 8x32 tiles in
+// AVX-512 assembly, else 4x16 tiles in AVX2/FMA assembly, else the same
+// 4x16 tiles in portable Go; spread over the available cores for large
+// products. The AVX-512 and AVX2 kernels give the same bits: each element is
+// one FMA chain per depth block of 256, in the same order.
 //
 // BLAS wraps it into a full gonum BLAS implementation (every other routine is
 // gonum's), which graph installs into Gorgonia so that every matrix product of
@@ -48,27 +50,72 @@ func Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda i
 	if k == 0 || alpha == 0 {
 		return
 	}
-	ta, tb := tA != blas.NoTrans, tB != blas.NoTrans
-	// Split the rows of C over the cores only for large products: below
-	// about 16M multiply-adds the goroutine hand-offs cost what the second
-	// core gains (measured on the 784-100-10 training step), and callers such
-	// as graph.Predictor.Classify already keep every core busy.
+	sgemm(best, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+}
+
+// kernels names a micro-kernel family.
+type kernels int
+
+const (
+	tiles4x16 kernels = iota // AVX2/FMA assembly, or portable Go
+	tiles8x32                // AVX-512 assembly
+)
+
+// best is the fastest family this CPU runs, chosen once at start-up.
+var best = func() kernels {
+	if hasAVX512 {
+		return tiles8x32
+	}
+	return tiles4x16
+}()
+
+// sgemm adds alpha·op(A)·op(B) to C (already scaled by beta) with the
+// given kernels, over several goroutines for large products. Both families
+// give the same bits, and so does any split over goroutines: every element
+// is summed by one goroutine in the same order.
+func sgemm(kern kernels, ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	run := func(i0, i1, j0, j1 int) {
+		if kern == tiles8x32 {
+			multiply512(ta, tb, i0, i1, j0, j1, k, alpha, a, lda, b, ldb, c, ldc)
+			return
+		}
+		multiply(ta, tb, i0, i1, j0, j1, k, alpha, a, lda, b, ldb, c, ldc)
+	}
+	tm, tn := mr, nr
+	if kern == tiles8x32 {
+		tm, tn = mr512, nr512
+	}
+	// Split C over the cores only for large products: below about 16M
+	// multiply-adds the goroutine hand-offs cost what the second core gains
+	// (measured on the 784-100-10 training step), and callers such as
+	// graph.Predictor.Classify already keep every core busy. Wide products
+	// are split by columns (each goroutine packs only its part of B), tall
+	// ones by rows.
 	workers := 1
-	if flops := m * n * k; flops >= 1<<24 && m >= 2*mr {
-		workers = min(runtime.GOMAXPROCS(0), (m+mr-1)/mr, 8)
+	if m*n*k >= 1<<24 {
+		workers = min(runtime.GOMAXPROCS(0), 8, max((m+tm-1)/tm, (n+tn-1)/tn))
 	}
 	if workers == 1 {
-		multiply(ta, tb, 0, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+		run(0, m, 0, n)
 		return
 	}
-	rows := ((m+workers-1)/workers + mr - 1) / mr * mr
+	byCols := (n+tn-1)/tn >= workers && (n >= m || (m+tm-1)/tm < workers)
+	size, unit := m, tm
+	if byCols {
+		size, unit = n, tn
+	}
+	step := ((size+workers-1)/workers + unit - 1) / unit * unit
 	var wg sync.WaitGroup
-	for from := 0; from < m; from += rows {
-		to := min(from+rows, m)
+	for from := 0; from < size; from += step {
+		to := min(from+step, size)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			multiply(ta, tb, from, to, n, k, alpha, a, lda, b, ldb, c, ldc)
+			if byCols {
+				run(0, m, from, to)
+			} else {
+				run(from, to, 0, n)
+			}
 		}()
 	}
 	wg.Wait()
@@ -114,10 +161,19 @@ type buffers struct{ a, b []float32 }
 
 var pool = sync.Pool{New: func() any { return new(buffers) }}
 
-// multiply adds alpha * op(A)[from:to] * op(B) to rows [from, to) of C.
-// Whole 16-column panels of a row-major B, and whole 4-row tiles of a
-// row-major A, are read in place; the rest is packed first.
-func multiply(ta, tb bool, from, to, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+// multiply adds alpha·op(A)·op(B) to the block rows [from, to) × columns
+// [j0, j1) of C with the 4×16 kernels. Whole 16-column panels of a
+// row-major B, and whole 4-row tiles of a row-major A, are read in place;
+// the rest is packed first.
+func multiply(ta, tb bool, from, to, c0, c1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	// Columns [c0, c1) of op(B) and C are those of the slices shifted by c0.
+	n := c1 - c0
+	if tb {
+		b = b[c0*ldb:]
+	} else {
+		b = b[c0:]
+	}
+	c = c[c0:]
 	buf := pool.Get().(*buffers)
 	defer pool.Put(buf)
 	npanels := (n + nr - 1) / nr
@@ -127,7 +183,7 @@ func multiply(ta, tb bool, from, to, n, k int, alpha float32, a []float32, lda i
 		buf.b = grow(buf.b, npanels*nr*kb)
 		for p := 0; p < npanels; p++ {
 			if j0 := p * nr; tb || n-j0 < nr {
-				packB(tb, buf.b[p*nr*kb:(p+1)*nr*kb], b, ldb, k0, kb, j0, min(nr, n-j0))
+				packPanel(tb, buf.b[p*nr*kb:(p+1)*nr*kb], nr, b, ldb, k0, kb, j0, min(nr, n-j0))
 			}
 		}
 		buf.a = grow(buf.a, mr*kb)
@@ -135,7 +191,7 @@ func multiply(ta, tb bool, from, to, n, k int, alpha float32, a []float32, lda i
 			ib := min(mr, to-i0)
 			direct := !ta && ib == mr
 			if !direct {
-				packA(ta, buf.a, a, lda, i0, ib, k0, kb)
+				packRows(ta, buf.a, mr, a, lda, i0, ib, k0, kb)
 			}
 			for p := 0; p < npanels; p++ {
 				j0 := p * nr
@@ -168,9 +224,9 @@ func grow(s []float32, n int) []float32 {
 	return s[:n]
 }
 
-// packA writes rows [i0, i0+ib) and columns [k0, k0+kb) of op(A) as kb
+// packRows writes rows [i0, i0+ib) and columns [k0, k0+kb) of op(A) as kb
 // groups of mr values (row-interleaved), zero-padding missing rows.
-func packA(ta bool, dst, a []float32, lda, i0, ib, k0, kb int) {
+func packRows(ta bool, dst []float32, mr int, a []float32, lda, i0, ib, k0, kb int) {
 	dst = dst[:kb*mr]
 	if ib < mr {
 		clear(dst)
@@ -189,9 +245,9 @@ func packA(ta bool, dst, a []float32, lda, i0, ib, k0, kb int) {
 	}
 }
 
-// packB writes rows [k0, k0+kb) and columns [j0, j0+jb) of op(B) as one
-// panel: kb groups of nr values, zero-padding missing columns.
-func packB(tb bool, panel, b []float32, ldb, k0, kb, j0, jb int) {
+// packPanel writes rows [k0, k0+kb) and columns [j0, j0+jb) of op(B) as
+// one panel: kb groups of nr values, zero-padding missing columns.
+func packPanel(tb bool, panel []float32, nr int, b []float32, ldb, k0, kb, j0, jb int) {
 	for kk := 0; kk < kb; kk++ {
 		d := panel[kk*nr : kk*nr+nr]
 		if !tb {

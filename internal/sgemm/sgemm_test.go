@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
@@ -130,6 +131,67 @@ func BenchmarkSgemm(b *testing.B) {
 				b.SetBytes(int64(2 * s.m * s.n * s.k)) // "MB/s" reads as Mflop/s
 				for b.Loop() {
 					impl.f(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
+				}
+			})
+		}
+	}
+}
+
+// TestFamiliesGiveTheSameBits runs every product with the 4×16 and the
+// 8×32 kernels, on one goroutine and split over several by rows and by
+// columns, and wants identical bits: models trained on one CPU reproduce
+// on another.
+func TestFamiliesGiveTheSameBits(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	shapes := [][3]int{{1, 1, 1}, {1, 256, 784}, {7, 33, 5}, {8, 32, 256}, {9, 65, 257}, {100, 10, 100}, {57, 30, 25}, {300, 700, 600}, {1200, 30, 25}, {64, 2048, 64}}
+	for _, s := range shapes {
+		m, n, k := s[0], s[1], s[2]
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				lda, ldb := k+1, n+2
+				if ta {
+					lda = m + 3
+				}
+				if tb {
+					ldb = k
+				}
+				a := randSlice(rng, lda*max(m, k))
+				b := randSlice(rng, ldb*max(n, k))
+				c0 := randSlice(rng, m*(n+1))
+				var results [][]float32
+				for _, kern := range []kernels{tiles4x16, tiles8x32} {
+					c := slices.Clone(c0)
+					sgemm(kern, ta, tb, m, n, k, 0.75, a, lda, b, ldb, c, n+1)
+					results = append(results, c)
+				}
+				for i := range results[0] {
+					if math.Float32bits(results[0][i]) != math.Float32bits(results[1][i]) {
+						t.Fatalf("%dx%dx%d ta=%v tb=%v: element %d is %v with 4x16 tiles, %v with 8x32", m, n, k, ta, tb, i, results[0][i], results[1][i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkSgemmSquare measures n×n×n products, the figure BLAS libraries
+// are compared on (scripts/bench.sh reads it: GFLOP/s = 2n³ / ns).
+func BenchmarkSgemmSquare(b *testing.B) {
+	for _, n := range []int{512, 2048} {
+		rng := rand.New(rand.NewPCG(9, 10))
+		x, y, c := randSlice(rng, n*n), randSlice(rng, n*n), make([]float32, n*n)
+		for _, kern := range []struct {
+			name string
+			k    kernels
+		}{{"best", best}, {"4x16", tiles4x16}} {
+			b.Run(fmt.Sprintf("%d/%s", n, kern.name), func(b *testing.B) {
+				b.SetBytes(int64(2 * n * n * n))
+				for b.Loop() {
+					clear(c)
+					sgemm(kern.k, false, false, n, n, n, 1, x, n, y, n, c, n)
 				}
 			})
 		}

@@ -1,0 +1,26 @@
+package sgemm
+
+import "golang.org/x/sys/cpu"
+
+// hasAVX512 reports whether the CPU and the OS run AVX-512F.
+var hasAVX512 = cpu.X86.HasAVX512F
+
+// kernel8x32 adds alpha times an 8×32 tile of products to C: for r < rows
+// and the columns j set in mask, c[r*ldc+j] += alpha·Σ_kk a[r*rs+kk*ks]·
+// b[kk*ldb+j]. Each sum is one FMA chain from zero in kk order, multiplied
+// by alpha and then added, as kernel4x16 and multiply do. Rows 0-7 of a
+// and 32 columns of b are read whatever rows and mask are.
+//
+//go:noescape
+func kernel8x32(k int, a *float32, rs, ks int, b *float32, ldb int, c *float32, ldc int, alpha float32, rows int, mask uint32)
+
+// tile512 runs kernel8x32 after checking, with Go's bounds checks, that
+// every element it reads or writes is inside its slice.
+func tile512(k int, a []float32, rs, ks int, b []float32, ldb int, c []float32, ldc int, alpha float32, rows, cols int) {
+	if k > 0 {
+		_ = a[7*rs+(k-1)*ks]
+		_ = b[(k-1)*ldb+nr512-1]
+	}
+	_ = c[(rows-1)*ldc+cols-1]
+	kernel8x32(k, &a[0], rs, ks, &b[0], ldb, &c[0], ldc, alpha, rows, uint32(1)<<cols-1)
+}

@@ -1,0 +1,112 @@
+#include "textflag.h"
+
+// func kernel8x32(k int, a *float32, rs, ks int, b *float32, ldb int, c *float32, ldc int, alpha float32, rows int, mask uint32)
+//
+// For r < rows and the columns j < 32 set in mask:
+//   c[r*ldc+j] += alpha * (sum over kk < k of a[r*rs+kk*ks] * b[kk*ldb+j])
+// The sum of each element is one FMA chain from zero in kk order, then
+// multiplied by alpha and added to c (two roundings): bit for bit what
+// kernel4x16 and the Go loop after it compute. All strides in elements;
+// rows 0..7 of a are read whatever rows is, so callers pad them.
+TEXT ·kernel8x32(SB), NOSPLIT, $0-84
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), R8
+	MOVQ rs+16(FP), R10
+	MOVQ ks+24(FP), R12
+	MOVQ b+32(FP), DI
+	MOVQ ldb+40(FP), R13
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), R14
+	SHLQ $2, R10
+	SHLQ $2, R12
+	SHLQ $2, R13
+	SHLQ $2, R14
+	LEAQ (R10)(R10*2), R11 // 3 rows
+	LEAQ (R8)(R10*4), R9   // row 4
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	TESTQ CX, CX
+	JE store
+
+loop:
+	VMOVUPS (DI), Z16
+	VMOVUPS 64(DI), Z17
+	VBROADCASTSS (R8), Z18
+	VBROADCASTSS (R8)(R10*1), Z19
+	VFMADD231PS Z16, Z18, Z0
+	VFMADD231PS Z17, Z18, Z1
+	VFMADD231PS Z16, Z19, Z2
+	VFMADD231PS Z17, Z19, Z3
+	VBROADCASTSS (R8)(R10*2), Z20
+	VBROADCASTSS (R8)(R11*1), Z21
+	VFMADD231PS Z16, Z20, Z4
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z16, Z21, Z6
+	VFMADD231PS Z17, Z21, Z7
+	VBROADCASTSS (R9), Z22
+	VBROADCASTSS (R9)(R10*1), Z23
+	VFMADD231PS Z16, Z22, Z8
+	VFMADD231PS Z17, Z22, Z9
+	VFMADD231PS Z16, Z23, Z10
+	VFMADD231PS Z17, Z23, Z11
+	VBROADCASTSS (R9)(R10*2), Z24
+	VBROADCASTSS (R9)(R11*1), Z25
+	VFMADD231PS Z16, Z24, Z12
+	VFMADD231PS Z17, Z24, Z13
+	VFMADD231PS Z16, Z25, Z14
+	VFMADD231PS Z17, Z25, Z15
+	ADDQ R12, R8
+	ADDQ R12, R9
+	ADDQ R13, DI
+	DECQ CX
+	JNZ loop
+
+store:
+	VBROADCASTSS alpha+64(FP), Z26
+	MOVL mask+80(FP), AX
+	KMOVW AX, K1
+	SHRL $16, AX
+	KMOVW AX, K2
+	MOVQ rows+72(FP), BX
+
+#define ROW(lo, hi) \
+	VMULPS Z26, lo, lo; \
+	VMULPS Z26, hi, hi; \
+	VMOVUPS.Z (DX), K1, Z27; \
+	VMOVUPS.Z 64(DX), K2, Z28; \
+	VADDPS Z27, lo, lo; \
+	VADDPS Z28, hi, hi; \
+	VMOVUPS lo, K1, (DX); \
+	VMOVUPS hi, K2, 64(DX); \
+	ADDQ R14, DX; \
+	DECQ BX; \
+	JLE done
+
+	TESTQ BX, BX
+	JLE done
+	ROW(Z0, Z1)
+	ROW(Z2, Z3)
+	ROW(Z4, Z5)
+	ROW(Z6, Z7)
+	ROW(Z8, Z9)
+	ROW(Z10, Z11)
+	ROW(Z12, Z13)
+	ROW(Z14, Z15)
+
+done:
+	VZEROUPPER
+	RET
