@@ -1,7 +1,7 @@
 // Package blas chooses the BLAS that Gorgonia runs every matrix product on,
 // forward and backward. Importing it installs tapenet's Sgemm (pure Go with
-// AVX2/FMA assembly on amd64, chosen at run time, split over the cores; see
-// internal/sgemm) with gorgonia.Use; built with -tags openblas it installs
+// AVX-512 or AVX2/FMA assembly on amd64, chosen at run time, split over the
+// cores; see internal/sgemm) with gorgonia.Use; built with -tags openblas it installs
 // OpenBLAS instead (cgo and Debian's libopenblas-dev). All other BLAS
 // routines stay gonum's.
 //
