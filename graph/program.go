@@ -10,6 +10,8 @@ import (
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/tapenet/tapenet/internal/tape"
 )
 
 // Program is a model compiled into a Gorgonia graph for one batch size.
@@ -200,7 +202,7 @@ type progKey struct {
 
 type predictProg struct {
 	p  *Program
-	vm gorgonia.VM
+	vm *tape.Machine
 }
 
 // NewPredictor returns a Predictor for m. It reads m's parameters at every
@@ -217,7 +219,7 @@ func (pr *Predictor) prog(key progKey) (*predictProg, error) {
 	if err != nil {
 		return nil, err
 	}
-	pp := &predictProg{p: p, vm: gorgonia.NewTapeMachine(p.Graph)}
+	pp := &predictProg{p: p, vm: tape.New(p.Graph, false)}
 	pr.progs[key] = pp
 	return pp, nil
 }
@@ -266,7 +268,7 @@ func (pr *Predictor) run(xs []*tensor.Dense, logits bool) ([]*tensor.Dense, erro
 			return nil, fmt.Errorf("bind input %s: %w", pr.m.inputs[i].Name, err)
 		}
 	}
-	if err := pp.vm.RunAll(); err != nil {
+	if err := pp.vm.Run(); err != nil {
 		return nil, fmt.Errorf("run: %w", err)
 	}
 	outs := make([]*tensor.Dense, len(pp.p.Outputs))
@@ -391,9 +393,7 @@ func (pr *Predictor) ClassifyInputs(xs []*tensor.Dense, batch int) ([]int, error
 		if w > 0 {
 			run = pr.workers[w-1]
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		work := func() {
 			views := make([]*tensor.Dense, len(xs))
 			// Worker w takes batches w, w+workers, ...: a fixed split.
 			for bi := w; bi < batches; bi += workers {
@@ -412,6 +412,15 @@ func (pr *Predictor) ClassifyInputs(xs []*tensor.Dense, batch int) ([]int, error
 					return
 				}
 			}
+		}
+		if workers == 1 {
+			work() // on the caller's goroutine: no hand-off for one batch
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work()
 		}()
 	}
 	wg.Wait()

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/internal/tape"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -28,7 +29,7 @@ type evalProg struct {
 	p       *graph.Program
 	targets []*gorgonia.Node
 	loss    *gorgonia.Node
-	vm      gorgonia.VM
+	vm      *tape.Machine
 	xs, ts  []*tensor.Dense
 	logits  bool // the first output node holds logits
 }
@@ -52,7 +53,7 @@ func (tr *Trainer) evalProg(batch int) (*evalProg, error) {
 	for _, t := range targets {
 		ep.ts = append(ep.ts, tensor.New(tensor.WithShape(t.Shape()...), tensor.Of(tensor.Float32)))
 	}
-	ep.vm = gorgonia.NewTapeMachine(p.Graph)
+	ep.vm = tape.New(p.Graph, false)
 	tr.evals[batch] = ep
 	return ep, nil
 }
@@ -114,7 +115,7 @@ func (tr *Trainer) EvaluateInputs(xs, ts []*tensor.Dense, batch int) (Metrics, e
 				return Metrics{}, fmt.Errorf("evaluate: bind target: %w", err)
 			}
 		}
-		if err := ep.vm.RunAll(); err != nil {
+		if err := ep.vm.Run(); err != nil {
 			return Metrics{}, fmt.Errorf("evaluate: run: %w", err)
 		}
 		l, ok := ep.loss.Value().Data().(float32)

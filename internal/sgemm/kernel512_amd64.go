@@ -24,3 +24,19 @@ func tile512(k int, a []float32, rs, ks int, b []float32, ldb int, c []float32, 
 	_ = c[(rows-1)*ldc+cols-1]
 	kernel8x32(k, &a[0], rs, ks, &b[0], ldb, &c[0], ldc, alpha, rows, uint32(1)<<cols-1)
 }
+
+// kernel1x128 adds alpha times one row of products to 128 columns of C:
+// c[j] += alpha·Σ_kk a[kk*ks]·b[kk*ldb+j], with kernel8x32's bits.
+//
+//go:noescape
+func kernel1x128(k int, a *float32, ks int, b *float32, ldb int, c *float32, alpha float32)
+
+// row512 runs kernel1x128 after bounds checks.
+func row512(k int, a []float32, ks int, b []float32, ldb int, c []float32, alpha float32) {
+	if k > 0 {
+		_ = a[(k-1)*ks]
+		_ = b[(k-1)*ldb+127]
+	}
+	_ = c[127]
+	kernel1x128(k, &a[0], ks, &b[0], ldb, &c[0], alpha)
+}

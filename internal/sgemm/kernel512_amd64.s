@@ -110,3 +110,73 @@ store:
 done:
 	VZEROUPPER
 	RET
+
+// func kernel1x128(k int, a *float32, ks int, b *float32, ldb int, c *float32, alpha float32)
+//
+// c[j] += alpha * (sum over kk < k of a[kk*ks] * b[kk*ldb+j]) for j < 128:
+// one row of C, eight independent FMA chains (a row of C is too short for
+// the 8x32 tile, which would compute seven rows of padding). Same bits as
+// kernel8x32. Strides in elements.
+TEXT ·kernel1x128(SB), NOSPLIT, $0-52
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ ks+16(FP), R12
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R13
+	MOVQ c+40(FP), DX
+	SHLQ $2, R12
+	SHLQ $2, R13
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	TESTQ CX, CX
+	JE rowstore
+
+rowloop:
+	VBROADCASTSS (SI), Z8
+	VFMADD231PS (DI), Z8, Z0
+	VFMADD231PS 64(DI), Z8, Z1
+	VFMADD231PS 128(DI), Z8, Z2
+	VFMADD231PS 192(DI), Z8, Z3
+	VFMADD231PS 256(DI), Z8, Z4
+	VFMADD231PS 320(DI), Z8, Z5
+	VFMADD231PS 384(DI), Z8, Z6
+	VFMADD231PS 448(DI), Z8, Z7
+	ADDQ R12, SI
+	ADDQ R13, DI
+	DECQ CX
+	JNZ rowloop
+
+rowstore:
+	VBROADCASTSS alpha+48(FP), Z9
+	VMULPS Z9, Z0, Z0
+	VMULPS Z9, Z1, Z1
+	VMULPS Z9, Z2, Z2
+	VMULPS Z9, Z3, Z3
+	VMULPS Z9, Z4, Z4
+	VMULPS Z9, Z5, Z5
+	VMULPS Z9, Z6, Z6
+	VMULPS Z9, Z7, Z7
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS 128(DX), Z2, Z2
+	VADDPS 192(DX), Z3, Z3
+	VADDPS 256(DX), Z4, Z4
+	VADDPS 320(DX), Z5, Z5
+	VADDPS 384(DX), Z6, Z6
+	VADDPS 448(DX), Z7, Z7
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	VMOVUPS Z4, 256(DX)
+	VMOVUPS Z5, 320(DX)
+	VMOVUPS Z6, 384(DX)
+	VMOVUPS Z7, 448(DX)
+	VZEROUPPER
+	RET

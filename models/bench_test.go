@@ -1,0 +1,75 @@
+package models_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/graph/train"
+	"github.com/tapenet/tapenet/models"
+)
+
+func images(n int, seed uint64) *tensor.Dense {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	data := make([]float32, n*784)
+	for i := range data {
+		data[i] = rng.Float32()
+	}
+	return tensor.New(tensor.WithShape(n, 1, 28, 28), tensor.WithBacking(data))
+}
+
+// BenchmarkPretrained is cmd/infer's work per 1,000 images (batches of
+// 100, every core) and one image at a time, for each embedded model.
+func BenchmarkPretrained(b *testing.B) {
+	for _, name := range []string{"mlp", "convnet", "resnet"} {
+		m, err := models.Pretrained(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, batch := range []int{100, 1} {
+			n := 1000
+			if batch == 1 {
+				n = 1
+			}
+			x := images(n, 1)
+			if len(m.Input()) == 1 {
+				x = tensor.New(tensor.WithShape(n, 784), tensor.WithBacking(x.Data()))
+			}
+			pr := graph.NewPredictor(m)
+			b.Run(fmt.Sprintf("%s/batch%d", name, batch), func(b *testing.B) {
+				for b.Loop() {
+					if _, err := pr.Classify(x, batch); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkTrainConvNet is one Adam step of the convnet on 100 images.
+func BenchmarkTrainConvNet(b *testing.B) {
+	m, err := models.ConvNet()
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.Init(1)
+	tr, err := train.NewTrainer(m, train.Config{Optimizer: "adam", Losses: []train.Loss{train.SparseCrossEntropy}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := images(100, 2)
+	labels := make([]float32, 100)
+	for i := range labels {
+		labels[i] = float32(i % 10)
+	}
+	t := tensor.New(tensor.WithShape(100), tensor.WithBacking(labels))
+	for b.Loop() {
+		if _, err := tr.Step(x, t); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
