@@ -2,48 +2,453 @@ package ops
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
 
+	"github.com/chewxy/hm"
+	"gonum.org/v1/gonum/blas"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
-// Conv2D adds the 2-D cross-correlation of x (N, C, H, W) with w
-// (F, C, kh, kw), plus b (F) when b is not nil, as gorgonia.Conv2d computes
-// it (im2col, one matrix product) but with the bias added to the
-// (N·oh·ow, F) product and the channel axis moved by ChannelsFirst instead
-// of Gorgonia's generic transpose. kernel, pad, stride and dilation are
-// (height, width) pairs; padding is symmetric. The result is (N, F, oh, ow).
-func Conv2D(x, w, b *gorgonia.Node, kernel, pad, stride, dilation [2]int) (*gorgonia.Node, error) {
-	filters := w.Shape()[0]
-	cols, err := gorgonia.Im2Col(x, tensor.Shape{kernel[0], kernel[1]}, tensor.Shape{pad[0], pad[1]},
-		tensor.Shape{stride[0], stride[1]}, tensor.Shape{dilation[0], dilation[1]})
-	if err != nil {
-		return nil, fmt.Errorf("im2col: %w", err)
+// convGeom is the geometry of a 2-D convolution over NCHW tensors.
+type convGeom struct {
+	n, c, h, w   int // input
+	f, kh, kw    int // filters
+	ph, pw       int // padding, each side
+	sh, sw       int // stride
+	dh, dw       int // dilation
+	oh, ow       int // output
+	kernel, cell int // c·kh·kw values per patch; oh·ow patches per image
+}
+
+func newConvGeom(x, w tensor.Shape, pad, stride, dilation [2]int) (convGeom, error) {
+	if len(x) != 4 || len(w) != 4 || x[1] != w[1] {
+		return convGeom{}, fmt.Errorf("conv2d: input %v and filters %v do not fit (N,C,H,W)·(F,C,kh,kw)", x, w)
 	}
-	cs := cols.Shape() // (N, oh, ow, C·kh·kw)
-	patches, err := gorgonia.Reshape(cols, tensor.Shape{cs[0] * cs[1] * cs[2], cs[3]})
-	if err != nil {
-		return nil, err
+	g := convGeom{n: x[0], c: x[1], h: x[2], w: x[3], f: w[0], kh: w[2], kw: w[3],
+		ph: pad[0], pw: pad[1], sh: stride[0], sw: stride[1], dh: dilation[0], dw: dilation[1]}
+	if g.sh < 1 || g.sw < 1 || g.dh < 1 || g.dw < 1 || g.ph < 0 || g.pw < 0 {
+		return convGeom{}, fmt.Errorf("conv2d: stride %v, dilation %v and padding %v must be positive", stride, dilation, pad)
 	}
-	wflat, err := gorgonia.Reshape(w, tensor.Shape{filters, cs[3]})
-	if err != nil {
-		return nil, err
+	g.oh = (g.h+2*g.ph-g.dh*(g.kh-1)-1)/g.sh + 1
+	g.ow = (g.w+2*g.pw-g.dw*(g.kw-1)-1)/g.sw + 1
+	if g.oh < 1 || g.ow < 1 {
+		return convGeom{}, fmt.Errorf("conv2d: kernel %dx%d does not fit the padded input %dx%d", g.kh, g.kw, g.h+2*g.ph, g.w+2*g.pw)
 	}
-	wt, err := gorgonia.Transpose(wflat)
-	if err != nil {
-		return nil, err
-	}
-	y, err := gorgonia.Mul(patches, wt)
-	if err != nil {
-		return nil, err
-	}
-	if b != nil {
-		if y, err = gorgonia.BroadcastAdd(y, b, nil, []byte{0}); err != nil {
-			return nil, err
+	g.kernel, g.cell = g.c*g.kh*g.kw, g.oh*g.ow
+	return g, nil
+}
+
+func (g convGeom) outShape() tensor.Shape { return tensor.Shape{g.n, g.f, g.oh, g.ow} }
+
+// patchesT writes the patches of one image (C, H, W) as a (c·kh·kw) × (oh·ow)
+// matrix: row (ch, i, j) holds that kernel tap for every output pixel, so
+// W (F × c·kh·kw) times it is the image's output (F × oh·ow), channels first.
+func (g convGeom) patchesT(dst, im []float32) {
+	row := 0
+	for ch := 0; ch < g.c; ch++ {
+		plane := im[ch*g.h*g.w : (ch+1)*g.h*g.w]
+		for i := 0; i < g.kh; i++ {
+			for j := 0; j < g.kw; j++ {
+				d := dst[row*g.cell : (row+1)*g.cell]
+				row++
+				for oy := 0; oy < g.oh; oy++ {
+					out := d[oy*g.ow : (oy+1)*g.ow]
+					y := oy*g.sh - g.ph + i*g.dh
+					if y < 0 || y >= g.h {
+						clear(out)
+						continue
+					}
+					src := plane[y*g.w : (y+1)*g.w]
+					x0 := j*g.dw - g.pw
+					if g.sw == 1 && x0 >= 0 && x0+g.ow <= g.w {
+						copy(out, src[x0:x0+g.ow])
+						continue
+					}
+					for ox := range out {
+						if x := ox*g.sw + x0; x >= 0 && x < g.w {
+							out[ox] = src[x]
+						} else {
+							out[ox] = 0
+						}
+					}
+				}
+			}
 		}
 	}
-	if y, err = gorgonia.Reshape(y, tensor.Shape{cs[0], cs[1], cs[2], filters}); err != nil {
+}
+
+// patches writes the patches of one image as gorgonia.Im2Col lays them out:
+// (oh·ow) rows of c·kh·kw values.
+func (g convGeom) patches(dst, im []float32) {
+	idx := 0
+	for oy := 0; oy < g.oh; oy++ {
+		for ox := 0; ox < g.ow; ox++ {
+			for ch := 0; ch < g.c; ch++ {
+				plane := im[ch*g.h*g.w : (ch+1)*g.h*g.w]
+				for i := 0; i < g.kh; i++ {
+					y := oy*g.sh - g.ph + i*g.dh
+					for j := 0; j < g.kw; j++ {
+						x := ox*g.sw - g.pw + j*g.dw
+						if y >= 0 && y < g.h && x >= 0 && x < g.w {
+							dst[idx] = plane[y*g.w+x]
+						} else {
+							dst[idx] = 0
+						}
+						idx++
+					}
+				}
+			}
+		}
+	}
+}
+
+// addPatches adds (oh·ow) rows of c·kh·kw patch values back into one image
+// (C, H, W), which it first zeroes: Gorgonia's col2im, in its order, so
+// that overlapping windows sum alike.
+func (g convGeom) addPatches(im, cols []float32) {
+	clear(im)
+	idx := 0
+	for oy := 0; oy < g.oh; oy++ {
+		for ox := 0; ox < g.ow; ox++ {
+			for ch := 0; ch < g.c; ch++ {
+				plane := im[ch*g.h*g.w : (ch+1)*g.h*g.w]
+				for i := 0; i < g.kh; i++ {
+					y := oy*g.sh - g.ph + i*g.dh
+					for j := 0; j < g.kw; j++ {
+						if x := ox*g.sw - g.pw + j*g.dw; y >= 0 && y < g.h && x >= 0 && x < g.w {
+							plane[y*g.w+x] += cols[idx]
+						}
+						idx++
+					}
+				}
+			}
+		}
+	}
+}
+
+// forImages runs work(from, to, worker) over the images [0, n), split over
+// the cores when the product is large enough to pay for the goroutines.
+func forImages(n int, flops int, work func(from, to, worker int)) {
+	workers := 1
+	if flops >= 1<<22 {
+		workers = min(runtime.GOMAXPROCS(0), n)
+	}
+	if workers <= 1 {
+		work(0, n, 0)
+		return
+	}
+	var wg sync.WaitGroup
+	per := (n + workers - 1) / workers
+	for w := 0; w*per < n; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(w*per, min((w+1)*per, n), w)
+		}()
+	}
+	wg.Wait()
+}
+
+// scratch is per-worker scratch memory kept by an op between runs.
+type scratch struct{ bufs [][]float32 }
+
+func (s *scratch) get(worker, size int) []float32 {
+	for len(s.bufs) <= worker {
+		s.bufs = append(s.bufs, nil)
+	}
+	if cap(s.bufs[worker]) < size {
+		s.bufs[worker] = make([]float32, size)
+	}
+	return s.bufs[worker][:size]
+}
+
+// conv2dOp is a 2-D convolution of x (N, C, H, W) with w (F, C, kh, kw),
+// plus b (F) when it has one, as one Gorgonia op writing (N, F, oh, ow)
+// directly: per image, its patches laid out tap by tap, one matrix product
+// W·patches into the output's channel planes, then the bias. Each output
+// value is the same FMA chain as gorgonia.Conv2d's (im2col, product,
+// bias, transpose), so the results are bit for bit those of that form;
+// the gradients (conv2dFilterGradOp, conv2dInputGradOp) are too.
+type conv2dOp struct {
+	base
+	pad, stride, dilation [2]int
+	bias                  bool
+	out                   outputCache
+	tmp                   scratch
+}
+
+// Conv2D adds the 2-D cross-correlation of x (N, C, H, W) with w
+// (F, C, kh, kw), plus b (F) when b is not nil, as one fused op: what
+// gorgonia.Conv2d computes (im2col, one matrix product per image, the
+// bias), written straight into the (N, F, oh, ow) output. pad, stride and
+// dilation are (height, width) pairs; padding is symmetric. Its gradients
+// are fused ops too.
+func Conv2D(x, w, b *gorgonia.Node, kernel, pad, stride, dilation [2]int) (*gorgonia.Node, error) {
+	if x.Dims() != 4 || w.Dims() != 4 {
+		return nil, fmt.Errorf("conv2d: input %v and filters %v must be 4-d", x.Shape(), w.Shape())
+	}
+	if ws := w.Shape(); ws[2] != kernel[0] || ws[3] != kernel[1] {
+		return nil, fmt.Errorf("conv2d: filters %v are not %dx%d", ws, kernel[0], kernel[1])
+	}
+	if _, err := newConvGeom(x.Shape(), w.Shape(), pad, stride, dilation); err != nil {
 		return nil, err
 	}
-	return ChannelsFirst(y)
+	op := &conv2dOp{pad: pad, stride: stride, dilation: dilation, bias: b != nil}
+	op.label = fmt.Sprintf("conv2d pad%v stride%v dilation%v", pad, stride, dilation)
+	op.id = "tapenet." + op.label
+	if b == nil {
+		return gorgonia.ApplyOp(op, x, w)
+	}
+	return gorgonia.ApplyOp(op, x, w, b)
+}
+
+func (op *conv2dOp) Arity() int {
+	if op.bias {
+		return 3
+	}
+	return 2
+}
+
+func tensor4() gorgonia.TensorType { return gorgonia.TensorType{Dims: 4, Of: hm.TypeVariable('a')} }
+
+func (op *conv2dOp) Type() hm.Type {
+	if op.bias {
+		return hm.NewFnType(tensor4(), tensor4(), gorgonia.TensorType{Dims: 1, Of: hm.TypeVariable('a')}, tensor4())
+	}
+	return hm.NewFnType(tensor4(), tensor4(), tensor4())
+}
+
+func shapesOf(in []gorgonia.DimSizer) ([]tensor.Shape, error) {
+	out := make([]tensor.Shape, len(in))
+	for i, d := range in {
+		s, ok := d.(tensor.Shape)
+		if !ok {
+			return nil, fmt.Errorf("input %d has no shape (%T)", i, d)
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+func (op *conv2dOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	if len(in) != op.Arity() {
+		return nil, fmt.Errorf("conv2d: %d inputs, want %d", len(in), op.Arity())
+	}
+	s, err := shapesOf(in)
+	if err != nil {
+		return nil, fmt.Errorf("conv2d: %w", err)
+	}
+	g, err := newConvGeom(s[0], s[1], op.pad, op.stride, op.dilation)
+	if err != nil {
+		return nil, err
+	}
+	if op.bias && (len(s[2]) != 1 || s[2][0] != g.f) {
+		return nil, fmt.Errorf("conv2d: bias %v for %d filters", s[2], g.f)
+	}
+	return g.outShape(), nil
+}
+
+func (op *conv2dOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	if len(in) != op.Arity() {
+		return nil, fmt.Errorf("conv2d: %d inputs, want %d", len(in), op.Arity())
+	}
+	x, xs, err := rowMajor32(in[0])
+	if err != nil {
+		return nil, fmt.Errorf("conv2d: input: %w", err)
+	}
+	w, ws, err := rowMajor32(in[1])
+	if err != nil {
+		return nil, fmt.Errorf("conv2d: filters: %w", err)
+	}
+	var bs []float32
+	if op.bias {
+		if _, bs, err = rowMajor32(in[2]); err != nil {
+			return nil, fmt.Errorf("conv2d: bias: %w", err)
+		}
+	}
+	g, err := newConvGeom(x.Shape(), w.Shape(), op.pad, op.stride, op.dilation)
+	if err != nil {
+		return nil, err
+	}
+	if len(xs) != g.n*g.c*g.h*g.w || len(ws) != g.f*g.kernel || (op.bias && len(bs) != g.f) {
+		return nil, fmt.Errorf("conv2d: %d, %d values for shapes %v, %v", len(xs), len(ws), x.Shape(), w.Shape())
+	}
+	out := op.out.get(g.outShape())
+	ys := out.Data().([]float32)
+	sgemm := gorgonia.WhichBLAS().Sgemm
+	forImages(g.n, 2*g.n*g.f*g.kernel*g.cell, func(from, to, worker int) {
+		cols := op.tmp.get(worker, g.kernel*g.cell)
+		for i := from; i < to; i++ {
+			g.patchesT(cols, xs[i*g.c*g.h*g.w:(i+1)*g.c*g.h*g.w])
+			y := ys[i*g.f*g.cell : (i+1)*g.f*g.cell]
+			sgemm(blas.NoTrans, blas.NoTrans, g.f, g.cell, g.kernel, 1, ws, g.kernel, cols, g.cell, 0, y, g.cell)
+			if op.bias {
+				for f, bf := range bs {
+					plane := y[f*g.cell : (f+1)*g.cell]
+					for p := range plane {
+						plane[p] += bf
+					}
+				}
+			}
+		}
+	})
+	return out, nil
+}
+
+// DiffWRT reports that the op is differentiable in every input.
+func (op *conv2dOp) DiffWRT(n int) []bool {
+	d := make([]bool, n)
+	for i := range d {
+		d[i] = true
+	}
+	return d
+}
+
+// SymDiff returns dx (conv2dInputGradOp), dW (conv2dFilterGradOp over the
+// output gradient with channels last) and db (its column sums), as
+// gorgonia.Conv2d's gradient computes them, value for value.
+func (op *conv2dOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	if len(in) != op.Arity() {
+		return nil, fmt.Errorf("conv2d: %d inputs, want %d", len(in), op.Arity())
+	}
+	g, err := newConvGeom(in[0].Shape(), in[1].Shape(), op.pad, op.stride, op.dilation)
+	if err != nil {
+		return nil, err
+	}
+	dx, err := gorgonia.ApplyOp(&conv2dInputGradOp{base: base{label: "conv2d dx", id: "tapenet.conv2d.dx." + op.label}, g: g}, in[1], grad)
+	if err != nil {
+		return nil, err
+	}
+	last, err := ChannelsLast(grad) // (N, oh, ow, F): rows of the im2col product
+	if err != nil {
+		return nil, err
+	}
+	dw, err := gorgonia.ApplyOp(&conv2dFilterGradOp{base: base{label: "conv2d dW", id: "tapenet.conv2d.dw." + op.label}, g: g}, in[0], last)
+	if err != nil {
+		return nil, err
+	}
+	if !op.bias {
+		return gorgonia.Nodes{dx, dw}, nil
+	}
+	rows, err := gorgonia.Reshape(last, tensor.Shape{g.n * g.cell, g.f})
+	if err != nil {
+		return nil, err
+	}
+	db, err := gorgonia.Sum(rows, 0)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Nodes{dx, dw, db}, nil
+}
+
+// conv2dFilterGradOp is dW = Σ over all images and output pixels of
+// dy ⊗ patch: one product (F × N·oh·ow)·(N·oh·ow × c·kh·kw) of the output
+// gradient with channels last and the patches in Gorgonia's layout, summed
+// in the order gorgonia.Conv2d's gradient sums them.
+type conv2dFilterGradOp struct {
+	base
+	g   convGeom
+	out outputCache
+	tmp scratch
+}
+
+func (*conv2dFilterGradOp) Arity() int { return 2 }
+
+func (*conv2dFilterGradOp) Type() hm.Type { return hm.NewFnType(tensor4(), tensor4(), tensor4()) }
+
+func (op *conv2dFilterGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape{op.g.f, op.g.c, op.g.kh, op.g.kw}, nil
+}
+
+func (op *conv2dFilterGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	if len(in) != 2 {
+		return nil, fmt.Errorf("conv2d dW: %d inputs, want 2", len(in))
+	}
+	_, xs, err := rowMajor32(in[0])
+	if err != nil {
+		return nil, err
+	}
+	_, dys, err := rowMajor32(in[1])
+	if err != nil {
+		return nil, err
+	}
+	g := op.g
+	if len(xs) != g.n*g.c*g.h*g.w || len(dys) != g.n*g.cell*g.f {
+		return nil, fmt.Errorf("conv2d dW: %d inputs and %d gradients for %v", len(xs), len(dys), g.outShape())
+	}
+	cols := op.tmp.get(0, g.n*g.cell*g.kernel)
+	forImages(g.n, g.n*g.cell*g.kernel*8, func(from, to, _ int) {
+		for i := from; i < to; i++ {
+			g.patches(cols[i*g.cell*g.kernel:(i+1)*g.cell*g.kernel], xs[i*g.c*g.h*g.w:(i+1)*g.c*g.h*g.w])
+		}
+	})
+	out := op.out.get(tensor.Shape{g.f, g.c, g.kh, g.kw})
+	rows := g.n * g.cell
+	gorgonia.WhichBLAS().Sgemm(blas.Trans, blas.NoTrans, g.f, g.kernel, rows, 1, dys, g.f, cols, g.kernel, 0, out.Data().([]float32), g.kernel)
+	return out, nil
+}
+
+// DiffWRT: the filter gradient is not differentiated again.
+func (*conv2dFilterGradOp) DiffWRT(n int) []bool { return make([]bool, n) }
+
+// SymDiff is not defined: tapenet takes first derivatives only.
+func (*conv2dFilterGradOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
+	return nil, fmt.Errorf("conv2d dW: no second derivative")
+}
+
+// conv2dInputGradOp is dx: per image, the patch gradients dyᵀ·W
+// (oh·ow × c·kh·kw) added back into the image in Gorgonia's col2im order.
+type conv2dInputGradOp struct {
+	base
+	g   convGeom
+	out outputCache
+	tmp scratch
+}
+
+func (*conv2dInputGradOp) Arity() int { return 2 }
+
+func (*conv2dInputGradOp) Type() hm.Type { return hm.NewFnType(tensor4(), tensor4(), tensor4()) }
+
+func (op *conv2dInputGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape{op.g.n, op.g.c, op.g.h, op.g.w}, nil
+}
+
+func (op *conv2dInputGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	if len(in) != 2 {
+		return nil, fmt.Errorf("conv2d dx: %d inputs, want 2", len(in))
+	}
+	_, ws, err := rowMajor32(in[0])
+	if err != nil {
+		return nil, err
+	}
+	_, dys, err := rowMajor32(in[1])
+	if err != nil {
+		return nil, err
+	}
+	g := op.g
+	if len(ws) != g.f*g.kernel || len(dys) != g.n*g.f*g.cell {
+		return nil, fmt.Errorf("conv2d dx: %d filters and %d gradients for %v", len(ws), len(dys), g.outShape())
+	}
+	out := op.out.get(tensor.Shape{g.n, g.c, g.h, g.w})
+	dxs := out.Data().([]float32)
+	sgemm := gorgonia.WhichBLAS().Sgemm
+	forImages(g.n, 2*g.n*g.f*g.kernel*g.cell, func(from, to, worker int) {
+		cols := op.tmp.get(worker, g.cell*g.kernel)
+		for i := from; i < to; i++ {
+			dy := dys[i*g.f*g.cell : (i+1)*g.f*g.cell]
+			sgemm(blas.Trans, blas.NoTrans, g.cell, g.kernel, g.f, 1, dy, g.cell, ws, g.kernel, 0, cols, g.kernel)
+			g.addPatches(dxs[i*g.c*g.h*g.w:(i+1)*g.c*g.h*g.w], cols)
+		}
+	})
+	return out, nil
+}
+
+// DiffWRT: the input gradient is not differentiated again.
+func (*conv2dInputGradOp) DiffWRT(n int) []bool { return make([]bool, n) }
+
+// SymDiff is not defined: tapenet takes first derivatives only.
+func (*conv2dInputGradOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
+	return nil, fmt.Errorf("conv2d dx: no second derivative")
 }

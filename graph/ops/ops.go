@@ -105,14 +105,6 @@ func ShiftedExp(x *gorgonia.Node) (e, shifted *gorgonia.Node, err error) {
 // state of ours.
 var groups sync.Mutex
 
-// MaxPool2D is gorgonia.MaxPool2D, safe to call while other goroutines
-// build graphs.
-func MaxPool2D(x *gorgonia.Node, kernel tensor.Shape, pad, stride []int) (*gorgonia.Node, error) {
-	groups.Lock()
-	defer groups.Unlock()
-	return gorgonia.MaxPool2D(x, kernel, pad, stride)
-}
-
 // rectify is gorgonia.Rectify under the same lock.
 func rectify(x *gorgonia.Node) (*gorgonia.Node, error) {
 	groups.Lock()

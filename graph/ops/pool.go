@@ -1,0 +1,245 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/chewxy/hm"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// poolGeom is the geometry of a max pooling over NCHW tensors.
+type poolGeom struct {
+	n, c, h, w int
+	kh, kw     int
+	ph, pw     int
+	sh, sw     int
+	oh, ow     int
+}
+
+func newPoolGeom(x tensor.Shape, kernel tensor.Shape, pad, stride []int) (poolGeom, error) {
+	if len(x) != 4 || len(kernel) != 2 || len(pad) != 2 || len(stride) != 2 {
+		return poolGeom{}, fmt.Errorf("maxpool2d: input %v, kernel %v, padding %v, stride %v: want (N,C,H,W) and pairs", x, kernel, pad, stride)
+	}
+	g := poolGeom{n: x[0], c: x[1], h: x[2], w: x[3], kh: kernel[0], kw: kernel[1], ph: pad[0], pw: pad[1], sh: stride[0], sw: stride[1]}
+	if g.kh < 1 || g.kw < 1 || g.sh < 1 || g.sw < 1 || g.ph < 0 || g.pw < 0 {
+		return poolGeom{}, fmt.Errorf("maxpool2d: kernel %v, stride %v and padding %v must be positive", kernel, stride, pad)
+	}
+	g.oh = (g.h+2*g.ph-g.kh)/g.sh + 1
+	g.ow = (g.w+2*g.pw-g.kw)/g.sw + 1
+	if g.oh < 1 || g.ow < 1 {
+		return poolGeom{}, fmt.Errorf("maxpool2d: window %v does not fit input %v", kernel, x)
+	}
+	return g, nil
+}
+
+// argmax returns the index in plane (one H×W channel) of the maximum of
+// output pixel (oy, ox)'s window, and that maximum, as gorgonia's maxPoolOp
+// finds them: starting from -MaxFloat32, the first strictly larger value in
+// row-major order wins (so ties go to the first, and the index is -1 when no
+// value exceeds -MaxFloat32, e.g. all NaN).
+func (g poolGeom) argmax(plane []float32, oy, ox int) (int, float32) {
+	y0, x0 := oy*g.sh-g.ph, ox*g.sw-g.pw
+	y1, x1 := min(y0+g.kh, g.h), min(x0+g.kw, g.w)
+	y0, x0 = max(y0, 0), max(x0, 0)
+	best, at := float32(-math.MaxFloat32), -1
+	for y := y0; y < y1; y++ {
+		row := plane[y*g.w : (y+1)*g.w]
+		for x := x0; x < x1; x++ {
+			if row[x] > best {
+				best, at = row[x], y*g.w+x
+			}
+		}
+	}
+	return at, best
+}
+
+// maxPoolOp is max pooling as one float32 op with gorgonia.MaxPool2D's
+// values and gradient (maxPoolGradOp), but no mask tensor: the backward pass
+// finds each window's maximum again. 2×2 windows with stride 2 and no
+// padding, the usual case, take a loop of their own.
+type maxPoolOp struct {
+	base
+	kernel      tensor.Shape
+	pad, stride []int
+	out         outputCache
+}
+
+// MaxPool2D adds the max pooling of a float32 x (N, C, H, W) with the given
+// window, symmetric padding (height, width) and stride, with
+// gorgonia.MaxPool2D's values and gradient, as one op (other types get
+// gorgonia.MaxPool2D).
+func MaxPool2D(x *gorgonia.Node, kernel tensor.Shape, pad, stride []int) (*gorgonia.Node, error) {
+	if x.Dtype() != tensor.Float32 {
+		groups.Lock()
+		defer groups.Unlock()
+		return gorgonia.MaxPool2D(x, kernel, pad, stride)
+	}
+	if _, err := newPoolGeom(x.Shape(), kernel, pad, stride); err != nil {
+		return nil, err
+	}
+	op := &maxPoolOp{kernel: kernel.Clone(), pad: append([]int(nil), pad...), stride: append([]int(nil), stride...)}
+	op.label = fmt.Sprintf("maxpool %v pad%v stride%v", kernel, pad, stride)
+	op.id = "tapenet." + op.label
+	return gorgonia.ApplyOp(op, x)
+}
+
+func (*maxPoolOp) Arity() int { return 1 }
+
+func (*maxPoolOp) Type() hm.Type { return hm.NewFnType(tensor4(), tensor4()) }
+
+func (op *maxPoolOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf(in)
+	if err != nil || len(s) != 1 {
+		return nil, fmt.Errorf("maxpool2d: want one input shape, got %v", in)
+	}
+	g, err := newPoolGeom(s[0], op.kernel, op.pad, op.stride)
+	if err != nil {
+		return nil, err
+	}
+	return tensor.Shape{g.n, g.c, g.oh, g.ow}, nil
+}
+
+func (op *maxPoolOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	if len(in) != 1 {
+		return nil, fmt.Errorf("maxpool2d: %d inputs, want 1", len(in))
+	}
+	x, xs, err := rowMajor32(in[0])
+	if err != nil {
+		return nil, fmt.Errorf("maxpool2d: %w", err)
+	}
+	g, err := newPoolGeom(x.Shape(), op.kernel, op.pad, op.stride)
+	if err != nil {
+		return nil, err
+	}
+	out := op.out.get(tensor.Shape{g.n, g.c, g.oh, g.ow})
+	ys := out.Data().([]float32)
+	planes := g.n * g.c
+	if len(xs) != planes*g.h*g.w {
+		return nil, fmt.Errorf("maxpool2d: %d values for shape %v", len(xs), x.Shape())
+	}
+	forImages(planes, planes*g.h*g.w*4, func(from, to, _ int) {
+		for p := from; p < to; p++ {
+			plane := xs[p*g.h*g.w : (p+1)*g.h*g.w]
+			dst := ys[p*g.oh*g.ow : (p+1)*g.oh*g.ow]
+			if g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 {
+				pool2x2(dst, plane, g.w, g.oh, g.ow)
+				continue
+			}
+			for oy := 0; oy < g.oh; oy++ {
+				for ox := 0; ox < g.ow; ox++ {
+					_, dst[oy*g.ow+ox] = g.argmax(plane, oy, ox)
+				}
+			}
+		}
+	})
+	return out, nil
+}
+
+// pool2x2 is the 2×2, stride 2 pooling of one plane, with argmax's order
+// of comparisons: a, b on the first row, then c, d, each winning only when
+// strictly larger.
+func pool2x2(dst, plane []float32, w, oh, ow int) {
+	for oy := 0; oy < oh; oy++ {
+		r0 := plane[2*oy*w : 2*oy*w+2*ow]
+		r1 := plane[(2*oy+1)*w : (2*oy+1)*w+2*ow]
+		out := dst[oy*ow : (oy+1)*ow]
+		for ox := range out {
+			m := float32(-math.MaxFloat32)
+			if v := r0[2*ox]; v > m {
+				m = v
+			}
+			if v := r0[2*ox+1]; v > m {
+				m = v
+			}
+			if v := r1[2*ox]; v > m {
+				m = v
+			}
+			if v := r1[2*ox+1]; v > m {
+				m = v
+			}
+			out[ox] = m
+		}
+	}
+}
+
+// DiffWRT reports that the op is differentiable in its input.
+func (*maxPoolOp) DiffWRT(int) []bool { return []bool{true} }
+
+// SymDiff returns the gradient routed to each window's maximum.
+func (op *maxPoolOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	if len(in) != 1 {
+		return nil, fmt.Errorf("maxpool2d: %d inputs, want 1", len(in))
+	}
+	g, err := newPoolGeom(in[0].Shape(), op.kernel, op.pad, op.stride)
+	if err != nil {
+		return nil, err
+	}
+	dx, err := gorgonia.ApplyOp(&maxPoolGradOp{base: base{label: op.label + "'", id: op.id + ".grad"}, g: g}, in[0], grad)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Nodes{dx}, nil
+}
+
+// maxPoolGradOp computes dx from x and dy: zero, plus each output pixel's
+// gradient added at its window's maximum, in gorgonia's order.
+type maxPoolGradOp struct {
+	base
+	g   poolGeom
+	out outputCache
+}
+
+func (*maxPoolGradOp) Arity() int { return 2 }
+
+func (*maxPoolGradOp) Type() hm.Type { return hm.NewFnType(tensor4(), tensor4(), tensor4()) }
+
+func (op *maxPoolGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape{op.g.n, op.g.c, op.g.h, op.g.w}, nil
+}
+
+func (op *maxPoolGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	if len(in) != 2 {
+		return nil, fmt.Errorf("maxpool2d gradient: %d inputs, want 2", len(in))
+	}
+	_, xs, err := rowMajor32(in[0])
+	if err != nil {
+		return nil, err
+	}
+	_, dys, err := rowMajor32(in[1])
+	if err != nil {
+		return nil, err
+	}
+	g := op.g
+	planes := g.n * g.c
+	if len(xs) != planes*g.h*g.w || len(dys) != planes*g.oh*g.ow {
+		return nil, fmt.Errorf("maxpool2d gradient: %d inputs and %d gradients for %dx%d planes", len(xs), len(dys), g.h, g.w)
+	}
+	out := op.out.get(tensor.Shape{g.n, g.c, g.h, g.w})
+	dxs := out.Data().([]float32)
+	forImages(planes, planes*g.h*g.w*4, func(from, to, _ int) {
+		for p := from; p < to; p++ {
+			plane := xs[p*g.h*g.w : (p+1)*g.h*g.w]
+			dx := dxs[p*g.h*g.w : (p+1)*g.h*g.w]
+			dy := dys[p*g.oh*g.ow : (p+1)*g.oh*g.ow]
+			clear(dx)
+			for oy := 0; oy < g.oh; oy++ {
+				for ox := 0; ox < g.ow; ox++ {
+					if at, _ := g.argmax(plane, oy, ox); at >= 0 {
+						dx[at] += dy[oy*g.ow+ox]
+					}
+				}
+			}
+		}
+	})
+	return out, nil
+}
+
+// DiffWRT: the gradient is not differentiated again.
+func (*maxPoolGradOp) DiffWRT(n int) []bool { return make([]bool, n) }
+
+// SymDiff is not defined: tapenet takes first derivatives only.
+func (*maxPoolGradOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
+	return nil, fmt.Errorf("maxpool2d gradient: no second derivative")
+}
