@@ -174,15 +174,19 @@ func (op *reluOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	out := op.out.get(in[0].Shape())
-	dst := out.Data().([]float32)
-	for i, v := range xs {
+	reluSlice(out.Data().([]float32), xs)
+	return out, nil
+}
+
+// reluGo is reluSlice in Go.
+func reluGo(dst, src []float32) {
+	for i, v := range src {
 		if v < 0 {
 			dst[i] = 0
 		} else {
 			dst[i] = v
 		}
 	}
-	return out, nil
 }
 
 // DiffWRT reports that the op is differentiable in its input.

@@ -137,30 +137,24 @@ func (op *maxPoolOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	return out, nil
 }
 
-// pool2x2 is the 2×2, stride 2 pooling of one plane, with argmax's order
-// of comparisons: a, b on the first row, then c, d, each winning only when
-// strictly larger.
+// pool2x2 is the 2×2, stride 2 pooling of one plane.
 func pool2x2(dst, plane []float32, w, oh, ow int) {
 	for oy := 0; oy < oh; oy++ {
-		r0 := plane[2*oy*w : 2*oy*w+2*ow]
-		r1 := plane[(2*oy+1)*w : (2*oy+1)*w+2*ow]
-		out := dst[oy*ow : (oy+1)*ow]
-		for ox := range out {
-			m := float32(-math.MaxFloat32)
-			if v := r0[2*ox]; v > m {
+		pool2x2Row(dst[oy*ow:(oy+1)*ow], plane[2*oy*w:(2*oy+1)*w], plane[(2*oy+1)*w:(2*oy+2)*w])
+	}
+}
+
+// pool2x2Go is pool2x2Row in Go, with argmax's order of comparisons: the
+// two values of r0, then of r1, each winning only when strictly larger.
+func pool2x2Go(dst, r0, r1 []float32) {
+	for ox := range dst {
+		m := float32(-math.MaxFloat32)
+		for _, v := range [4]float32{r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1]} {
+			if v > m {
 				m = v
 			}
-			if v := r0[2*ox+1]; v > m {
-				m = v
-			}
-			if v := r1[2*ox]; v > m {
-				m = v
-			}
-			if v := r1[2*ox+1]; v > m {
-				m = v
-			}
-			out[ox] = m
 		}
+		dst[ox] = m
 	}
 }
 

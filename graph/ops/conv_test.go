@@ -1,0 +1,187 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// specials are values whose order and sign the SIMD loops must keep:
+// signed zeros, ties, NaN and infinities.
+var specials = []float32{0, float32(math.Copysign(0, -1)), 1, 1, -1, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), -math.MaxFloat32, 2.5}
+
+func randValues(rng *rand.Rand, n int, special bool) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = rng.Float32()*2 - 1
+		if special && rng.IntN(4) == 0 {
+			v[i] = specials[rng.IntN(len(specials))]
+		}
+	}
+	return v
+}
+
+func sameBits(a, b []float32) int {
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// The vector loops give the Go loops' bits, NaN and -0 included, at every
+// length (full vectors and tails).
+func TestSIMDLoopsMatchGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for n := 0; n < 100; n++ {
+		src := randValues(rng, n, true)
+		got, want := make([]float32, n), make([]float32, n)
+		reluSlice(got, src)
+		reluGo(want, src)
+		if i := sameBits(got, want); i >= 0 {
+			t.Fatalf("relu, n=%d: [%d] = %v, want %v", n, i, got[i], want[i])
+		}
+		r0, r1 := randValues(rng, 2*n+1, true), randValues(rng, 2*n+1, true)
+		pool2x2Row(got, r0, r1)
+		pool2x2Go(want, r0, r1)
+		if i := sameBits(got, want); i >= 0 {
+			t.Fatalf("pool, n=%d: [%d] = %v, want %v", n, i, got[i], want[i])
+		}
+	}
+}
+
+// gradients runs y = f(x, w), loss = Σ y ⊙ r, and returns y, dx, dw.
+func gradients(t *testing.T, f func(x, w *gorgonia.Node) (*gorgonia.Node, error), xs, ws []float32, xShape, wShape tensor.Shape, rs func(n int) []float32) (y, dx, dw []float32) {
+	t.Helper()
+	g := gorgonia.NewGraph()
+	x := gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithShape(xShape...), gorgonia.WithName("x"),
+		gorgonia.WithValue(tensor.New(tensor.WithShape(xShape...), tensor.WithBacking(append([]float32(nil), xs...)))))
+	var w *gorgonia.Node
+	if ws != nil {
+		w = gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithShape(wShape...), gorgonia.WithName("w"),
+			gorgonia.WithValue(tensor.New(tensor.WithShape(wShape...), tensor.WithBacking(append([]float32(nil), ws...)))))
+	}
+	out, err := f(x, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rn := gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithShape(out.Shape()...), gorgonia.WithName("r"),
+		gorgonia.WithValue(tensor.New(tensor.WithShape(out.Shape()...), tensor.WithBacking(rs(out.Shape().TotalSize())))))
+	loss := gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.HadamardProd(out, rn))))
+	wrt := gorgonia.Nodes{x}
+	if w != nil {
+		wrt = append(wrt, w)
+	}
+	if _, err := gorgonia.Grad(loss, wrt...); err != nil {
+		t.Fatal(err)
+	}
+	vm := gorgonia.NewTapeMachine(g, gorgonia.BindDualValues(wrt...))
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	grad := func(n *gorgonia.Node) []float32 {
+		gv, err := n.Grad()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), gv.Data().([]float32)...)
+	}
+	y = append([]float32(nil), out.Value().Data().([]float32)...)
+	dx = grad(x)
+	if w != nil {
+		dw = grad(w)
+	}
+	return y, dx, dw
+}
+
+// The fused Conv2D and MaxPool2D give gorgonia.Conv2d's and
+// gorgonia.MaxPool2D's values and gradients bit for bit: padding, strides,
+// dilation, overlapping and odd-sized windows, and (for pooling) ties,
+// signed zeros and NaN.
+func TestFusedOpsMatchGorgonia(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, c := range []struct {
+		x, w                  tensor.Shape
+		pad, stride, dilation [2]int
+	}{
+		{tensor.Shape{3, 1, 28, 28}, tensor.Shape{30, 1, 5, 5}, [2]int{0, 0}, [2]int{1, 1}, [2]int{1, 1}},
+		{tensor.Shape{2, 3, 9, 7}, tensor.Shape{4, 3, 3, 3}, [2]int{1, 1}, [2]int{2, 2}, [2]int{1, 1}},
+		{tensor.Shape{2, 2, 8, 8}, tensor.Shape{3, 2, 3, 2}, [2]int{2, 1}, [2]int{1, 2}, [2]int{2, 1}},
+		{tensor.Shape{1, 32, 7, 7}, tensor.Shape{5, 32, 3, 3}, [2]int{1, 1}, [2]int{1, 1}, [2]int{1, 1}}, // 288 taps: two depth blocks
+	} {
+		t.Run(fmt.Sprintf("conv%v%v", c.x, c.w), func(t *testing.T) {
+			xs := randValues(rng, c.x.TotalSize(), false)
+			ws := randValues(rng, c.w.TotalSize(), false)
+			seed := rng.Uint64()
+			rs := func(n int) []float32 { return randValues(rand.New(rand.NewPCG(seed, 1)), n, false) }
+			ours := func(x, w *gorgonia.Node) (*gorgonia.Node, error) {
+				return Conv2D(x, w, nil, [2]int{c.w[2], c.w[3]}, c.pad, c.stride, c.dilation)
+			}
+			theirs := func(x, w *gorgonia.Node) (*gorgonia.Node, error) {
+				groups.Lock()
+				defer groups.Unlock()
+				return gorgonia.Conv2d(x, w, tensor.Shape{c.w[2], c.w[3]}, c.pad[:], c.stride[:], c.dilation[:])
+			}
+			y1, dx1, dw1 := gradients(t, ours, xs, ws, c.x, c.w, rs)
+			y2, dx2, dw2 := gradients(t, theirs, xs, ws, c.x, c.w, rs)
+			for _, p := range []struct {
+				name      string
+				got, want []float32
+			}{{"y", y1, y2}, {"dx", dx1, dx2}, {"dw", dw1, dw2}} {
+				if len(p.got) != len(p.want) {
+					t.Fatalf("%s: %d values, gorgonia %d", p.name, len(p.got), len(p.want))
+				}
+				if i := sameBits(p.got, p.want); i >= 0 {
+					t.Fatalf("%s[%d] = %v, gorgonia %v", p.name, i, p.got[i], p.want[i])
+				}
+			}
+		})
+	}
+	for _, c := range []struct {
+		x                   tensor.Shape
+		kernel, pad, stride []int
+		special             bool
+	}{
+		{tensor.Shape{4, 30, 24, 24}, []int{2, 2}, []int{0, 0}, []int{2, 2}, true},
+		{tensor.Shape{2, 3, 7, 9}, []int{2, 2}, []int{0, 0}, []int{2, 2}, true},  // odd sides
+		{tensor.Shape{2, 3, 9, 9}, []int{3, 3}, []int{1, 1}, []int{2, 2}, false}, // overlapping, padded
+		{tensor.Shape{1, 2, 6, 5}, []int{3, 2}, []int{0, 0}, []int{1, 1}, true},
+	} {
+		t.Run(fmt.Sprintf("maxpool%v%v", c.x, c.kernel), func(t *testing.T) {
+			xs := randValues(rng, c.x.TotalSize(), c.special)
+			if c.special {
+				// NaN windows leave the mask at -1, which Gorgonia's
+				// backward pass would index: keep NaN out of the comparison.
+				for i, v := range xs {
+					if v != v {
+						xs[i] = 0
+					}
+				}
+			}
+			seed := rng.Uint64()
+			rs := func(n int) []float32 { return randValues(rand.New(rand.NewPCG(seed, 1)), n, false) }
+			ours := func(x, _ *gorgonia.Node) (*gorgonia.Node, error) {
+				return MaxPool2D(x, tensor.Shape(c.kernel), c.pad, c.stride)
+			}
+			theirs := func(x, _ *gorgonia.Node) (*gorgonia.Node, error) {
+				groups.Lock()
+				defer groups.Unlock()
+				return gorgonia.MaxPool2D(x, tensor.Shape(c.kernel), c.pad, c.stride)
+			}
+			y1, dx1, _ := gradients(t, ours, xs, nil, c.x, nil, rs)
+			y2, dx2, _ := gradients(t, theirs, xs, nil, c.x, nil, rs)
+			if i := sameBits(y1, y2); i >= 0 || len(y1) != len(y2) {
+				t.Fatalf("y[%d] = %v, gorgonia %v", i, y1[i], y2[i])
+			}
+			if i := sameBits(dx1, dx2); i >= 0 {
+				t.Fatalf("dx[%d] = %v, gorgonia %v", i, dx1[i], dx2[i])
+			}
+		})
+	}
+}

@@ -1,0 +1,10 @@
+//go:build !amd64
+
+package ops
+
+// reluSlice sets dst[i] = 0 where src[i] < 0, else src[i] (NaN and -0 pass).
+func reluSlice(dst, src []float32) { reluGo(dst[:len(src)], src) }
+
+// pool2x2Row writes len(dst) outputs of a 2×2, stride-2 pooling from the
+// rows r0 and r1.
+func pool2x2Row(dst, r0, r1 []float32) { pool2x2Go(dst, r0, r1) }
