@@ -235,7 +235,12 @@ func (op *reluGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("relu gradient: %d inputs but %d gradients", len(xs), len(gs))
 	}
 	out := op.out.get(in[0].Shape())
-	dst := out.Data().([]float32)
+	reluGradSlice(out.Data().([]float32), xs, gs)
+	return out, nil
+}
+
+// reluGradGo is reluGradSlice in Go.
+func reluGradGo(dst, xs, gs []float32) {
 	for i, x := range xs {
 		if x >= 0 {
 			dst[i] = gs[i]
@@ -243,5 +248,4 @@ func (op *reluGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 			dst[i] = gs[i] * 0 // as Rectify's mask product: NaN and ±0 alike
 		}
 	}
-	return out, nil
 }

@@ -321,22 +321,14 @@ func (op *conv2dOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia
 	if err != nil {
 		return nil, err
 	}
-	last, err := ChannelsLast(grad) // (N, oh, ow, F): rows of the im2col product
-	if err != nil {
-		return nil, err
-	}
-	dw, err := gorgonia.ApplyOp(&conv2dFilterGradOp{base: base{label: "conv2d dW", id: "tapenet.conv2d.dw." + op.label}, g: g}, in[0], last)
+	dw, err := gorgonia.ApplyOp(&conv2dFilterGradOp{base: base{label: "conv2d dW", id: "tapenet.conv2d.dw." + op.label}, g: g}, in[0], grad)
 	if err != nil {
 		return nil, err
 	}
 	if !op.bias {
 		return gorgonia.Nodes{dx, dw}, nil
 	}
-	rows, err := gorgonia.Reshape(last, tensor.Shape{g.n * g.cell, g.f})
-	if err != nil {
-		return nil, err
-	}
-	db, err := gorgonia.Sum(rows, 0)
+	db, err := gorgonia.ApplyOp(&conv2dBiasGradOp{base: base{label: "conv2d db", id: "tapenet.conv2d.db." + op.label}, g: g}, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -345,8 +337,9 @@ func (op *conv2dOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia
 
 // conv2dFilterGradOp is dW = Σ over all images and output pixels of
 // dy ⊗ patch: one product (F × N·oh·ow)·(N·oh·ow × c·kh·kw) of the output
-// gradient with channels last and the patches in Gorgonia's layout, summed
-// in the order gorgonia.Conv2d's gradient sums them.
+// gradient, its planes regrouped filter by filter (block copies), and the
+// patches in Gorgonia's layout: each sum runs over the images and pixels in
+// the order of gorgonia.Conv2d's gradient, in the same depth blocks.
 type conv2dFilterGradOp struct {
 	base
 	g   convGeom
@@ -375,18 +368,22 @@ func (op *conv2dFilterGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	g := op.g
-	if len(xs) != g.n*g.c*g.h*g.w || len(dys) != g.n*g.cell*g.f {
+	rows := g.n * g.cell
+	if len(xs) != g.n*g.c*g.h*g.w || len(dys) != rows*g.f {
 		return nil, fmt.Errorf("conv2d dW: %d inputs and %d gradients for %v", len(xs), len(dys), g.outShape())
 	}
-	cols := op.tmp.get(0, g.n*g.cell*g.kernel)
+	cols := op.tmp.get(0, rows*g.kernel)
+	byFilter := op.tmp.get(1, rows*g.f)
 	forImages(g.n, g.n*g.cell*g.kernel*8, func(from, to, _ int) {
 		for i := from; i < to; i++ {
 			g.patches(cols[i*g.cell*g.kernel:(i+1)*g.cell*g.kernel], xs[i*g.c*g.h*g.w:(i+1)*g.c*g.h*g.w])
+			for f := 0; f < g.f; f++ {
+				copy(byFilter[f*rows+i*g.cell:f*rows+(i+1)*g.cell], dys[(i*g.f+f)*g.cell:(i*g.f+f+1)*g.cell])
+			}
 		}
 	})
 	out := op.out.get(tensor.Shape{g.f, g.c, g.kh, g.kw})
-	rows := g.n * g.cell
-	gorgonia.WhichBLAS().Sgemm(blas.Trans, blas.NoTrans, g.f, g.kernel, rows, 1, dys, g.f, cols, g.kernel, 0, out.Data().([]float32), g.kernel)
+	gorgonia.WhichBLAS().Sgemm(blas.NoTrans, blas.NoTrans, g.f, g.kernel, rows, 1, byFilter, rows, cols, g.kernel, 0, out.Data().([]float32), g.kernel)
 	return out, nil
 }
 
@@ -451,4 +448,61 @@ func (*conv2dInputGradOp) DiffWRT(n int) []bool { return make([]bool, n) }
 // SymDiff is not defined: tapenet takes first derivatives only.
 func (*conv2dInputGradOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
 	return nil, fmt.Errorf("conv2d dx: no second derivative")
+}
+
+// conv2dBiasGradOp is db: each filter's output gradient summed over images
+// and pixels, left to right from the first value, as Gorgonia's column sum
+// of the (N·oh·ow, F) gradient adds it.
+type conv2dBiasGradOp struct {
+	base
+	g   convGeom
+	out outputCache
+}
+
+func (*conv2dBiasGradOp) Arity() int { return 1 }
+
+func (*conv2dBiasGradOp) Type() hm.Type {
+	return hm.NewFnType(tensor4(), gorgonia.TensorType{Dims: 1, Of: hm.TypeVariable('a')})
+}
+
+func (op *conv2dBiasGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape{op.g.f}, nil
+}
+
+func (op *conv2dBiasGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	if len(in) != 1 {
+		return nil, fmt.Errorf("conv2d db: %d inputs, want 1", len(in))
+	}
+	_, dys, err := rowMajor32(in[0])
+	if err != nil {
+		return nil, err
+	}
+	g := op.g
+	if len(dys) != g.n*g.f*g.cell {
+		return nil, fmt.Errorf("conv2d db: %d gradients for %v", len(dys), g.outShape())
+	}
+	out := op.out.get(tensor.Shape{g.f})
+	db := out.Data().([]float32)
+	for f := range db {
+		sum := dys[f*g.cell]
+		for i := 0; i < g.n; i++ {
+			plane := dys[(i*g.f+f)*g.cell : (i*g.f+f+1)*g.cell]
+			if i == 0 {
+				plane = plane[1:]
+			}
+			for _, v := range plane {
+				sum += v
+			}
+		}
+		db[f] = sum
+	}
+	return out, nil
+}
+
+// DiffWRT: the bias gradient is not differentiated again.
+func (*conv2dBiasGradOp) DiffWRT(n int) []bool { return make([]bool, n) }
+
+// SymDiff is not defined: tapenet takes first derivatives only.
+func (*conv2dBiasGradOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
+	return nil, fmt.Errorf("conv2d db: no second derivative")
 }

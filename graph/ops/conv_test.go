@@ -46,6 +46,12 @@ func TestSIMDLoopsMatchGo(t *testing.T) {
 		if i := sameBits(got, want); i >= 0 {
 			t.Fatalf("relu, n=%d: [%d] = %v, want %v", n, i, got[i], want[i])
 		}
+		g := randValues(rng, n, true)
+		reluGradSlice(got, src, g)
+		reluGradGo(want, src, g)
+		if i := sameBits(got, want); i >= 0 {
+			t.Fatalf("relu gradient, n=%d: [%d] = %v, want %v", n, i, got[i], want[i])
+		}
 		r0, r1 := randValues(rng, 2*n+1, true), randValues(rng, 2*n+1, true)
 		pool2x2Row(got, r0, r1)
 		pool2x2Go(want, r0, r1)

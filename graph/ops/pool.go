@@ -218,6 +218,10 @@ func (op *maxPoolGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 			dx := dxs[p*g.h*g.w : (p+1)*g.h*g.w]
 			dy := dys[p*g.oh*g.ow : (p+1)*g.oh*g.ow]
 			clear(dx)
+			if g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 {
+				unpool2x2(dx, plane, dy, g.w, g.oh, g.ow)
+				continue
+			}
 			for oy := 0; oy < g.oh; oy++ {
 				for ox := 0; ox < g.ow; ox++ {
 					if at, _ := g.argmax(plane, oy, ox); at >= 0 {
@@ -236,4 +240,23 @@ func (*maxPoolGradOp) DiffWRT(n int) []bool { return make([]bool, n) }
 // SymDiff is not defined: tapenet takes first derivatives only.
 func (*maxPoolGradOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
 	return nil, fmt.Errorf("maxpool2d gradient: no second derivative")
+}
+
+// unpool2x2 adds each output gradient of a 2×2, stride-2 pooling of plane
+// at its window's maximum (found as argmax finds it) in dx.
+func unpool2x2(dx, plane, dy []float32, w, oh, ow int) {
+	for oy := 0; oy < oh; oy++ {
+		i0, i1 := 2*oy*w, (2*oy+1)*w
+		for ox := 0; ox < ow; ox++ {
+			m, at := float32(-math.MaxFloat32), -1
+			for _, i := range [4]int{i0 + 2*ox, i0 + 2*ox + 1, i1 + 2*ox, i1 + 2*ox + 1} {
+				if plane[i] > m {
+					m, at = plane[i], i
+				}
+			}
+			if at >= 0 {
+				dx[at] += dy[oy*ow+ox]
+			}
+		}
+	}
 }

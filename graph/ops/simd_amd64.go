@@ -48,3 +48,20 @@ func pool2x2Row(dst, r0, r1 []float32) {
 		pool16(&dst[j], &r0[2*j], &r1[2*j], uint32(1)<<k-1, in0, in1)
 	}
 }
+
+// reluGrad16 is reluGradSlice in AVX-512 assembly for n a multiple of 16.
+//
+//go:noescape
+func reluGrad16(dst, x, grad *float32, n int)
+
+// reluGradSlice sets dst[i] = g[i] where x[i] >= 0, else g[i]·0.
+func reluGradSlice(dst, x, g []float32) {
+	dst, g = dst[:len(x)], g[:len(x)]
+	n := 0
+	if simd512 {
+		if n = len(x) &^ 15; n > 0 {
+			reluGrad16(&dst[0], &x[0], &g[0], n)
+		}
+	}
+	reluGradGo(dst[n:], x[n:], g[n:])
+}

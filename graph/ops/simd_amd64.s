@@ -102,3 +102,32 @@ TEXT ·pool16(SB), NOSPLIT, $0-36
 	VMOVUPS Z10, K1, (DI)
 	VZEROUPPER
 	RET
+
+// func reluGrad16(dst, x, grad *float32, n int)
+// dst[i] = x[i] >= 0 ? g[i] : g[i]*0 for i < n, n a multiple of 16 (NaN x
+// compares false, as in Go).
+TEXT ·reluGrad16(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ grad+16(FP), DX
+	MOVQ n+24(FP), CX
+	VPXORD Z0, Z0, Z0
+	SHRQ $4, CX
+	JZ gdone
+
+gloop:
+	VMOVUPS (SI), Z1
+	VMOVUPS (DX), Z2
+	VCMPPS $0x1d, Z0, Z1, K1 // x >= 0 (ordered: NaN is false)
+	VMULPS Z0, Z2, Z3               // g*0
+	VBLENDMPS Z2, Z3, K1, Z4        // x >= 0 ? g : g*0
+	VMOVUPS Z4, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ gloop
+
+gdone:
+	VZEROUPPER
+	RET

@@ -8,3 +8,6 @@ func reluSlice(dst, src []float32) { reluGo(dst[:len(src)], src) }
 // pool2x2Row writes len(dst) outputs of a 2×2, stride-2 pooling from the
 // rows r0 and r1.
 func pool2x2Row(dst, r0, r1 []float32) { pool2x2Go(dst, r0, r1) }
+
+// reluGradSlice sets dst[i] = g[i] where x[i] >= 0, else g[i]·0.
+func reluGradSlice(dst, x, g []float32) { reluGradGo(dst[:len(x)], x, g[:len(x)]) }
