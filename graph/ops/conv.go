@@ -2,6 +2,8 @@ package ops
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"runtime"
 	"sync"
 
@@ -127,6 +129,8 @@ func (g convGeom) addPatches(im, cols []float32) {
 		}
 	}
 }
+
+func isNegZero(v float32) bool { return v == 0 && math.Signbit(float64(v)) }
 
 // forImages runs work(from, to, worker) over the images [0, n), split over
 // the cores when the product is large enough to pay for the goroutines.
@@ -278,11 +282,26 @@ func (op *conv2dOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	out := op.out.get(g.outShape())
 	ys := out.Data().([]float32)
 	sgemm := gorgonia.WhichBLAS().Sgemm
+	// The product adds its sum to C once per depth block of 256 (see
+	// internal/sgemm). With one block, starting C at the bias gives
+	// b + Σ, the bits of (0 + Σ) + b, one pass sooner; a bias of -0 would
+	// not (-0 + -0 is -0, (0 + -0) + -0 is +0), so it takes the long way.
+	biasFirst := op.bias && g.kernel <= 256 && !slices.ContainsFunc(bs, isNegZero)
 	forImages(g.n, 2*g.n*g.f*g.kernel*g.cell, func(from, to, worker int) {
 		cols := op.tmp.get(worker, g.kernel*g.cell)
 		for i := from; i < to; i++ {
 			g.patchesT(cols, xs[i*g.c*g.h*g.w:(i+1)*g.c*g.h*g.w])
 			y := ys[i*g.f*g.cell : (i+1)*g.f*g.cell]
+			if biasFirst {
+				for f, bf := range bs {
+					plane := y[f*g.cell : (f+1)*g.cell]
+					for p := range plane {
+						plane[p] = bf
+					}
+				}
+				sgemm(blas.NoTrans, blas.NoTrans, g.f, g.cell, g.kernel, 1, ws, g.kernel, cols, g.cell, 1, y, g.cell)
+				continue
+			}
 			sgemm(blas.NoTrans, blas.NoTrans, g.f, g.cell, g.kernel, 1, ws, g.kernel, cols, g.cell, 0, y, g.cell)
 			if op.bias {
 				for f, bf := range bs {
