@@ -45,6 +45,15 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
 TAGS=${TAGS:-}                          # e.g. TAGS=openblas for the cgo OpenBLAS build
 LATENCY_IMAGES=${LATENCY_IMAGES:-2000}  # batch-1 calls timed per process
+# PyTorch's threads: its own ops run on an OpenMP pool (torch.set_num_threads),
+# its matrix products on OpenBLAS's pthreads. Both pools on the same cores, with
+# OpenMP's threads busy-waiting between ops, oversubscribe a small machine:
+# PyTorch's MLP epoch took 4-40 s instead of ~1 s on a 2-core machine whenever
+# anything else ran. Of the four settings tried there (as shipped, passive
+# OpenMP waiting, single-threaded OpenBLAS, both) the last was fastest and
+# steadiest, so it is the default; numpy keeps OpenBLAS's threads.
+# TORCH_ENV="" runs PyTorch as shipped.
+TORCH_ENV=${TORCH_ENV-OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=1}
 threads=$(nproc)
 
 need=()
@@ -84,9 +93,12 @@ done
 
 # The commands of each system: tapenet without OPENBLAS_CORETYPE, the Python
 # peers with it, ONNX Runtime finding its package through NODE_PATH.
-tn() { env -u OPENBLAS_CORETYPE "$tmp/$1" "${@:2}"; }
-py() { env ${coretype:+OPENBLAS_CORETYPE=$coretype} THREADS="$threads" /usr/bin/python3 "$@"; }
-js() { env NODE_PATH="$ort/node_modules" /usr/bin/node scripts/bench/ort_bench.js "$@"; }
+# (Arrays, not functions: /usr/bin/time runs them; env execs the program.)
+tn=(env -u OPENBLAS_CORETYPE)
+py=(env ${coretype:+"OPENBLAS_CORETYPE=$coretype"} "THREADS=$threads" /usr/bin/python3)
+read -r -a torchenv <<<"$TORCH_ENV"
+pt=(env ${coretype:+"OPENBLAS_CORETYPE=$coretype"} "THREADS=$threads" "${torchenv[@]}" /usr/bin/python3)
+js=(env "NODE_PATH=$ort/node_modules" /usr/bin/node scripts/bench/ort_bench.js)
 
 results=$tmp/results
 : >"$results"
@@ -106,24 +118,24 @@ measure() {
 workload() {
 	local w=$1 s=$2
 	case $w:$s in
-	book:tapenet) measure "$w:$s" tn infer --model "$book" --json ;;
-	book:numpy) measure "$w:$s" py scripts/bench/book_numpy.py "$book" "$mnist" ;;
-	mlp:tapenet | convnet:tapenet) measure "$w:$s" tn infer --model "$w" --batch-size 100 --json ;;
-	mlp:torch | convnet:torch) measure "$w:$s" py scripts/bench/torch_bench.py infer "$w" "$tmp/$w.npz" "$mnist" 100 ;;
-	mlp:ort | convnet:ort) measure "$w:$s" js infer "$tmp/$w.onnx" "$mnist" 100 "$threads" ;;
-	lat-*:tapenet) measure "$w:$s" tn bench --latency "${w#lat-}" --images "$LATENCY_IMAGES" --warmup 200 ;;
-	lat-*:torch) measure "$w:$s" py scripts/bench/torch_bench.py latency "${w#lat-}" "$tmp/${w#lat-}.npz" "$mnist" "$LATENCY_IMAGES" 200 ;;
-	lat-*:ort) measure "$w:$s" js latency "$tmp/${w#lat-}.onnx" "$mnist" "$LATENCY_IMAGES" 200 "$threads" ;;
+	book:tapenet) measure "$w:$s" "${tn[@]}" "$tmp/infer" --model "$book" --json ;;
+	book:numpy) measure "$w:$s" "${py[@]}" scripts/bench/book_numpy.py "$book" "$mnist" ;;
+	mlp:tapenet | convnet:tapenet) measure "$w:$s" "${tn[@]}" "$tmp/infer" --model "$w" --batch-size 100 --json ;;
+	mlp:torch | convnet:torch) measure "$w:$s" "${pt[@]}" scripts/bench/torch_bench.py infer "$w" "$tmp/$w.npz" "$mnist" 100 ;;
+	mlp:ort | convnet:ort) measure "$w:$s" "${js[@]}" infer "$tmp/$w.onnx" "$mnist" 100 "$threads" ;;
+	lat-*:tapenet) measure "$w:$s" "${tn[@]}" "$tmp/bench" --latency "${w#lat-}" --images "$LATENCY_IMAGES" --warmup 200 ;;
+	lat-*:torch) measure "$w:$s" "${pt[@]}" scripts/bench/torch_bench.py latency "${w#lat-}" "$tmp/${w#lat-}.npz" "$mnist" "$LATENCY_IMAGES" 200 ;;
+	lat-*:ort) measure "$w:$s" "${js[@]}" latency "$tmp/${w#lat-}.onnx" "$mnist" "$LATENCY_IMAGES" 200 "$threads" ;;
 	convtrain:tapenet)
-		measure "$w:$s" tn train --arch convnet --limit 10000 --epochs 1 --optimizer adam --lr 0.001 \
+		measure "$w:$s" "${tn[@]}" "$tmp/train" --arch convnet --limit 10000 --epochs 1 --optimizer adam --lr 0.001 \
 			--batch-size 100 --schedule constant --seed 1 --out "$tmp/c.safetensors" --json ;;
-	convtrain:torch) measure "$w:$s" py scripts/bench/torch_bench.py train-convnet "$mnist" 10000 ;;
+	convtrain:torch) measure "$w:$s" "${pt[@]}" scripts/bench/torch_bench.py train-convnet "$mnist" 10000 ;;
 	epoch:tapenet)
-		measure "$w:$s" tn train --hidden 100 --activation relu --optimizer adam --lr 0.001 --batch-size 100 \
+		measure "$w:$s" "${tn[@]}" "$tmp/train" --hidden 100 --activation relu --optimizer adam --lr 0.001 --batch-size 100 \
 			--schedule constant --epochs 1 --seed 1 --out "$tmp/m.safetensors" --json ;;
-	epoch:torch) measure "$w:$s" py scripts/bench/torch_train.py "$mnist" 1 ;;
-	sgemm*:tapenet) measure "$w:$s" tn bench --sgemm "${w#sgemm}" --reps 5 ;;
-	sgemm*:numpy) measure "$w:$s" py scripts/bench/numpy_sgemm.py "${w#sgemm}" 5 ;;
+	epoch:torch) measure "$w:$s" "${pt[@]}" scripts/bench/torch_train.py "$mnist" 1 ;;
+	sgemm*:tapenet) measure "$w:$s" "${tn[@]}" "$tmp/bench" --sgemm "${w#sgemm}" --reps 5 ;;
+	sgemm*:numpy) measure "$w:$s" "${py[@]}" scripts/bench/numpy_sgemm.py "${w#sgemm}" 5 ;;
 	*)
 		echo "bench.sh: no command for $w on $s" >&2
 		exit 1
@@ -145,8 +157,8 @@ workloads=(
 {
 	echo "machine:   $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $threads cores, $(uname -r)"
 	echo "OpenBLAS:  OPENBLAS_CORETYPE=${coretype:-(unset)} for numpy and PyTorch only ($why)"
-	echo "tapenet:   $(go version | cut -d' ' -f3), ${TAGS:+-tags $TAGS, }$(tn bench --sgemm 8 --reps 1 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["blas"])'), OPENBLAS_CORETYPE unset"
-	echo "numpy:     $(py -c 'import numpy; print(numpy.__version__)'); PyTorch $(py -c 'import torch; print(torch.__version__)') with $threads threads"
+	echo "tapenet:   $(go version | cut -d' ' -f3), ${TAGS:+-tags $TAGS, }$("${tn[@]}" "$tmp/bench" --sgemm 8 --reps 1 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["blas"])'), OPENBLAS_CORETYPE unset"
+	echo "numpy:     $("${py[@]}" -c 'import numpy; print(numpy.__version__)'); PyTorch $("${pt[@]}" -c 'import torch; print(torch.__version__)') with $threads threads, TORCH_ENV=\"$TORCH_ENV\""
 	echo "ORT:       onnxruntime-node $(node -p "require('$ort/node_modules/onnxruntime-node/package.json').version"), node $(node --version), $threads intra-op threads"
 	echo "rounds:    RUNS=$RUNS, batch-1 over the first $LATENCY_IMAGES test images"
 } >"$tmp/header"
