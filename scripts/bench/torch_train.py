@@ -1,11 +1,11 @@
 """One epoch of a 784-100-10 ReLU MLP, Adam lr 0.001, batches of 100, on
-MNIST in PyTorch (CPU, 2 threads): the same work as
+MNIST in PyTorch (CPU, $THREADS threads, default 2): the same work as
   train --hidden 100 --activation relu --optimizer adam --batch-size 100
 
 Usage: torch_train.py MNIST_DIR EPOCHS
 Prints one JSON line per epoch: seconds of the training loop.
 """
-import gzip, json, sys, time
+import gzip, json, os, sys, time
 import numpy as np
 import torch
 
@@ -14,7 +14,7 @@ def load(path, offset):
         return np.frombuffer(f.read(), np.uint8, offset=offset)
 
 def main():
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("THREADS", "2")))
     torch.manual_seed(1)
     d = sys.argv[1]
     x = torch.from_numpy(load(d + "/train-images-idx3-ubyte.gz", 16).reshape(-1, 784).astype(np.float32) / 255.0)

@@ -1,0 +1,137 @@
+"""The tables of scripts/bench.sh from its raw results.
+
+Usage: report.py RESULTS
+RESULTS has one line per process: workload:system, start and end time
+(seconds), peak RSS (KiB) and the JSON line the process printed, tab-separated.
+Prints min / median / max of every measure, the peers' accuracies beside
+tapenet's, and the ratios tapenet median / peer median with issue #12's goals.
+Exits 1 when a peer's accuracy differs from tapenet's (it computes something
+else: no fair comparison).
+"""
+import json, statistics, sys
+
+SYSTEMS = ["tapenet", "torch", "ort", "numpy"]
+NAMES = {"tapenet": "tapenet", "torch": "PyTorch", "ort": "ONNX Runtime", "numpy": "numpy"}
+
+# label, unit, workload, field (a JSON field, or wall / rss)
+MEASURES = [
+    ("book net infer, 10,000 images, batch 100", "s", "book", "seconds"),
+    ("book net infer, whole process", "s", "book", "wall"),
+    ("mlp infer, 10,000 images, batch 100", "s", "mlp", "seconds"),
+    ("mlp infer, whole process", "s", "mlp", "wall"),
+    ("convnet infer, 10,000 images, batch 100", "s", "convnet", "seconds"),
+    ("convnet infer, whole process", "s", "convnet", "wall"),
+    ("mlp batch-1 latency, median", "µs", "lat-mlp", "median_us"),
+    ("mlp batch-1 latency, p99", "µs", "lat-mlp", "p99_us"),
+    ("convnet batch-1 latency, median", "µs", "lat-convnet", "median_us"),
+    ("convnet batch-1 latency, p99", "µs", "lat-convnet", "p99_us"),
+    ("convnet training, 10,000 images, Adam, batch 100", "s", "convtrain", "seconds"),
+    ("MLP 784-100-10 training epoch (60,000 images)", "s", "epoch", "seconds"),
+    ("sgemm 512³", "GFLOP/s", "sgemm512", "best_gflops"),
+    ("sgemm 2048³", "GFLOP/s", "sgemm2048", "best_gflops"),
+    ("peak RSS, book net infer", "MiB", "book", "rss"),
+    ("peak RSS, mlp infer", "MiB", "mlp", "rss"),
+    ("peak RSS, convnet infer", "MiB", "convnet", "rss"),
+]
+
+# label, measure label, peer, goal, "<=" (lower is better) or ">="
+RATIOS = [
+    ("mlp infer / ONNX Runtime", "mlp infer, 10,000 images, batch 100", "ort", 1.0, "<="),
+    ("convnet infer / PyTorch", "convnet infer, 10,000 images, batch 100", "torch", 1.0, "<="),
+    ("convnet infer / ONNX Runtime", "convnet infer, 10,000 images, batch 100", "ort", 1.0, "<="),
+    ("batch-1 median / ONNX Runtime", "mlp batch-1 latency, median", "ort", 1.0, "<="),
+    ("batch-1 p99 / ONNX Runtime", "mlp batch-1 latency, p99", "ort", 1.0, "<="),
+    ("convnet training / PyTorch", "convnet training, 10,000 images, Adam, batch 100", "torch", 1.0, "<="),
+    ("MLP epoch / PyTorch", "MLP 784-100-10 training epoch (60,000 images)", "torch", 0.5, "<="),
+    ("sgemm 512³ GFLOP/s / numpy's OpenBLAS", "sgemm 512³", "numpy", 0.8, ">="),
+    ("sgemm 2048³ GFLOP/s / numpy's OpenBLAS", "sgemm 2048³", "numpy", 0.8, ">="),
+    ("convnet infer peak RSS / ONNX Runtime", "peak RSS, convnet infer", "ort", 1.0, "<="),
+    # the earlier issue [perf]'s goals, against the book's numpy code
+    ("book infer / numpy loop", "book net infer, 10,000 images, batch 100", "numpy", 1.0, "<="),
+    ("book infer process / numpy process", "book net infer, whole process", "numpy", 0.5, "<="),
+]
+# without a goal, for the picture
+INFO = [
+    ("mlp infer / PyTorch", "mlp infer, 10,000 images, batch 100", "torch"),
+    ("batch-1 median / PyTorch", "mlp batch-1 latency, median", "torch"),
+    ("batch-1 p99 / PyTorch", "mlp batch-1 latency, p99", "torch"),
+    ("convnet batch-1 median / ONNX Runtime", "convnet batch-1 latency, median", "ort"),
+    ("convnet batch-1 p99 / ONNX Runtime", "convnet batch-1 latency, p99", "ort"),
+    ("convnet batch-1 median / PyTorch", "convnet batch-1 latency, median", "torch"),
+    ("convnet infer peak RSS / PyTorch", "peak RSS, convnet infer", "torch"),
+]
+# absolute goals on tapenet's medians: label, measure label, goal
+ABSOLUTE = [
+    ("mlp infer whole process (today 0.13 s)", "mlp infer, whole process", 0.13),
+]
+
+def fmt(v):
+    return f"{v:.1f}" if v >= 100 else f"{v:.3f}" if v >= 1 else f"{v:.4f}"
+
+def main():
+    runs = {}  # (workload, system) -> list of records
+    for line in open(sys.argv[1], encoding="utf-8"):
+        name, t0, t1, rss, out = line.rstrip("\n").split("\t", 4)
+        w, s = name.split(":")
+        rec = json.loads(out)
+        rec["wall"] = float(t1) - float(t0)
+        rec["rss"] = int(rss) / 1024
+        runs.setdefault((w, s), []).append(rec)
+
+    vals = {}  # (measure label, system) -> values
+    print(f"{'measure':<50}{'unit':<9}{'system':<14}{'min':>10}{'median':>10}{'max':>10}{'n':>4}")
+    for label, unit, w, field in MEASURES:
+        first = True
+        for s in SYSTEMS:
+            if (w, s) not in runs:
+                continue
+            v = [r[field] for r in runs[(w, s)]]
+            vals[(label, s)] = v
+            print(f"{label if first else '':<50}{unit if first else '':<9}{NAMES[s]:<14}"
+                  f"{fmt(min(v)):>10}{fmt(statistics.median(v)):>10}{fmt(max(v)):>10}{len(v):>4}")
+            first = False
+
+    print()
+    print("accuracy (the same images; a peer must match tapenet)")
+    bad = []
+    for w, what in [("book", "book net (random weights), 10,000 test images"), ("mlp", "mlp, 10,000 test images"),
+                    ("convnet", "convnet, 10,000 test images"), ("lat-mlp", "mlp batch-1, first images"),
+                    ("lat-convnet", "convnet batch-1, first images")]:
+        accs = {s: sorted({r["accuracy"] for r in runs[(w, s)]}) for s in SYSTEMS if (w, s) in runs}
+        want = accs.get("tapenet")
+        cells = []
+        for s, a in accs.items():
+            cells.append(f"{NAMES[s]} {' '.join(f'{x:.2%}' for x in a)}")
+            if len(a) != 1 or a != want:
+                bad.append(f"{what}: {NAMES[s]} {a} vs tapenet {want}")
+        print(f"  {what:<48}{'   '.join(cells)}")
+
+    print()
+    print(f"{'ratio (tapenet median / peer median)':<50}{'value':>8}{'goal':>10}")
+    def ratio(measure, peer):
+        a, b = vals.get((measure, "tapenet")), vals.get((measure, peer))
+        if not a or not b:
+            return None
+        return statistics.median(a) / statistics.median(b)
+    for label, measure, peer, goal, op in RATIOS:
+        r = ratio(measure, peer)
+        if r is None:
+            print(f"{label:<50}{'-':>8}{op:>5}{goal:>4.2f}x  missing")
+            continue
+        ok = r <= goal if op == "<=" else r >= goal
+        print(f"{label:<50}{r:>8.2f}{op:>5}{goal:>4.2f}x  {'met' if ok else 'NOT met'}")
+    for label, measure, goal in ABSOLUTE:
+        v = statistics.median(vals[(measure, "tapenet")])
+        print(f"{label:<50}{v:>7.3f}s{'<=':>5}{goal:>4.2f}s  {'met' if v <= goal else 'NOT met'}")
+    for label, measure, peer in INFO:
+        r = ratio(measure, peer)
+        if r is not None:
+            print(f"{label:<50}{r:>8.2f}{'':>10}  (no goal)")
+
+    if bad:
+        print("\nACCURACY MISMATCH: these peers do not compute what tapenet does:", file=sys.stderr)
+        for b in bad:
+            print("  " + b, file=sys.stderr)
+        sys.exit(1)
+
+main()
