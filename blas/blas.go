@@ -13,5 +13,6 @@ func init() {
 	gorgonia.Use(sgemm.BLAS{})
 }
 
-// Name names the BLAS that Gorgonia runs on.
-const Name = "tapenet sgemm (pure Go + AVX2 assembly)"
+// Name names the BLAS that Gorgonia runs on and, for tapenet's, the
+// micro-kernel this CPU runs.
+func Name() string { return "tapenet sgemm (pure Go, " + sgemm.Kernels() + ")" }

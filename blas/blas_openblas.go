@@ -15,4 +15,4 @@ func init() {
 }
 
 // Name names the BLAS that Gorgonia runs on.
-const Name = "OpenBLAS (cgo, -tags openblas)"
+func Name() string { return "OpenBLAS (cgo, -tags openblas)" }

@@ -208,5 +208,5 @@ func sgemm(n, reps int) *sgemmResult {
 		gf[i] = 2 * float64(n) * float64(n) * float64(n) / float64(time.Since(start).Nanoseconds())
 	}
 	slices.Sort(gf)
-	return &sgemmResult{N: n, BLAS: tblas.Name, BestGFLOPS: gf[len(gf)-1], MedianGFLOPS: quantile(gf, 0.5)}
+	return &sgemmResult{N: n, BLAS: tblas.Name(), BestGFLOPS: gf[len(gf)-1], MedianGFLOPS: quantile(gf, 0.5)}
 }

@@ -3,8 +3,8 @@ package ops
 import (
 	"fmt"
 	"math"
-	"slices"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/chewxy/hm"

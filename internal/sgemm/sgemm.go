@@ -69,6 +69,17 @@ var best = func() kernels {
 	return tiles4x16
 }()
 
+// Kernels names the micro-kernels Sgemm runs on this CPU.
+func Kernels() string {
+	switch {
+	case best == tiles8x32:
+		return "AVX-512 8x32 kernel"
+	case useAVX2:
+		return "AVX2/FMA 4x16 kernel"
+	}
+	return "portable Go 4x16 kernel"
+}
+
 // sgemm adds alpha·op(A)·op(B) to C (already scaled by beta) with the
 // given kernels, over several goroutines for large products. Both families
 // give the same bits, and so does any split over goroutines: every element
