@@ -55,8 +55,8 @@ func (a AccuracyPlot) WritePNG(w io.Writer) error {
 
 // LinePlot returns a plot of the series (Y[i] at x = i), one color each,
 // over a grid, its y axis from ymin to ymax (the book's plt.ylim: lines
-// are clipped to it), the
-// legend at the upper right unless the caller moves it.
+// are clipped to it), the legend at the upper right unless the caller
+// moves it.
 func LinePlot(title, xlabel, ylabel string, series []Series, ymin, ymax float64) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = title
