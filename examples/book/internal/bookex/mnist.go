@@ -2,9 +2,11 @@ package bookex
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 
+	"gonum.org/v1/plot"
 	"gorgonia.org/tensor"
 
 	"github.com/tapenet/tapenet/datasets"
@@ -243,4 +245,59 @@ func besselI0(x float64) float64 {
 		sum += term
 	}
 	return sum
+}
+
+// CompareLosses is the loop of the book's optimizer_compare_mnist.py and
+// weight_init_compare.py: iters steps in which every trainer takes one
+// step on the same mini-batch, keeping each step's loss (Trainer.Step's,
+// on the batch before the update; the book's scripts compute it just
+// after), and every `every` iterations from 0 printing each net's loss as
+// the book does ("===========iteration:100", then "SGD:0.28..."). It
+// returns the losses per net.
+func CompareLosses(w io.Writer, names []string, trainers []*train.Trainer, b *Batcher, iters, every int) ([][]float64, error) {
+	losses := make([][]float64, len(trainers))
+	for i := range iters {
+		x, t := b.Next()
+		for j, tr := range trainers {
+			loss, err := tr.Step(x, t)
+			if err != nil {
+				return nil, fmt.Errorf("iteration %d, %s: %w", i, names[j], err)
+			}
+			losses[j] = append(losses[j], float64(loss))
+		}
+		if i%every == 0 {
+			fmt.Fprintf(w, "===========iteration:%d\n", i)
+			for j, name := range names {
+				fmt.Fprintf(w, "%s:%.6f\n", name, losses[j][i])
+			}
+		}
+	}
+	return losses, nil
+}
+
+// LossReport ends the loss comparisons: it prints each net's last loss and
+// its smoothed value (SmoothCurve) and the wall time, and writes the
+// book's figure of the smoothed curves against iterations, y from 0 to
+// ymax, to out.
+func LossReport(w io.Writer, out, title, what string, names []string, losses [][]float64, secs, ymax float64) error {
+	series := make([]Series, len(names))
+	rows := make([]Row, len(names))
+	for i, name := range names {
+		s := SmoothCurve(losses[i])
+		series[i] = Series{Label: name, Y: s}
+		rows[i] = Row{Name: name, Book: fmt.Sprintf("%.4f", losses[i][len(s)-1]), Tapenet: fmt.Sprintf("%.4f", s[len(s)-1])}
+	}
+	fmt.Fprintf(w, "%d iterations of %d nets in %.1f s; the last loss:\n", len(losses[0]), len(names), secs)
+	if err := WriteTable(w, Row{Name: what, Book: "loss", Tapenet: "smoothed"}, rows); err != nil {
+		return err
+	}
+	p, err := LinePlot(title, "iterations", "loss", series, 0, ymax)
+	if err != nil {
+		return err
+	}
+	if err := WriteFile(out, func(f io.Writer) error { return WritePlots(f, [][]*plot.Plot{{p}}, 640, 480) }); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "wrote %s\n", out)
+	return nil
 }
