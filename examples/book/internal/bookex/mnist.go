@@ -1,6 +1,7 @@
 package bookex
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -157,22 +158,39 @@ type Loop struct {
 	Each func(epoch int, trainAcc, testAcc float64)
 }
 
+// Result is what Loop.Run measured of one net.
+type Result struct {
+	// TrainAcc and TestAcc hold the accuracies per epoch (TestAcc NaN
+	// without a test set).
+	TrainAcc, TestAcc []float64
+	// Diverged is the iteration (from 1) whose loss was not finite
+	// (train.ErrDiverged), after which the net was no longer trained but
+	// still measured; 0 if it never diverged. The book's numpy nets go on
+	// with overflowing values where tapenet's Trainer stops.
+	Diverged int
+}
+
 // Run trains each model with its Trainer on the same batches (the scripts
 // that train several nets side by side update all of them on each batch)
-// and returns, per model, its training and test accuracies per epoch.
-func (l Loop) Run(trainers []*train.Trainer, models []*graph.Model) (trainAcc, testAcc [][]float64, err error) {
+// and returns what it measured of each.
+func (l Loop) Run(trainers []*train.Trainer, models []*graph.Model) ([]Result, error) {
 	b := NewBatcher(l.Train, l.Batch, l.Seed)
 	perEpoch := max(l.Train.Len()/l.Batch, 1)
 	preds := make([]*graph.Predictor, len(models))
 	for i, m := range models {
 		preds[i] = graph.NewPredictor(m)
 	}
-	trainAcc, testAcc = make([][]float64, len(models)), make([][]float64, len(models))
+	res := make([]Result, len(models))
 	for i := 0; i < l.Epochs*perEpoch; i++ {
 		x, t := b.Next()
 		for j, tr := range trainers {
-			if _, err := tr.Step(x, t); err != nil {
-				return nil, nil, fmt.Errorf("iteration %d, net %d: %w", i, j+1, err)
+			if res[j].Diverged > 0 {
+				continue
+			}
+			if _, err := tr.Step(x, t); errors.Is(err, train.ErrDiverged) {
+				res[j].Diverged = i + 1
+			} else if err != nil {
+				return nil, fmt.Errorf("iteration %d, net %d: %w", i, j+1, err)
 			}
 		}
 		if i%perEpoch != 0 {
@@ -182,15 +200,15 @@ func (l Loop) Run(trainers []*train.Trainer, models []*graph.Model) (trainAcc, t
 		for j, pr := range preds {
 			a, err := train.Accuracy(pr, l.Train.X, l.Train.Labels, 1000)
 			if err != nil {
-				return nil, nil, fmt.Errorf("epoch %d, net %d: %w", epoch, j+1, err)
+				return nil, fmt.Errorf("epoch %d, net %d: %w", epoch, j+1, err)
 			}
 			c := math.NaN()
 			if l.Test != nil {
 				if c, err = train.Accuracy(pr, l.Test.X, l.Test.Labels, 1000); err != nil {
-					return nil, nil, fmt.Errorf("epoch %d, net %d: %w", epoch, j+1, err)
+					return nil, fmt.Errorf("epoch %d, net %d: %w", epoch, j+1, err)
 				}
 			}
-			trainAcc[j], testAcc[j] = append(trainAcc[j], a), append(testAcc[j], c)
+			res[j].TrainAcc, res[j].TestAcc = append(res[j].TrainAcc, a), append(res[j].TestAcc, c)
 			if l.Each != nil {
 				l.Each(epoch, a, c)
 			}
@@ -199,7 +217,7 @@ func (l Loop) Run(trainers []*train.Trainer, models []*graph.Model) (trainAcc, t
 			break
 		}
 	}
-	return trainAcc, testAcc, nil
+	return res, nil
 }
 
 // SmoothCurve is the book's smooth_curve (common/util.py): the series
