@@ -16,9 +16,7 @@
 package main
 
 import (
-	"fmt"
 	"io"
-	"time"
 
 	_ "github.com/tapenet/tapenet/blas"
 	"github.com/tapenet/tapenet/examples/book/internal/bookex"
@@ -49,46 +47,18 @@ var optimizers = []struct {
 }
 
 func run(args []string, stdout, _ io.Writer) error {
-	var iters, batch, limit, every, seed int
-	var out string
+	c := bookex.LossComparison{Script: "ch06 optimizer_compare_mnist: 784-100-100-100-100-10 ReLU (He)",
+		Title: "tapenet: the book's Figure 6-9 (MNIST, 5-layer net)", What: "optimizer",
+		Iters: 2000, Batch: 128, Every: 100, YMax: 1, Out: "docs/book/ch06_optimizer_compare_mnist.png"}
 	fs := cli.NewFlags("ch06_optimizer_compare_mnist", usage, stdout)
-	fs.IntVar(&iters, "iters", 2000, "iterations (the book's max_iterations)")
-	fs.IntVar(&batch, "batch-size", 128, "images per step")
-	fs.IntVar(&limit, "limit", 0, "train on the first N training images only (0: all 60,000)")
-	fs.IntVar(&every, "every", 100, "print the losses every N iterations")
-	fs.IntVar(&seed, "seed", 1, "seed of the initial weights and of the batches")
-	fs.StringVar(&out, "out", "docs/book/ch06_optimizer_compare_mnist.png", "the figure (PNG)")
+	c.Flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if iters < 1 || batch < 1 || every < 1 || limit < 0 || seed < 0 {
-		return cli.Usagef("--iters, --batch-size and --every must be positive, --limit and --seed not negative")
-	}
-	if err := bookex.CheckOut("--out", out); err != nil {
-		return err
-	}
-	trainSet, _, err := bookex.LoadMNIST(limit, 1)
-	if err != nil {
-		return err
-	}
-	net := bookex.Net{Hidden: []int{100, 100, 100, 100}}
-	names := make([]string, len(optimizers))
-	trainers := make([]*train.Trainer, len(optimizers))
+	nets := make([]bookex.LossNet, len(optimizers))
 	for i, o := range optimizers {
-		m, err := net.Build(uint64(seed))
-		if err != nil {
-			return err
-		}
-		if trainers[i], err = train.NewTrainer(m, train.Config{Optimizer: o.tapenet, LearningRate: o.lr, Seed: uint64(seed)}); err != nil {
-			return fmt.Errorf("%s: %w", o.name, err)
-		}
-		names[i] = o.name
+		nets[i] = bookex.LossNet{Name: o.name, Net: bookex.Net{Hidden: []int{100, 100, 100, 100}},
+			Config: train.Config{Optimizer: o.tapenet, LearningRate: o.lr}}
 	}
-	fmt.Fprintf(stdout, "ch06 optimizer_compare_mnist: 784-100-100-100-100-10 ReLU (He), batch %d, %d iterations over %d training images\n", batch, iters, trainSet.Len())
-	start := time.Now()
-	losses, err := bookex.CompareLosses(stdout, names, trainers, bookex.NewBatcher(trainSet, batch, uint64(seed)), iters, every)
-	if err != nil {
-		return err
-	}
-	return bookex.LossReport(stdout, out, "tapenet: the book's Figure 6-9 (MNIST, 5-layer net)", "optimizer", names, losses, time.Since(start).Seconds(), 1)
+	return c.Run(stdout, nets)
 }

@@ -17,7 +17,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"time"
 
 	_ "github.com/tapenet/tapenet/blas"
 	"github.com/tapenet/tapenet/examples/book/internal/bookex"
@@ -44,50 +43,24 @@ var inits = []struct{ name, init string }{
 }
 
 func run(args []string, stdout, _ io.Writer) error {
-	var iters, batch, limit, every, seed int
+	c := bookex.LossComparison{Script: "ch06 weight_init_compare: 784-100-100-100-100-10 ReLU, SGD",
+		Title: "tapenet: the book's Figure 6-15 (MNIST, weight init)", What: "init",
+		Iters: 2000, Batch: 128, Every: 100, YMax: 2.5, Out: "docs/book/ch06_weight_init_compare.png"}
 	var lr float64
-	var out string
 	fs := cli.NewFlags("ch06_weight_init_compare", usage, stdout)
-	fs.IntVar(&iters, "iters", 2000, "iterations (the book's max_iterations)")
-	fs.IntVar(&batch, "batch-size", 128, "images per step")
+	c.Flags(fs)
 	fs.Float64Var(&lr, "lr", 0.01, "SGD learning rate")
-	fs.IntVar(&limit, "limit", 0, "train on the first N training images only (0: all 60,000)")
-	fs.IntVar(&every, "every", 100, "print the losses every N iterations")
-	fs.IntVar(&seed, "seed", 1, "seed of the initial weights and of the batches")
-	fs.StringVar(&out, "out", "docs/book/ch06_weight_init_compare.png", "the figure (PNG)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	switch {
-	case iters < 1 || batch < 1 || every < 1 || limit < 0 || seed < 0:
-		return cli.Usagef("--iters, --batch-size and --every must be positive, --limit and --seed not negative")
-	case !(lr > 0):
+	if !(lr > 0) {
 		return cli.Usagef("--lr must be positive, got %v", lr)
 	}
-	if err := bookex.CheckOut("--out", out); err != nil {
-		return err
-	}
-	trainSet, _, err := bookex.LoadMNIST(limit, 1)
-	if err != nil {
-		return err
-	}
-	names := make([]string, len(inits))
-	trainers := make([]*train.Trainer, len(inits))
+	c.Script += fmt.Sprintf(" lr %g", lr)
+	nets := make([]bookex.LossNet, len(inits))
 	for i, in := range inits {
-		m, err := bookex.Net{Hidden: []int{100, 100, 100, 100}, Init: in.init}.Build(uint64(seed))
-		if err != nil {
-			return err
-		}
-		if trainers[i], err = train.NewTrainer(m, train.Config{Optimizer: "sgd", LearningRate: lr, Seed: uint64(seed)}); err != nil {
-			return fmt.Errorf("%s: %w", in.name, err)
-		}
-		names[i] = in.name
+		nets[i] = bookex.LossNet{Name: in.name, Net: bookex.Net{Hidden: []int{100, 100, 100, 100}, Init: in.init},
+			Config: train.Config{Optimizer: "sgd", LearningRate: lr}}
 	}
-	fmt.Fprintf(stdout, "ch06 weight_init_compare: 784-100-100-100-100-10 ReLU, SGD lr %g, batch %d, %d iterations over %d training images\n", lr, batch, iters, trainSet.Len())
-	start := time.Now()
-	losses, err := bookex.CompareLosses(stdout, names, trainers, bookex.NewBatcher(trainSet, batch, uint64(seed)), iters, every)
-	if err != nil {
-		return err
-	}
-	return bookex.LossReport(stdout, out, "tapenet: the book's Figure 6-15 (MNIST, weight init)", "init", names, losses, time.Since(start).Seconds(), 2.5)
+	return c.Run(stdout, nets)
 }

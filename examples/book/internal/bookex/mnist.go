@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"time"
 
 	"gonum.org/v1/plot"
 	"gorgonia.org/tensor"
@@ -13,6 +14,7 @@ import (
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
+	"github.com/tapenet/tapenet/internal/cli"
 	"github.com/tapenet/tapenet/models"
 )
 
@@ -318,4 +320,74 @@ func LossReport(w io.Writer, out, title, what string, names []string, losses [][
 	}
 	fmt.Fprintf(w, "wrote %s\n", out)
 	return nil
+}
+
+// LossComparison is the experiment of the book's optimizer_compare_mnist.py
+// and weight_init_compare.py: several nets trained side by side on the
+// same random mini-batches of MNIST training images, each net's loss
+// printed every Every iterations (CompareLosses), then LossReport.
+type LossComparison struct {
+	// Script heads the output; Title is the figure's; What names the
+	// nets' column ("optimizer", "init").
+	Script, Title, What        string
+	Iters, Batch, Limit, Every int
+	Seed                       int
+	// YMax is the top of the figure's loss axis (the book's plt.ylim).
+	YMax float64
+	Out  string
+}
+
+// LossNet is one net of a LossComparison: its name, the book's net and
+// the Trainer's configuration (its Seed is set by Run).
+type LossNet struct {
+	Name   string
+	Net    Net
+	Config train.Config
+}
+
+// Flags registers the comparison's flags, their defaults the fields'
+// values.
+func (c *LossComparison) Flags(fs *cli.Flags) {
+	fs.IntVar(&c.Iters, "iters", c.Iters, "iterations (the book's max_iterations)")
+	fs.IntVar(&c.Batch, "batch-size", c.Batch, "images per step")
+	fs.IntVar(&c.Limit, "limit", 0, "train on the first N training images only (0: all 60,000)")
+	fs.IntVar(&c.Every, "every", c.Every, "print the losses every N iterations")
+	fs.IntVar(&c.Seed, "seed", 1, "seed of the initial weights and of the batches")
+	fs.StringVar(&c.Out, "out", c.Out, "the figure (PNG)")
+}
+
+// Run checks the flags' values, builds and trains the nets, prints their
+// losses and writes the figure.
+func (c *LossComparison) Run(w io.Writer, nets []LossNet) error {
+	if c.Iters < 1 || c.Batch < 1 || c.Every < 1 || c.Limit < 0 || c.Seed < 0 {
+		return cli.Usagef("--iters, --batch-size and --every must be positive, --limit and --seed not negative")
+	}
+	if err := CheckOut("--out", c.Out); err != nil {
+		return err
+	}
+	trainSet, _, err := LoadMNIST(c.Limit, 1)
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(nets))
+	trainers := make([]*train.Trainer, len(nets))
+	for i, n := range nets {
+		m, err := n.Net.Build(uint64(c.Seed))
+		if err != nil {
+			return err
+		}
+		cfg := n.Config
+		cfg.Seed = uint64(c.Seed)
+		if trainers[i], err = train.NewTrainer(m, cfg); err != nil {
+			return fmt.Errorf("%s: %w", n.Name, err)
+		}
+		names[i] = n.Name
+	}
+	fmt.Fprintf(w, "%s, batch %d, %d iterations over %d training images\n", c.Script, c.Batch, c.Iters, trainSet.Len())
+	start := time.Now()
+	losses, err := CompareLosses(w, names, trainers, NewBatcher(trainSet, c.Batch, uint64(c.Seed)), c.Iters, c.Every)
+	if err != nil {
+		return err
+	}
+	return LossReport(w, c.Out, c.Title, c.What, names, losses, time.Since(start).Seconds(), c.YMax)
 }
