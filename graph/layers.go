@@ -180,15 +180,7 @@ func (Softmax) Kind() string { return "softmax" }
 
 // Forward adds the row-wise softmax of x.
 func (Softmax) Forward(_ *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
-	e, _, err := ops.ShiftedExp(x)
-	if err != nil {
-		return nil, err
-	}
-	sum, err := gorgonia.Sum(e, 1)
-	if err != nil {
-		return nil, err
-	}
-	return gorgonia.BroadcastHadamardDiv(e, sum, nil, []byte{1})
+	return ops.Softmax(x)
 }
 
 func zeroLike(x *gorgonia.Node) *gorgonia.Node {

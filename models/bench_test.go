@@ -3,10 +3,12 @@ package models_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"gorgonia.org/tensor"
 
+	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
 	"github.com/tapenet/tapenet/models"
@@ -71,5 +73,42 @@ func BenchmarkTrainConvNet(b *testing.B) {
 		if _, err := tr.Step(x, t); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkForwardBatch1 is one image through Predictor.Forward (softmax
+// probabilities, copied out): what a server answers per request.
+func BenchmarkForwardBatch1(b *testing.B) {
+	for _, name := range []string{"mlp", "convnet"} {
+		m, err := models.Pretrained(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		x := images(1, 1)
+		if len(m.Input()) == 1 {
+			x = tensor.New(tensor.WithShape(1, 784), tensor.WithBacking(x.Data()))
+		}
+		pr := graph.NewPredictor(m)
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := pr.Forward(x); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		set, err := datasets.MNIST(datasets.Test, datasets.Options{Normalize: true, Flatten: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name+"/mnist", func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				i = (i + 1) % 2000
+				xx := tensor.New(tensor.WithShape(x.Shape()...), tensor.WithBacking(slices.Clone(set.Data()[i*784:(i+1)*784])))
+				if _, err := pr.Forward(xx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

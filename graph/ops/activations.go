@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/chewxy/hm"
+	"github.com/chewxy/math32"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -62,7 +63,7 @@ func (*sigmoidOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (
 	if !ok || out.Dtype() != tensor.Float32 || out.Shape().TotalSize() != x.Shape().TotalSize() {
 		return nil, fmt.Errorf("sigmoid: output buffer %v does not fit input %v", prealloc.Shape(), x.Shape())
 	}
-	sigmoidSlice(out.Data().([]float32), x.Data().([]float32))
+	sigmoidSlice(out.Float32s(), x.Float32s())
 	return out, nil
 }
 
@@ -174,7 +175,7 @@ func (op *reluOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	out := op.out.get(in[0].Shape())
-	reluSlice(out.Data().([]float32), xs)
+	reluSlice(out.Float32s(), xs)
 	return out, nil
 }
 
@@ -235,7 +236,7 @@ func (op *reluGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("relu gradient: %d inputs but %d gradients", len(xs), len(gs))
 	}
 	out := op.out.get(in[0].Shape())
-	reluGradSlice(out.Data().([]float32), xs, gs)
+	reluGradSlice(out.Float32s(), xs, gs)
 	return out, nil
 }
 
@@ -248,4 +249,102 @@ func reluGradGo(dst, xs, gs []float32) {
 			dst[i] = gs[i] * 0 // as Rectify's mask product: NaN and ±0 alike
 		}
 	}
+}
+
+// softmaxOp is the row-wise softmax of a float32 (batch, classes) matrix as
+// one op: per row, the maximum m, e = exp(x - m) (math32.Exp), their sum
+// from left to right, then e / sum: the values, bit for bit, of the
+// Gorgonia graph ShiftedExp, Sum and BroadcastHadamardDiv build (eight
+// nodes, each allocating per run). Its gradient is y ⊙ (dy - Σ dy ⊙ y),
+// built of Gorgonia nodes.
+type softmaxOp struct {
+	base
+	out outputCache
+}
+
+// Softmax adds the row-wise softmax of a (batch, classes) x, each row
+// shifted by its own maximum (the book's overflow guard), as one float32 op
+// (other types get the same formula from Gorgonia's ops).
+func Softmax(x *gorgonia.Node) (*gorgonia.Node, error) {
+	if x.Dtype() != tensor.Float32 || x.Dims() != 2 {
+		e, _, err := ShiftedExp(x)
+		if err != nil {
+			return nil, err
+		}
+		sum, err := gorgonia.Sum(e, 1)
+		if err != nil {
+			return nil, err
+		}
+		return gorgonia.BroadcastHadamardDiv(e, sum, nil, []byte{1})
+	}
+	return gorgonia.ApplyOp(&softmaxOp{base: base{label: "softmax", id: "tapenet.softmax32"}}, x)
+}
+
+func (*softmaxOp) Arity() int { return 1 }
+
+func (*softmaxOp) Type() hm.Type {
+	m := matrixType()
+	return hm.NewFnType(m, m)
+}
+
+func (*softmaxOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	return unaryShape("softmax", in)
+}
+
+func (op *softmaxOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	x, err := float32Input(in)
+	if err != nil {
+		return nil, fmt.Errorf("softmax: %w", err)
+	}
+	if x.Dims() != 2 {
+		return nil, fmt.Errorf("softmax: input %v is not (batch, classes)", x.Shape())
+	}
+	out := op.out.get(x.Shape())
+	softmaxRows(out.Float32s(), x.Float32s(), x.Shape()[1])
+	return out, nil
+}
+
+// softmaxRows writes the softmax of each row of cols values of xs to dst.
+func softmaxRows(dst, xs []float32, cols int) {
+	for r := 0; r+cols <= len(xs) && cols > 0; r += cols {
+		row, y := xs[r:r+cols], dst[r:r+cols]
+		m := row[0]
+		for _, v := range row[1:] {
+			if v > m {
+				m = v
+			}
+		}
+		var sum float32
+		for j, v := range row {
+			y[j] = math32.Exp(v - m)
+			sum += y[j]
+		}
+		for j := range y {
+			y[j] /= sum
+		}
+	}
+}
+
+// DiffWRT reports that the op is differentiable in its input.
+func (*softmaxOp) DiffWRT(int) []bool { return []bool{true} }
+
+// SymDiff returns y ⊙ (dy - Σ_row dy ⊙ y).
+func (*softmaxOp) SymDiff(_ gorgonia.Nodes, y, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	dyy, err := gorgonia.HadamardProd(grad, y)
+	if err != nil {
+		return nil, err
+	}
+	s, err := gorgonia.Sum(dyy, 1)
+	if err != nil {
+		return nil, err
+	}
+	d, err := gorgonia.BroadcastSub(grad, s, nil, []byte{1})
+	if err != nil {
+		return nil, err
+	}
+	dx, err := gorgonia.HadamardProd(y, d)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Nodes{dx}, nil
 }

@@ -280,7 +280,7 @@ func (op *conv2dOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("conv2d: %d, %d values for shapes %v, %v", len(xs), len(ws), x.Shape(), w.Shape())
 	}
 	out := op.out.get(g.outShape())
-	ys := out.Data().([]float32)
+	ys := out.Float32s()
 	sgemm := gorgonia.WhichBLAS().Sgemm
 	// The product adds its sum to C once per depth block of 256 (see
 	// internal/sgemm). With one block, starting C at the bias gives
@@ -402,7 +402,7 @@ func (op *conv2dFilterGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		}
 	})
 	out := op.out.get(tensor.Shape{g.f, g.c, g.kh, g.kw})
-	gorgonia.WhichBLAS().Sgemm(blas.NoTrans, blas.NoTrans, g.f, g.kernel, rows, 1, byFilter, rows, cols, g.kernel, 0, out.Data().([]float32), g.kernel)
+	gorgonia.WhichBLAS().Sgemm(blas.NoTrans, blas.NoTrans, g.f, g.kernel, rows, 1, byFilter, rows, cols, g.kernel, 0, out.Float32s(), g.kernel)
 	return out, nil
 }
 
@@ -448,7 +448,7 @@ func (op *conv2dInputGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("conv2d dx: %d filters and %d gradients for %v", len(ws), len(dys), g.outShape())
 	}
 	out := op.out.get(tensor.Shape{g.n, g.c, g.h, g.w})
-	dxs := out.Data().([]float32)
+	dxs := out.Float32s()
 	sgemm := gorgonia.WhichBLAS().Sgemm
 	forImages(g.n, 2*g.n*g.f*g.kernel*g.cell, func(from, to, worker int) {
 		cols := op.tmp.get(worker, g.cell*g.kernel)
@@ -501,7 +501,7 @@ func (op *conv2dBiasGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("conv2d db: %d gradients for %v", len(dys), g.outShape())
 	}
 	out := op.out.get(tensor.Shape{g.f})
-	db := out.Data().([]float32)
+	db := out.Float32s()
 	for f := range db {
 		sum := dys[f*g.cell]
 		for i := 0; i < g.n; i++ {

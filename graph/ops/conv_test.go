@@ -61,8 +61,17 @@ func TestSIMDLoopsMatchGo(t *testing.T) {
 	}
 }
 
-// gradients runs y = f(x, w), loss = Σ y ⊙ r, and returns y, dx, dw.
+// gradients runs y = f(x, w) alone, and then with loss = Σ y ⊙ r and its
+// gradient (whose in-place steps may reuse y's memory), and returns y, dx,
+// dw.
 func gradients(t *testing.T, f func(x, w *gorgonia.Node) (*gorgonia.Node, error), xs, ws []float32, xShape, wShape tensor.Shape, rs func(n int) []float32) (y, dx, dw []float32) {
+	t.Helper()
+	y, _, _ = run(t, f, xs, ws, xShape, wShape, rs, false)
+	_, dx, dw = run(t, f, xs, ws, xShape, wShape, rs, true)
+	return y, dx, dw
+}
+
+func run(t *testing.T, f func(x, w *gorgonia.Node) (*gorgonia.Node, error), xs, ws []float32, xShape, wShape tensor.Shape, rs func(n int) []float32, backward bool) (y, dx, dw []float32) {
 	t.Helper()
 	g := gorgonia.NewGraph()
 	x := gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithShape(xShape...), gorgonia.WithName("x"),
@@ -75,6 +84,14 @@ func gradients(t *testing.T, f func(x, w *gorgonia.Node) (*gorgonia.Node, error)
 	out, err := f(x, w)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !backward {
+		vm := gorgonia.NewTapeMachine(g)
+		defer vm.Close()
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), out.Value().Data().([]float32)...), nil, nil
 	}
 	rn := gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithShape(out.Shape()...), gorgonia.WithName("r"),
 		gorgonia.WithValue(tensor.New(tensor.WithShape(out.Shape()...), tensor.WithBacking(rs(out.Shape().TotalSize())))))
@@ -98,7 +115,6 @@ func gradients(t *testing.T, f func(x, w *gorgonia.Node) (*gorgonia.Node, error)
 		}
 		return append([]float32(nil), gv.Data().([]float32)...)
 	}
-	y = append([]float32(nil), out.Value().Data().([]float32)...)
 	dx = grad(x)
 	if w != nil {
 		dw = grad(w)
@@ -189,5 +205,69 @@ func TestFusedOpsMatchGorgonia(t *testing.T) {
 				t.Fatalf("dx[%d] = %v, gorgonia %v", i, dx1[i], dx2[i])
 			}
 		})
+	}
+}
+
+// The fused softmax gives the probabilities of the Gorgonia graph it
+// replaces bit for bit, and the gradient of Σ softmax(x) ⊙ r within
+// float32 rounding of that graph's.
+func TestSoftmaxMatchesGorgonia(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	shape := tensor.Shape{7, 10}
+	xs := randValues(rng, shape.TotalSize(), false)
+	for i := range xs {
+		xs[i] *= 30 // logits far apart: exp underflows for some
+	}
+	eval := func(f func(x *gorgonia.Node) (*gorgonia.Node, error), backward bool) (y, dx []float32) {
+		g := gorgonia.NewGraph()
+		x := gorgonia.NewMatrix(g, tensor.Float32, gorgonia.WithShape(shape...), gorgonia.WithName("x"),
+			gorgonia.WithValue(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float32(nil), xs...)))))
+		out, err := f(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !backward {
+			vm := gorgonia.NewTapeMachine(g)
+			defer vm.Close()
+			if err := vm.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+			return append([]float32(nil), out.Value().Data().([]float32)...), nil
+		}
+		r := gorgonia.NewMatrix(g, tensor.Float32, gorgonia.WithShape(shape...), gorgonia.WithName("r"),
+			gorgonia.WithValue(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(randValues(rand.New(rand.NewPCG(4, 4)), shape.TotalSize(), false)))))
+		loss := gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.HadamardProd(out, r))))
+		if _, err := gorgonia.Grad(loss, x); err != nil {
+			t.Fatal(err)
+		}
+		vm := gorgonia.NewTapeMachine(g, gorgonia.BindDualValues(x))
+		defer vm.Close()
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		gv, err := x.Grad()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return nil, append([]float32(nil), gv.Data().([]float32)...)
+	}
+	composed := func(x *gorgonia.Node) (*gorgonia.Node, error) {
+		e, _, err := ShiftedExp(x)
+		if err != nil {
+			return nil, err
+		}
+		return gorgonia.BroadcastHadamardDiv(e, gorgonia.Must(gorgonia.Sum(e, 1)), nil, []byte{1})
+	}
+	y1, _ := eval(Softmax, false)
+	y2, _ := eval(composed, false)
+	_, dx1 := eval(Softmax, true)
+	_, dx2 := eval(composed, true)
+	if i := sameBits(y1, y2); i >= 0 {
+		t.Fatalf("softmax[%d] = %v, gorgonia's graph %v", i, y1[i], y2[i])
+	}
+	for i := range dx1 {
+		if d := math.Abs(float64(dx1[i] - dx2[i])); d > 1e-6 {
+			t.Fatalf("gradient[%d] = %v, gorgonia's graph %v", i, dx1[i], dx2[i])
+		}
 	}
 }

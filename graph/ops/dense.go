@@ -234,5 +234,5 @@ func rowMajor32(v gorgonia.Value) (*tensor.Dense, []float32, error) {
 	if t.RequiresIterator() {
 		t = t.Materialize().(*tensor.Dense)
 	}
-	return t, t.Data().([]float32), nil
+	return t, t.Float32s(), nil
 }

@@ -114,7 +114,7 @@ func (op *maxPoolOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	out := op.out.get(tensor.Shape{g.n, g.c, g.oh, g.ow})
-	ys := out.Data().([]float32)
+	ys := out.Float32s()
 	planes := g.n * g.c
 	if len(xs) != planes*g.h*g.w {
 		return nil, fmt.Errorf("maxpool2d: %d values for shape %v", len(xs), x.Shape())
@@ -211,7 +211,7 @@ func (op *maxPoolGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("maxpool2d gradient: %d inputs and %d gradients for %dx%d planes", len(xs), len(dys), g.h, g.w)
 	}
 	out := op.out.get(tensor.Shape{g.n, g.c, g.h, g.w})
-	dxs := out.Data().([]float32)
+	dxs := out.Float32s()
 	forImages(planes, planes*g.h*g.w*4, func(from, to, _ int) {
 		for p := from; p < to; p++ {
 			plane := xs[p*g.h*g.w : (p+1)*g.h*g.w]
