@@ -179,6 +179,7 @@ type conv2dOp struct {
 	base
 	pad, stride, dilation [2]int
 	bias                  bool
+	inputGrad             bool // false when x is a leaf: a model input needs no gradient
 	out                   outputCache
 	tmp                   scratch
 }
@@ -199,7 +200,7 @@ func Conv2D(x, w, b *gorgonia.Node, kernel, pad, stride, dilation [2]int) (*gorg
 	if _, err := newConvGeom(x.Shape(), w.Shape(), pad, stride, dilation); err != nil {
 		return nil, err
 	}
-	op := &conv2dOp{pad: pad, stride: stride, dilation: dilation, bias: b != nil}
+	op := &conv2dOp{pad: pad, stride: stride, dilation: dilation, bias: b != nil, inputGrad: !x.IsVar()}
 	op.label = fmt.Sprintf("conv2d pad%v stride%v dilation%v", pad, stride, dilation)
 	op.id = "tapenet." + op.label
 	if b == nil {
@@ -316,16 +317,19 @@ func (op *conv2dOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	return out, nil
 }
 
-// DiffWRT reports that the op is differentiable in every input.
+// DiffWRT reports that the op is differentiable in the filters and bias,
+// and in its input unless that is a leaf of the graph (a model's input
+// placeholder, whose gradient nothing reads: the first convolution of a
+// network skips the pass that would add its patch gradients back).
 func (op *conv2dOp) DiffWRT(n int) []bool {
 	d := make([]bool, n)
 	for i := range d {
-		d[i] = true
+		d[i] = i > 0 || op.inputGrad
 	}
 	return d
 }
 
-// SymDiff returns dx (conv2dInputGradOp), dW (conv2dFilterGradOp over the
+// SymDiff returns dx (conv2dInputGradOp; nil when DiffWRT says none), dW (conv2dFilterGradOp over the
 // output gradient with channels last) and db (its column sums), as
 // gorgonia.Conv2d's gradient computes them, value for value.
 func (op *conv2dOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.Nodes, error) {
@@ -336,9 +340,11 @@ func (op *conv2dOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia
 	if err != nil {
 		return nil, err
 	}
-	dx, err := gorgonia.ApplyOp(&conv2dInputGradOp{base: base{label: "conv2d dx", id: "tapenet.conv2d.dx." + op.label}, g: g}, in[1], grad)
-	if err != nil {
-		return nil, err
+	var dx *gorgonia.Node
+	if op.inputGrad {
+		if dx, err = gorgonia.ApplyOp(&conv2dInputGradOp{base: base{label: "conv2d dx", id: "tapenet.conv2d.dx." + op.label}, g: g}, in[1], grad); err != nil {
+			return nil, err
+		}
 	}
 	dw, err := gorgonia.ApplyOp(&conv2dFilterGradOp{base: base{label: "conv2d dW", id: "tapenet.conv2d.dw." + op.label}, g: g}, in[0], grad)
 	if err != nil {

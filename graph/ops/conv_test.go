@@ -81,7 +81,9 @@ func run(t *testing.T, f func(x, w *gorgonia.Node) (*gorgonia.Node, error), xs, 
 		w = gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithShape(wShape...), gorgonia.WithName("w"),
 			gorgonia.WithValue(tensor.New(tensor.WithShape(wShape...), tensor.WithBacking(append([]float32(nil), ws...)))))
 	}
-	out, err := f(x, w)
+	// x·1: not a leaf, so that the convolution computes its input's
+	// gradient (a leaf input gets none: see conv2dOp.DiffWRT).
+	out, err := f(gorgonia.Must(gorgonia.Mul(x, gorgonia.NewConstant(float32(1)))), w)
 	if err != nil {
 		t.Fatal(err)
 	}
