@@ -58,6 +58,13 @@ func TestSIMDLoopsMatchGo(t *testing.T) {
 		if i := sameBits(got, want); i >= 0 {
 			t.Fatalf("pool, n=%d: [%d] = %v, want %v", n, i, got[i], want[i])
 		}
+		dy := randValues(rng, n, true)
+		gotDx, wantDx := make([]float32, 4*n+2), make([]float32, 4*n+2)
+		unpool2x2Row(gotDx[:2*n], gotDx[2*n+1:4*n+1], r0, r1, dy)
+		unpool2x2Go(wantDx[:2*n], wantDx[2*n+1:4*n+1], r0, r1, dy)
+		if i := sameBits(gotDx, wantDx); i >= 0 {
+			t.Fatalf("unpool, n=%d: [%d] = %v, want %v", n, i, gotDx[i], wantDx[i])
+		}
 	}
 }
 

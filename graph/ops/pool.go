@@ -243,20 +243,30 @@ func (*maxPoolGradOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (g
 }
 
 // unpool2x2 adds each output gradient of a 2×2, stride-2 pooling of plane
-// at its window's maximum (found as argmax finds it) in dx.
+// at its window's maximum in dx (zeroed).
 func unpool2x2(dx, plane, dy []float32, w, oh, ow int) {
 	for oy := 0; oy < oh; oy++ {
 		i0, i1 := 2*oy*w, (2*oy+1)*w
-		for ox := 0; ox < ow; ox++ {
-			m, at := float32(-math.MaxFloat32), -1
-			for _, i := range [4]int{i0 + 2*ox, i0 + 2*ox + 1, i1 + 2*ox, i1 + 2*ox + 1} {
-				if plane[i] > m {
-					m, at = plane[i], i
-				}
-			}
-			if at >= 0 {
-				dx[at] += dy[oy*ow+ox]
+		unpool2x2Row(dx[i0:i0+2*ow], dx[i1:i1+2*ow], plane[i0:i0+2*ow], plane[i1:i1+2*ow], dy[oy*ow:(oy+1)*ow])
+	}
+}
+
+// unpool2x2Go is unpool2x2Row in Go: each window's maximum found as argmax
+// finds it, dy added there.
+func unpool2x2Go(dx0, dx1, r0, r1, dy []float32) {
+	for ox, g := range dy {
+		m, at, row := float32(-math.MaxFloat32), -1, dx0
+		for i, v := range [4]float32{r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1]} {
+			if v > m {
+				m, at = v, i
 			}
 		}
+		if at < 0 {
+			continue
+		}
+		if at >= 2 {
+			row, at = dx1, at-2
+		}
+		row[2*ox+at] += g
 	}
 }

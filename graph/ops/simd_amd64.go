@@ -65,3 +65,30 @@ func reluGradSlice(dst, x, g []float32) {
 	}
 	reluGradGo(dst[n:], x[n:], g[n:])
 }
+
+// unpool16 is up to 16 outputs of unpool2x2Row in AVX-512 assembly.
+//
+//go:noescape
+func unpool16(dx0, dx1, r0, r1, dy *float32, out, in0, in1 uint32)
+
+// unpool2x2Row writes the gradient of len(dy) outputs of a 2×2, stride-2
+// pooling of rows r0 and r1 into dx0 and dx1 (2·len(dy) values each,
+// zeroed first): dy at each window's maximum, +0 elsewhere.
+func unpool2x2Row(dx0, dx1, r0, r1, dy []float32) {
+	n := len(dy)
+	if n == 0 {
+		return
+	}
+	_, _, _, _ = r0[2*n-1], r1[2*n-1], dx0[2*n-1], dx1[2*n-1]
+	if !simd512 {
+		unpool2x2Go(dx0, dx1, r0, r1, dy)
+		return
+	}
+	for j := 0; j < n; j += 16 {
+		k := min(16, n-j)
+		in := 2 * k
+		in0 := uint32(1)<<min(in, 16) - 1
+		in1 := uint32(1)<<max(in-16, 0) - 1
+		unpool16(&dx0[2*j], &dx1[2*j], &r0[2*j], &r1[2*j], &dy[j], uint32(1)<<k-1, in0, in1)
+	}
+}

@@ -131,3 +131,119 @@ gloop:
 gdone:
 	VZEROUPPER
 	RET
+
+DATA unpoollo<>+0(SB)/4, $0
+DATA unpoollo<>+4(SB)/4, $16
+DATA unpoollo<>+8(SB)/4, $1
+DATA unpoollo<>+12(SB)/4, $17
+DATA unpoollo<>+16(SB)/4, $2
+DATA unpoollo<>+20(SB)/4, $18
+DATA unpoollo<>+24(SB)/4, $3
+DATA unpoollo<>+28(SB)/4, $19
+DATA unpoollo<>+32(SB)/4, $4
+DATA unpoollo<>+36(SB)/4, $20
+DATA unpoollo<>+40(SB)/4, $5
+DATA unpoollo<>+44(SB)/4, $21
+DATA unpoollo<>+48(SB)/4, $6
+DATA unpoollo<>+52(SB)/4, $22
+DATA unpoollo<>+56(SB)/4, $7
+DATA unpoollo<>+60(SB)/4, $23
+GLOBL unpoollo<>(SB), RODATA|NOPTR, $64
+
+DATA unpoolhi<>+0(SB)/4, $8
+DATA unpoolhi<>+4(SB)/4, $24
+DATA unpoolhi<>+8(SB)/4, $9
+DATA unpoolhi<>+12(SB)/4, $25
+DATA unpoolhi<>+16(SB)/4, $10
+DATA unpoolhi<>+20(SB)/4, $26
+DATA unpoolhi<>+24(SB)/4, $11
+DATA unpoolhi<>+28(SB)/4, $27
+DATA unpoolhi<>+32(SB)/4, $12
+DATA unpoolhi<>+36(SB)/4, $28
+DATA unpoolhi<>+40(SB)/4, $13
+DATA unpoolhi<>+44(SB)/4, $29
+DATA unpoolhi<>+48(SB)/4, $14
+DATA unpoolhi<>+52(SB)/4, $30
+DATA unpoolhi<>+56(SB)/4, $15
+DATA unpoolhi<>+60(SB)/4, $31
+GLOBL unpoolhi<>(SB), RODATA|NOPTR, $64
+
+// func unpool16(dx0, dx1, r0, r1, dy *float32, out, in0, in1 uint32)
+// The gradient of pool16: for each output lane j set in out, dy[j] goes to
+// the position of its window's maximum in the rows dx0/dx1 (found as pool16
+// finds it: a, b, c, d in order, strictly larger wins, so the winner is the
+// last that won), every other position of the 2x(2·lanes) window gets +0,
+// and a winner gets 0 + dy (so -0 becomes +0, as in the Go loop's +=).
+TEXT ·unpool16(SB), NOSPLIT, $0-52
+	MOVQ r0+16(FP), SI
+	MOVQ r1+24(FP), DX
+	MOVQ dy+32(FP), BX
+	MOVL in0+44(FP), AX
+	KMOVW AX, K5
+	MOVL in1+48(FP), AX
+	KMOVW AX, K6
+	VMOVUPS pooleven<>(SB), Z8
+	MOVL $1, AX
+	VPBROADCASTD AX, Z9
+	VPADDD Z9, Z8, Z9
+	MOVL $0xff7fffff, AX
+	VPBROADCASTD AX, Z10            // m = -MaxFloat32
+	VMOVUPS.Z (SI), K5, Z1
+	VMOVUPS.Z 64(SI), K6, Z2
+	VMOVUPS.Z (DX), K5, Z3
+	VMOVUPS.Z 64(DX), K6, Z4
+	VMOVAPS Z8, Z5
+	VPERMI2PS Z2, Z1, Z5            // a
+	VMOVAPS Z9, Z6
+	VPERMI2PS Z2, Z1, Z6            // b
+	VMOVAPS Z8, Z7
+	VPERMI2PS Z4, Z3, Z7            // c
+	VMOVAPS Z9, Z11
+	VPERMI2PS Z4, Z3, Z11           // d
+	VCMPPS $0x1e, Z10, Z5, K1       // a > m
+	VMAXPS Z10, Z5, Z10
+	VCMPPS $0x1e, Z10, Z6, K2       // b > m
+	VMAXPS Z10, Z6, Z10
+	VCMPPS $0x1e, Z10, Z7, K3       // c > m
+	VMAXPS Z10, Z7, Z10
+	VCMPPS $0x1e, Z10, Z11, K4      // d > m: d wins
+	KORW K3, K4, K6                 // c|d
+	KNOTW K4, K5                    // ~d
+	KANDW K3, K5, K3                // c wins: c & ~d
+	KANDNW K2, K6, K2               // b wins: b & ~(c|d)
+	KORW K2, K6, K6                 // b|c|d
+	KANDNW K1, K6, K1               // a wins: a & ~(b|c|d)
+	MOVL out+40(FP), AX
+	KMOVW AX, K7
+	VMOVUPS.Z (BX), K7, Z7          // dy
+	VPXORD Z0, Z0, Z0
+	VMOVAPS.Z Z7, K1, Z12
+	VADDPS Z12, Z0, Z12             // 0 + dy where a wins
+	VMOVAPS.Z Z7, K2, Z13
+	VADDPS Z13, Z0, Z13
+	VMOVAPS.Z Z7, K3, Z14
+	VADDPS Z14, Z0, Z14
+	VMOVAPS.Z Z7, K4, Z15
+	VADDPS Z15, Z0, Z15
+	VMOVUPS unpoollo<>(SB), Z16
+	VMOVUPS unpoolhi<>(SB), Z17
+	MOVL in0+44(FP), AX
+	KMOVW AX, K5
+	MOVL in1+48(FP), AX
+	KMOVW AX, K6
+	MOVQ dx0+0(FP), DI
+	VMOVAPS Z16, Z18
+	VPERMI2PS Z13, Z12, Z18         // a0 b0 a1 b1 ... (first 16 of row 0)
+	VMOVAPS Z17, Z19
+	VPERMI2PS Z13, Z12, Z19
+	VMOVUPS Z18, K5, (DI)
+	VMOVUPS Z19, K6, 64(DI)
+	MOVQ dx1+8(FP), DI
+	VMOVAPS Z16, Z18
+	VPERMI2PS Z15, Z14, Z18         // c0 d0 c1 d1 ...
+	VMOVAPS Z17, Z19
+	VPERMI2PS Z15, Z14, Z19
+	VMOVUPS Z18, K5, (DI)
+	VMOVUPS Z19, K6, 64(DI)
+	VZEROUPPER
+	RET
