@@ -508,19 +508,45 @@ func (op *conv2dBiasGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	out := op.out.get(tensor.Shape{g.f})
 	db := out.Float32s()
-	for f := range db {
-		sum := dys[f*g.cell]
-		for i := 0; i < g.n; i++ {
-			plane := dys[(i*g.f+f)*g.cell : (i*g.f+f+1)*g.cell]
-			if i == 0 {
-				plane = plane[1:]
+	// Each filter's sum is one chain of dependent adds; filters are
+	// independent, so several go at once (four chains per goroutine, the
+	// filters split over the cores).
+	forImages(g.f, g.n*g.f*g.cell*4, func(from, to, _ int) {
+		f := from
+		for ; f+4 <= to; f += 4 {
+			s0, s1, s2, s3 := dys[f*g.cell], dys[(f+1)*g.cell], dys[(f+2)*g.cell], dys[(f+3)*g.cell]
+			for i := 0; i < g.n; i++ {
+				p0 := dys[(i*g.f+f)*g.cell : (i*g.f+f+1)*g.cell]
+				p1 := dys[(i*g.f+f+1)*g.cell : (i*g.f+f+2)*g.cell]
+				p2 := dys[(i*g.f+f+2)*g.cell : (i*g.f+f+3)*g.cell]
+				p3 := dys[(i*g.f+f+3)*g.cell : (i*g.f+f+4)*g.cell]
+				start := 0
+				if i == 0 {
+					start = 1
+				}
+				for p := start; p < len(p0); p++ {
+					s0 += p0[p]
+					s1 += p1[p]
+					s2 += p2[p]
+					s3 += p3[p]
+				}
 			}
-			for _, v := range plane {
-				sum += v
-			}
+			db[f], db[f+1], db[f+2], db[f+3] = s0, s1, s2, s3
 		}
-		db[f] = sum
-	}
+		for ; f < to; f++ {
+			sum := dys[f*g.cell]
+			for i := 0; i < g.n; i++ {
+				plane := dys[(i*g.f+f)*g.cell : (i*g.f+f+1)*g.cell]
+				if i == 0 {
+					plane = plane[1:]
+				}
+				for _, v := range plane {
+					sum += v
+				}
+			}
+			db[f] = sum
+		}
+	})
 	return out, nil
 }
 
