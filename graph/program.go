@@ -219,7 +219,7 @@ func (pr *Predictor) prog(key progKey) (*predictProg, error) {
 	if err != nil {
 		return nil, err
 	}
-	pp := &predictProg{p: p, vm: tape.New(p.Graph, false)}
+	pp := &predictProg{p: p, vm: tape.New(p.Graph)}
 	pr.progs[key] = pp
 	return pp, nil
 }

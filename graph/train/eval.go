@@ -53,7 +53,7 @@ func (tr *Trainer) evalProg(batch int) (*evalProg, error) {
 	for _, t := range targets {
 		ep.ts = append(ep.ts, tensor.New(tensor.WithShape(t.Shape()...), tensor.Of(tensor.Float32)))
 	}
-	ep.vm = tape.New(p.Graph, false)
+	ep.vm = tape.New(p.Graph)
 	tr.evals[batch] = ep
 	return ep, nil
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/internal/tape"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -92,7 +93,7 @@ type trainProg struct {
 	p       *graph.Program
 	targets []*gorgonia.Node
 	loss    *gorgonia.Node
-	vm      gorgonia.VM
+	vm      *tape.Machine
 	xs, ts  []*tensor.Dense // batch buffers
 	params  []Param
 }
@@ -334,7 +335,7 @@ func (tr *Trainer) prog(batch int) (*trainProg, error) {
 		name := n.Name()
 		tp.params = append(tp.params, Param{Name: name, Decay: tr.noDecay == nil || !tr.noDecay(name)})
 	}
-	tp.vm = gorgonia.NewTapeMachine(p.Graph, gorgonia.BindDualValues(p.Learnables...))
+	tp.vm = tape.New(p.Graph, gorgonia.BindDualValues(p.Learnables...))
 	tr.progs[batch] = tp
 	return tp, nil
 }
@@ -497,7 +498,7 @@ func (tr *Trainer) compute(tp *trainProg, xs, ts []*tensor.Dense) (float32, erro
 			return 0, fmt.Errorf("bind target: %w", err)
 		}
 	}
-	if err := tp.vm.RunAll(); err != nil {
+	if err := tp.vm.Run(); err != nil {
 		return 0, fmt.Errorf("run: %w", err)
 	}
 	loss, ok := tp.loss.Value().Data().(float32)

@@ -12,7 +12,8 @@
 // names neither the fragment type nor the program's instruction list, so
 // New finds both by reflection, checking every type, and falls back to
 // RunAll whenever the installed Gorgonia differs from the one this was
-// written against (Machine.Inline reports which path runs).
+// written against (Machine.Inline reports which path runs). After the tape
+// it calls the closures the machine queued, as RunAll does.
 package tape
 
 import (
@@ -25,18 +26,28 @@ import (
 
 // Machine is a Gorgonia tape machine with a cheaper Run.
 type Machine struct {
-	vm   gorgonia.VM
-	run  reflect.Value   // the machine's Run method, or invalid: use RunAll
-	args []reflect.Value // its one argument: the whole program
+	vm       gorgonia.VM
+	run      reflect.Value   // the machine's Run method, or invalid: use RunAll
+	args     []reflect.Value // its one argument: the whole program
+	closures reflect.Value   // the machine's closureQueue, run after the tape as RunAll does
 }
 
 // New compiles g into a tape machine with opts, as gorgonia.NewTapeMachine
-// does. Machines built with gorgonia.BindDualValues queue work that only
-// RunAll performs, so they always run with RunAll.
-func New(g *gorgonia.ExprGraph, dualValues bool, opts ...gorgonia.VMOpt) *Machine {
+// does.
+func New(g *gorgonia.ExprGraph, opts ...gorgonia.VMOpt) *Machine {
 	m := &Machine{vm: gorgonia.NewTapeMachine(g, opts...)}
-	if !dualValues {
-		m.run, m.args = inline(m.vm)
+	m.run, m.args = inline(m.vm)
+	if m.run.IsValid() {
+		// With gorgonia.BindDualValues the tape queues closures (gradient
+		// additions into dual values) that RunAll calls after the last
+		// instruction; without access to them, run through RunAll.
+		v := reflect.ValueOf(m.vm).Elem()
+		q := v.FieldByName("closureQueue")
+		if !q.IsValid() || q.Type() != reflect.TypeFor[[]func() error]() || !q.CanAddr() {
+			m.run, m.args = reflect.Value{}, nil
+			return m
+		}
+		m.closures = reflect.NewAt(q.Type(), unsafe.Pointer(q.UnsafeAddr())).Elem()
 	}
 	return m
 }
@@ -94,6 +105,11 @@ func (m *Machine) Run() (err error) {
 	out := m.run.Call(m.args)
 	if e, ok := out[0].Interface().(error); ok && e != nil {
 		return e
+	}
+	for _, closure := range m.closures.Interface().([]func() error) {
+		if err := closure(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
