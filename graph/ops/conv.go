@@ -351,18 +351,18 @@ func (op *conv2dOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia
 	}
 	var dx *gorgonia.Node
 	if op.inputGrad {
-		if dx, err = gorgonia.ApplyOp(&conv2dInputGradOp{base: base{label: "conv2d dx", id: "tapenet.conv2d.dx." + op.label}, g: g}, in[1], grad); err != nil {
+		if dx, err = gorgonia.ApplyOp(&conv2dInputGradOp{gradOp: newGradOp("conv2d dx", "tapenet.conv2d.dx."+op.label, 2, tensor.Shape{g.n, g.c, g.h, g.w}), g: g}, in[1], grad); err != nil {
 			return nil, err
 		}
 	}
-	dw, err := gorgonia.ApplyOp(&conv2dFilterGradOp{base: base{label: "conv2d dW", id: "tapenet.conv2d.dw." + op.label}, g: g}, in[0], grad)
+	dw, err := gorgonia.ApplyOp(&conv2dFilterGradOp{gradOp: newGradOp("conv2d dW", "tapenet.conv2d.dw."+op.label, 2, tensor.Shape{g.f, g.c, g.kh, g.kw}), g: g}, in[0], grad)
 	if err != nil {
 		return nil, err
 	}
 	if !op.bias {
 		return gorgonia.Nodes{dx, dw}, nil
 	}
-	db, err := gorgonia.ApplyOp(&conv2dBiasGradOp{base: base{label: "conv2d db", id: "tapenet.conv2d.db." + op.label}, g: g}, grad)
+	db, err := gorgonia.ApplyOp(&conv2dBiasGradOp{gradOp: newGradOp("conv2d db", "tapenet.conv2d.db."+op.label, 1, tensor.Shape{g.f}), g: g}, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -375,36 +375,21 @@ func (op *conv2dOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia
 // patches in Gorgonia's layout: each sum runs over the images and pixels in
 // the order of gorgonia.Conv2d's gradient, in the same depth blocks.
 type conv2dFilterGradOp struct {
-	base
+	gradOp
 	g   convGeom
-	out outputCache
 	tmp scratch
 }
 
-func (*conv2dFilterGradOp) Arity() int { return 2 }
-
-func (*conv2dFilterGradOp) Type() hm.Type { return hm.NewFnType(tensor4(), tensor4(), tensor4()) }
-
-func (op *conv2dFilterGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
-	return tensor.Shape{op.g.f, op.g.c, op.g.kh, op.g.kw}, nil
-}
-
 func (op *conv2dFilterGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(in) != 2 {
-		return nil, fmt.Errorf("conv2d dW: %d inputs, want 2", len(in))
-	}
-	_, xs, err := rowMajor32(in[0])
+	vals, err := op.inputs(in)
 	if err != nil {
 		return nil, err
 	}
-	_, dys, err := rowMajor32(in[1])
-	if err != nil {
-		return nil, err
-	}
+	xs, dys := vals[0], vals[1]
 	g := op.g
 	rows := g.n * g.cell
 	if len(xs) != g.n*g.c*g.h*g.w || len(dys) != rows*g.f {
-		return nil, fmt.Errorf("conv2d dW: %d inputs and %d gradients for %v", len(xs), len(dys), g.outShape())
+		return nil, fmt.Errorf("%v: %d inputs and %d gradients for %v", op, len(xs), len(dys), g.outShape())
 	}
 	cols := op.tmp.get(0, rows*g.kernel)
 	byFilter := op.tmp.get(1, rows*g.f)
@@ -416,53 +401,30 @@ func (op *conv2dFilterGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 			}
 		}
 	})
-	out := op.out.get(tensor.Shape{g.f, g.c, g.kh, g.kw})
+	out := op.out.get(op.shape)
 	gorgonia.WhichBLAS().Sgemm(blas.NoTrans, blas.NoTrans, g.f, g.kernel, rows, 1, byFilter, rows, cols, g.kernel, 0, out.Float32s(), g.kernel)
 	return out, nil
-}
-
-// DiffWRT: the filter gradient is not differentiated again.
-func (*conv2dFilterGradOp) DiffWRT(n int) []bool { return make([]bool, n) }
-
-// SymDiff is not defined: tapenet takes first derivatives only.
-func (*conv2dFilterGradOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
-	return nil, fmt.Errorf("conv2d dW: no second derivative")
 }
 
 // conv2dInputGradOp is dx: per image, the patch gradients dyᵀ·W
 // (oh·ow × c·kh·kw) added back into the image in Gorgonia's col2im order.
 type conv2dInputGradOp struct {
-	base
+	gradOp
 	g   convGeom
-	out outputCache
 	tmp scratch
 }
 
-func (*conv2dInputGradOp) Arity() int { return 2 }
-
-func (*conv2dInputGradOp) Type() hm.Type { return hm.NewFnType(tensor4(), tensor4(), tensor4()) }
-
-func (op *conv2dInputGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
-	return tensor.Shape{op.g.n, op.g.c, op.g.h, op.g.w}, nil
-}
-
 func (op *conv2dInputGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(in) != 2 {
-		return nil, fmt.Errorf("conv2d dx: %d inputs, want 2", len(in))
-	}
-	_, ws, err := rowMajor32(in[0])
+	vals, err := op.inputs(in)
 	if err != nil {
 		return nil, err
 	}
-	_, dys, err := rowMajor32(in[1])
-	if err != nil {
-		return nil, err
-	}
+	ws, dys := vals[0], vals[1]
 	g := op.g
 	if len(ws) != g.f*g.kernel || len(dys) != g.n*g.f*g.cell {
-		return nil, fmt.Errorf("conv2d dx: %d filters and %d gradients for %v", len(ws), len(dys), g.outShape())
+		return nil, fmt.Errorf("%v: %d filters and %d gradients for %v", op, len(ws), len(dys), g.outShape())
 	}
-	out := op.out.get(tensor.Shape{g.n, g.c, g.h, g.w})
+	out := op.out.get(op.shape)
 	dxs := out.Float32s()
 	sgemm := gorgonia.WhichBLAS().Sgemm
 	forImages(g.n, 2*g.n*g.f*g.kernel*g.cell, func(from, to, worker int) {
@@ -476,46 +438,25 @@ func (op *conv2dInputGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	return out, nil
 }
 
-// DiffWRT: the input gradient is not differentiated again.
-func (*conv2dInputGradOp) DiffWRT(n int) []bool { return make([]bool, n) }
-
-// SymDiff is not defined: tapenet takes first derivatives only.
-func (*conv2dInputGradOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
-	return nil, fmt.Errorf("conv2d dx: no second derivative")
-}
-
 // conv2dBiasGradOp is db: each filter's output gradient summed over images
 // and pixels, left to right from the first value, as Gorgonia's column sum
 // of the (N·oh·ow, F) gradient adds it.
 type conv2dBiasGradOp struct {
-	base
-	g   convGeom
-	out outputCache
-}
-
-func (*conv2dBiasGradOp) Arity() int { return 1 }
-
-func (*conv2dBiasGradOp) Type() hm.Type {
-	return hm.NewFnType(tensor4(), gorgonia.TensorType{Dims: 1, Of: hm.TypeVariable('a')})
-}
-
-func (op *conv2dBiasGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
-	return tensor.Shape{op.g.f}, nil
+	gradOp
+	g convGeom
 }
 
 func (op *conv2dBiasGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(in) != 1 {
-		return nil, fmt.Errorf("conv2d db: %d inputs, want 1", len(in))
-	}
-	_, dys, err := rowMajor32(in[0])
+	vals, err := op.inputs(in)
 	if err != nil {
 		return nil, err
 	}
+	dys := vals[0]
 	g := op.g
 	if len(dys) != g.n*g.f*g.cell {
-		return nil, fmt.Errorf("conv2d db: %d gradients for %v", len(dys), g.outShape())
+		return nil, fmt.Errorf("%v: %d gradients for %v", op, len(dys), g.outShape())
 	}
-	out := op.out.get(tensor.Shape{g.f})
+	out := op.out.get(op.shape)
 	db := out.Float32s()
 	// Each filter's sum is one chain of dependent adds; filters are
 	// independent, so several go at once (four chains per goroutine, the
@@ -559,10 +500,56 @@ func (op *conv2dBiasGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	return out, nil
 }
 
-// DiffWRT: the bias gradient is not differentiated again.
-func (*conv2dBiasGradOp) DiffWRT(n int) []bool { return make([]bool, n) }
+// gradOp holds what the gradient ops share: a fixed output shape, a fixed
+// number of float32 inputs, and no derivative of their own (tapenet takes
+// first derivatives only).
+type gradOp struct {
+	base
+	arity int
+	shape tensor.Shape
+	out   outputCache
+}
+
+func newGradOp(label, id string, arity int, shape tensor.Shape) gradOp {
+	return gradOp{base: base{label: label, id: id}, arity: arity, shape: shape}
+}
+
+func (op *gradOp) Arity() int { return op.arity }
+
+// Type is a function of arity tensors to a tensor of the output's rank.
+func (op *gradOp) Type() hm.Type {
+	ts := make([]hm.Type, op.arity+1)
+	for i := range op.arity {
+		ts[i] = gorgonia.TensorType{Dims: 4, Of: hm.TypeVariable('a')}
+	}
+	ts[op.arity] = gorgonia.TensorType{Dims: len(op.shape), Of: hm.TypeVariable('a')}
+	return hm.NewFnType(ts...)
+}
+
+func (op *gradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
+	return op.shape.Clone(), nil
+}
+
+// DiffWRT: a gradient is not differentiated again.
+func (*gradOp) DiffWRT(n int) []bool { return make([]bool, n) }
 
 // SymDiff is not defined: tapenet takes first derivatives only.
-func (*conv2dBiasGradOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
-	return nil, fmt.Errorf("conv2d db: no second derivative")
+func (op *gradOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
+	return nil, fmt.Errorf("%v: no second derivative", op)
+}
+
+// inputs returns the values of the op's inputs in row-major order.
+func (op *gradOp) inputs(in []gorgonia.Value) ([][]float32, error) {
+	if len(in) != op.arity {
+		return nil, fmt.Errorf("%v: %d inputs, want %d", op, len(in), op.arity)
+	}
+	vals := make([][]float32, len(in))
+	for i, v := range in {
+		_, data, err := rowMajor32(v)
+		if err != nil {
+			return nil, fmt.Errorf("%v: input %d: %w", op, i, err)
+		}
+		vals[i] = data
+	}
+	return vals, nil
 }

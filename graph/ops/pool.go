@@ -170,7 +170,7 @@ func (op *maxPoolOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgoni
 	if err != nil {
 		return nil, err
 	}
-	dx, err := gorgonia.ApplyOp(&maxPoolGradOp{base: base{label: op.label + "'", id: op.id + ".grad"}, g: g}, in[0], grad)
+	dx, err := gorgonia.ApplyOp(&maxPoolGradOp{gradOp: newGradOp(op.label+"'", op.id+".grad", 2, tensor.Shape{g.n, g.c, g.h, g.w}), g: g}, in[0], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -180,37 +180,22 @@ func (op *maxPoolOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgoni
 // maxPoolGradOp computes dx from x and dy: zero, plus each output pixel's
 // gradient added at its window's maximum, in gorgonia's order.
 type maxPoolGradOp struct {
-	base
-	g   poolGeom
-	out outputCache
-}
-
-func (*maxPoolGradOp) Arity() int { return 2 }
-
-func (*maxPoolGradOp) Type() hm.Type { return hm.NewFnType(tensor4(), tensor4(), tensor4()) }
-
-func (op *maxPoolGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
-	return tensor.Shape{op.g.n, op.g.c, op.g.h, op.g.w}, nil
+	gradOp
+	g poolGeom
 }
 
 func (op *maxPoolGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(in) != 2 {
-		return nil, fmt.Errorf("maxpool2d gradient: %d inputs, want 2", len(in))
-	}
-	_, xs, err := rowMajor32(in[0])
+	vals, err := op.inputs(in)
 	if err != nil {
 		return nil, err
 	}
-	_, dys, err := rowMajor32(in[1])
-	if err != nil {
-		return nil, err
-	}
+	xs, dys := vals[0], vals[1]
 	g := op.g
 	planes := g.n * g.c
 	if len(xs) != planes*g.h*g.w || len(dys) != planes*g.oh*g.ow {
 		return nil, fmt.Errorf("maxpool2d gradient: %d inputs and %d gradients for %dx%d planes", len(xs), len(dys), g.h, g.w)
 	}
-	out := op.out.get(tensor.Shape{g.n, g.c, g.h, g.w})
+	out := op.out.get(op.shape)
 	dxs := out.Float32s()
 	forImages(planes, planes*g.h*g.w*4, func(from, to, _ int) {
 		for p := from; p < to; p++ {
@@ -232,14 +217,6 @@ func (op *maxPoolGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		}
 	})
 	return out, nil
-}
-
-// DiffWRT: the gradient is not differentiated again.
-func (*maxPoolGradOp) DiffWRT(n int) []bool { return make([]bool, n) }
-
-// SymDiff is not defined: tapenet takes first derivatives only.
-func (*maxPoolGradOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
-	return nil, fmt.Errorf("maxpool2d gradient: no second derivative")
 }
 
 // unpool2x2 adds each output gradient of a 2×2, stride-2 pooling of plane
