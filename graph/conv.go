@@ -5,6 +5,7 @@ import (
 
 	"github.com/tapenet/tapenet/graph/ops"
 	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // Conv2D is a 2-D convolution (cross-correlation, as in PyTorch, ONNX and
@@ -104,4 +105,30 @@ func (c *Conv2D) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 		return nil, fmt.Errorf("conv2d: %w", err)
 	}
 	return y, nil
+}
+
+// block adds the convolution of x, a ReLU and pool as one inference op
+// (ops.ConvReLUPool), for BuildOptions.Fuse.
+func (c *Conv2D) block(s *Scope, x *gorgonia.Node, pool *MaxPool2D) (*gorgonia.Node, error) {
+	if x.Dims() != 4 {
+		return nil, fmt.Errorf("conv2d: input must be (batch, channels, height, width), got %v", x.Shape())
+	}
+	if err := c.check([]int(x.Shape()[1:])); err != nil {
+		return nil, err
+	}
+	w, err := s.Param("weight")
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.Param("bias")
+	if err != nil {
+		return nil, err
+	}
+	k, st, pad := pool.Window()
+	if k < 1 || st < 1 || pad < 0 || pad >= k {
+		return nil, fmt.Errorf("maxpool2d: window %d, stride %d, padding %d", k, st, pad)
+	}
+	p, cs := c.Padding, c.stride()
+	return ops.ConvReLUPool(x, w, b, [2]int{c.Kernel, c.Kernel}, [2]int{p, p}, [2]int{cs, cs}, [2]int{1, 1},
+		tensor.Shape{k, k}, []int{pad, pad}, []int{st, st})
 }

@@ -68,6 +68,12 @@ type BuildOptions struct {
 	// nil, each such layer seeds a generator of its own for the graph (see
 	// Dropout.Seed).
 	Rand *rand.Rand
+	// Fuse builds each chain Conv2D → ReLU → MaxPool2D whose first two
+	// outputs feed only the next layer as one op (ops.ConvReLUPool): the
+	// same values without two passes over batch-sized intermediates. Only
+	// for inference (it is ignored with Training); Program.Nodes holds nil
+	// for the convolution and the ReLU. Predictor builds this way.
+	Fuse bool
 }
 
 // Build adds the model to a new graph for inputs of batch samples, for
@@ -110,6 +116,10 @@ func (m *Model) BuildWith(batch int, opt BuildOptions) (*Program, error) {
 			}
 		}
 	}
+	var blocks map[int][2]int // a fused chain's convolution -> its ReLU and pooling
+	if opt.Fuse && !opt.Training {
+		blocks = m.convBlocks()
+	}
 	cache := map[string]*gorgonia.Node{}
 	for i, n := range m.nodes {
 		if skip[i] {
@@ -122,7 +132,23 @@ func (m *Model) BuildWith(batch int, opt BuildOptions) (*Program, error) {
 		}
 		before := len(g.AllNodes())
 		s := &Scope{g: g, name: l.name, training: opt.Training, rng: opt.Rand, m: m, cache: cache}
-		y, err := forward(s, l.layer, xs)
+		var y *gorgonia.Node
+		var err error
+		if chain, ok := blocks[i]; ok {
+			relu, last := chain[0], chain[1]
+			pool := m.layers[m.nodeLayer[last]].layer.(*MaxPool2D)
+			if y, err = l.layer.(*Conv2D).block(s, xs[0], pool); err == nil {
+				// One op computes all three nodes: its output is the
+				// pooling's; the convolution and the ReLU have none.
+				skip[relu], skip[last] = true, true
+				i, n = last, m.nodes[last]
+			} else {
+				y, err = nil, nil // not fusable after all: build the layers one by one
+			}
+		}
+		if y == nil {
+			y, err = forward(s, l.layer, xs)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("layer %s (%s): %w", n.Name, l.layer.Kind(), err)
 		}
@@ -165,6 +191,48 @@ func (m *Model) BuildWith(batch int, opt BuildOptions) (*Program, error) {
 		}
 	}
 	return p, nil
+}
+
+// convBlocks finds the chains Conv2D → ReLU → MaxPool2D in which the
+// convolution and the ReLU feed only the next layer and are not model
+// outputs, and returns the index of each chain's convolution mapped to
+// those of its ReLU and pooling.
+func (m *Model) convBlocks() map[int][2]int {
+	consumers := map[string][]int{}
+	for i, n := range m.nodes {
+		for _, in := range n.Inputs {
+			consumers[in] = append(consumers[in], i)
+		}
+	}
+	only := func(i int) (int, bool) {
+		name := m.nodes[i].Name
+		c := consumers[name]
+		if len(c) != 1 || slices.Contains(m.outputs, name) || len(m.nodes[c[0]].Inputs) != 1 {
+			return 0, false
+		}
+		return c[0], true
+	}
+	blocks := map[int][2]int{}
+	for i := range m.nodes {
+		if _, ok := m.layers[m.nodeLayer[i]].layer.(*Conv2D); !ok {
+			continue
+		}
+		j, ok := only(i)
+		if !ok {
+			continue
+		}
+		if _, ok := m.layers[m.nodeLayer[j]].layer.(ReLU); !ok {
+			continue
+		}
+		k, ok := only(j)
+		if !ok {
+			continue
+		}
+		if _, ok := m.layers[m.nodeLayer[k]].layer.(*MaxPool2D); ok {
+			blocks[i] = [2]int{j, k}
+		}
+	}
+	return blocks
 }
 
 // paramSuffix returns ".<param>" of a full parameter name "<layer>.<param>".
@@ -215,7 +283,7 @@ func (pr *Predictor) prog(key progKey) (*predictProg, error) {
 	if pp, ok := pr.progs[key]; ok {
 		return pp, nil
 	}
-	p, err := pr.m.BuildWith(key.batch, BuildOptions{Logits: key.logits})
+	p, err := pr.m.BuildWith(key.batch, BuildOptions{Logits: key.logits, Fuse: true})
 	if err != nil {
 		return nil, err
 	}

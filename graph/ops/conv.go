@@ -294,36 +294,40 @@ func (op *conv2dOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	out := op.out.get(g.outShape())
 	ys := out.Float32s()
+	forImages(g.n, 2*g.n*g.f*g.kernel*g.cell, func(from, to, worker int) {
+		cols := op.tmp.get(worker, g.kernel*g.cell)
+		for i := from; i < to; i++ {
+			op.image(g, ys[i*g.f*g.cell:(i+1)*g.f*g.cell], cols, xs[i*g.c*g.h*g.w:(i+1)*g.c*g.h*g.w], ws, bs)
+		}
+	})
+	return out, nil
+}
+
+// image writes the convolution of one image im (C, H, W) into y (F, oh·ow),
+// using cols (c·kh·kw × oh·ow) as scratch.
+func (op *conv2dOp) image(g convGeom, y, cols, im, ws, bs []float32) {
 	sgemm := gorgonia.WhichBLAS().Sgemm
+	g.patchesT(cols, im)
 	// The product adds its sum to C once per depth block of 256 (see
 	// internal/sgemm). With one block, starting C at the bias gives
 	// b + Σ, the bits of (0 + Σ) + b, one pass sooner; a bias of -0 would
 	// not (-0 + -0 is -0, (0 + -0) + -0 is +0), so it takes the long way.
-	biasFirst := op.bias && g.kernel <= 256 && !slices.ContainsFunc(bs, isNegZero)
-	forImages(g.n, 2*g.n*g.f*g.kernel*g.cell, func(from, to, worker int) {
-		cols := op.tmp.get(worker, g.kernel*g.cell)
-		for i := from; i < to; i++ {
-			g.patchesT(cols, xs[i*g.c*g.h*g.w:(i+1)*g.c*g.h*g.w])
-			y := ys[i*g.f*g.cell : (i+1)*g.f*g.cell]
-			if biasFirst {
-				for f, bf := range bs {
-					fill(y[f*g.cell:(f+1)*g.cell], bf)
-				}
-				sgemm(blas.NoTrans, blas.NoTrans, g.f, g.cell, g.kernel, 1, ws, g.kernel, cols, g.cell, 1, y, g.cell)
-				continue
-			}
-			sgemm(blas.NoTrans, blas.NoTrans, g.f, g.cell, g.kernel, 1, ws, g.kernel, cols, g.cell, 0, y, g.cell)
-			if op.bias {
-				for f, bf := range bs {
-					plane := y[f*g.cell : (f+1)*g.cell]
-					for p := range plane {
-						plane[p] += bf
-					}
-				}
+	if op.bias && g.kernel <= 256 && !slices.ContainsFunc(bs, isNegZero) {
+		for f, bf := range bs {
+			fill(y[f*g.cell:(f+1)*g.cell], bf)
+		}
+		sgemm(blas.NoTrans, blas.NoTrans, g.f, g.cell, g.kernel, 1, ws, g.kernel, cols, g.cell, 1, y, g.cell)
+		return
+	}
+	sgemm(blas.NoTrans, blas.NoTrans, g.f, g.cell, g.kernel, 1, ws, g.kernel, cols, g.cell, 0, y, g.cell)
+	if op.bias {
+		for f, bf := range bs {
+			plane := y[f*g.cell : (f+1)*g.cell]
+			for p := range plane {
+				plane[p] += bf
 			}
 		}
-	})
-	return out, nil
+	}
 }
 
 // DiffWRT reports that the op is differentiable in the filters and bias,

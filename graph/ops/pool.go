@@ -120,21 +120,26 @@ func (op *maxPoolOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("maxpool2d: %d values for shape %v", len(xs), x.Shape())
 	}
 	forImages(planes, planes*g.h*g.w*4, func(from, to, _ int) {
-		for p := from; p < to; p++ {
-			plane := xs[p*g.h*g.w : (p+1)*g.h*g.w]
-			dst := ys[p*g.oh*g.ow : (p+1)*g.oh*g.ow]
-			if g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 {
-				pool2x2(dst, plane, g.w, g.oh, g.ow)
-				continue
-			}
-			for oy := 0; oy < g.oh; oy++ {
-				for ox := 0; ox < g.ow; ox++ {
-					_, dst[oy*g.ow+ox] = g.argmax(plane, oy, ox)
-				}
-			}
-		}
+		g.planes(ys[from*g.oh*g.ow:to*g.oh*g.ow], xs[from*g.h*g.w:to*g.h*g.w])
 	})
 	return out, nil
+}
+
+// planes pools consecutive planes of xs (H×W each) into ys (oh×ow each).
+func (g poolGeom) planes(ys, xs []float32) {
+	for p := 0; p < len(xs)/(g.h*g.w); p++ {
+		plane := xs[p*g.h*g.w : (p+1)*g.h*g.w]
+		dst := ys[p*g.oh*g.ow : (p+1)*g.oh*g.ow]
+		if g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 {
+			pool2x2(dst, plane, g.w, g.oh, g.ow)
+			continue
+		}
+		for oy := 0; oy < g.oh; oy++ {
+			for ox := 0; ox < g.ow; ox++ {
+				_, dst[oy*g.ow+ox] = g.argmax(plane, oy, ox)
+			}
+		}
+	}
 }
 
 // pool2x2 is the 2×2, stride 2 pooling of one plane.
