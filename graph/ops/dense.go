@@ -17,7 +17,8 @@ import (
 // and a column sum, built as nodes, so the tape machine differentiates it.
 type denseOp struct {
 	base
-	out outputCache
+	inputGrad bool // false when x is a leaf: a model input needs no gradient
+	out       outputCache
 }
 
 // matmulOp is op(A)·op(B) with either operand transposed: the products of
@@ -50,7 +51,7 @@ func Dense(x, w, b *gorgonia.Node) (*gorgonia.Node, error) {
 		}
 		return gorgonia.BroadcastAdd(xw, b, nil, []byte{0})
 	}
-	return gorgonia.ApplyOp(&denseOp{base: base{label: "x·W+b", id: "tapenet.dense"}}, x, w, b)
+	return gorgonia.ApplyOp(&denseOp{base: base{label: "x·W+b", id: "tapenet.dense"}, inputGrad: !x.IsVar()}, x, w, b)
 }
 
 func matrixType() gorgonia.TensorType { return gorgonia.TensorType{Dims: 2, Of: hm.TypeVariable('a')} }
@@ -118,16 +119,23 @@ func (*denseOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (go
 	return out, nil
 }
 
-func (*denseOp) DiffWRT(int) []bool { return []bool{true, true, true} }
+// DiffWRT reports that the op is differentiable in W and b, and in x
+// unless x is a leaf of the graph (a model's input placeholder, whose
+// gradient nothing reads: the first layer skips the dy·Wᵀ product).
+func (op *denseOp) DiffWRT(int) []bool { return []bool{op.inputGrad, true, true} }
 
-// SymDiff returns dx = dy·Wᵀ, dW = xᵀ·dy and db = Σ_rows dy.
-func (*denseOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+// SymDiff returns dx = dy·Wᵀ (nil when DiffWRT says none), dW = xᵀ·dy and
+// db = Σ_rows dy.
+func (op *denseOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	if len(in) != 3 {
 		return nil, fmt.Errorf("dense: %d inputs, want 3", len(in))
 	}
-	dx, err := gorgonia.ApplyOp(newMatmul(false, true), grad, in[1])
-	if err != nil {
-		return nil, err
+	var dx *gorgonia.Node
+	var err error
+	if op.inputGrad {
+		if dx, err = gorgonia.ApplyOp(newMatmul(false, true), grad, in[1]); err != nil {
+			return nil, err
+		}
 	}
 	dw, err := gorgonia.ApplyOp(newMatmul(true, false), in[0], grad)
 	if err != nil {
