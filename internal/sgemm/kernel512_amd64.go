@@ -40,3 +40,20 @@ func row512(k int, a []float32, ks int, b []float32, ldb int, c []float32, alpha
 	_ = c[127]
 	kernel1x128(k, &a[0], ks, &b[0], ldb, &c[0], alpha)
 }
+
+// kernel1x64 is kernel1x128 for up to 64 columns, those set in masks (16
+// bits per ZMM register, lowest first); loads and stores are masked.
+//
+//go:noescape
+func kernel1x64(k int, a *float32, ks int, b *float32, ldb int, c *float32, alpha float32, masks uint64)
+
+// rowTail512 runs kernel1x64 on the first cols (1-64) columns after
+// bounds checks.
+func rowTail512(k int, a []float32, ks int, b []float32, ldb int, c []float32, alpha float32, cols int) {
+	if k > 0 {
+		_ = a[(k-1)*ks]
+		_ = b[(k-1)*ldb+cols-1]
+	}
+	_ = c[cols-1]
+	kernel1x64(k, &a[0], ks, &b[0], ldb, &c[0], alpha, uint64(1)<<cols-1)
+}

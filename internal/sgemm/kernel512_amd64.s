@@ -180,3 +180,69 @@ rowstore:
 	VMOVUPS Z7, 448(DX)
 	VZEROUPPER
 	RET
+
+// func kernel1x64(k int, a *float32, ks int, b *float32, ldb int, c *float32, alpha float32, masks uint64)
+//
+// kernel1x128 for up to 64 columns: c[j] += alpha * (sum over kk < k of
+// a[kk*ks] * b[kk*ldb+j]) for the columns set in masks (16 bits per ZMM
+// register, lowest first). Loads and stores are masked, so nothing past the
+// columns is read or written. Same bits as kernel8x32.
+TEXT ·kernel1x64(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ ks+16(FP), R12
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R13
+	MOVQ c+40(FP), DX
+	MOVQ masks+56(FP), AX
+	KMOVW AX, K1
+	SHRQ $16, AX
+	KMOVW AX, K2
+	SHRQ $16, AX
+	KMOVW AX, K3
+	SHRQ $16, AX
+	KMOVW AX, K4
+	SHLQ $2, R12
+	SHLQ $2, R13
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	TESTQ CX, CX
+	JE mstore
+
+mloop:
+	VBROADCASTSS (SI), Z8
+	VMOVUPS.Z (DI), K1, Z10
+	VMOVUPS.Z 64(DI), K2, Z11
+	VMOVUPS.Z 128(DI), K3, Z12
+	VMOVUPS.Z 192(DI), K4, Z13
+	VFMADD231PS Z10, Z8, Z0
+	VFMADD231PS Z11, Z8, Z1
+	VFMADD231PS Z12, Z8, Z2
+	VFMADD231PS Z13, Z8, Z3
+	ADDQ R12, SI
+	ADDQ R13, DI
+	DECQ CX
+	JNZ mloop
+
+mstore:
+	VBROADCASTSS alpha+48(FP), Z9
+	VMULPS Z9, Z0, Z0
+	VMULPS Z9, Z1, Z1
+	VMULPS Z9, Z2, Z2
+	VMULPS Z9, Z3, Z3
+	VMOVUPS.Z (DX), K1, Z10
+	VMOVUPS.Z 64(DX), K2, Z11
+	VMOVUPS.Z 128(DX), K3, Z12
+	VMOVUPS.Z 192(DX), K4, Z13
+	VADDPS Z10, Z0, Z0
+	VADDPS Z11, Z1, Z1
+	VADDPS Z12, Z2, Z2
+	VADDPS Z13, Z3, Z3
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K2, 64(DX)
+	VMOVUPS Z2, K3, 128(DX)
+	VMOVUPS Z3, K4, 192(DX)
+	VZEROUPPER
+	RET

@@ -14,24 +14,24 @@ const (
 // when its rows are contiguous and few row tiles reuse a panel, and packed
 // otherwise.
 func multiply512(ta, tb bool, i0, i1, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	if i1-i0 == 1 && !tb && j1-j0 >= 128 {
-		// One row (a one-sample batch): eight FMA chains along the row of
-		// B, 128 columns at a time, then the tiles for the rest.
-		full := j0 + (j1-j0)/128*128
+	if i1-i0 == 1 && !tb {
+		// One row (a one-sample batch): independent FMA chains along the
+		// row of B, 128 columns at a time, then up to 64 with masks.
 		for k0 := 0; k0 < k; k0 += kc {
 			kb := min(kc, k-k0)
 			ap, ks := a[i0*lda+k0:], 1
 			if ta {
 				ap, ks = a[k0*lda+i0:], lda
 			}
-			for j := j0; j < full; j += 128 {
+			j := j0
+			for ; j+128 <= j1; j += 128 {
 				row512(kb, ap, ks, b[k0*ldb+j:], ldb, c[i0*ldc+j:], alpha)
 			}
+			for ; j < j1; j += 64 {
+				rowTail512(kb, ap, ks, b[k0*ldb+j:], ldb, c[i0*ldc+j:], alpha, min(64, j1-j))
+			}
 		}
-		if full == j1 {
-			return
-		}
-		j0 = full
+		return
 	}
 	buf := pool.Get().(*buffers)
 	defer pool.Put(buf)
