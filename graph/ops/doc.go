@@ -6,13 +6,21 @@
 //	y, err := ops.Dense(x, w, b) // x·W + b: one Sgemm into the bias rows
 //	y, err = ops.ReLU(y)         // max(0, y), no mask tensor per run
 //
+// Conv2D (patches per image, one product into NCHW planes that start at the
+// bias), MaxPool2D (no argmax mask: the gradient finds each maximum again),
+// Softmax, Sigmoid and the rest give the values of the Gorgonia graphs they
+// replace bit for bit, gradients included, and the tests compare them.
+// ConvReLUPool is the three layers as one inference-only op. Dense and
+// Conv2D compute no gradient for a graph leaf (a model input): DiffWRT says
+// so, and the first layer of a network skips that product.
+//
 // Layers (package graph) are built on them; a layer of your own may use
 // them too.
 //
 // # Aliasing
 //
-// Dense, Sigmoid and ReLU (and Dense's gradient products) reuse their
-// output tensor from one run of a graph to the next: a value read from such
+// The fused ops reuse their output tensor from one run of a graph to the
+// next: a value read from such
 // a node is valid until the graph runs again. Copy it to keep it (graph's
 // Predictor does). The other ops allocate per run, but callers should not
 // rely on the difference.
@@ -21,6 +29,7 @@
 //
 // The matrix products run on whatever BLAS Gorgonia uses (gorgonia.Use):
 // import package blas to install tapenet's. Sigmoid runs eight lanes at a
-// time with AVX2 and FMA on amd64 (chosen at run time), portable Go
-// elsewhere.
+// time with AVX2 and FMA, ReLU, its gradient and 2×2 pooling sixteen with
+// AVX-512, on amd64 (chosen at run time), portable Go elsewhere. Large ops
+// split their images over the cores.
 package ops
