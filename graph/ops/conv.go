@@ -91,6 +91,11 @@ func (g convGeom) patches(dst, im []float32) {
 				plane := im[ch*g.h*g.w : (ch+1)*g.h*g.w]
 				for i := 0; i < g.kh; i++ {
 					y := oy*g.sh - g.ph + i*g.dh
+					if x0 := ox*g.sw - g.pw; g.dw == 1 && y >= 0 && y < g.h && x0 >= 0 && x0+g.kw <= g.w {
+						// The kernel row lies inside the image: one copy.
+						idx += copy(dst[idx:idx+g.kw], plane[y*g.w+x0:y*g.w+x0+g.kw])
+						continue
+					}
 					for j := 0; j < g.kw; j++ {
 						x := ox*g.sw - g.pw + j*g.dw
 						if y >= 0 && y < g.h && x >= 0 && x < g.w {
