@@ -151,10 +151,15 @@ func isNegZero(v float32) bool { return v == 0 && math.Signbit(float64(v)) }
 
 // forImages runs work(from, to, worker) over the images [0, n), split over
 // the cores when the product is large enough to pay for the goroutines.
-func forImages(n int, flops int, work func(from, to, worker int)) {
+// Each worker may use slots buffers of tmp (indices worker·slots to
+// worker·slots+slots-1), made room for before the goroutines start.
+func forImages(n int, flops int, tmp *scratch, slots int, work func(from, to, worker int)) {
 	workers := 1
 	if flops >= 1<<22 {
 		workers = min(runtime.GOMAXPROCS(0), n)
+	}
+	if tmp != nil {
+		tmp.reserve(max(workers, 1) * slots)
 	}
 	if workers <= 1 {
 		work(0, n, 0)
@@ -172,9 +177,19 @@ func forImages(n int, flops int, work func(from, to, worker int)) {
 	wg.Wait()
 }
 
-// scratch is per-worker scratch memory kept by an op between runs.
+// scratch is per-worker scratch memory kept by an op between runs. Workers
+// running at once may each get their own buffer only after reserve has
+// made room for all (get appends otherwise, which is not safe then).
 type scratch struct{ bufs [][]float32 }
 
+// reserve makes room for n buffers.
+func (s *scratch) reserve(n int) {
+	for len(s.bufs) < n {
+		s.bufs = append(s.bufs, nil)
+	}
+}
+
+// get returns buffer i with room for size values.
 func (s *scratch) get(worker, size int) []float32 {
 	for len(s.bufs) <= worker {
 		s.bufs = append(s.bufs, nil)
@@ -299,7 +314,7 @@ func (op *conv2dOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	out := op.out.get(g.outShape())
 	ys := out.Float32s()
-	forImages(g.n, 2*g.n*g.f*g.kernel*g.cell, func(from, to, worker int) {
+	forImages(g.n, 2*g.n*g.f*g.kernel*g.cell, &op.tmp, 1, func(from, to, worker int) {
 		cols := op.tmp.get(worker, g.kernel*g.cell)
 		for i := from; i < to; i++ {
 			op.image(g, ys[i*g.f*g.cell:(i+1)*g.f*g.cell], cols, xs[i*g.c*g.h*g.w:(i+1)*g.c*g.h*g.w], ws, bs)
@@ -402,7 +417,7 @@ func (op *conv2dFilterGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	cols := op.tmp.get(0, rows*g.kernel)
 	byFilter := op.tmp.get(1, rows*g.f)
-	forImages(g.n, g.n*g.cell*g.kernel*8, func(from, to, _ int) {
+	forImages(g.n, g.n*g.cell*g.kernel*8, nil, 0, func(from, to, _ int) {
 		for i := from; i < to; i++ {
 			g.patches(cols[i*g.cell*g.kernel:(i+1)*g.cell*g.kernel], xs[i*g.c*g.h*g.w:(i+1)*g.c*g.h*g.w])
 			for f := 0; f < g.f; f++ {
@@ -436,7 +451,7 @@ func (op *conv2dInputGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	out := op.out.get(op.shape)
 	dxs := out.Float32s()
 	sgemm := gorgonia.WhichBLAS().Sgemm
-	forImages(g.n, 2*g.n*g.f*g.kernel*g.cell, func(from, to, worker int) {
+	forImages(g.n, 2*g.n*g.f*g.kernel*g.cell, &op.tmp, 1, func(from, to, worker int) {
 		cols := op.tmp.get(worker, g.cell*g.kernel)
 		for i := from; i < to; i++ {
 			dy := dys[i*g.f*g.cell : (i+1)*g.f*g.cell]
@@ -470,7 +485,7 @@ func (op *conv2dBiasGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	// Each filter's sum is one chain of dependent adds; filters are
 	// independent, so several go at once (four chains per goroutine, the
 	// filters split over the cores).
-	forImages(g.f, g.n*g.f*g.cell*4, func(from, to, _ int) {
+	forImages(g.f, g.n*g.f*g.cell*4, nil, 0, func(from, to, _ int) {
 		f := from
 		for ; f+4 <= to; f += 4 {
 			s0, s1, s2, s3 := dys[f*g.cell], dys[(f+1)*g.cell], dys[(f+2)*g.cell], dys[(f+3)*g.cell]

@@ -142,6 +142,7 @@ func TestFusedOpsMatchGorgonia(t *testing.T) {
 		pad, stride, dilation [2]int
 	}{
 		{tensor.Shape{3, 1, 28, 28}, tensor.Shape{30, 1, 5, 5}, [2]int{0, 0}, [2]int{1, 1}, [2]int{1, 1}},
+		{tensor.Shape{12, 1, 28, 28}, tensor.Shape{30, 1, 5, 5}, [2]int{0, 0}, [2]int{1, 1}, [2]int{1, 1}}, // images split over the cores
 		{tensor.Shape{2, 3, 9, 7}, tensor.Shape{4, 3, 3, 3}, [2]int{1, 1}, [2]int{2, 2}, [2]int{1, 1}},
 		{tensor.Shape{2, 2, 8, 8}, tensor.Shape{3, 2, 3, 2}, [2]int{2, 1}, [2]int{1, 2}, [2]int{2, 1}},
 		{tensor.Shape{1, 32, 7, 7}, tensor.Shape{5, 32, 3, 3}, [2]int{1, 1}, [2]int{1, 1}, [2]int{1, 1}}, // 288 taps: two depth blocks
@@ -278,5 +279,47 @@ func TestSoftmaxMatchesGorgonia(t *testing.T) {
 		if d := math.Abs(float64(dx1[i] - dx2[i])); d > 1e-6 {
 			t.Fatalf("gradient[%d] = %v, gorgonia's graph %v", i, dx1[i], dx2[i])
 		}
+	}
+}
+
+// ConvReLUPool gives Conv2D, ReLU and MaxPool2D's values bit for bit, on a
+// batch large enough to be split over the cores (run with -race).
+func TestConvReLUPoolMatchesOps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	xShape, wShape := tensor.Shape{16, 1, 28, 28}, tensor.Shape{30, 1, 5, 5}
+	xs, ws, bs := randValues(rng, xShape.TotalSize(), false), randValues(rng, wShape.TotalSize(), false), randValues(rng, 30, false)
+	eval := func(fused bool) []float32 {
+		g := gorgonia.NewGraph()
+		x := gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithShape(xShape...), gorgonia.WithName("x"),
+			gorgonia.WithValue(tensor.New(tensor.WithShape(xShape...), tensor.WithBacking(xs))))
+		w := gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithShape(wShape...), gorgonia.WithName("w"),
+			gorgonia.WithValue(tensor.New(tensor.WithShape(wShape...), tensor.WithBacking(ws))))
+		b := gorgonia.NewVector(g, tensor.Float32, gorgonia.WithShape(30), gorgonia.WithName("b"),
+			gorgonia.WithValue(tensor.New(tensor.WithShape(30), tensor.WithBacking(bs))))
+		var y *gorgonia.Node
+		if fused {
+			y = gorgonia.Must(ConvReLUPool(x, w, b, [2]int{5, 5}, [2]int{}, [2]int{1, 1}, [2]int{1, 1}, tensor.Shape{2, 2}, []int{0, 0}, []int{2, 2}))
+		} else {
+			c := gorgonia.Must(Conv2D(x, w, b, [2]int{5, 5}, [2]int{}, [2]int{1, 1}, [2]int{1, 1}))
+			y = gorgonia.Must(MaxPool2D(gorgonia.Must(ReLU(c)), tensor.Shape{2, 2}, []int{0, 0}, []int{2, 2}))
+		}
+		vm := gorgonia.NewTapeMachine(g)
+		defer vm.Close()
+		var out []float32
+		for range 2 { // twice: the op's buffers are reused
+			vm.Reset()
+			if err := vm.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+			out = append([]float32(nil), y.Value().Data().([]float32)...)
+		}
+		return out
+	}
+	got, want := eval(true), eval(false)
+	if len(got) != len(want) {
+		t.Fatalf("%d values, want %d", len(got), len(want))
+	}
+	if i := sameBits(got, want); i >= 0 {
+		t.Fatalf("[%d] = %v, the three ops give %v", i, got[i], want[i])
 	}
 }

@@ -95,7 +95,7 @@ func (op *convBlockOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	out := op.out.get(tensor.Shape{g.n, g.f, pg.oh, pg.ow})
 	ys := out.Float32s()
 	per := g.f * pg.oh * pg.ow
-	forImages(g.n, 2*g.n*g.f*g.kernel*g.cell, func(from, to, worker int) {
+	forImages(g.n, 2*g.n*g.f*g.kernel*g.cell, &op.conv.tmp, 2, func(from, to, worker int) {
 		cols := op.conv.tmp.get(2*worker, g.kernel*g.cell)
 		z := op.conv.tmp.get(2*worker+1, g.f*g.cell)
 		for i := from; i < to; i++ {

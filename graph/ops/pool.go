@@ -119,7 +119,7 @@ func (op *maxPoolOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(xs) != planes*g.h*g.w {
 		return nil, fmt.Errorf("maxpool2d: %d values for shape %v", len(xs), x.Shape())
 	}
-	forImages(planes, planes*g.h*g.w*4, func(from, to, _ int) {
+	forImages(planes, planes*g.h*g.w*4, nil, 0, func(from, to, _ int) {
 		g.planes(ys[from*g.oh*g.ow:to*g.oh*g.ow], xs[from*g.h*g.w:to*g.h*g.w])
 	})
 	return out, nil
@@ -202,7 +202,7 @@ func (op *maxPoolGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	out := op.out.get(op.shape)
 	dxs := out.Float32s()
-	forImages(planes, planes*g.h*g.w*4, func(from, to, _ int) {
+	forImages(planes, planes*g.h*g.w*4, nil, 0, func(from, to, _ int) {
 		for p := from; p < to; p++ {
 			plane := xs[p*g.h*g.w : (p+1)*g.h*g.w]
 			dx := dxs[p*g.h*g.w : (p+1)*g.h*g.w]
