@@ -85,17 +85,7 @@ func (c *Conv2D) Params(in []int) ([]ParamSpec, error) {
 // Forward adds the convolution of x with the filters, plus the bias
 // broadcast over batch, height and width.
 func (c *Conv2D) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
-	if x.Dims() != 4 {
-		return nil, fmt.Errorf("conv2d: input must be (batch, channels, height, width), got %v", x.Shape())
-	}
-	if err := c.check([]int(x.Shape()[1:])); err != nil {
-		return nil, err
-	}
-	w, err := s.Param("weight")
-	if err != nil {
-		return nil, err
-	}
-	b, err := s.Param("bias")
+	w, b, err := c.params(s, x)
 	if err != nil {
 		return nil, err
 	}
@@ -107,20 +97,28 @@ func (c *Conv2D) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 	return y, nil
 }
 
+// params checks x (batch, channels, height, width) and returns the weight
+// and bias nodes.
+func (c *Conv2D) params(s *Scope, x *gorgonia.Node) (w, b *gorgonia.Node, err error) {
+	if x.Dims() != 4 {
+		return nil, nil, fmt.Errorf("conv2d: input must be (batch, channels, height, width), got %v", x.Shape())
+	}
+	if err := c.check([]int(x.Shape()[1:])); err != nil {
+		return nil, nil, err
+	}
+	if w, err = s.Param("weight"); err != nil {
+		return nil, nil, err
+	}
+	if b, err = s.Param("bias"); err != nil {
+		return nil, nil, err
+	}
+	return w, b, nil
+}
+
 // block adds the convolution of x, a ReLU and pool as one inference op
 // (ops.ConvReLUPool), for BuildOptions.Fuse.
 func (c *Conv2D) block(s *Scope, x *gorgonia.Node, pool *MaxPool2D) (*gorgonia.Node, error) {
-	if x.Dims() != 4 {
-		return nil, fmt.Errorf("conv2d: input must be (batch, channels, height, width), got %v", x.Shape())
-	}
-	if err := c.check([]int(x.Shape()[1:])); err != nil {
-		return nil, err
-	}
-	w, err := s.Param("weight")
-	if err != nil {
-		return nil, err
-	}
-	b, err := s.Param("bias")
+	w, b, err := c.params(s, x)
 	if err != nil {
 		return nil, err
 	}
