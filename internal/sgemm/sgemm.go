@@ -85,13 +85,6 @@ func Kernels() string {
 // give the same bits, and so does any split over goroutines: every element
 // is summed by one goroutine in the same order.
 func sgemm(kern kernels, ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	run := func(i0, i1, j0, j1 int) {
-		if kern == tiles8x32 {
-			multiply512(ta, tb, i0, i1, j0, j1, k, alpha, a, lda, b, ldb, c, ldc)
-			return
-		}
-		multiply(ta, tb, i0, i1, j0, j1, k, alpha, a, lda, b, ldb, c, ldc)
-	}
 	tm, tn := mr, nr
 	if kern == tiles8x32 {
 		tm, tn = mr512, nr512
@@ -107,7 +100,7 @@ func sgemm(kern kernels, ta, tb bool, m, n, k int, alpha float32, a []float32, l
 		workers = min(runtime.GOMAXPROCS(0), 8, max((m+tm-1)/tm, (n+tn-1)/tn))
 	}
 	if workers == 1 {
-		run(0, m, 0, n)
+		block(kern, ta, tb, 0, m, 0, n, k, alpha, a, lda, b, ldb, c, ldc)
 		return
 	}
 	byCols := (n+tn-1)/tn >= workers && (n >= m || (m+tm-1)/tm < workers)
@@ -123,13 +116,23 @@ func sgemm(kern kernels, ta, tb bool, m, n, k int, alpha float32, a []float32, l
 		go func() {
 			defer wg.Done()
 			if byCols {
-				run(0, m, from, to)
+				block(kern, ta, tb, 0, m, from, to, k, alpha, a, lda, b, ldb, c, ldc)
 			} else {
-				run(from, to, 0, n)
+				block(kern, ta, tb, from, to, 0, n, k, alpha, a, lda, b, ldb, c, ldc)
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// block adds alpha·op(A)·op(B) to the rows [i0, i1) × columns [j0, j1) of
+// C with the given kernels.
+func block(kern kernels, ta, tb bool, i0, i1, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if kern == tiles8x32 {
+		multiply512(ta, tb, i0, i1, j0, j1, k, alpha, a, lda, b, ldb, c, ldc)
+		return
+	}
+	multiply(ta, tb, i0, i1, j0, j1, k, alpha, a, lda, b, ldb, c, ldc)
 }
 
 func valid(tA, tB blas.Transpose, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) bool {
