@@ -57,3 +57,19 @@ func rowTail512(k int, a []float32, ks int, b []float32, ldb int, c []float32, a
 	_ = c[cols-1]
 	kernel1x64(k, &a[0], ks, &b[0], ldb, &c[0], alpha, uint64(1)<<cols-1)
 }
+
+// kernel1x256 is kernel1x128 for 256 columns, reading B a whole row at a
+// time.
+//
+//go:noescape
+func kernel1x256(k int, a *float32, ks int, b *float32, ldb int, c *float32, alpha float32)
+
+// rowWide512 runs kernel1x256 after bounds checks.
+func rowWide512(k int, a []float32, ks int, b []float32, ldb int, c []float32, alpha float32) {
+	if k > 0 {
+		_ = a[(k-1)*ks]
+		_ = b[(k-1)*ldb+255]
+	}
+	_ = c[255]
+	kernel1x256(k, &a[0], ks, &b[0], ldb, &c[0], alpha)
+}

@@ -15,3 +15,7 @@ func row512(k int, a []float32, ks int, b []float32, ldb int, c []float32, alpha
 func rowTail512(k int, a []float32, ks int, b []float32, ldb int, c []float32, alpha float32, cols int) {
 	panic("sgemm: no AVX-512 kernel on this architecture")
 }
+
+func rowWide512(k int, a []float32, ks int, b []float32, ldb int, c []float32, alpha float32) {
+	panic("sgemm: no AVX-512 kernel on this architecture")
+}

@@ -16,7 +16,7 @@ const (
 func multiply512(ta, tb bool, i0, i1, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	if i1-i0 == 1 && !tb {
 		// One row (a one-sample batch): independent FMA chains along the
-		// row of B, 128 columns at a time, then up to 64 with masks.
+		// row of B, 256 or 128 columns at a time, then up to 64 with masks.
 		for k0 := 0; k0 < k; k0 += kc {
 			kb := min(kc, k-k0)
 			ap, ks := a[i0*lda+k0:], 1
@@ -24,6 +24,9 @@ func multiply512(ta, tb bool, i0, i1, j0, j1, k int, alpha float32, a []float32,
 				ap, ks = a[k0*lda+i0:], lda
 			}
 			j := j0
+			for ; j+256 <= j1; j += 256 {
+				rowWide512(kb, ap, ks, b[k0*ldb+j:], ldb, c[i0*ldc+j:], alpha)
+			}
 			for ; j+128 <= j1; j += 128 {
 				row512(kb, ap, ks, b[k0*ldb+j:], ldb, c[i0*ldc+j:], alpha)
 			}
