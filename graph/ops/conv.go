@@ -288,29 +288,9 @@ func (op *conv2dOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *conv2dOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(in) != op.Arity() {
-		return nil, fmt.Errorf("conv2d: %d inputs, want %d", len(in), op.Arity())
-	}
-	x, xs, err := rowMajor32(in[0])
-	if err != nil {
-		return nil, fmt.Errorf("conv2d: input: %w", err)
-	}
-	w, ws, err := rowMajor32(in[1])
-	if err != nil {
-		return nil, fmt.Errorf("conv2d: filters: %w", err)
-	}
-	var bs []float32
-	if op.bias {
-		if _, bs, err = rowMajor32(in[2]); err != nil {
-			return nil, fmt.Errorf("conv2d: bias: %w", err)
-		}
-	}
-	g, err := newConvGeom(x.Shape(), w.Shape(), op.pad, op.stride, op.dilation)
+	g, xs, ws, bs, err := op.operands(op, in)
 	if err != nil {
 		return nil, err
-	}
-	if len(xs) != g.n*g.c*g.h*g.w || len(ws) != g.f*g.kernel || (op.bias && len(bs) != g.f) {
-		return nil, fmt.Errorf("conv2d: %d, %d values for shapes %v, %v", len(xs), len(ws), x.Shape(), w.Shape())
 	}
 	out := op.out.get(g.outShape())
 	ys := out.Float32s()
@@ -321,6 +301,35 @@ func (op *conv2dOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		}
 	})
 	return out, nil
+}
+
+// operands checks the inputs of a convolution (x, w and, with a bias, b)
+// and returns its geometry and their values in row-major order; errors
+// name op (the convolution or a block built on it).
+func (op *conv2dOp) operands(name fmt.Stringer, in []gorgonia.Value) (g convGeom, xs, ws, bs []float32, err error) {
+	if len(in) != op.Arity() {
+		return g, nil, nil, nil, fmt.Errorf("%v: %d inputs, want %d", name, len(in), op.Arity())
+	}
+	x, xs, err := rowMajor32(in[0])
+	if err != nil {
+		return g, nil, nil, nil, fmt.Errorf("%v: input: %w", name, err)
+	}
+	w, ws, err := rowMajor32(in[1])
+	if err != nil {
+		return g, nil, nil, nil, fmt.Errorf("%v: filters: %w", name, err)
+	}
+	if op.bias {
+		if _, bs, err = rowMajor32(in[2]); err != nil {
+			return g, nil, nil, nil, fmt.Errorf("%v: bias: %w", name, err)
+		}
+	}
+	if g, err = newConvGeom(x.Shape(), w.Shape(), op.pad, op.stride, op.dilation); err != nil {
+		return g, nil, nil, nil, err
+	}
+	if len(xs) != g.n*g.c*g.h*g.w || len(ws) != g.f*g.kernel || (op.bias && len(bs) != g.f) {
+		return g, nil, nil, nil, fmt.Errorf("%v: %d, %d values for shapes %v, %v", name, len(xs), len(ws), x.Shape(), w.Shape())
+	}
+	return g, xs, ws, bs, nil
 }
 
 // image writes the convolution of one image im (C, H, W) into y (F, oh·ow),

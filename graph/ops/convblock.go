@@ -64,33 +64,13 @@ func (op *convBlockOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error)
 }
 
 func (op *convBlockOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(in) != op.Arity() {
-		return nil, fmt.Errorf("%v: %d inputs, want %d", op, len(in), op.Arity())
-	}
-	x, xs, err := rowMajor32(in[0])
-	if err != nil {
-		return nil, fmt.Errorf("%v: input: %w", op, err)
-	}
-	w, ws, err := rowMajor32(in[1])
-	if err != nil {
-		return nil, fmt.Errorf("%v: filters: %w", op, err)
-	}
-	var bs []float32
-	if op.conv.bias {
-		if _, bs, err = rowMajor32(in[2]); err != nil {
-			return nil, fmt.Errorf("%v: bias: %w", op, err)
-		}
-	}
-	g, err := newConvGeom(x.Shape(), w.Shape(), op.conv.pad, op.conv.stride, op.conv.dilation)
+	g, xs, ws, bs, err := op.conv.operands(op, in)
 	if err != nil {
 		return nil, err
 	}
 	pg, err := newPoolGeom(g.outShape(), op.pool.kernel, op.pool.pad, op.pool.stride)
 	if err != nil {
 		return nil, err
-	}
-	if len(xs) != g.n*g.c*g.h*g.w || len(ws) != g.f*g.kernel || (op.conv.bias && len(bs) != g.f) {
-		return nil, fmt.Errorf("%v: %d, %d values for shapes %v, %v", op, len(xs), len(ws), x.Shape(), w.Shape())
 	}
 	out := op.out.get(tensor.Shape{g.n, g.f, pg.oh, pg.ow})
 	ys := out.Float32s()

@@ -41,8 +41,10 @@ func New(g *gorgonia.ExprGraph, opts ...gorgonia.VMOpt) *Machine {
 		// With gorgonia.BindDualValues the tape queues closures (gradient
 		// additions into dual values) that RunAll calls after the last
 		// instruction; without access to them, run through RunAll.
-		v := reflect.ValueOf(m.vm).Elem()
-		q := v.FieldByName("closureQueue")
+		var q reflect.Value
+		if v := reflect.ValueOf(m.vm); v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct {
+			q = v.Elem().FieldByName("closureQueue")
+		}
 		if !q.IsValid() || q.Type() != reflect.TypeFor[[]func() error]() || !q.CanAddr() {
 			m.run, m.args = reflect.Value{}, nil
 			return m
@@ -82,9 +84,6 @@ func inline(vm gorgonia.VM) (reflect.Value, []reflect.Value) {
 // Inline reports whether Run executes the tape on the calling goroutine
 // (true) or through RunAll.
 func (m *Machine) Inline() bool { return m.run.IsValid() }
-
-// VM returns the underlying Gorgonia machine.
-func (m *Machine) VM() gorgonia.VM { return m.vm }
 
 // Reset readies the machine for the next run, as gorgonia.VM's Reset.
 func (m *Machine) Reset() { m.vm.Reset() }
