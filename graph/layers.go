@@ -195,3 +195,15 @@ func strictUnmarshal(data []byte, v any) error {
 	dec.DisallowUnknownFields()
 	return dec.Decode(v)
 }
+
+// Meaning returns BinaryProbabilities.
+func (Sigmoid) Meaning() Meaning { return BinaryProbabilities }
+
+// NormalizesLogits marks Sigmoid as a Normalizer of BinaryLogits.
+func (Sigmoid) NormalizesLogits() {}
+
+// Meaning returns Probabilities.
+func (Softmax) Meaning() Meaning { return Probabilities }
+
+// NormalizesLogits marks Softmax as a Normalizer of Logits.
+func (Softmax) NormalizesLogits() {}

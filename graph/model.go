@@ -52,10 +52,16 @@ type layerInfo struct {
 	specs []ParamSpec
 }
 
-// InputSpec names a model input and gives its per-sample shape.
+// InputSpec names a model input and gives its per-sample shape, element
+// type and batch.
 type InputSpec struct {
 	Name  string `json:"name"`
 	Shape []int  `json:"shape"`
+	// DType is the element type ("" is Float32).
+	DType DType `json:"dtype,omitempty"`
+	// Batch is the fixed size of the input's first axis, which Shape then
+	// follows; 0 (the default) is a symbolic batch, given at Build.
+	Batch int `json:"batch,omitempty"`
 }
 
 // Node is one application of a layer in a model.
@@ -149,7 +155,8 @@ func (m *Model) Init(seed uint64) {
 func (m *Model) Inputs() []InputSpec {
 	out := make([]InputSpec, len(m.inputs))
 	for i, in := range m.inputs {
-		out[i] = InputSpec{Name: in.Name, Shape: slices.Clone(in.Shape)}
+		out[i] = in
+		out[i].Shape = slices.Clone(in.Shape)
 	}
 	return out
 }
