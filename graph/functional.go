@@ -303,7 +303,14 @@ func paramSpecs(l Layer, in [][]int) ([]ParamSpec, error) {
 }
 
 // forward runs one layer call: Forward for one input, Merge for several.
-func forward(s *Scope, l Layer, xs []*gorgonia.Node) (*gorgonia.Node, error) {
+// A panic of the layer (Gorgonia's constructors panic on some element
+// types) is returned as an error.
+func forward(s *Scope, l Layer, xs []*gorgonia.Node) (y *gorgonia.Node, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			y, err = nil, fmt.Errorf("layer kind %q panicked: %v", l.Kind(), r)
+		}
+	}()
 	if len(xs) == 1 {
 		return l.Forward(s, xs[0])
 	}
