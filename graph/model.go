@@ -223,6 +223,15 @@ func (m *Model) Outputs() []string { return slices.Clone(m.outputs) }
 // OutputShape returns the per-sample shape of output i.
 func (m *Model) OutputShape(i int) []int { return slices.Clone(m.nodes[m.index[m.outputs[i]]].Shape) }
 
+// OutputNode returns the node that computes output i: its name, shape,
+// element type (DType) and batch (Batch: 0 for a symbolic batch, else the
+// output's fixed first axis; see Node).
+func (m *Model) OutputNode(i int) Node {
+	n := m.nodes[m.index[m.outputs[i]]]
+	n.Inputs, n.Shape = slices.Clone(n.Inputs), slices.Clone(n.Shape)
+	return n
+}
+
 // OutputLayer returns the layer that computes output i.
 func (m *Model) OutputLayer(i int) Layer { return m.layers[m.nodeLayer[m.index[m.outputs[i]]]].layer }
 
@@ -295,14 +304,20 @@ func (m *Model) TrainableCount() int {
 
 // SampleValues returns the number of values the model's inputs and nodes
 // hold for one sample: a batch of B samples keeps at least 4·B·SampleValues
-// bytes of activations (ops may need scratch space on top).
+// bytes of activations (ops may need scratch space on top). Inputs and
+// nodes of a fixed shape (Batch > 0), whose size does not grow with the
+// batch, are not counted.
 func (m *Model) SampleValues() int {
 	n := 0
 	for _, in := range m.inputs {
-		n += shapeSize(in.Shape)
+		if in.Batch == 0 {
+			n += shapeSize(in.Shape)
+		}
 	}
 	for _, nd := range m.nodes {
-		n += shapeSize(nd.Shape)
+		if nd.Batch == 0 {
+			n += shapeSize(nd.Shape)
+		}
 	}
 	return n
 }
