@@ -507,7 +507,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) ([]byte, error) 
 	if mt != "multipart/form-data" {
 		body, err := s.readBody(w, r)
 		if err == nil && len(body) == 0 {
-			err = badRequest("empty body: send an image (PNG, JPEG, GIF, BMP or WebP) as the body or as a multipart file")
+			err = badRequest("empty body: send an image (" + imageprep.FormatList + ") as the body or as a multipart file")
 		}
 		return body, err
 	}
