@@ -517,6 +517,16 @@ func (tr *Trainer) Epoch(x, t *tensor.Dense, batch int, progress func(done int))
 // progress, if not nil, is called after each step with the samples done so
 // far.
 func (tr *Trainer) EpochInputs(xs, ts []*tensor.Dense, batch int, progress func(done int)) (EpochStats, error) {
+	var after func(int) error
+	if progress != nil {
+		after = func(done int) error { progress(done); return nil }
+	}
+	return tr.epoch(xs, ts, batch, after)
+}
+
+// epoch is EpochInputs whose progress function may end the epoch with an
+// error after any step.
+func (tr *Trainer) epoch(xs, ts []*tensor.Dense, batch int, progress func(done int) error) (EpochStats, error) {
 	if batch < 1 {
 		return EpochStats{}, fmt.Errorf("trainer: batch size %d is not positive", batch)
 	}
@@ -554,7 +564,9 @@ func (tr *Trainer) EpochInputs(xs, ts []*tensor.Dense, batch int, progress func(
 		total += float64(loss) * float64(len(idx))
 		st.Steps++
 		if progress != nil {
-			progress(from + len(idx))
+			if err := progress(from + len(idx)); err != nil {
+				return st, err
+			}
 		}
 	}
 	st.Loss = total / float64(n)
