@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -49,6 +50,12 @@ func (o *options) train(fs *cli.Flags, res *resumed, lc *curves, stdout, stderr 
 	if err != nil {
 		return err
 	}
+	loss, why, err := o.chooseLoss(m, false)
+	if err != nil {
+		return err
+	}
+	cfg.Losses = []train.Loss{loss}
+	cfg.Task = train.Classification
 	tr, err := train.NewTrainer(m, cfg)
 	if err != nil {
 		return err
@@ -65,12 +72,12 @@ func (o *options) train(fs *cli.Flags, res *resumed, lc *curves, stdout, stderr 
 		if res != nil {
 			fmt.Fprintf(stdout, "resuming %s after epoch %d of %d\n", o.resume, res.state.Epochs, o.epochs)
 		}
-		fmt.Fprintf(stdout, "training %s (%d parameters) on %d images, loss %s, optimizer %s, batch %d\n",
-			o.arch, m.ParamCount(), trainSet.Len()-k, tr.Loss(), o.optimizer, o.batch)
+		fmt.Fprintf(stdout, "training %s (%d parameters) on %d images, loss %s (%s), optimizer %s, batch %d\n",
+			o.arch, m.ParamCount(), trainSet.Len()-k, tr.Loss(), why, o.optimizer, o.batch)
 	}
 	fo.Callbacks = o.callbacks(lc, trainSet.Len()-k, k > 0, stdout, stderr, stopAfter)
-	data := train.FitData{X: []*tensor.Dense{trainSet.X}, T: []*tensor.Dense{trainSet.OneHot}, ValidationSplit: k,
-		TestX: []*tensor.Dense{test.X}, TestT: []*tensor.Dense{test.OneHot}}
+	data := train.FitData{X: []*tensor.Dense{trainSet.X}, T: []*tensor.Dense{targets(trainSet, loss)}, ValidationSplit: k,
+		TestX: []*tensor.Dense{test.X}, TestT: []*tensor.Dense{targets(test, loss)}}
 	if o.augment == "shift" {
 		data.Augment = func(x []*tensor.Dense, rng *rand.Rand) ([]*tensor.Dense, error) {
 			s, err := datasets.Shift(x[0], 2, rng)
@@ -120,6 +127,47 @@ func (o *options) startModel(res *resumed) (*graph.Model, error) {
 		return nil, cli.Usagef("--dropout: %v", err)
 	}
 	return m, nil
+}
+
+// targets returns the targets of s for the loss: one-hot rows, or the
+// labels for a sparse loss.
+func targets(s *datasets.Set, loss train.Loss) *tensor.Dense {
+	if sl, ok := loss.(train.SparseLoss); ok && sl.Sparse() {
+		return tensor.New(tensor.WithShape(len(s.Labels)), tensor.WithBacking(slices.Clone(s.Labels)))
+	}
+	return s.OneHot
+}
+
+// chooseLoss returns the loss of --loss, or the default for the model's
+// output and the data (regression targets or classes), and why; a --loss
+// that does not fit them is a usage error.
+func (o *options) chooseLoss(m *graph.Model, regression bool) (train.Loss, string, error) {
+	meaning, shape := m.OutputMeaning(0), m.OutputShape(0)
+	task := "class labels"
+	if regression {
+		task = "regression targets"
+	}
+	var loss train.Loss
+	why := fmt.Sprintf("--loss, on output %s of %s", meaning, task)
+	if o.loss == "" {
+		loss = train.DefaultLoss(meaning, !regression)
+		why = fmt.Sprintf("the output means %s", meaning)
+		if meaning == graph.Values {
+			why += ", the targets are " + task
+		}
+	} else {
+		var err error
+		if loss, err = train.LossByName(o.loss); err != nil {
+			return nil, "", cli.Usagef("--loss: %v", err)
+		}
+	}
+	if _, err := loss.Input(meaning, shape); err != nil {
+		return nil, "", cli.Usagef("--loss %s does not fit the model's output (%s, shape %v): %v", loss, meaning, shape, err)
+	}
+	if t := train.TaskOf(meaning, loss); regression && t != train.Regression {
+		return nil, "", cli.Usagef("--loss %s is a classification loss, but the data has regression targets: use mse, mae or huber", loss)
+	}
+	return loss, why, nil
 }
 
 // callbacks are the run's outputs, in the order they are written after

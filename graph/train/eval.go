@@ -372,9 +372,14 @@ func (tr *Trainer) EvaluateInputs(xs, ts []*tensor.Dense, batch int) (Metrics, e
 	return m, nil
 }
 
-// Task returns the task of the model's first output, from its meaning and
-// its loss (TaskOf): the metrics Evaluate reports.
-func (tr *Trainer) Task() Task { return TaskOf(tr.m.OutputMeaning(0), tr.losses[0]) }
+// Task returns the task of the model's first output, Config.Task or from
+// its meaning and its loss (TaskOf): the metrics Evaluate reports.
+func (tr *Trainer) Task() Task {
+	if tr.task != "" {
+		return tr.task
+	}
+	return TaskOf(tr.m.OutputMeaning(0), tr.losses[0])
+}
 
 // argmax returns the index of the largest value (the first on ties).
 func argmax(row []float32) int {

@@ -47,6 +47,11 @@ type Config struct {
 	// LossWeights holds a weight per model output: training minimises
 	// Σ weight·loss (default: every weight 1).
 	LossWeights []float64
+	// Task, if set, is the task of the first output, which decides the
+	// metrics Evaluate reports (default TaskOf its meaning and loss): set
+	// Classification to score a plain-values output trained by MSE on
+	// one-hot rows as a classifier.
+	Task Task
 	// TopK is the K of Metrics.TopK (default 5).
 	TopK int
 	// Seed seeds the shuffling of each epoch and the masks of the model's
@@ -75,6 +80,7 @@ type Trainer struct {
 	noDecay  func(string) bool
 	clipNorm float64
 	topK     int
+	task     Task
 
 	shuffleSrc, dropoutSrc *rand.PCG
 	shuffle, dropout       *rand.Rand
@@ -155,7 +161,7 @@ func NewTrainer(m *graph.Model, cfg Config) (*Trainer, error) {
 	return &Trainer{
 		m: m, outputs: outputs, losses: losses, logits: logits, weights: slices.Clone(cfg.LossWeights), classes: classes,
 		opt: opt, clears: clears, base: lr, rate: lr, schedule: schedule,
-		noDecay: cfg.NoDecay, clipNorm: cfg.ClipNorm, topK: topK,
+		noDecay: cfg.NoDecay, clipNorm: cfg.ClipNorm, topK: topK, task: cfg.Task,
 		shuffleSrc: shuffleSrc, shuffle: rand.New(shuffleSrc),
 		dropoutSrc: dropoutSrc, dropout: rand.New(dropoutSrc),
 		progs: map[int]*trainProg{}, evals: map[int]*evalProg{},
