@@ -126,7 +126,7 @@ func Input(name string, shape ...int) *Tensor {
 	if err := checkInputShape(shape); err != nil {
 		return &Tensor{err: fmt.Errorf("input %s: %w", name, err)}
 	}
-	return &Tensor{call: &call{name: name, shape: slices.Clone(shape)}}
+	return &Tensor{call: &call{name: name, shape: append([]int{}, shape...)}} // [] rather than null in specs
 }
 
 // Apply applies a layer to tensors and returns its output. A single input
