@@ -49,7 +49,7 @@ func TestFineTune(t *testing.T) {
 				return preds
 			}
 			before := accuracy(classes(), test.Labels)
-			tr, err := train.NewTrainer(m, train.Config{Optimizer: "adam", Seed: 1})
+			tr, err := train.NewTrainer(m, train.Config{Optimizer: &train.Adam{}, Seed: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -131,7 +131,7 @@ func TestTrainStepResNet(t *testing.T) {
 	if !m.IsBuffer("net.bn1.running_mean") || m.IsBuffer("net.bn1.weight") {
 		t.Error("running statistics must be buffers, weights learned")
 	}
-	tr, err := train.NewTrainer(m, train.Config{Optimizer: "adam", Seed: 1})
+	tr, err := train.NewTrainer(m, train.Config{Optimizer: &train.Adam{}, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
