@@ -1,5 +1,8 @@
-// Command infer runs a tapenet model over MNIST and reports its accuracy,
-// or classifies image files (drawings, scans, photos of handwritten digits).
+// Command infer runs a tapenet model over a data set (MNIST by default, an
+// IDX folder or a numpy .npz) and reports its accuracy, or for regression
+// sets its MSE, MAE and R²; classifies image files (drawings, scans, photos
+// of handwritten digits); or runs any model on numpy arrays (--input,
+// --output).
 //
 // Usage:
 //
@@ -33,10 +36,24 @@ classify image files.
 Usage:
   go run ./cmd/infer [flags]
   go run ./cmd/infer [flags] IMAGE...      (or --image IMAGE, repeatable)
+  go run ./cmd/infer [flags] --input [NAME=]FILE.npy|.npz [--output FILE.npy|.npz]
 
 With no flags, runs the embedded default model over the 10,000 embedded
 MNIST test images and prints accuracy, per-class accuracy, the confusion
 matrix and images per second.
+
+With --data, runs a data set instead: a folder of IDX files (MNIST's file
+names; images of rank 3, or rank 4 for colour: ...-images-idx4-ubyte) or
+a numpy .npz with arrays x and y (and x_test, y_test): an integer y gives
+classes (their number told by the labels), a float y regression targets,
+reported as mse, mae and r2 (R² per target column, averaged).
+
+With --input, runs the model on arrays: one .npy or .npz per model input
+(NAME=FILE picks the input; an .npz's arrays are matched to the inputs by
+name), each of shape (N, input shape...) and of the input's type (float
+inputs take float16/32/64 arrays, int64 and int32 inputs integer arrays).
+The outputs are printed, or written with --output to an .npy (one output)
+or .npz (all, by name) in their own type (float32 for most).
 
 Given images (PNG, JPEG, GIF, BMP, WebP; any size, dark ink on light paper
 or light on dark), frames each as MNIST's digits were made (crop, fit into
@@ -51,6 +68,9 @@ Examples:
   go run ./cmd/infer --model weights.npz --activation relu
   go run ./cmd/infer --model model.onnx                 # exported by PyTorch (torch.onnx.export)
   go run ./cmd/infer --data ~/fashion-mnist --split test --json
+  go run ./cmd/infer --model reg.safetensors --data data.npz --json   # mse, mae, r2
+  go run ./cmd/infer --input x.npy --output y.npy       # y = the mlp's probabilities
+  go run ./cmd/infer --model m.onnx --input ids=tokens.npy --input mask=mask.npy --output out.npz
   go run ./cmd/infer --errors errors.png --confusion confusion.png   # pictures
   go run ./cmd/infer my_seven.png photo_of_a_two.jpg
   go run ./cmd/infer --model convnet --json --image digit.png
