@@ -168,6 +168,18 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	} else {
 		fmt.Fprintf(stdout, "serving model %s on %s/ (KServe v2: %s/v2/models/%s, metrics: %s/metrics)\n", name, url, url, name, url)
 	}
+	grpcDone := make(chan error, 1)
+	grpcDone <- nil
+	if grpcAddr != "" {
+		gln, err := net.Listen("tcp", grpcAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--grpc-addr: %w", err)
+		}
+		fmt.Fprintf(stdout, "serving gRPC (inference.GRPCInferenceService) on %s\n", gln.Addr())
+		<-grpcDone
+		go func() { grpcDone <- srv.ServeGRPC(ctx, srv.GRPCServer(), gln) }()
+	}
 	go func() {
 		start := time.Now()
 		if err := srv.WaitReady(ctx); err == nil {
@@ -177,6 +189,9 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}()
 	err = srv.Serve(ctx, ln)
+	if gerr := <-grpcDone; err == nil && gerr != nil {
+		err = fmt.Errorf("gRPC: %w", gerr)
+	}
 	if err == nil {
 		fmt.Fprintln(stderr, "serve: stopped")
 	}
