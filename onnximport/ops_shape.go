@@ -945,6 +945,9 @@ func pad(nc *nodeCtx) error {
 	if err := nc.allow("mode"); err != nil {
 		return err
 	}
+	if nc.input(3) != nil {
+		return unsupported("Pad with an axes input (opset 18's form)")
+	}
 	if err := nc.inputs(2, 3); err != nil {
 		return err
 	}

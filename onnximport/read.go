@@ -18,8 +18,8 @@ import (
 const (
 	// MinOpset and MaxOpset bound the versions of the default ONNX operator
 	// set ("" or "ai.onnx") a model may import; others are an error.
-	MinOpset = 11
-	MaxOpset = 17
+	MinOpset = 7
+	MaxOpset = 21
 	// MaxBytes caps the size of a serialized model Read accepts (1 GiB).
 	MaxBytes = 1 << 30
 	// MaxNodes caps the number of nodes of a graph.
@@ -333,12 +333,14 @@ func modelInput(vi *onnx.ValueInfoProto) (*graph.Tensor, error) {
 	if tt.GetShape() == nil || len(dims) < 2 {
 		return nil, fmt.Errorf("input %q has shape %s: want (batch, sample dimensions...)", name, dimsString(dims))
 	}
-	// The batch: a dim_param ("N", "batch_size", "unk__42"), or no value,
-	// or a value below 1 as some converters write for "unknown".
-	if d, fixed := dims[0].Value.(*onnx.TensorShapeProto_Dimension_DimValue); fixed && d.DimValue > 0 {
-		return nil, fmt.Errorf("input %q has shape %s: %w", name, dimsString(dims),
-			unsupported("a fixed batch size; export with a symbolic one (torch.onnx.export(..., dynamic_axes={%q: {0: \"N\"}}))", name))
-	}
+	// The batch: a dim_param ("N", "batch_size", "unk__42"), no value, a
+	// value below 1 as some converters write for "unknown", or a fixed size
+	// (torch.onnx.export without dynamic_axes). The model's batch stays
+	// symbolic either way: no layer the importer makes works along it, and
+	// Shape's batch element stays the symbolic batch size, so a model
+	// exported at one batch size runs at that one and at any other (the
+	// graph does not tie the batch into its arithmetic; what would, such as
+	// a Reshape to a literal first dimension, is refused).
 	shape := make([]int, len(dims)-1)
 	for k, d := range dims[1:] {
 		v, ok := d.Value.(*onnx.TensorShapeProto_Dimension_DimValue)
