@@ -1,13 +1,14 @@
 package onnximport_test
 
 import (
-	"errors"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/onnximport"
+	"gorgonia.org/tensor"
 )
 
 // A model exported with a fixed batch (torch.onnx.export without
@@ -35,13 +36,23 @@ func TestFixedBatch(t *testing.T) {
 			t.Errorf("batch %d: %v, want %v", tc.batch, y, tc.want)
 		}
 	}
-	// Tying the batch into the arithmetic is refused, naming the node.
+	// A graph that ties the batch into its arithmetic (a Reshape to a
+	// literal first dimension) imports with its batch fixed: it runs at
+	// that batch only.
 	mp = modelProto(13, []int{2, 2}, []*onnx.NodeProto{n1("Reshape", []string{"x", "s"})}, int64s("s", []int{2}, 1, 4))
 	mp.Graph.Input[0].Type.GetTensorType().Shape.Dim[0].Value = &onnx.TensorShapeProto_Dimension_DimValue{DimValue: 1}
-	_, err = onnximport.Decode(marshal(t, mp))
-	var ne *onnximport.NodeError
-	if !errors.As(err, &ne) || ne.Op != "Reshape" || !errors.Is(err, onnximport.ErrUnsupported) {
-		t.Errorf("err = %v, want a NodeError for the Reshape", err)
+	m, err = onnximport.Decode(marshal(t, mp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := m.Inputs()[0].Batch; b != 1 {
+		t.Errorf("input batch %d, want 1 (fixed)", b)
+	}
+	if y := forward(t, m, []int{1, 2, 2}, []float32{1, 2, 3, 4}); !slices.Equal(y, []float32{1, 2, 3, 4}) {
+		t.Errorf("y = %v", y)
+	}
+	if _, err := graph.NewPredictor(m).Forward(tensor.New(tensor.WithShape(3, 2, 2), tensor.WithBacking(make([]float32, 12)))); err == nil {
+		t.Error("a batch of 3 ran through a model tied to batch 1")
 	}
 }
 

@@ -65,6 +65,11 @@ func Operators() []string {
 	for op := range handlers {
 		ops = append(ops, op)
 	}
+	for op := range kernels {
+		if _, dup := handlers[op]; !dup && op != constKernel {
+			ops = append(ops, op)
+		}
+	}
 	sort.Strings(ops)
 	return ops
 }
@@ -75,6 +80,9 @@ func (im *importer) convert(n *onnx.NodeProto) error {
 		return unsupported("operator domain %q", n.Domain)
 	}
 	h, ok := handlers[n.OpType]
+	if k, generic := kernels[n.OpType]; generic && (im.fixed || (!ok && k.elementwise)) {
+		h, ok = genericNode, true
+	}
 	if !ok {
 		return unsupported("operator %s (the importer converts %s)", n.OpType, strings.Join(Operators(), ", "))
 	}
@@ -113,7 +121,9 @@ func (im *importer) convert(n *onnx.NodeProto) error {
 // since gives, for operators new within the opsets imported, the first
 // opset that has them.
 var since = map[string]int64{
-	"ConstantOfShape": 9,
+	"ConstantOfShape": 9, "Where": 9, "Erf": 9, "Sign": 9, "IsNaN": 9, "Sinh": 9, "Cosh": 9, "Asinh": 9,
+	"Acosh": 9, "Atanh": 9, "Expand": 8, "Mod": 10, "IsInf": 10, "ThresholdedRelu": 10, "Celu": 12,
+	"GreaterOrEqual": 12, "LessOrEqual": 12, "HardSwish": 14, "Mish": 18,
 }
 
 // upgrade rewrites the node's older forms into the one its handler reads:

@@ -456,7 +456,11 @@ func shapeOp(nc *nodeCtx) error {
 	} else {
 		dims = fullShape(v.t)
 		sym = make([]bool, len(dims))
-		sym[0] = true
+		if b := v.t.Batch(); b > 0 {
+			dims[0] = b // a fixed batch: an ordinary dimension
+		} else {
+			sym[0] = true
+		}
 	}
 	r := int64(len(dims))
 	start, err := nc.attrInt("start", 0)
