@@ -22,6 +22,7 @@ func builtins() []Constructor {
 		func() Layer { return Tanh{} },
 		func() Layer { return Identity{} },
 		func() Layer { return Softmax{} },
+		func() Layer { return LogSoftmax{} },
 		func() Layer { return &Conv2D{} },
 		func() Layer { return &MaxPool2D{} },
 		func() Layer { return Flatten{} },
