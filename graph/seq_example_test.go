@@ -184,3 +184,33 @@ func TestTransformerRoundTripAndMask(t *testing.T) {
 		t.Errorf("mask of the wrong shape: %v", err)
 	}
 }
+
+// Embedding takes int64 ids (an Int64 input) as well as whole float32 ones,
+// with the same vectors.
+func TestEmbeddingInt64Ids(t *testing.T) {
+	build := func(d graph.DType) *graph.Model {
+		x := graph.Input("ids", 4).As(d)
+		y := graph.Apply(&graph.LSTM{Units: 3, Sequences: true}, graph.Apply(&graph.Embedding{Vocab: 9, Dim: 5}, x))
+		m, err := graph.NewModel([]*graph.Tensor{x}, []*graph.Tensor{y})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(5)
+		return m
+	}
+	f, err := graph.NewPredictor(build(graph.Float32)).Forward(tensor.New(tensor.WithShape(2, 4), tensor.WithBacking([]float32{0, 8, 3, 3, 1, 2, 7, 6})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, err := graph.NewPredictor(build(graph.Int64)).Forward(tensor.New(tensor.WithShape(2, 4), tensor.WithBacking([]int64{0, 8, 3, 3, 1, 2, 7, 6})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(f.Float32s(), i.Float32s()) {
+		t.Errorf("int64 ids give %v, float32 ids %v", i.Float32s()[:3], f.Float32s()[:3])
+	}
+	_, err = graph.NewPredictor(build(graph.Int64)).Forward(tensor.New(tensor.WithShape(1, 4), tensor.WithBacking([]int64{0, 9, 3, 3})))
+	if err == nil || !strings.Contains(err.Error(), "id 9 outside the vocabulary of 9") {
+		t.Errorf("id 9 of 9: %v", err)
+	}
+}
