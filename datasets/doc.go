@@ -12,7 +12,9 @@
 // Normalize divides pixels by 255 (else they keep their values 0-255),
 // Flatten gives (N, 784) (else (N, 1, 28, 28)), OneHot fills Set.OneHot.
 // LoadDir reads a folder of MNIST-format files (Fashion-MNIST has the same
-// format), gzip-compressed or not.
+// format), gzip-compressed or not: images of rank 3 (N, rows, cols) or 4
+// (N, channels, rows, cols; files named ...-images-idx4-ubyte), the number
+// of classes told by the labels.
 //
 // # IDX files
 //
@@ -23,6 +25,7 @@
 // # Batches and pictures
 //
 // Set.Batches yields consecutive batches, the last one holding the
-// remainder; Set.Image gives a sample as an image; Shift makes randomly
+// remainder; Set.Image gives a sample as a grayscale image and Set.Picture
+// in colour; Shift makes randomly
 // shifted copies of images for training.
 package datasets

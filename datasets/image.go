@@ -9,45 +9,94 @@ import (
 // Image returns sample i as a grayscale image with MNIST's convention (0 is
 // background, 255 is ink), for showing it (the book's img_show). The
 // sample's shape tells the image's: (1, rows, cols) or (rows, cols), or a
-// flat vector of a square number of values (784 is 28 x 28). Values in
-// [0, 1] are taken as normalised (Options.Normalize) and scaled by 255; a
-// sample with any value above 1 is taken as raw 0-255. Values are clamped.
+// flat vector of a square number of values (784 is 28 x 28). A colour
+// sample, (3, rows, cols), comes back as its luminance (ITU-R BT.601
+// weights, as image/color's Gray model); Picture gives it in colour.
+// Values in [0, 1] are taken as normalised (Options.Normalize) and scaled
+// by 255; a sample with any value above 1 is taken as raw 0-255. Values are
+// clamped.
 func (s *Set) Image(i int) (*image.Gray, error) {
-	if i < 0 || i >= s.Len() {
-		return nil, fmt.Errorf("image %d is outside the set of %d", i, s.Len())
-	}
-	rows, cols, err := imageSize(s.SampleShape())
+	px, c, rows, cols, err := s.sample(i)
 	if err != nil {
 		return nil, err
 	}
-	per := rows * cols
-	px := s.Data()[i*per : (i+1)*per]
-	scale := float32(255)
-	for _, v := range px {
-		if v > 1 {
-			scale = 1
-			break
-		}
-	}
+	scale := pixelScale(px)
 	g := image.NewGray(image.Rect(0, 0, cols, rows))
-	for k, v := range px {
-		g.Pix[k] = uint8(math.Round(float64(min(max(v*scale, 0), 255))))
+	plane := rows * cols
+	for k := range g.Pix {
+		if c == 1 {
+			g.Pix[k] = toByte(px[k] * scale)
+			continue
+		}
+		r, gr, b := px[k]*scale, px[plane+k]*scale, px[2*plane+k]*scale
+		g.Pix[k] = toByte(0.299*clamp(r) + 0.587*clamp(gr) + 0.114*clamp(b))
 	}
 	return g, nil
 }
 
-// imageSize returns the rows and columns of a one-channel sample shape.
-func imageSize(shape []int) (rows, cols int, err error) {
+// Picture returns sample i as an image: an *image.Gray for a one-channel
+// sample (exactly Image's), an *image.RGBA (opaque) for a colour sample of
+// shape (3, rows, cols), channels in the order red, green, blue. Values are
+// scaled and clamped as by Image.
+func (s *Set) Picture(i int) (image.Image, error) {
+	px, c, rows, cols, err := s.sample(i)
+	if err != nil {
+		return nil, err
+	}
+	if c == 1 {
+		return s.Image(i)
+	}
+	scale := pixelScale(px)
+	img := image.NewRGBA(image.Rect(0, 0, cols, rows))
+	plane := rows * cols
+	for k := 0; k < plane; k++ {
+		for ch := 0; ch < 3; ch++ {
+			img.Pix[4*k+ch] = toByte(px[ch*plane+k] * scale)
+		}
+		img.Pix[4*k+3] = 255
+	}
+	return img, nil
+}
+
+// sample returns the values of sample i and its image size.
+func (s *Set) sample(i int) (px []float32, channels, rows, cols int, err error) {
+	if i < 0 || i >= s.Len() {
+		return nil, 0, 0, 0, fmt.Errorf("image %d is outside the set of %d", i, s.Len())
+	}
+	channels, rows, cols, err = imageSize(s.SampleShape())
+	if err != nil {
+		return nil, 0, 0, 0, err
+	}
+	per := channels * rows * cols
+	return s.Data()[i*per : (i+1)*per], channels, rows, cols, nil
+}
+
+// pixelScale is 255 for normalised values (all at most 1), else 1.
+func pixelScale(px []float32) float32 {
+	for _, v := range px {
+		if v > 1 {
+			return 1
+		}
+	}
+	return 255
+}
+
+func clamp(v float32) float32 { return min(max(v, 0), 255) }
+
+func toByte(v float32) uint8 { return uint8(math.Round(float64(clamp(v)))) }
+
+// imageSize returns the channels, rows and columns of a sample shape.
+func imageSize(shape []int) (channels, rows, cols int, err error) {
 	switch {
-	case len(shape) == 3 && shape[0] == 1:
-		return shape[1], shape[2], nil
-	case len(shape) == 2:
-		return shape[0], shape[1], nil
+	case len(shape) == 3 && (shape[0] == 1 || shape[0] == 3) && shape[1] > 0 && shape[2] > 0:
+		return shape[0], shape[1], shape[2], nil
+	case len(shape) == 2 && shape[0] > 0 && shape[1] > 0:
+		return 1, shape[0], shape[1], nil
 	case len(shape) == 1:
 		side := int(math.Round(math.Sqrt(float64(shape[0]))))
 		if side*side == shape[0] && side > 0 {
-			return side, side, nil
+			return 1, side, side, nil
 		}
 	}
-	return 0, 0, fmt.Errorf("samples of shape %v are not one-channel images (want (1, rows, cols), (rows, cols) or a square number of values)", shape)
+	return 0, 0, 0, fmt.Errorf("samples of shape %v are not images (want (1, rows, cols), (3, rows, cols), (rows, cols) or a square number of values)", shape)
 }

@@ -49,7 +49,8 @@ func TestImageErrors(t *testing.T) {
 		index  int
 	}{
 		{"not square", []int{10}, 0},
-		{"three channels", []int{3, 2, 2}, 0},
+		{"four channels", []int{4, 2, 2}, 0},
+		{"flattened colour", []int{12}, 0},
 		{"negative index", []int{4}, -1},
 		{"index past the end", []int{4}, 2},
 	} {

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/tapenet/tapenet/internal/osfile"
 )
@@ -73,10 +75,14 @@ func Load(dir string, split Split, opt Options) (*Set, error) {
 	return LoadDir(dir, split, opt)
 }
 
-// LoadDir loads a split from a folder of MNIST-format IDX files named as the
-// canonical ones (train-images-idx3-ubyte, t10k-labels-idx1-ubyte, ...),
-// each with or without a .gz suffix. Fashion-MNIST uses the same names and
-// format. Errors name the file.
+// LoadDir loads a split from a folder of IDX files named as MNIST's
+// (train-images-idx3-ubyte, t10k-labels-idx1-ubyte, ...), each with or
+// without a .gz suffix. The images file holds unsigned bytes of rank 3
+// (N, rows, cols: one channel, as MNIST and Fashion-MNIST) or rank 4
+// (N, channels, rows, cols: colour images, e.g. CIFAR-10 converted to
+// IDX), and may be named ...-images-idx3-ubyte or ...-images-idx4-ubyte.
+// The labels file is ...-labels-idx1-ubyte. The number of classes is
+// told by the labels: the largest label plus one. Errors name the file.
 //
 // Only regular files are read (a named pipe is refused, not waited on),
 // and the images file's header is checked before its pixels are read or
@@ -87,27 +93,33 @@ func LoadDir(dir string, split Split, opt Options) (*Set, error) {
 	if !ok {
 		return nil, fmt.Errorf("mnist: unknown split %q", split)
 	}
-	open := func(name string) (*idxStream, string, error) {
-		for _, cand := range []string{name, name + ".gz"} {
-			p := filepath.Join(dir, cand)
-			f, size, err := osfile.Open(p)
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
+	open := func(cands ...string) (*idxStream, string, error) {
+		for _, name := range cands {
+			for _, cand := range []string{name, name + ".gz"} {
+				p := filepath.Join(dir, cand)
+				f, size, err := osfile.Open(p)
+				if errors.Is(err, fs.ErrNotExist) {
+					continue
+				}
+				if err != nil {
+					return nil, p, err
+				}
+				s, err := openIDX(f, size)
+				if err != nil {
+					f.Close()
+					return nil, p, fmt.Errorf("read %s: %w", p, err)
+				}
+				s.file = f
+				return s, p, nil
 			}
-			if err != nil {
-				return nil, p, err
-			}
-			s, err := openIDX(f, size)
-			if err != nil {
-				f.Close()
-				return nil, p, fmt.Errorf("read %s: %w", p, err)
-			}
-			s.file = f
-			return s, p, nil
 		}
-		return nil, filepath.Join(dir, name), fmt.Errorf("open %s: neither %s nor %s.gz exists", dir, name, name)
+		var want []string
+		for _, name := range cands {
+			want = append(want, name, name+".gz")
+		}
+		return nil, filepath.Join(dir, cands[0]), fmt.Errorf("open %s: none of %s exists", dir, strings.Join(want, ", "))
 	}
-	images, ipath, err := open(names[0])
+	images, ipath, err := open(names[0], strings.Replace(names[0], "idx3", "idx4", 1))
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +133,7 @@ func LoadDir(dir string, split Split, opt Options) (*Set, error) {
 	}
 	defer labels.close()
 	if len(labels.dims) == 1 && labels.dims[0] != images.dims[0] {
-		return nil, fmt.Errorf("%s and %s: %w: %d images but %d labels", names[0], names[1], ErrFormat, images.dims[0], labels.dims[0])
+		return nil, fmt.Errorf("%s and %s: %w: %d images but %d labels", ipath, lpath, ErrFormat, images.dims[0], labels.dims[0])
 	}
 	var idx [2]*IDX
 	for i, s := range []*idxStream{images, labels} {
@@ -129,35 +141,57 @@ func LoadDir(dir string, split Split, opt Options) (*Set, error) {
 			return nil, fmt.Errorf("read %s: %w", []string{ipath, lpath}[i], err)
 		}
 	}
-	s, err := FromIDX(idx[0], idx[1], 10, opt)
+	s, err := FromIDX(idx[0], idx[1], 0, opt)
 	if err != nil {
-		return nil, fmt.Errorf("%s and %s: %w", names[0], names[1], err)
+		return nil, fmt.Errorf("%s and %s: %w", ipath, lpath, err)
 	}
 	return s, nil
 }
 
+// sampleShape returns the per-sample shape of images of IDX dimensions
+// dims (rank 3 or 4, count first) as opt gives them: (C, rows, cols), one
+// channel for rank 3, or (C*rows*cols) flattened.
+func sampleShape(dims []int, opt Options) []int {
+	shape := append([]int{1}, dims[1:]...)
+	if len(dims) == 4 {
+		shape = slices.Clone(dims[1:])
+	}
+	if opt.Flatten {
+		return []int{shape[0] * shape[1] * shape[2]}
+	}
+	return shape
+}
+
 // checkImages checks the dimensions of an images file: (count, rows,
-// cols), and the per-sample shape opt asks for, if any.
+// cols) or (count, channels, rows, cols), and the per-sample shape opt
+// asks for, if any.
 func checkImages(dims []int, opt Options) error {
-	if len(dims) != 3 {
-		return fmt.Errorf("%w: images have %d dimensions %v (want 3: count, rows, cols)", ErrFormat, len(dims), dims)
+	if len(dims) != 3 && len(dims) != 4 {
+		return fmt.Errorf("%w: images have %d dimensions %v (want 3: count, rows, cols; or 4: count, channels, rows, cols)", ErrFormat, len(dims), dims)
 	}
 	if opt.SampleShape == nil {
 		return nil
 	}
-	rows, cols := dims[1], dims[2]
-	shape := []int{1, rows, cols}
-	if opt.Flatten {
-		shape = []int{rows * cols}
-	}
-	if !slices.Equal(shape, opt.SampleShape) {
-		return fmt.Errorf("images are %dx%d, samples of shape %v; want %v", rows, cols, shape, opt.SampleShape)
+	if shape := sampleShape(dims, opt); !slices.Equal(shape, opt.SampleShape) {
+		return fmt.Errorf("images are %s, samples of shape %v; want %v", describe(dims), shape, opt.SampleShape)
 	}
 	return nil
 }
 
+// describe words the size of images of IDX dimensions dims: 28x28, or
+// 3x32x32 with channels.
+func describe(dims []int) string {
+	parts := make([]string, len(dims)-1)
+	for i, d := range dims[1:] {
+		parts[i] = strconv.Itoa(d)
+	}
+	return strings.Join(parts, "x")
+}
+
 // FromIDX builds a Set from decoded image and label IDX data: images of
-// shape (N, rows, cols) and labels of shape (N) with values below classes.
+// shape (N, rows, cols) or (N, channels, rows, cols) and labels of shape
+// (N). classes > 0 is the number of classes, and every label must be
+// below it; classes <= 0 takes it from the labels (the largest plus one).
 func FromIDX(images, labels *IDX, classes int, opt Options) (*Set, error) {
 	if len(labels.Dims) != 1 {
 		return nil, fmt.Errorf("%w: labels have %d dimensions %v (want 1)", ErrFormat, len(labels.Dims), labels.Dims)
@@ -165,22 +199,23 @@ func FromIDX(images, labels *IDX, classes int, opt Options) (*Set, error) {
 	if err := checkImages(images.Dims, opt); err != nil {
 		return nil, err
 	}
-	n, rows, cols := images.Dims[0], images.Dims[1], images.Dims[2]
+	n := images.Dims[0]
 	if labels.Dims[0] != n {
 		return nil, fmt.Errorf("%w: %d images but %d labels", ErrFormat, n, labels.Dims[0])
 	}
 	ys := make([]int, n)
+	top := 0
 	for i, b := range labels.Data {
-		if int(b) >= classes {
+		if classes > 0 && int(b) >= classes {
 			return nil, fmt.Errorf("%w: label %d of image %d is not below %d", ErrFormat, b, i, classes)
 		}
 		ys[i] = int(b)
+		top = max(top, int(b)+1)
 	}
-	shape := []int{1, rows, cols}
-	if opt.Flatten {
-		shape = []int{rows * cols}
+	if classes <= 0 {
+		classes = top
 	}
-	return NewSet(images.Data, shape, ys, classes, opt)
+	return NewSet(images.Data, sampleShape(images.Dims, opt), ys, classes, opt)
 }
 
 // load reads the images and labels files (names) with read, which returns

@@ -13,8 +13,9 @@ type Options struct {
 	// Normalize scales pixels to float32 in [0, 1] (pixel/255); otherwise
 	// they keep their raw values 0-255 (as float32).
 	Normalize bool
-	// Flatten gives each image as a vector of rows*cols values (N, 784);
-	// otherwise as (N, 1, rows, cols), channels first.
+	// Flatten gives each image as a vector of channels*rows*cols values
+	// ((N, 784) for MNIST); otherwise as (N, channels, rows, cols),
+	// channels first ((N, 1, 28, 28) for MNIST).
 	Flatten bool
 	// OneHot fills Set.OneHot with (N, classes) one-hot label rows.
 	OneHot bool

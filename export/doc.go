@@ -25,9 +25,13 @@
 //     parameter counts, then total, trainable and non-trainable parameters;
 //     for a model that is not a plain stack, one row per node with a
 //     "Connected to" column (as Keras' functional summary) and input rows.
-//   - json ([WriteJSON]): the model spec and every node of the Gorgonia
-//     graph compiled for a batch of one, with op, shape, dtype, layer and
-//     input node ids ([BuildGraph] returns the same as Go values).
+//     A symbolic batch shows as None, a fixed one as its size, and an
+//     element type other than float32 after the shape ([TensorString]).
+//   - json ([WriteJSON]): the model spec, its inputs and outputs (shapes
+//     with -1 for a symbolic batch, dtypes) and every node of the Gorgonia
+//     graph compiled for a batch of one (a fully fixed-batch model: its
+//     batch), with op, shape, dtype, layer and input node ids
+//     ([BuildGraph] returns the same as Go values).
 //   - dot ([WriteDOT]): Graphviz source of that graph, one cluster per
 //     model node, so branches and skip connections show as edges between
 //     clusters.

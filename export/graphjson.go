@@ -32,10 +32,34 @@ type Document struct {
 	Format string `json:"format"`
 	// Spec is the model's architecture, as stored in checkpoints.
 	Spec graph.Spec `json:"spec"`
+	// Inputs and Outputs describe the model's input and output tensors
+	// with their whole shapes and element types.
+	Inputs  []TensorInfo `json:"inputs"`
+	Outputs []TensorInfo `json:"outputs"`
 	// Params lists the learnable tensors in model order.
 	Params []ParamInfo `json:"params"`
 	// Graph is the compiled graph.
 	Graph *Graph `json:"graph"`
+}
+
+// TensorInfo describes a model input or output.
+type TensorInfo struct {
+	Name string `json:"name"`
+	// Shape is the tensor's whole shape, its first axis -1 when it is the
+	// symbolic batch (any size; KServe's notation), else its fixed size:
+	// [-1, 784] for MNIST images, [4, 3] for an input of a fixed batch 4.
+	Shape []int `json:"shape"`
+	// DType is the element type, e.g. "float32" or "int64".
+	DType string `json:"dtype"`
+}
+
+// tensorInfo describes a tensor of a shape after its first axis, a batch
+// (0 symbolic) and an element type.
+func tensorInfo(name string, shape []int, batch int, dtype graph.DType) TensorInfo {
+	if batch == 0 {
+		batch = -1
+	}
+	return TensorInfo{Name: name, Shape: append([]int{batch}, shape...), DType: string(dtype.Or())}
 }
 
 // ParamInfo describes one learnable tensor.
@@ -53,8 +77,9 @@ type ParamInfo struct {
 // which is a topological order (every node after its inputs).
 type Graph struct {
 	// Batch is the batch size the graph was compiled for: the first
-	// dimension of the input and of every per-sample node (the model
-	// itself accepts any batch size).
+	// dimension of every input and node of a symbolic batch (the model
+	// itself accepts any batch size for those; inputs of a fixed batch
+	// keep theirs).
 	Batch int `json:"batch"`
 	// Input and Output are the ids of the model's first input and first
 	// output nodes.
@@ -82,6 +107,10 @@ type GraphLayer struct {
 	// nodes, make the branches of a model that is not a stack.
 	Inputs []string `json:"inputs"`
 	Output int64    `json:"output"` // id of the node's output
+	// Shape is the output's whole shape in this graph, DType its element
+	// type.
+	Shape []int  `json:"shape"`
+	DType string `json:"dtype"`
 }
 
 // GraphNode is one node of a Graph.
@@ -133,7 +162,8 @@ func BuildGraph(m *graph.Model, batch int) (*Graph, error) {
 		if p.Nodes[i] == nil {
 			return nil, fmt.Errorf("build graph: node %s was left out of the graph", n.Name)
 		}
-		g.Layers = append(g.Layers, GraphLayer{Name: n.Name, Kind: m.Layer(n.Layer).Kind(), Inputs: n.Inputs, Output: p.Nodes[i].ID()})
+		g.Layers = append(g.Layers, GraphLayer{Name: n.Name, Kind: m.Layer(n.Layer).Kind(), Inputs: n.Inputs, Output: p.Nodes[i].ID(),
+			Shape: append([]int{}, p.Nodes[i].Shape()...), DType: string(n.DType.Or())})
 	}
 	for _, n := range p.Graph.AllNodes() {
 		gn := GraphNode{
@@ -173,18 +203,30 @@ func BuildGraph(m *graph.Model, batch int) (*Graph, error) {
 	return g, nil
 }
 
-// NewDocument describes m: its spec, parameters and graph compiled for a
-// batch of one.
+// docBatch is the batch the documents compile a model for: one, or the
+// model's fixed batch when all its inputs have one.
+func docBatch(m *graph.Model) int { return max(1, m.FixedBatch()) }
+
+// NewDocument describes m: its spec, inputs and outputs, parameters and
+// graph compiled for a batch of one (for a model whose inputs all have a
+// fixed batch, that batch).
 func NewDocument(m *graph.Model) (*Document, error) {
 	spec, err := m.Spec()
 	if err != nil {
 		return nil, err
 	}
-	g, err := BuildGraph(m, 1)
+	g, err := BuildGraph(m, docBatch(m))
 	if err != nil {
 		return nil, err
 	}
 	d := &Document{Format: GraphFormat, Spec: spec, Graph: g}
+	for _, in := range m.Inputs() {
+		d.Inputs = append(d.Inputs, tensorInfo(in.Name, in.Shape, in.Batch, in.DType))
+	}
+	for i := range m.Outputs() {
+		n := m.OutputNode(i)
+		d.Outputs = append(d.Outputs, tensorInfo(n.Name, n.Shape, n.Batch, n.DType))
+	}
 	for _, nl := range m.Layers() {
 		for _, name := range m.LayerParams(nl.Name) {
 			shape := m.Param(name).Shape()
@@ -195,8 +237,9 @@ func NewDocument(m *graph.Model) (*Document, error) {
 }
 
 // WriteJSON writes m's Document as indented JSON: the model spec, its
-// parameters, and every node of its Gorgonia graph compiled for a batch
-// of one, with op, shape, dtype, layer and input ids.
+// parameters, its inputs and outputs (shape with -1 for a symbolic batch,
+// dtype), and every node of its Gorgonia graph compiled for a batch of
+// one (see NewDocument), with op, shape, dtype, layer and input ids.
 func WriteJSON(w io.Writer, m *graph.Model) error {
 	d, err := NewDocument(m)
 	if err != nil {
@@ -221,7 +264,7 @@ var (
 )
 
 // WriteDOT writes the Graphviz source of m's graph compiled for a batch of
-// one: one cluster per model node (subgraph "cluster_<node>", for a layer
+// one (or the model's fixed batch, see NewDocument): one cluster per model node (subgraph "cluster_<node>", for a layer
 // applied once the layer's name), each Gorgonia node labelled with its
 // name, op and shape, and an edge from every Gorgonia node to each node
 // computed from it (data flows downwards). Edges between clusters show
@@ -232,16 +275,16 @@ var (
 // first node computed from them alone (Gorgonia computes a transposed
 // weight once for all its uses).
 func WriteDOT(w io.Writer, m *graph.Model) error {
-	g, err := BuildGraph(m, 1)
+	g, err := BuildGraph(m, docBatch(m))
 	if err != nil {
 		return err
 	}
 	ins := m.Inputs()
-	title := "input " + ShapeString(ins[0].Shape)
+	title := "input " + TensorString(ins[0].Shape, ins[0].Batch, ins[0].DType)
 	if len(ins) > 1 {
 		var parts []string
 		for _, in := range ins {
-			parts = append(parts, in.Name+" "+ShapeString(in.Shape))
+			parts = append(parts, in.Name+" "+TensorString(in.Shape, in.Batch, in.DType))
 		}
 		title = "inputs " + strings.Join(parts, ", ")
 	}

@@ -23,8 +23,14 @@ type LayerInfo struct {
 	// Inputs names what the layer is applied to: model inputs or earlier
 	// nodes.
 	Inputs []string
-	// OutputShape is the per-sample output shape (batch excluded).
+	// OutputShape is the per-sample output shape (batch excluded); for an
+	// output of a fixed shape (Batch > 0), the shape after its first axis.
 	OutputShape []int
+	// Batch is 0 for an output whose first axis is the symbolic batch,
+	// else the size of its fixed first axis (graph.Node.Batch).
+	Batch int
+	// DType is the output's element type.
+	DType graph.DType
 	// Shared reports a reuse of a layer applied at an earlier node: its
 	// parameters are listed and counted there, not here.
 	Shared bool
@@ -46,7 +52,7 @@ func Layers(m *graph.Model) ([]LayerInfo, error) {
 		if l == nil {
 			return nil, fmt.Errorf("node %s: model has no layer %q", n.Name, n.Layer)
 		}
-		li := LayerInfo{Name: n.Name, Layer: n.Layer, Kind: l.Kind(), Inputs: n.Inputs, OutputShape: n.Shape, Shared: seen[n.Layer]}
+		li := LayerInfo{Name: n.Name, Layer: n.Layer, Kind: l.Kind(), Inputs: n.Inputs, OutputShape: n.Shape, Batch: n.Batch, DType: n.DType, Shared: seen[n.Layer]}
 		if !seen[n.Layer] {
 			seen[n.Layer] = true
 			for _, p := range m.LayerParams(n.Layer) {
@@ -76,10 +82,26 @@ func ShapeString(shape []int) string {
 	return "(" + strings.Join(parts, ", ") + ")"
 }
 
+// TensorString formats a tensor's shape as ShapeString does, with the batch
+// as None when batch is 0 and as its fixed size otherwise, followed by the
+// element type unless it is float32: [5] of a symbolic batch in int64
+// gives "(None, 5) int64", [3] of a fixed batch 4 "(4, 3)".
+func TensorString(shape []int, batch int, dtype graph.DType) string {
+	s := ShapeString(shape)
+	if batch > 0 {
+		s = "(" + strconv.Itoa(batch) + strings.TrimPrefix(s, "(None")
+	}
+	if d := dtype.Or(); d != graph.Float32 {
+		s += " " + string(d)
+	}
+	return s
+}
+
 // WriteSummary writes a Keras-style table of m: one row per layer with its
 // name and kind, output shape (batch as None) and parameter count, then
 // the total, trainable and non-trainable (buffer) parameter counts with
-// their size as float32.
+// their size as float32. Shapes are written by TensorString: a fixed batch
+// as its number, an element type other than float32 after the shape.
 //
 // A model that is not a plain stack (graph.Model.IsSequential false:
 // several inputs or outputs, branches, shared layers) gets Keras'
@@ -96,10 +118,11 @@ func WriteSummary(w io.Writer, m *graph.Model) error {
 	rows := [][4]string{{"Layer (type)", "Output Shape", "Param #", "Connected to"}}
 	if functional {
 		for _, in := range m.Inputs() {
-			rows = append(rows, [4]string{in.Name + " (InputLayer)", ShapeString(in.Shape), "0", ""})
+			rows = append(rows, [4]string{in.Name + " (InputLayer)", TensorString(in.Shape, in.Batch, in.DType), "0", ""})
 		}
 	} else {
-		rows = append(rows, [4]string{"input (input)", ShapeString(m.Input()), "0", ""})
+		in := m.Inputs()[0]
+		rows = append(rows, [4]string{"input (input)", TensorString(in.Shape, in.Batch, in.DType), "0", ""})
 	}
 	total, trainable := 0, 0
 	for _, l := range layers {
@@ -107,7 +130,7 @@ func WriteSummary(w io.Writer, m *graph.Model) error {
 		if l.Shared {
 			count = "(shared)"
 		}
-		rows = append(rows, [4]string{l.Name + " (" + l.Kind + ")", ShapeString(l.OutputShape), count, strings.Join(l.Inputs, ", ")})
+		rows = append(rows, [4]string{l.Name + " (" + l.Kind + ")", TensorString(l.OutputShape, l.Batch, l.DType), count, strings.Join(l.Inputs, ", ")})
 		total += l.Count
 		trainable += l.Trainable
 	}

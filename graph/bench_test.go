@@ -56,7 +56,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	for _, batch := range []int{1, 100, 1000} {
 		b.Run(fmt.Sprintf("mlp100/batch%d", batch), func(b *testing.B) {
 			m := benchModel(b, []int{100}, graph.ReLU{})
-			tr, err := train.NewTrainer(m, train.Config{Optimizer: "adam"})
+			tr, err := train.NewTrainer(m, train.Config{Optimizer: &train.Adam{}})
 			if err != nil {
 				b.Fatal(err)
 			}

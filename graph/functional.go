@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -27,16 +28,82 @@ type call struct {
 	key    any    // layer identity: the same key means shared parameters
 	name   string // input name, or the layer name asked for ("" = automatic)
 	inputs []*Tensor
-	shape  []int // per-sample output shape
+	shape  []int // output shape after the first axis (see Node.Shape)
+	dtype  DType // output element type ("" = Float32)
+	batch  int   // 0: the first axis is the symbolic batch; > 0 its fixed size
 }
 
 // Shape returns the per-sample shape of t (batch dimension excluded), or
-// nil if t has an error.
+// nil if t has an error. For a tensor of a fixed batch (Batch > 0) it is
+// the shape after the first axis.
 func (t *Tensor) Shape() []int {
 	if t == nil || t.err != nil {
 		return nil
 	}
 	return slices.Clone(t.call.shape)
+}
+
+// DType returns the element type of t (Float32 unless declared otherwise
+// with As, or made by a layer of another type), or "" if t has an error.
+func (t *Tensor) DType() DType {
+	if t == nil || t.err != nil {
+		return ""
+	}
+	return t.call.dtype.Or()
+}
+
+// Batch returns the fixed size of t's first axis, or 0 when it is the
+// symbolic batch given at Build (see Node.Batch).
+func (t *Tensor) Batch() int {
+	if t == nil || t.err != nil {
+		return 0
+	}
+	return t.call.batch
+}
+
+// As returns the model input t declared with element type d instead of
+// float32, e.g. Input("tokens", 32).As(Int64) for token ids. It is valid
+// only on a model input (not on a layer's output); otherwise, or for an
+// unknown type, the returned tensor carries the error. t itself is left as
+// it was: use the returned tensor as the model input.
+func (t *Tensor) As(d DType) *Tensor {
+	if err := t.Err(); err != nil {
+		return t
+	}
+	if t.call.layer != nil {
+		return &Tensor{err: fmt.Errorf("as %s: the output of a %s layer is not a model input; only inputs are declared with a type", d, t.call.layer.Kind())}
+	}
+	pd, err := ParseDType(string(d))
+	if err != nil {
+		return &Tensor{err: fmt.Errorf("input %s: %w", t.call.name, err)}
+	}
+	c := *t.call
+	c.dtype = pd
+	if pd == Float32 {
+		c.dtype = "" // the zero value: spec bytes as before types existed
+	}
+	return &Tensor{call: &c}
+}
+
+// WithBatch returns the model input t with a fixed batch of n: the tensor
+// is then (n, Shape...), always, and layers may work along its first axis
+// (a sum over axis 0, say), as they may not along a symbolic batch. n = 0
+// makes the batch symbolic again. It is valid only on a model input;
+// otherwise, or for a negative n or a tensor too large, the returned
+// tensor carries the error. t itself is left as it was.
+func (t *Tensor) WithBatch(n int) *Tensor {
+	if err := t.Err(); err != nil {
+		return t
+	}
+	if t.call.layer != nil {
+		return &Tensor{err: fmt.Errorf("with batch %d: the output of a %s layer is not a model input; only inputs have a declared batch", n, t.call.layer.Kind())}
+	}
+	if n < 0 || n > MaxElements || n*max(1, shapeSize(t.call.shape)) > MaxElements {
+		return &Tensor{err: fmt.Errorf("input %s: fixed batch %d of samples %v out of range (at most %d values)", t.call.name, n, t.call.shape, MaxElements)}
+	}
+	c := *t.call
+	c.batch = n
+	return &Tensor{call: &c}
 }
 
 // Err returns the error met while declaring t or the tensors it depends on.
@@ -47,14 +114,16 @@ func (t *Tensor) Err() error {
 	return t.err
 }
 
-// Input declares a model input: samples of the given shape (batch
+// Input declares a model input: float32 samples of the given shape (batch
 // dimension excluded), e.g. Input("image", 1, 28, 28). Its name names the
-// input in specs, exports and Program.Inputs.
+// input in specs, exports and Program.Inputs. As declares another element
+// type, WithBatch a fixed batch. An empty shape declares scalar samples: the
+// tensor is (batch).
 func Input(name string, shape ...int) *Tensor {
 	if name == "" {
 		return &Tensor{err: fmt.Errorf("input: empty name")}
 	}
-	if err := checkShape(shape); err != nil {
+	if err := checkInputShape(shape); err != nil {
 		return &Tensor{err: fmt.Errorf("input %s: %w", name, err)}
 	}
 	return &Tensor{call: &call{name: name, shape: slices.Clone(shape)}}
@@ -85,55 +154,98 @@ func ApplyNamed(name string, l Layer, inputs ...*Tensor) *Tensor {
 }
 
 func apply(name string, key any, l Layer, inputs []*Tensor) *Tensor {
-	kind := "<nil>"
-	if l != nil {
-		kind = l.Kind()
-	}
-	if name != "" {
-		kind = name + " (" + kind + ")"
-	}
 	if l == nil {
 		return &Tensor{err: fmt.Errorf("apply: nil layer")}
 	}
-	if len(inputs) == 0 {
-		return &Tensor{err: fmt.Errorf("apply %s: no inputs", kind)}
+	fail := func(err error) *Tensor {
+		return &Tensor{err: &LayerError{Layer: name, Kind: l.Kind(), Err: err}}
 	}
-	shapes := make([][]int, len(inputs))
+	if len(inputs) == 0 {
+		return fail(fmt.Errorf("no inputs"))
+	}
+	args := make([]arg, len(inputs))
 	for i, in := range inputs {
 		if err := in.Err(); err != nil {
 			return &Tensor{err: err}
 		}
-		shapes[i] = in.call.shape
+		args[i] = arg{shape: in.call.shape, dtype: in.call.dtype, batch: in.call.batch}
+	}
+	types := make([]DType, len(args))
+	for i, a := range args {
+		types[i] = a.dtype.Or()
+	}
+	if err := checkTypes(l, types); err != nil {
+		return fail(err)
 	}
 	c := &call{layer: l, key: key, name: name, inputs: slices.Clone(inputs)}
-	shape, err := inferShape(c.layer, shapes)
+	out, err := inferShape(c.layer, args)
 	if err != nil {
-		return &Tensor{err: fmt.Errorf("apply %s to %s: %w", kind, shapesString(shapes), err)}
+		return fail(fmt.Errorf("applied to %s: %w", argsString(args), err))
 	}
-	c.shape = shape
+	c.shape, c.dtype, c.batch = out.shape, out.dtype, out.batch
 	return &Tensor{call: c}
 }
 
-func shapesString(shapes [][]int) string {
-	if len(shapes) == 1 {
-		return fmt.Sprint(shapes[0])
-	}
-	return fmt.Sprint(shapes)
+// arg is what shape inference knows of a tensor: its shape after the first
+// axis, its element type and its batch (0 symbolic, > 0 fixed).
+type arg struct {
+	shape []int
+	dtype DType
+	batch int
 }
 
-// inferShape runs the layer on placeholder inputs of a batch of one in a
-// throwaway graph (parameters are declared, not allocated) and returns the
-// per-sample output shape.
-func inferShape(l Layer, in [][]int) ([]int, error) {
+// full returns the tensor's whole shape for a symbolic batch of size b.
+func (a arg) full(b int) []int {
+	if a.batch > 0 {
+		b = a.batch
+	}
+	return append([]int{b}, a.shape...)
+}
+
+func (a arg) String() string {
+	s := fmt.Sprint(a.shape)
+	if a.batch > 0 {
+		s = fmt.Sprint(a.full(0))
+	}
+	if d := a.dtype.Or(); d != Float32 {
+		s += " " + string(d)
+	}
+	return s
+}
+
+func argsString(args []arg) string {
+	if len(args) == 1 {
+		return args[0].String()
+	}
+	parts := make([]string, len(args))
+	for i, a := range args {
+		parts[i] = a.String()
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// inferShape runs the layer on placeholder inputs in a throwaway graph
+// (parameters are declared, not allocated), with a batch of one for inputs
+// of a symbolic batch and the fixed size for the others, and returns what
+// the output is. If any input has a symbolic batch, so has the output: its
+// first axis must be the placeholder's batch of one. If none has, the
+// output's first axis is its fixed batch.
+func inferShape(l Layer, in []arg) (arg, error) {
 	g := gorgonia.NewGraph()
 	xs := make([]*gorgonia.Node, len(in))
-	for i, s := range in {
-		shape := append([]int{1}, s...)
-		xs[i] = gorgonia.NewTensor(g, tensor.Float32, len(shape), gorgonia.WithShape(shape...), gorgonia.WithName(fmt.Sprintf("input%d", i)))
+	symbolic := false
+	for i, a := range in {
+		shape := a.full(1)
+		symbolic = symbolic || a.batch == 0
+		xs[i] = gorgonia.NewTensor(g, a.dtype.Tensor(), len(shape), gorgonia.WithShape(shape...), gorgonia.WithName(fmt.Sprintf("input%d", i)))
 	}
-	specs, err := paramSpecs(l, in)
+	shapes := make([][]int, len(in))
+	for i, a := range in {
+		shapes[i] = a.shape
+	}
+	specs, err := paramSpecs(l, shapes)
 	if err != nil {
-		return nil, err
+		return arg{}, err
 	}
 	s := &Scope{g: g, name: "layer", decl: map[string][]int{}, cache: map[string]*gorgonia.Node{}}
 	for _, ps := range specs {
@@ -141,12 +253,28 @@ func inferShape(l Layer, in [][]int) ([]int, error) {
 	}
 	y, err := forward(s, l, xs)
 	if err != nil {
-		return nil, err
+		return arg{}, err
 	}
-	if y.Dims() < 2 || y.Shape()[0] != 1 {
-		return nil, fmt.Errorf("output %v has no batch dimension", y.Shape())
+	if y == nil {
+		return arg{}, fmt.Errorf("layer returned no node")
 	}
-	return slices.Clone([]int(y.Shape()[1:])), nil
+	dt, err := DTypeOf(y.Dtype())
+	if err != nil {
+		return arg{}, fmt.Errorf("output: %w", err)
+	}
+	if dt == Float32 {
+		dt = ""
+	}
+	ys := y.Shape()
+	switch {
+	case symbolic && (len(ys) < 1 || ys[0] != 1):
+		return arg{}, fmt.Errorf("output %v has no batch dimension", ys)
+	case len(ys) < 1:
+		return arg{}, fmt.Errorf("output is a scalar; a model's tensors keep at least one axis")
+	case symbolic:
+		return arg{shape: slices.Clone([]int(ys[1:])), dtype: dt}, nil
+	}
+	return arg{shape: slices.Clone([]int(ys[1:])), dtype: dt, batch: ys[0]}, nil
 }
 
 // paramSpecs returns the parameters a layer declares for inputs of the given
@@ -175,7 +303,14 @@ func paramSpecs(l Layer, in [][]int) ([]ParamSpec, error) {
 }
 
 // forward runs one layer call: Forward for one input, Merge for several.
-func forward(s *Scope, l Layer, xs []*gorgonia.Node) (*gorgonia.Node, error) {
+// A panic of the layer (Gorgonia's constructors panic on some element
+// types) is returned as an error.
+func forward(s *Scope, l Layer, xs []*gorgonia.Node) (y *gorgonia.Node, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			y, err = nil, fmt.Errorf("layer kind %q panicked: %v", l.Kind(), r)
+		}
+	}()
 	if len(xs) == 1 {
 		return l.Forward(s, xs[0])
 	}
@@ -218,7 +353,7 @@ func newModel(inputs, outputs []*Tensor, load ParamLoader) (*Model, error) {
 		}
 		names[c.name] = true
 		inputIndex[c] = i
-		m.inputs = append(m.inputs, InputSpec{Name: c.name, Shape: slices.Clone(c.shape)})
+		m.inputs = append(m.inputs, InputSpec{Name: c.name, Shape: slices.Clone(c.shape), DType: c.dtype, Batch: c.batch})
 	}
 	// Topological order: depth-first from the outputs, inputs first, without
 	// recursion (a deep chain must not grow the Go stack per layer).
@@ -358,7 +493,7 @@ func newModel(inputs, outputs []*Tensor, load ParamLoader) (*Model, error) {
 		} else if !sameParams(l.specs, specs) {
 			return nil, fmt.Errorf("model: layer %s (%s) applied to %v needs parameters of other shapes than on %v", l.name, c.layer.Kind(), inShapes[0], l.in)
 		}
-		m.nodes = append(m.nodes, Node{Name: name, Layer: l.name, Inputs: in, Shape: slices.Clone(c.shape)})
+		m.nodes = append(m.nodes, Node{Name: name, Layer: l.name, Inputs: in, Shape: slices.Clone(c.shape), DType: c.dtype.Or(), Batch: c.batch})
 		m.nodeLayer = append(m.nodeLayer, li)
 	}
 	for _, out := range outputs {

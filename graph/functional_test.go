@@ -54,7 +54,7 @@ func TestResidualModelStructure(t *testing.T) {
 func TestFunctionalModelTrainsSavesReloads(t *testing.T) {
 	m := residual(t)
 	x, y, labels := blobs(600, 2)
-	tr, err := train.NewTrainer(m, train.Config{Optimizer: "adam", LearningRate: 0.02, Seed: 1})
+	tr, err := train.NewTrainer(m, train.Config{Optimizer: &train.Adam{}, LearningRate: 0.02, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

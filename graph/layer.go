@@ -258,8 +258,29 @@ func (r *Registry) Decode(kind string, config json.RawMessage) (Layer, error) {
 	return l, nil
 }
 
-// Builtin returns a new Registry holding every layer kind of this package.
-// Add your own kinds to it with Register.
+// defaultRegistry is the registry of DefaultRegistry: this package's
+// kinds, and those packages add from their init functions.
+var defaultRegistry = Builtin()
+
+// DefaultRegistry returns the process-wide registry that FromSpec,
+// FromSpecParams and checkpoint.Read use when given a nil registry. It
+// holds every kind of this package and whatever kinds other packages add
+// with RegisterDefault, as image.RegisterFormat does for image formats:
+// importing a package (models, onnximport, or one of your own) makes its
+// kinds decodable everywhere. It is safe for concurrent use; it is the
+// same registry at every call.
+func DefaultRegistry() *Registry { return defaultRegistry }
+
+// RegisterDefault adds a layer kind to DefaultRegistry. Call it from the
+// init function of the package that defines the layer; registering a kind
+// twice is an error.
+func RegisterDefault(kind string, c Constructor) error {
+	return defaultRegistry.Register(kind, c)
+}
+
+// Builtin returns a new Registry holding every layer kind of this package
+// (not those added to DefaultRegistry). Add your own kinds to it with
+// Register.
 func Builtin() *Registry {
 	r := &Registry{kinds: map[string]Constructor{}}
 	for _, c := range builtins() {

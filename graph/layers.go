@@ -14,7 +14,7 @@ import (
 )
 
 func builtins() []Constructor {
-	return []Constructor{
+	return append([]Constructor{
 		func() Layer { return &Dense{} },
 		func() Layer { return Step{} },
 		func() Layer { return Sigmoid{} },
@@ -22,6 +22,7 @@ func builtins() []Constructor {
 		func() Layer { return Tanh{} },
 		func() Layer { return Identity{} },
 		func() Layer { return Softmax{} },
+		func() Layer { return LogSoftmax{} },
 		func() Layer { return &Conv2D{} },
 		func() Layer { return &MaxPool2D{} },
 		func() Layer { return Flatten{} },
@@ -33,7 +34,7 @@ func builtins() []Constructor {
 		func() Layer { return &Reshape{} },
 		func() Layer { return GlobalAvgPool2D{} },
 		func() Layer { return &AvgPool2D{} },
-	}
+	}, seqBuiltins()...)
 }
 
 // Dense is a fully connected layer, the book's Affine: y = x·W + b, with W

@@ -64,6 +64,15 @@ type InputSpec struct {
 	Batch int `json:"batch,omitempty"`
 }
 
+// full returns the input's tensor shape in a graph of the given symbolic
+// batch: (batch, Shape...), or (Batch, Shape...) when the batch is fixed.
+func (in InputSpec) full(batch int) []int {
+	if in.Batch > 0 {
+		batch = in.Batch
+	}
+	return append([]int{batch}, in.Shape...)
+}
+
 // Node is one application of a layer in a model.
 type Node struct {
 	// Name names the node's output: the layer's name at its first node,
@@ -74,8 +83,19 @@ type Node struct {
 	// Inputs names the tensors the layer is applied to: model inputs or
 	// earlier nodes.
 	Inputs []string
-	// Shape is the per-sample output shape (batch dimension excluded).
+	// Shape is the per-sample output shape (batch dimension excluded) when
+	// Batch is 0; otherwise the shape after the first axis.
 	Shape []int
+	// DType is the output's element type (Float32 for most layers).
+	DType DType
+	// Batch is 0 when the output's first axis is the symbolic batch given
+	// at Build (the tensor is (batch, Shape...)); otherwise the output has
+	// a fixed shape (Batch, Shape...). A node computed only from inputs of
+	// a fixed batch has a fixed shape; its first axis need not be a batch
+	// at all: a sum over axis 0 of a (4, 3) input is recorded as Batch 3,
+	// Shape []. A node with any input of a symbolic batch keeps that batch
+	// as its first axis.
+	Batch int
 }
 
 // NamedLayer pairs a layer with its name in a model.
@@ -161,6 +181,19 @@ func (m *Model) Inputs() []InputSpec {
 	return out
 }
 
+// FixedBatch returns the fixed batch of the model's first input when every
+// input has a fixed batch (InputSpec.Batch > 0), and 0 when any input has
+// a symbolic batch. A model of fixed batch FixedBatch is built and run
+// only at that batch (see BuildWith).
+func (m *Model) FixedBatch() int {
+	for _, in := range m.inputs {
+		if in.Batch == 0 {
+			return 0
+		}
+	}
+	return m.inputs[0].Batch
+}
+
 // Input returns the per-sample shape of the model's first input.
 func (m *Model) Input() []int { return slices.Clone(m.inputs[0].Shape) }
 
@@ -178,7 +211,8 @@ func (m *Model) Layers() []NamedLayer {
 func (m *Model) Nodes() []Node {
 	out := make([]Node, len(m.nodes))
 	for i, n := range m.nodes {
-		out[i] = Node{Name: n.Name, Layer: n.Layer, Inputs: slices.Clone(n.Inputs), Shape: slices.Clone(n.Shape)}
+		out[i] = n
+		out[i].Inputs, out[i].Shape = slices.Clone(n.Inputs), slices.Clone(n.Shape)
 	}
 	return out
 }
@@ -188,6 +222,15 @@ func (m *Model) Outputs() []string { return slices.Clone(m.outputs) }
 
 // OutputShape returns the per-sample shape of output i.
 func (m *Model) OutputShape(i int) []int { return slices.Clone(m.nodes[m.index[m.outputs[i]]].Shape) }
+
+// OutputNode returns the node that computes output i: its name, shape,
+// element type (DType) and batch (Batch: 0 for a symbolic batch, else the
+// output's fixed first axis; see Node).
+func (m *Model) OutputNode(i int) Node {
+	n := m.nodes[m.index[m.outputs[i]]]
+	n.Inputs, n.Shape = slices.Clone(n.Inputs), slices.Clone(n.Shape)
+	return n
+}
 
 // OutputLayer returns the layer that computes output i.
 func (m *Model) OutputLayer(i int) Layer { return m.layers[m.nodeLayer[m.index[m.outputs[i]]]].layer }
@@ -261,14 +304,20 @@ func (m *Model) TrainableCount() int {
 
 // SampleValues returns the number of values the model's inputs and nodes
 // hold for one sample: a batch of B samples keeps at least 4·B·SampleValues
-// bytes of activations (ops may need scratch space on top).
+// bytes of activations (ops may need scratch space on top). Inputs and
+// nodes of a fixed shape (Batch > 0), whose size does not grow with the
+// batch, are not counted.
 func (m *Model) SampleValues() int {
 	n := 0
 	for _, in := range m.inputs {
-		n += shapeSize(in.Shape)
+		if in.Batch == 0 {
+			n += shapeSize(in.Shape)
+		}
 	}
 	for _, nd := range m.nodes {
-		n += shapeSize(nd.Shape)
+		if nd.Batch == 0 {
+			n += shapeSize(nd.Shape)
+		}
 	}
 	return n
 }
@@ -366,7 +415,7 @@ func (m *Model) MarshalJSON() ([]byte, error) {
 const MaxLayers = 100_000
 
 // FromSpec builds a model (with zero parameters) from a JSON Spec of either
-// format, decoding layers with reg (Builtin() when nil).
+// format, decoding layers with reg (DefaultRegistry() when nil).
 func FromSpec(data []byte, reg *Registry) (*Model, error) {
 	return fromSpec(data, reg, nil)
 }
@@ -411,7 +460,7 @@ func (e *loadError) Unwrap() error { return e.err }
 
 func fromSpec(data []byte, reg *Registry, load ParamLoader) (*Model, error) {
 	if reg == nil {
-		reg = Builtin()
+		reg = DefaultRegistry()
 	}
 	if err := checkSpecCounts(data); err != nil {
 		return nil, err
@@ -459,7 +508,7 @@ func fromSpec(data []byte, reg *Registry, load ParamLoader) (*Model, error) {
 		if _, dup := tensors[in.Name]; dup {
 			return nil, fmt.Errorf("model spec: name %q repeated", in.Name)
 		}
-		t := Input(in.Name, in.Shape...)
+		t := Input(in.Name, in.Shape...).As(in.DType).WithBatch(in.Batch)
 		if err := t.Err(); err != nil {
 			return nil, fmt.Errorf("model spec: %w", err)
 		}
@@ -583,6 +632,15 @@ const MaxElements = 1 << 28
 // MaxParams caps the number of parameter values of a model (1 GiB of
 // float32), checked before any is allocated.
 const MaxParams = 1 << 28
+
+// checkInputShape is checkShape for an input's sample shape, which may
+// also be empty (scalar samples).
+func checkInputShape(shape []int) error {
+	if len(shape) == 0 {
+		return nil
+	}
+	return checkShape(shape)
+}
 
 func checkShape(shape []int) error {
 	if len(shape) == 0 || len(shape) > 6 {

@@ -107,7 +107,7 @@ func TestUserLayerTrainsSavesReloads(t *testing.T) {
 	m := newModel(t, &Scale{Init: 0.5}, &graph.Dense{Units: 8}, graph.ReLU{}, &graph.Dense{Units: 3}, graph.Softmax{})
 	x, y, labels := blobs(600, 1)
 	before := accuracy(t, m, x, labels, 64)
-	tr, err := train.NewTrainer(m, train.Config{Optimizer: "adam", LearningRate: 0.02, Seed: 1})
+	tr, err := train.NewTrainer(m, train.Config{Optimizer: &train.Adam{}, LearningRate: 0.02, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestParamsSharedAcrossGraphs(t *testing.T) {
 	x, y, _ := blobs(50, 3)
 	pr := graph.NewPredictor(m)
 	before, _ := pr.Forward(x)
-	tr, _ := train.NewTrainer(m, train.Config{Optimizer: "sgd", LearningRate: 0.5})
+	tr, _ := train.NewTrainer(m, train.Config{Optimizer: &train.SGD{}, LearningRate: 0.5})
 	if _, err := tr.Step(x, y); err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +278,11 @@ func trainBytes(t *testing.T, seed uint64, opt string) []byte {
 	}
 	m.Init(seed)
 	x, y, _ := blobs(250, 4)
-	tr, err := train.NewTrainer(m, train.Config{Optimizer: opt, Seed: seed})
+	o, err := train.OptimizerByName(opt, train.OptimizerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := train.NewTrainer(m, train.Config{Optimizer: o, Seed: seed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +324,7 @@ func TestLossesByTask(t *testing.T) {
 			t.Errorf("output %s: loss %s, want %s", test.out.Kind(), got, test.want)
 		}
 		x, y, _ := blobs(64, 9)
-		tr, _ := train.NewTrainer(m, train.Config{Optimizer: "adam", LearningRate: 0.05})
+		tr, _ := train.NewTrainer(m, train.Config{Optimizer: &train.Adam{}, LearningRate: 0.05})
 		first, err := tr.Step(x, y)
 		if err != nil {
 			t.Fatal(err)
@@ -350,7 +354,7 @@ func TestLossValues(t *testing.T) {
 	} {
 		m := newModel(t, &graph.Dense{Units: 3, Init: "zeros"}, test.out)
 		x, y, _ := blobs(10, 1)
-		tr, _ := train.NewTrainer(m, train.Config{Optimizer: "sgd"})
+		tr, _ := train.NewTrainer(m, train.Config{Optimizer: &train.SGD{}})
 		got, err := tr.Step(x, y)
 		if err != nil {
 			t.Fatal(err)
@@ -364,7 +368,7 @@ func TestLossValues(t *testing.T) {
 func TestDivergenceStops(t *testing.T) {
 	m := newModel(t, &graph.Dense{Units: 8}, graph.ReLU{}, &graph.Dense{Units: 3}, graph.Identity{})
 	x, y, _ := blobs(100, 1)
-	tr, _ := train.NewTrainer(m, train.Config{Optimizer: "sgd", LearningRate: 1e6})
+	tr, _ := train.NewTrainer(m, train.Config{Optimizer: &train.SGD{}, LearningRate: 1e6})
 	_, err := tr.Epoch(x, y, 10, nil)
 	if !errors.Is(err, train.ErrDiverged) || !strings.Contains(err.Error(), "lower learning rate") {
 		t.Errorf("got %v, want ErrDiverged with a hint", err)

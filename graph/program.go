@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"gorgonia.org/gorgonia"
@@ -19,11 +20,12 @@ type Program struct {
 	// Graph is the expression graph.
 	Graph *gorgonia.ExprGraph
 	// Inputs holds one (batch, sample shape...) node per model input, named
-	// after it.
+	// after it, of the input's element type; (Batch, Shape...) for an input
+	// of a fixed batch.
 	Inputs []*gorgonia.Node
 	// Outputs holds one node per model output. In a graph built with
-	// BuildOptions.Logits, an output computed by a final Softmax or Sigmoid
-	// is that layer's input instead (see Cut).
+	// BuildOptions.Logits, an output computed by a final Normalizer (Softmax,
+	// LogSoftmax, Sigmoid) is that layer's input instead (see Cut).
 	Outputs []*gorgonia.Node
 	// Cut reports, per output, whether its final activation was left out.
 	Cut []bool
@@ -32,7 +34,8 @@ type Program struct {
 	Nodes []*gorgonia.Node
 	// Learnables holds the trainable parameter nodes, in model order.
 	Learnables []*gorgonia.Node
-	// Batch is the batch size the graph was built for.
+	// Batch is the batch size the graph was built for: the size of every
+	// symbolic batch axis (for a model with none, its FixedBatch).
 	Batch int
 	// Training reports whether the graph was built in training mode.
 	Training bool
@@ -56,9 +59,10 @@ type BuildOptions struct {
 	// Training builds the graph for training: layers may behave
 	// differently (Scope.Training).
 	Training bool
-	// Logits leaves out a Softmax or Sigmoid that computes an output (and
-	// nothing else), so the output is its input: what a fused loss and an
-	// argmax need.
+	// Logits leaves out a Normalizer (Softmax, LogSoftmax, Sigmoid, or a
+	// layer of its own that says it is one) that computes an output (and
+	// nothing else) from one input, so the output is its input, the
+	// logits: what a fused loss and an argmax need.
 	Logits bool
 	// Rand, if not nil, is the generator that the layers of a training
 	// graph draw their random numbers from (Dropout's masks), in the order
@@ -82,16 +86,25 @@ func (m *Model) Build(batch int) (*Program, error) { return m.BuildWith(batch, B
 
 // BuildWith adds the model to a new graph for inputs of batch samples.
 // Building is linear in the number of nodes.
+//
+// batch is the size of every symbolic batch axis; inputs of a fixed batch
+// (InputSpec.Batch) keep theirs. A model whose inputs all have a fixed
+// batch has no symbolic axis: batch must then be its FixedBatch, so that a
+// caller passing the batch it feeds is told when that is not what the
+// model takes.
 func (m *Model) BuildWith(batch int, opt BuildOptions) (*Program, error) {
 	if batch < 1 {
 		return nil, fmt.Errorf("build: batch size %d is not positive", batch)
+	}
+	if fb := m.FixedBatch(); fb > 0 && batch != fb {
+		return nil, fmt.Errorf("build: every input of the model has a fixed batch (input %s: %d); batch must be %d, got %d", m.inputs[0].Name, fb, fb, batch)
 	}
 	g := gorgonia.NewGraph()
 	p := &Program{Graph: g, Batch: batch, Training: opt.Training, layerOf: map[int64]string{}, Nodes: make([]*gorgonia.Node, len(m.nodes))}
 	vals := map[string]*gorgonia.Node{}
 	for _, in := range m.inputs {
-		shape := append([]int{batch}, in.Shape...)
-		x := gorgonia.NewTensor(g, tensor.Float32, len(shape), gorgonia.WithShape(shape...), gorgonia.WithName(in.Name))
+		shape := in.full(batch)
+		x := gorgonia.NewTensor(g, in.DType.Tensor(), len(shape), gorgonia.WithShape(shape...), gorgonia.WithName(in.Name))
 		p.Inputs = append(p.Inputs, x)
 		vals[in.Name] = x
 	}
@@ -99,20 +112,10 @@ func (m *Model) BuildWith(batch int, opt BuildOptions) (*Program, error) {
 	skip := map[int]bool{}
 	p.Cut = make([]bool, len(m.outputs))
 	if opt.Logits {
-		used := map[string]int{}
-		for _, n := range m.nodes {
-			for _, in := range n.Inputs {
-				used[in]++
-			}
-		}
-		for j, name := range m.outputs {
-			i := m.index[name]
-			switch m.layers[m.nodeLayer[i]].layer.(type) {
-			case Softmax, Sigmoid:
-				if used[name] == 0 && len(m.nodes[i].Inputs) == 1 && !slices.Contains(m.outputs[:j], name) {
-					skip[i] = true
-					p.Cut[j] = true
-				}
+		p.Cut = m.normalizedOutputs()
+		for j, cut := range p.Cut {
+			if cut {
+				skip[m.index[m.outputs[j]]] = true
 			}
 		}
 	}
@@ -150,10 +153,10 @@ func (m *Model) BuildWith(batch int, opt BuildOptions) (*Program, error) {
 			y, err = forward(s, l.layer, xs)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("layer %s (%s): %w", n.Name, l.layer.Kind(), err)
+			return nil, &LayerError{Layer: n.Name, Kind: l.layer.Kind(), Err: err}
 		}
-		if y == nil || y.Dims() < 1 || y.Shape()[0] != batch {
-			return nil, fmt.Errorf("layer %s (%s): output has no batch dimension of %d", n.Name, l.layer.Kind(), batch)
+		if err := n.check(y, batch); err != nil {
+			return nil, &LayerError{Layer: n.Name, Kind: l.layer.Kind(), Err: err}
 		}
 		all := g.AllNodes()
 		fresh := false
@@ -191,6 +194,46 @@ func (m *Model) BuildWith(batch int, opt BuildOptions) (*Program, error) {
 		}
 	}
 	return p, nil
+}
+
+// normalizedOutputs reports, per output, whether BuildOptions.Logits cuts
+// it: it is computed by a Normalizer from one input, feeds no other node
+// and is not an earlier output too.
+func (m *Model) normalizedOutputs() []bool {
+	used := map[string]int{}
+	for _, n := range m.nodes {
+		for _, in := range n.Inputs {
+			used[in]++
+		}
+	}
+	cut := make([]bool, len(m.outputs))
+	for j, name := range m.outputs {
+		i := m.index[name]
+		if _, ok := m.layers[m.nodeLayer[i]].layer.(Normalizer); !ok {
+			continue
+		}
+		cut[j] = used[name] == 0 && len(m.nodes[i].Inputs) == 1 && !slices.Contains(m.outputs[:j], name)
+	}
+	return cut
+}
+
+// check returns an error unless y, the node's output in a graph of the
+// given symbolic batch, has the shape the model declared: its first axis
+// the batch (or, for a node of a fixed shape, exactly (Batch, Shape...)).
+func (n Node) check(y *gorgonia.Node, batch int) error {
+	if y == nil {
+		return fmt.Errorf("layer returned no node")
+	}
+	if n.Batch > 0 {
+		if want := append([]int{n.Batch}, n.Shape...); !equalInts(y.Shape(), want) {
+			return fmt.Errorf("output has shape %v, declared %v", y.Shape(), want)
+		}
+		return nil
+	}
+	if y.Dims() < 1 || y.Shape()[0] != batch {
+		return fmt.Errorf("output has no batch dimension of %d", batch)
+	}
+	return nil
 }
 
 // convBlocks finds the chains Conv2D → ReLU → MaxPool2D in which the
@@ -350,33 +393,49 @@ func (pr *Predictor) run(xs []*tensor.Dense, logits bool) ([]*tensor.Dense, erro
 	return outs, nil
 }
 
-// CheckInputs checks that xs holds one float32 tensor per model input,
-// each of shape (batch, the input's sample shape...) with one batch size of
-// at least 1, and returns the batch size.
+// CheckInputs checks that xs holds one tensor per model input, each of
+// the input's element type (InputSpec.DType) and of shape (batch, the
+// input's sample shape...), with one batch size of at least 1 for every
+// input of a symbolic batch; an input of a fixed batch must have exactly
+// its shape (Batch, Shape...). It returns the batch size, or for a model
+// whose inputs all have a fixed batch, its FixedBatch.
 func (m *Model) CheckInputs(xs []*tensor.Dense) (int, error) {
 	if len(xs) != len(m.inputs) {
 		return 0, fmt.Errorf("%d input tensors, model has %d inputs", len(xs), len(m.inputs))
 	}
-	batch := -1
+	batch, first := -1, ""
 	for i, x := range xs {
 		in := m.inputs[i]
 		if x == nil {
 			return 0, fmt.Errorf("input %s is nil", in.Name)
 		}
-		if x.Dtype() != tensor.Float32 {
-			return 0, fmt.Errorf("input %s is %v, want float32", in.Name, x.Dtype())
-		}
 		shape := x.Shape()
+		want := "(batch, " + strings.Trim(fmt.Sprint(in.Shape), "[]") + ")"
+		if in.Batch > 0 {
+			want = fmt.Sprint(in.full(0))
+		}
+		if x.Dtype() != in.DType.Tensor() {
+			return 0, fmt.Errorf("input %s is %v of shape %v, model wants %s %s", in.Name, x.Dtype(), []int(shape), in.DType.Or(), want)
+		}
+		if in.Batch > 0 {
+			if !equalInts(shape, in.full(0)) {
+				return 0, fmt.Errorf("input %s has shape %v, model wants %s (a fixed batch)", in.Name, []int(shape), want)
+			}
+			continue
+		}
 		if len(shape) != len(in.Shape)+1 || !equalInts(shape[1:], in.Shape) {
-			return 0, fmt.Errorf("input %s has shape %v, model wants (batch, %v)", in.Name, []int(shape), in.Shape)
+			return 0, fmt.Errorf("input %s has shape %v, model wants %s", in.Name, []int(shape), want)
 		}
 		if shape[0] == 0 {
 			return 0, fmt.Errorf("input %s is empty (0 samples)", in.Name)
 		}
 		if batch >= 0 && shape[0] != batch {
-			return 0, fmt.Errorf("input %s has %d samples, input %s has %d", in.Name, shape[0], m.inputs[0].Name, batch)
+			return 0, fmt.Errorf("input %s has %d samples, input %s has %d", in.Name, shape[0], first, batch)
 		}
-		batch = shape[0]
+		batch, first = shape[0], in.Name
+	}
+	if batch < 0 {
+		return m.FixedBatch(), nil
 	}
 	return batch, nil
 }
@@ -426,12 +485,23 @@ func (pr *Predictor) Classify(x *tensor.Dense, batch int) ([]int, error) {
 	return pr.ClassifyInputs([]*tensor.Dense{x}, batch)
 }
 
-// ClassifyInputs returns the class (argmax of the first output's row) of
-// every sample of xs, one tensor of N samples per model input, running
-// batches of at most batch samples; the last batch holds the remainder, so
-// each sample is counted once. Strided views are packed first. Batches are
-// spread over Workers goroutines; the result does not depend on their
-// number. A final softmax is not computed: it keeps each row's argmax.
+// ClassifyInputs returns the class of every sample of xs, one tensor of N
+// samples per model input, running batches of at most batch samples; the
+// last batch holds the remainder, so each sample is counted once. Strided
+// views are packed first. Batches are spread over Workers goroutines; the
+// result does not depend on their number.
+//
+// The class is what the first output's meaning (Model.OutputMeaning) says
+// it is: for an output of one column of BinaryProbabilities or
+// BinaryLogits, 1 where the probability is above 1/2 (the logit above 0),
+// else 0; for any other output the argmax of its row (the first wins
+// ties). A final Normalizer is not computed: softmax keeps each row's
+// argmax, and the threshold is then taken on the logits.
+//
+// Inputs of a fixed batch (InputSpec.Batch) are not split: every batch
+// gets the whole tensor, and the inputs of a symbolic batch are split as
+// above. A model whose inputs all have a fixed batch runs once, whatever
+// batch is, and gives one class per row of its output.
 func (pr *Predictor) ClassifyInputs(xs []*tensor.Dense, batch int) ([]int, error) {
 	if batch < 1 {
 		return nil, fmt.Errorf("classify: batch size %d is not positive", batch)
@@ -440,10 +510,23 @@ func (pr *Predictor) ClassifyInputs(xs []*tensor.Dense, batch int) ([]int, error
 	if err != nil {
 		return nil, fmt.Errorf("classify: %w", err)
 	}
-	data := make([][]float32, len(xs))
-	per := make([]int, len(xs))
+	if pr.m.FixedBatch() > 0 {
+		outs, err := pr.run(xs, true)
+		if err != nil {
+			return nil, fmt.Errorf("classify: %w", err)
+		}
+		if outs[0].Dims() < 1 {
+			return nil, fmt.Errorf("classify: output of shape %v has no rows", outs[0].Shape())
+		}
+		preds := make([]int, outs[0].Shape()[0])
+		if err := pr.classes(preds, outs[0]); err != nil {
+			return nil, fmt.Errorf("classify: %w", err)
+		}
+		return preds, nil
+	}
+	packed := make([]*tensor.Dense, len(xs))
 	for i, x := range xs {
-		if data[i], per[i], err = Rows(x); err != nil {
+		if packed[i], err = Contiguous(x); err != nil {
 			return nil, fmt.Errorf("classify: input %s: %w", pr.m.inputs[i].Name, err)
 		}
 	}
@@ -452,7 +535,6 @@ func (pr *Predictor) ClassifyInputs(xs []*tensor.Dense, batch int) ([]int, error
 	for len(pr.workers) < workers-1 {
 		pr.workers = append(pr.workers, NewPredictor(pr.m))
 	}
-	logits := true
 	preds := make([]int, n)
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
@@ -466,16 +548,19 @@ func (pr *Predictor) ClassifyInputs(xs []*tensor.Dense, batch int) ([]int, error
 			// Worker w takes batches w, w+workers, ...: a fixed split.
 			for bi := w; bi < batches; bi += workers {
 				from, to := bi*batch, min((bi+1)*batch, n)
-				for i, x := range xs {
-					shape := append([]int{to - from}, x.Shape()[1:]...)
-					views[i] = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data[i][from*per[i]:to*per[i]]))
+				for i, x := range packed {
+					if pr.m.inputs[i].Batch > 0 {
+						views[i] = x
+					} else {
+						views[i] = sampleRange(x, from, to)
+					}
 				}
-				outs, err := run.run(views, logits)
+				outs, err := run.run(views, true)
 				if err != nil {
 					errs[w] = fmt.Errorf("classify: samples %d-%d: %w", from, to-1, err)
 					return
 				}
-				if err := argmax(preds[from:to], outs[0]); err != nil {
+				if err := run.classes(preds[from:to], outs[0]); err != nil {
 					errs[w] = fmt.Errorf("classify: %w", err)
 					return
 				}
@@ -496,6 +581,72 @@ func (pr *Predictor) ClassifyInputs(xs []*tensor.Dense, batch int) ([]int, error
 		return nil, err
 	}
 	return preds, nil
+}
+
+// sampleRange returns samples [from, to) of the contiguous tensor x, sharing
+// its values.
+func sampleRange(x *tensor.Dense, from, to int) *tensor.Dense {
+	shape := append([]int{to - from}, x.Shape()[1:]...)
+	per := 1
+	for _, d := range shape[1:] {
+		per *= d
+	}
+	var backing any
+	switch d := x.Data().(type) {
+	case []float32:
+		backing = d[from*per : to*per]
+	case []float64:
+		backing = d[from*per : to*per]
+	case []int64:
+		backing = d[from*per : to*per]
+	case []int32:
+		backing = d[from*per : to*per]
+	case []bool:
+		backing = d[from*per : to*per]
+	default: // a type CheckInputs refuses; slice it the slow way
+		v, err := x.Slice(tensor.S(from, to))
+		if err == nil {
+			if c, ok := v.Materialize().(*tensor.Dense); ok {
+				return c
+			}
+		}
+		return x
+	}
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(backing))
+}
+
+// classes writes the class of each row of out, the first output of a graph
+// built with BuildOptions.Logits, to dst (see ClassifyInputs).
+func (pr *Predictor) classes(dst []int, out *tensor.Dense) error {
+	meaning := pr.m.OutputMeaning(0)
+	if meaning.Binary() && out.Dims() == 2 && out.Shape()[1] == 1 {
+		threshold := float32(0.5)
+		if pr.m.normalizedOutputs()[0] || meaning == BinaryLogits {
+			threshold = 0
+		}
+		return binaryClass(dst, out, threshold)
+	}
+	return argmax(dst, out)
+}
+
+// binaryClass writes 1 to dst where the single column of out is above
+// threshold, else 0.
+func binaryClass(dst []int, out *tensor.Dense, threshold float32) error {
+	out, err := Contiguous(out)
+	if err != nil {
+		return err
+	}
+	vals, ok := out.Data().([]float32)
+	if !ok || len(vals) != len(dst) {
+		return fmt.Errorf("output of shape %v is not (%d, 1) float32", out.Shape(), len(dst))
+	}
+	for i, v := range vals {
+		dst[i] = 0
+		if v > threshold {
+			dst[i] = 1
+		}
+	}
+	return nil
 }
 
 // argmax writes the index of the largest value of each row of out

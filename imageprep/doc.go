@@ -33,10 +33,16 @@
 // Values gives the result as the book's normalised inputs (pixel / 255),
 // which is what tapenet's models are trained on.
 //
-// # Errors
+// # Errors and bounds
 //
 // Decode wraps ErrFormat for bytes that are not a supported image (or that
-// a decoder rejects) and ErrTooLarge for images over MaxPixels pixels or
-// data over MaxBytes; Frame returns ErrBlank for an image with no ink. Test
-// with errors.Is.
+// a decoder rejects; FormatList names the formats, the same for the CLI
+// and the server) and ErrTooLarge for images over MaxPixels pixels, data
+// over MaxBytes, or an image whose decoding would allocate more than
+// MaxMemory: the header says the size and colour model, and DecodeCost the
+// bytes a pixel costs (a 16-bit RGBA PNG 13, an 8-bit grey one 6), so a
+// small file that decodes huge is refused before its pixels are read.
+// DecodeWith takes other Limits; a Decoder also bounds how many decodes
+// run at once (ErrBusy when no slot frees before the context ends). Frame
+// returns ErrBlank for an image with no ink. Test with errors.Is.
 package imageprep

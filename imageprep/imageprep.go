@@ -2,15 +2,18 @@ package imageprep
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	_ "image/gif"  // register GIF
 	_ "image/jpeg" // register JPEG
 	_ "image/png"  // register PNG
 	"io"
 	"math"
 	"slices"
+	"strings"
 
 	_ "golang.org/x/image/bmp"  // register BMP
 	"golang.org/x/image/draw"   // Catmull-Rom resampling
@@ -41,13 +44,34 @@ const (
 const (
 	MaxBytes  = 32 << 20 // encoded bytes read at most
 	MaxPixels = 40 << 20 // width x height at most (a 40-megapixel photo)
+	// MaxMemory bounds what decoding and framing one image allocate
+	// (pixels x DecodeCost's bytes per pixel): 384 MiB, a 40-megapixel
+	// JPEG's, or a 29-megapixel 16-bit RGBA PNG's.
+	MaxMemory = 384 << 20
 )
+
+// formats are the image formats Decode reads, by the names the image
+// package registers them under, and how a message lists them.
+var formats = [...]string{"png", "jpeg", "gif", "bmp", "webp"}
+
+// FormatList names the formats Decode reads, as messages list them: "PNG,
+// JPEG, GIF, BMP or WebP". The CLI and the server both say this; a format
+// some other package registers with the image package (TIFF, by
+// gonum/plot's imports) is refused by both.
+const FormatList = "PNG, JPEG, GIF, BMP or WebP"
+
+// Formats returns the names of the formats Decode reads, as
+// image.DecodeConfig reports them ("png", "jpeg", "gif", "bmp", "webp").
+func Formats() []string { return slices.Clone(formats[:]) }
 
 // Errors of Decode and Frame, wrapped with details; test with errors.Is.
 var (
-	ErrFormat   = errors.New("not a PNG, JPEG, GIF, BMP or WebP image")
+	ErrFormat   = errors.New("not a " + FormatList + " image")
 	ErrTooLarge = errors.New("image too large")
 	ErrBlank    = errors.New("image is blank: no ink stands out from the background")
+	// ErrBusy is a Decoder's answer when no decode slot frees up before
+	// the caller's context ends.
+	ErrBusy = errors.New("too many images being decoded at once, retry later")
 )
 
 // Polarity says how ink differs from the background.
@@ -78,26 +102,54 @@ type Options struct {
 	Polarity Polarity
 }
 
+// Limits bound one decode. Zero fields take the package's MaxBytes,
+// MaxPixels and MaxMemory.
+type Limits struct {
+	Bytes  int64 // encoded bytes at most
+	Pixels int64 // width x height at most
+	Memory int64 // bytes decoding and framing may allocate at most (see DecodeCost)
+}
+
+func (l Limits) orDefaults() Limits {
+	if l.Bytes <= 0 {
+		l.Bytes = MaxBytes
+	}
+	if l.Pixels <= 0 {
+		l.Pixels = MaxPixels
+	}
+	if l.Memory <= 0 {
+		l.Memory = MaxMemory
+	}
+	return l
+}
+
 // Decode reads an encoded image (PNG, JPEG, GIF's first frame, BMP or
-// WebP) of at most MaxBytes bytes and MaxPixels pixels; see DecodeLimited.
+// WebP) within the package's limits (MaxBytes, MaxPixels, MaxMemory).
 func Decode(r io.Reader) (image.Image, error) {
-	return DecodeLimited(r, MaxBytes, MaxPixels)
+	return DecodeWith(r, Limits{})
 }
 
 // DecodeLimited reads an encoded image of at most maxBytes bytes and
-// maxPixels pixels (a server takes fewer than a command). The image's size
-// is read from its header and checked before the pixels are decoded, so a
-// small file that claims a huge image costs nothing. A decoder that panics
-// on hostile bytes is reported as ErrFormat, never as a panic.
+// maxPixels pixels, within MaxMemory; see DecodeWith.
 func DecodeLimited(r io.Reader, maxBytes, maxPixels int64) (image.Image, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxBytes+1))
+	return DecodeWith(r, Limits{Bytes: maxBytes, Pixels: maxPixels})
+}
+
+// DecodeWith reads an encoded image within lim. The image's size and
+// colour model are read from its header and checked before the pixels are
+// decoded, so a small file that claims a huge image (or a 16-bit RGBA one
+// that costs 8 bytes a pixel) costs nothing. A decoder that panics on
+// hostile bytes is reported as ErrFormat, never as a panic.
+func DecodeWith(r io.Reader, lim Limits) (image.Image, error) {
+	lim = lim.orDefaults()
+	data, err := io.ReadAll(io.LimitReader(r, lim.Bytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read image: %w", err)
 	}
-	if int64(len(data)) > maxBytes {
-		return nil, fmt.Errorf("%w: more than %d bytes of data", ErrTooLarge, maxBytes)
+	if int64(len(data)) > lim.Bytes {
+		return nil, fmt.Errorf("%w: more than %d bytes of data", ErrTooLarge, lim.Bytes)
 	}
-	return decodeBytes(data, maxPixels)
+	return decodeBytes(data, lim)
 }
 
 // DecodeBytes is Decode over bytes already in memory.
@@ -105,36 +157,148 @@ func DecodeBytes(data []byte) (image.Image, error) {
 	if len(data) > MaxBytes {
 		return nil, fmt.Errorf("%w: more than %d bytes of data", ErrTooLarge, MaxBytes)
 	}
-	return decodeBytes(data, MaxPixels)
+	return decodeBytes(data, Limits{}.orDefaults())
 }
 
-func decodeBytes(data []byte, maxPixels int64) (img image.Image, err error) {
+// Header is what an image's header says: its format, size and what
+// decoding and framing it will allocate.
+type Header struct {
+	Format        string // "png", "jpeg", ...
+	Width, Height int
+	Memory        int64 // bytes: Width x Height x DecodeCost
+}
+
+// ReadHeader reads the header of an encoded image (never its pixels) and
+// returns its format, size and decoding cost. Formats other than
+// FormatList's are ErrFormat.
+func ReadHeader(data []byte) (h Header, err error) {
 	if len(data) == 0 {
-		return nil, fmt.Errorf("%w: no data", ErrFormat)
+		return h, fmt.Errorf("%w: no data", ErrFormat)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			h, err = Header{}, fmt.Errorf("%w: the decoder failed: %v", ErrFormat, p)
+		}
+	}()
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return h, decodeErr(err)
+	}
+	if !slices.Contains(formats[:], format) {
+		return h, fmt.Errorf("%w: %s is not among them", ErrFormat, strings.ToUpper(format))
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return h, fmt.Errorf("%w: %s of %dx%d pixels", ErrFormat, format, cfg.Width, cfg.Height)
+	}
+	px := int64(cfg.Width) * int64(cfg.Height)
+	return Header{Format: format, Width: cfg.Width, Height: cfg.Height, Memory: px * DecodeCost(format, cfg.ColorModel, data)}, nil
+}
+
+// DecodeCost returns the bytes per pixel that decoding an image of this
+// format and colour model (its header's, from image.DecodeConfig) and
+// framing it allocate at most: the decoded image (1 byte a pixel for grey
+// or a palette, 2 for 16-bit grey, 3 for JPEG's YCbCr at its widest, 4 for
+// RGBA or CMYK, 8 for 16-bit RGBA), twice that for an interlaced PNG (the
+// passes are decoded apart, then copied), JPEG's coefficients for a
+// progressive JPEG (4 bytes per component), WebP's lossless pixel buffer
+// (4 bytes), plus Frame's 5 (a float32 brightness and a cropped grey
+// byte). data is the encoded image, read for the PNG interlace flag and
+// JPEG's progressive marker.
+func DecodeCost(format string, model color.Model, data []byte) int64 {
+	var px int64
+	components := int64(3)
+	switch model {
+	case color.GrayModel, color.AlphaModel:
+		px, components = 1, 1
+	case color.Gray16Model, color.Alpha16Model:
+		px, components = 2, 1
+	case color.YCbCrModel:
+		px = 3
+	case color.NYCbCrAModel:
+		px, components = 4, 4
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel:
+		px, components = 4, 4
+	case color.RGBA64Model, color.NRGBA64Model:
+		px, components = 8, 4
+	default:
+		if _, ok := model.(color.Palette); ok {
+			px, components = 1, 1
+		} else {
+			px = 8 // an unknown model: the widest
+		}
+	}
+	switch format {
+	case "png":
+		// IHDR's interlace method is the file's 29th byte.
+		if len(data) > 28 && data[28] == 1 {
+			px *= 2
+		}
+	case "jpeg":
+		if bytes.Contains(data, []byte{0xff, 0xc2}) { // SOF2: progressive
+			px += 4 * components
+		}
+	case "webp":
+		px += 4
+	}
+	return px + 5
+}
+
+func decodeBytes(data []byte, lim Limits) (img image.Image, err error) {
+	h, err := ReadHeader(data)
+	if err != nil {
+		return nil, err
+	}
+	if px := int64(h.Width) * int64(h.Height); px > lim.Pixels {
+		return nil, fmt.Errorf("%w: %s of %dx%d pixels (at most %d)", ErrTooLarge, h.Format, h.Width, h.Height, lim.Pixels)
+	}
+	if h.Memory > lim.Memory {
+		return nil, fmt.Errorf("%w: %s of %dx%d pixels takes %d MiB to decode (at most %d MiB)", ErrTooLarge, h.Format, h.Width, h.Height, h.Memory>>20, lim.Memory>>20)
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			img, err = nil, fmt.Errorf("%w: the decoder failed: %v", ErrFormat, p)
 		}
 	}()
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
-	if err != nil {
-		return nil, decodeErr(err)
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, fmt.Errorf("%w: %s of %dx%d pixels", ErrFormat, format, cfg.Width, cfg.Height)
-	}
-	if int64(cfg.Width)*int64(cfg.Height) > maxPixels {
-		return nil, fmt.Errorf("%w: %s of %dx%d pixels (at most %d)", ErrTooLarge, format, cfg.Width, cfg.Height, maxPixels)
-	}
 	img, _, err = image.Decode(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrFormat, format, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrFormat, h.Format, err)
 	}
-	if b := img.Bounds(); b.Dx() != cfg.Width || b.Dy() != cfg.Height {
-		return nil, fmt.Errorf("%w: %s header says %dx%d, pixels are %dx%d", ErrFormat, format, cfg.Width, cfg.Height, b.Dx(), b.Dy())
+	if b := img.Bounds(); b.Dx() != h.Width || b.Dy() != h.Height {
+		return nil, fmt.Errorf("%w: %s header says %dx%d, pixels are %dx%d", ErrFormat, h.Format, h.Width, h.Height, b.Dx(), b.Dy())
 	}
 	return img, nil
+}
+
+// Decoder decodes images within Limits, a bounded number at once: a
+// server's uploads wait for a slot, so that concurrent decodes hold at most
+// concurrent x Limits.Memory bytes. It is safe for concurrent use.
+type Decoder struct {
+	lim   Limits
+	slots chan struct{}
+}
+
+// NewDecoder returns a Decoder within lim running at most concurrent
+// decodes at once (at least 1).
+func NewDecoder(lim Limits, concurrent int) *Decoder {
+	return &Decoder{lim: lim.orDefaults(), slots: make(chan struct{}, max(concurrent, 1))}
+}
+
+// Limits returns the decoder's limits, defaults filled in.
+func (d *Decoder) Limits() Limits { return d.lim }
+
+// Decode decodes data once a slot is free; if ctx ends first it returns
+// ErrBusy. Data over the limits is refused before waiting.
+func (d *Decoder) Decode(ctx context.Context, data []byte) (image.Image, error) {
+	if int64(len(data)) > d.lim.Bytes {
+		return nil, fmt.Errorf("%w: more than %d bytes of data", ErrTooLarge, d.lim.Bytes)
+	}
+	select {
+	case d.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w (%d at once)", ErrBusy, cap(d.slots))
+	}
+	defer func() { <-d.slots }()
+	return decodeBytes(data, d.lim)
 }
 
 func decodeErr(err error) error {
@@ -290,6 +454,33 @@ func luma(img image.Image) []float32 {
 				p := row[4*x : 4*x+4] // premultiplied: over white, c + (1 - a)
 				l := (0.299*float32(p[0]) + 0.587*float32(p[1]) + 0.114*float32(p[2])) / 255
 				out[y*w+x] = l + (1 - float32(p[3])/255)
+			}
+		}
+	case *image.Gray16:
+		for y := range h {
+			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := range w {
+				out[y*w+x] = float32(uint16(row[2*x])<<8|uint16(row[2*x+1])) / 0xffff
+			}
+		}
+	case *image.NRGBA64:
+		for y := range h {
+			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := range w {
+				p := row[8*x : 8*x+8]
+				c := func(i int) float32 { return float32(uint16(p[i])<<8 | uint16(p[i+1])) }
+				a := c(6) / 0xffff
+				l := (0.299*c(0) + 0.587*c(2) + 0.114*c(4)) / 0xffff
+				out[y*w+x] = l*a + (1 - a)
+			}
+		}
+	case *image.RGBA64:
+		for y := range h {
+			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := range w {
+				p := row[8*x : 8*x+8] // premultiplied: over white, c + (1 - a)
+				c := func(i int) float32 { return float32(uint16(p[i])<<8 | uint16(p[i+1])) }
+				out[y*w+x] = (0.299*c(0)+0.587*c(2)+0.114*c(4))/0xffff + (1 - c(6)/0xffff)
 			}
 		}
 	default:

@@ -401,7 +401,7 @@ func FuzzDecodeFrame(f *testing.F) {
 	f.Add([]byte("BM"))
 	f.Add([]byte("RIFF\x00\x00\x00\x00WEBPVP8 "))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		img, err := decodeBytes(data, 1<<20) // a smaller limit than Decode's keeps the fuzzer fast
+		img, err := decodeBytes(data, Limits{Pixels: 1 << 20}.orDefaults()) // a smaller limit than Decode's keeps the fuzzer fast
 		if err != nil {
 			if !errors.Is(err, ErrFormat) && !errors.Is(err, ErrTooLarge) {
 				t.Fatalf("error wraps neither ErrFormat nor ErrTooLarge: %v", err)

@@ -59,7 +59,7 @@ func BenchmarkTrainConvNet(b *testing.B) {
 		b.Fatal(err)
 	}
 	m.Init(1)
-	tr, err := train.NewTrainer(m, train.Config{Optimizer: "adam", Losses: []train.Loss{train.SparseCrossEntropy}})
+	tr, err := train.NewTrainer(m, train.Config{Optimizer: &train.Adam{}, Losses: []train.Loss{train.SparseCrossEntropy}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,9 +12,22 @@ import (
 // (i0, i1, ..., ik) is Data[((i0*Shape[1]+i1)*Shape[2]+...)*Shape[k]+ik].
 // A 0-dimensional array (numpy scalar array) has an empty Shape and one
 // element. len(Data) always equals the product of Shape.
+//
+// The readers also record the type the array was stored as (DType) and,
+// for the integer types whose values float32 cannot always hold (32 and
+// 64 bits), the exact values (Ints): token ids, labels, indices.
 type Array struct {
 	Shape []int
 	Data  []float32
+	// DType is numpy's name of the element type the array was stored as:
+	// "float16", "float32", "float64", "int8" ... "int64", "uint8" ...
+	// "uint64" or "bool". "" (an Array built by hand) means float32.
+	DType string
+	// Ints holds the exact values of an array stored as int32, int64,
+	// uint32 or uint64 (uint64 values above 2^63-1 wrap), nil for the other
+	// types, whose values Data holds exactly. Writers use it, when set, for
+	// an Array whose DType is int32 or int64.
+	Ints []int64
 }
 
 // Safety limits enforced by every reader (and by [WriteNPZ], so that what it
@@ -35,6 +48,19 @@ type dtype struct {
 }
 
 func (d dtype) String() string { return fmt.Sprintf("%c%c%d", d.order, d.kind, d.size) }
+
+// name returns numpy's name of the type: float32, int64, uint8, bool.
+func (d dtype) name() string {
+	switch d.kind {
+	case 'f':
+		return fmt.Sprintf("float%d", 8*d.size)
+	case 'i':
+		return fmt.Sprintf("int%d", 8*d.size)
+	case 'u':
+		return fmt.Sprintf("uint%d", 8*d.size)
+	}
+	return "bool"
+}
 
 // parseDType parses a numpy type string such as "<f4", ">f8", "|u1", "f4" or
 // "=i8". def is the byte order used when s has none. It returns an error
@@ -133,10 +159,38 @@ func makeArray(raw []byte, dt dtype, shape []int, fortran bool) (Array, error) {
 		return Array{}, fmt.Errorf("shape %s of %s needs %d data bytes, got %d: %w", formatShape(shape), dt, want, len(raw), ErrFormat)
 	}
 	data := decode(raw, dt, n)
+	ints := decodeInts(raw, dt, n)
 	if fortran && len(shape) > 1 {
 		data = fortranToC(data, shape)
+		if ints != nil {
+			ints = fortranToC(ints, shape)
+		}
 	}
-	return Array{Shape: append([]int{}, shape...), Data: data}, nil
+	return Array{Shape: append([]int{}, shape...), Data: data, DType: dt.name(), Ints: ints}, nil
+}
+
+// decodeInts returns the exact values of n elements of raw for 4- and
+// 8-byte integer types, nil for the others.
+func decodeInts(raw []byte, dt dtype, n int) []int64 {
+	if (dt.kind != 'i' && dt.kind != 'u') || dt.size < 4 {
+		return nil
+	}
+	var bo binary.ByteOrder = binary.LittleEndian
+	if dt.order == '>' {
+		bo = binary.BigEndian
+	}
+	out := make([]int64, n)
+	for i := range out {
+		switch {
+		case dt.size == 8:
+			out[i] = int64(bo.Uint64(raw[8*i:]))
+		case dt.kind == 'i':
+			out[i] = int64(int32(bo.Uint32(raw[4*i:])))
+		default:
+			out[i] = int64(bo.Uint32(raw[4*i:]))
+		}
+	}
+	return out
 }
 
 // decode converts n elements of raw (validated length) to float32.
@@ -222,8 +276,8 @@ func halfToFloat32(h uint16) float32 {
 }
 
 // fortranToC reorders column-major data of the given shape into row-major.
-func fortranToC(src []float32, shape []int) []float32 {
-	dst := make([]float32, len(src))
+func fortranToC[T float32 | int64](src []T, shape []int) []T {
+	dst := make([]T, len(src))
 	if len(src) == 0 {
 		return dst
 	}

@@ -354,8 +354,26 @@ func (p *litParser) str() (string, error) {
 	return "", p.errf("unterminated string")
 }
 
-// encodeNPY returns a complete version 1.0 .npy file for a: dtype '<f4',
-// C order, header padded so the data starts at a multiple of 64 bytes.
+// WriteNPY writes a as a version 1.0 .npy file readable by numpy.load, in
+// C order: as '<f8' if a.DType is "float64", as '<i8' or '<i4' if it is
+// "int64" or "int32" (from a.Ints when set, else from Data), else as
+// '<f4'. len(a.Data) must equal the product of a.Shape, within [MaxDims]
+// and [MaxElements].
+func WriteNPY(w io.Writer, a Array) (err error) {
+	defer recoverInternal("npy", &err)
+	b, err := encodeNPY(a)
+	if err != nil {
+		return fmt.Errorf("numpyio: write npy: %w", err)
+	}
+	if _, err := w.Write(b); err != nil {
+		return fmt.Errorf("numpyio: write npy: %w", err)
+	}
+	return nil
+}
+
+// encodeNPY returns a complete version 1.0 .npy file for a (element type
+// as WriteNPY says), C order, header padded so the data starts at a
+// multiple of 64 bytes.
 func encodeNPY(a Array) ([]byte, error) {
 	n, err := checkShape(a.Shape)
 	if err != nil {
@@ -364,20 +382,50 @@ func encodeNPY(a Array) ([]byte, error) {
 	if n != len(a.Data) {
 		return nil, fmt.Errorf("shape %s has %d elements but Data has %d: %w", formatShape(a.Shape), n, len(a.Data), ErrFormat)
 	}
-	hdr := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': %s, }", formatShape(a.Shape))
+	ints := a.Ints
+	if ints != nil && len(ints) != n {
+		return nil, fmt.Errorf("shape %s has %d elements but Ints has %d: %w", formatShape(a.Shape), n, len(ints), ErrFormat)
+	}
+	descr, size := "<f4", 4
+	switch a.DType {
+	case "float64":
+		descr, size = "<f8", 8
+	case "int64":
+		descr, size = "<i8", 8
+	case "int32":
+		descr, size = "<i4", 4
+	}
+	hdr := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, formatShape(a.Shape))
 	total := len(npyMagic) + 2 + 2 + len(hdr) + 1
 	pad := (64 - total%64) % 64
 	hdr += strings.Repeat(" ", pad) + "\n"
 	var buf bytes.Buffer
-	buf.Grow(10 + len(hdr) + 4*n)
+	buf.Grow(10 + len(hdr) + size*n)
 	buf.WriteString(npyMagic)
 	buf.Write([]byte{1, 0})
 	_ = binary.Write(&buf, binary.LittleEndian, uint16(len(hdr)))
 	buf.WriteString(hdr)
-	var b [4]byte
-	for _, f := range a.Data {
-		binary.LittleEndian.PutUint32(b[:], math.Float32bits(f))
-		buf.Write(b[:])
+	var b [8]byte
+	for i, f := range a.Data {
+		switch descr {
+		case "<f4":
+			binary.LittleEndian.PutUint32(b[:], math.Float32bits(f))
+		case "<f8":
+			binary.LittleEndian.PutUint64(b[:], math.Float64bits(float64(f)))
+		case "<i8":
+			v := int64(f)
+			if ints != nil {
+				v = ints[i]
+			}
+			binary.LittleEndian.PutUint64(b[:], uint64(v))
+		case "<i4":
+			v := int64(f)
+			if ints != nil {
+				v = ints[i]
+			}
+			binary.LittleEndian.PutUint32(b[:], uint32(int32(v)))
+		}
+		buf.Write(b[:size])
 	}
 	return buf.Bytes(), nil
 }

@@ -189,7 +189,8 @@ func readNPZEntry(f *zip.File) (Array, error) {
 
 // WriteNPZ writes arrays as an uncompressed .npz archive readable by
 // numpy.load: one entry "name.npy" per name, in the order of names, each a
-// version 1.0 .npy file with dtype '<f4' in C order. Every name must be
+// version 1.0 .npy file in C order, of dtype '<f4' or the Array's own
+// float64, int64 or int32 (see [WriteNPY]). Every name must be
 // non-empty, unique and present in arrays, and every Array must have
 // len(Data) equal to the product of Shape and respect [MaxDims] and
 // [MaxElements]. Arrays not listed in names are not written. The output is

@@ -168,8 +168,10 @@ type (
 	pyTuple []any
 	pyList  struct{ items []any }
 	pyDict  struct {
-		keys []string
-		vals map[string]any
+		keys  []string
+		vals  map[string]any
+		ikeys []int64 // int keys, in order of first appearance
+		ivals map[int64]any
 	}
 )
 
@@ -422,6 +424,9 @@ func decodePickle(data []byte, check Check) (map[string]Array, error) {
 	d, ok := res.(*pyDict)
 	if !ok {
 		return nil, fmt.Errorf("pickle: top-level object is %s, want a dict of numpy arrays: %w", typeName(res), ErrFormat)
+	}
+	if len(d.ikeys) > 0 {
+		return nil, fmt.Errorf("pickle: dict key of type int (%d), want str keys naming arrays: %w", d.ikeys[0], ErrFormat)
 	}
 	shapes := make(map[string][]int, len(d.keys))
 	for _, k := range d.keys {
@@ -814,6 +819,15 @@ func (v *vm) setItems(d *pyDict, items []any) error {
 			key = k
 		case []byte: // Python 2 str
 			key = string(k)
+		case int64:
+			if d.ivals == nil {
+				d.ivals = map[int64]any{}
+			}
+			if _, dup := d.ivals[k]; !dup {
+				d.ikeys = append(d.ikeys, k)
+			}
+			d.ivals[k] = items[i+1]
+			continue
 		default:
 			return v.errf(ErrFormat, "dict key of type %s, want str", typeName(items[i]))
 		}
@@ -1043,7 +1057,7 @@ func (v *vm) build(target, statev any) error {
 		}
 		return nil
 	case *pyDict:
-		if d, ok := statev.(*pyDict); statev == nil || (ok && len(d.keys) == 0) {
+		if d, ok := statev.(*pyDict); statev == nil || (ok && len(d.keys) == 0 && len(d.ikeys) == 0) {
 			return nil
 		}
 		return v.errf(ErrFormat, "BUILD on a dict with state %s", typeName(statev))
@@ -1136,4 +1150,175 @@ func typeName(x any) string {
 		return "numpy.dtype"
 	}
 	return fmt.Sprintf("%T", x)
+}
+
+// Dict is a Python dict decoded by ReadPickleObject: its str keys and its
+// int keys, each in order of first appearance, and the values.
+type Dict struct {
+	// Keys holds the str keys in order.
+	Keys []string
+	// Values maps each str key to its value.
+	Values map[string]any
+	// IntKeys holds the int keys in order.
+	IntKeys []int64
+	// IntValues maps each int key to its value.
+	IntValues map[int64]any
+}
+
+// MaxPickleDepth is how deeply ReadPickleObject lets lists, tuples and dicts
+// nest.
+const MaxPickleDepth = 32
+
+// ReadPickleObject decodes a pickle (protocols 2 to 5) of plain data, as
+// the book's save_params and pickle.dump of a dict of vocabularies write
+// them, with ReadPickle's safe VM and bounds. The result is built of:
+//
+//	nil, bool, int64, float64, string (str), []byte (bytes),
+//	[]any (list or tuple), *Dict (dict: str and int keys), Array (numpy
+//	array, converted to float32: float16/32/64, integers, bool).
+//
+// A value referenced twice in the pickle is the same Go value twice (lists
+// and dicts share); a list that contains itself is an error, as is nesting
+// deeper than MaxPickleDepth.
+func ReadPickleObject(r io.Reader) (obj any, err error) {
+	defer recoverInternal("pickle", &err)
+	data, err := io.ReadAll(io.LimitReader(r, MaxPickleSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("numpyio: pickle: read: %w", err)
+	}
+	if len(data) > MaxPickleSize {
+		return nil, fmt.Errorf("numpyio: pickle: larger than %d bytes: %w", MaxPickleSize, ErrLimit)
+	}
+	v := &vm{data: data, memo: map[uint32]any{}, encodeBudget: len(data), convertBudget: len(data)}
+	res, err := v.run()
+	if err != nil {
+		return nil, fmt.Errorf("numpyio: %w", err)
+	}
+	c := objConverter{v: v, done: map[any]any{}, busy: map[any]bool{}}
+	obj, err = c.convert(res, 0, "")
+	if err != nil {
+		return nil, fmt.Errorf("numpyio: pickle: %w", err)
+	}
+	return obj, nil
+}
+
+// ReadPickleArrays decodes a pickle of a list (or tuple) of numpy arrays,
+// as the book's save_params writes a model's params (float16), in order.
+func ReadPickleArrays(r io.Reader) ([]Array, error) {
+	obj, err := ReadPickleObject(r)
+	if err != nil {
+		return nil, err
+	}
+	l, ok := obj.([]any)
+	if !ok {
+		return nil, fmt.Errorf("numpyio: pickle: top-level object is %s, want a list of numpy arrays: %w", objTypeName(obj), ErrFormat)
+	}
+	out := make([]Array, len(l))
+	for i, x := range l {
+		a, ok := x.(Array)
+		if !ok {
+			return nil, fmt.Errorf("numpyio: pickle: item %d is %s, want a numpy array: %w", i, objTypeName(x), ErrFormat)
+		}
+		out[i] = a
+	}
+	return out, nil
+}
+
+// objTypeName names a ReadPickleObject value's Python type.
+func objTypeName(x any) string {
+	switch x.(type) {
+	case []any:
+		return "list"
+	case *Dict:
+		return "dict"
+	case Array:
+		return "numpy.ndarray"
+	}
+	return typeName(x)
+}
+
+// objConverter turns VM values into ReadPickleObject's, each shared value
+// once.
+type objConverter struct {
+	v    *vm
+	done map[any]any  // converted lists and dicts, by VM pointer
+	busy map[any]bool // lists and dicts being converted (a cycle if met again)
+}
+
+func (c *objConverter) convert(x any, depth int, path string) (any, error) {
+	if depth > MaxPickleDepth {
+		return nil, fmt.Errorf("%s: nested deeper than %d: %w", pathName(path), MaxPickleDepth, ErrLimit)
+	}
+	switch x := x.(type) {
+	case nil, bool, int64, float64, string, []byte:
+		return x, nil
+	case *pyArray:
+		a, err := c.v.convert(x)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", pathName(path), err)
+		}
+		return a, nil
+	case pyTuple:
+		return c.list(x, depth, path)
+	case *pyList, *pyDict:
+		if y, ok := c.done[x]; ok {
+			return y, nil
+		}
+		if c.busy[x] {
+			return nil, fmt.Errorf("%s: contains itself: %w", pathName(path), ErrFormat)
+		}
+		c.busy[x] = true
+		defer delete(c.busy, x)
+		var y any
+		var err error
+		if l, ok := x.(*pyList); ok {
+			y, err = c.list(l.items, depth, path)
+		} else {
+			y, err = c.dict(x.(*pyDict), depth, path)
+		}
+		if err != nil {
+			return nil, err
+		}
+		c.done[x] = y
+		return y, nil
+	}
+	return nil, fmt.Errorf("%s: %s is not plain data: %w", pathName(path), typeName(x), ErrFormat)
+}
+
+func pathName(path string) string {
+	if path == "" {
+		return "top-level object"
+	}
+	return path
+}
+
+func (c *objConverter) list(items []any, depth int, path string) ([]any, error) {
+	out := make([]any, len(items))
+	for i, it := range items {
+		y, err := c.convert(it, depth+1, fmt.Sprintf("%s[%d]", path, i))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = y
+	}
+	return out, nil
+}
+
+func (c *objConverter) dict(d *pyDict, depth int, path string) (*Dict, error) {
+	out := &Dict{Keys: slices.Clone(d.keys), Values: make(map[string]any, len(d.keys)), IntKeys: slices.Clone(d.ikeys), IntValues: make(map[int64]any, len(d.ikeys))}
+	for _, k := range d.keys {
+		y, err := c.convert(d.vals[k], depth+1, fmt.Sprintf("%s[%q]", path, k))
+		if err != nil {
+			return nil, err
+		}
+		out.Values[k] = y
+	}
+	for _, k := range d.ikeys {
+		y, err := c.convert(d.ivals[k], depth+1, fmt.Sprintf("%s[%d]", path, k))
+		if err != nil {
+			return nil, err
+		}
+		out.IntValues[k] = y
+	}
+	return out, nil
 }

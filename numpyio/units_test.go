@@ -98,7 +98,7 @@ func TestFortranToC(t *testing.T) {
 			t.Fatalf("element (%d,%d,%d) = %v", i, j, k, v)
 		}
 	}
-	if got := fortranToC(nil, []int{0, 5}); len(got) != 0 {
+	if got := fortranToC([]float32(nil), []int{0, 5}); len(got) != 0 {
 		t.Error("empty")
 	}
 }
@@ -119,10 +119,10 @@ func TestNPYHeader(t *testing.T) {
 		data []byte
 		want Array
 	}{
-		{"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }  \n", f32le(1, 2), Array{[]int{2}, []float32{1, 2}}},
-		{`{"descr":"<f4","fortran_order":True,"shape":(2,2)}`, f32le(1, 2, 3, 4), Array{[]int{2, 2}, []float32{1, 3, 2, 4}}},
-		{"{'descr': '|u1', 'fortran_order': False, 'shape': (3L,), }", []byte{1, 2, 255}, Array{[]int{3}, []float32{1, 2, 255}}},
-		{"{'descr': '<f4', 'fortran_order': False, 'shape': (), }", f32le(7), Array{[]int{}, []float32{7}}},
+		{"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }  \n", f32le(1, 2), Array{Shape: []int{2}, Data: []float32{1, 2}, DType: "float32"}},
+		{`{"descr":"<f4","fortran_order":True,"shape":(2,2)}`, f32le(1, 2, 3, 4), Array{Shape: []int{2, 2}, Data: []float32{1, 3, 2, 4}, DType: "float32"}},
+		{"{'descr': '|u1', 'fortran_order': False, 'shape': (3L,), }", []byte{1, 2, 255}, Array{Shape: []int{3}, Data: []float32{1, 2, 255}, DType: "uint8"}},
+		{"{'descr': '<f4', 'fortran_order': False, 'shape': (), }", f32le(7), Array{Shape: []int{}, Data: []float32{7}, DType: "float32"}},
 	}
 	for _, tc := range ok {
 		got, err := ReadNPY(bytes.NewReader(mk(1, tc.hdr, tc.data)))

@@ -45,14 +45,16 @@ func isInt(dt int32) bool {
 // initializer, the output of a Constant node, or the result of folding
 // operators over such tensors (the shape arithmetic exporters emit).
 //
-// Float tensors (FLOAT, DOUBLE) keep float32 values in f; integer and
-// boolean tensors keep int64 values in i. An integer element may instead
+// FLOAT tensors keep float32 values in f, DOUBLE tensors float64 values
+// in d (folded in float64, never rounded to float32); integer and boolean
+// tensors keep int64 values in i. An integer element may instead
 // be the batch size, unknown until run time (sym[k] true, i[k] unused): the
 // result of Shape on a tensor with a batch dimension.
 type constant struct {
 	dt    int32
 	shape []int
 	f     []float32
+	d     []float64
 	i     []int64
 	sym   []bool // nil when no element is the batch size
 	// init is the name of the initializer this constant is, unchanged.
@@ -63,6 +65,20 @@ type constant struct {
 }
 
 func (c *constant) size() int { return shapeSize(c.shape) }
+
+// storeSize returns the bytes a value of type dt takes in a constant.
+func storeSize(dt int32) int {
+	switch dt {
+	case tFloat:
+		return 4
+	case tDouble:
+		return 8
+	}
+	return 9 // int64, and its batch-size mark
+}
+
+// bytes returns the memory the values of c take.
+func (c *constant) bytes() int { return c.size() * storeSize(c.dt) }
 
 func shapeSize(shape []int) int {
 	n := 1
@@ -105,10 +121,14 @@ func (c *constant) scalarInt() (int64, error) {
 	return v[0], nil
 }
 
-// floats32 returns the values as float32, converting integers.
+// floats32 returns the values of a FLOAT constant, or of an integer one
+// converted; a DOUBLE constant is an error (its values are not float32's).
 func (c *constant) floats32() ([]float32, error) {
-	if isFloat(c.dt) {
+	if c.dt == tFloat {
 		return c.f, nil
+	}
+	if c.dt == tDouble {
+		return nil, unsupported("a DOUBLE value where float32 is computed (tapenet computes its layers in float32; a float and a double operand are a type error in ONNX)")
 	}
 	if c.hasSym() {
 		return nil, fmt.Errorf("%s depends on the batch size", c)
@@ -123,9 +143,12 @@ func (c *constant) floats32() ([]float32, error) {
 // newConstant allocates a constant of the given type and shape, zero.
 func newConstant(dt int32, shape []int) *constant {
 	c := &constant{dt: dt, shape: slices.Clone(shape)}
-	if isFloat(dt) {
+	switch dt {
+	case tFloat:
 		c.f = make([]float32, shapeSize(shape))
-	} else {
+	case tDouble:
+		c.d = make([]float64, shapeSize(shape))
+	default:
 		c.i = make([]int64, shapeSize(shape))
 	}
 	return c
@@ -135,10 +158,17 @@ func newConstant(dt int32, shape []int) *constant {
 // src[k] of c.
 func (c *constant) pick(shape []int, src []int) *constant {
 	out := &constant{dt: c.dt, shape: slices.Clone(shape), learn: c.learn}
-	if c.f != nil {
+	switch c.dt {
+	case tFloat:
 		out.f = make([]float32, len(src))
 		for k, s := range src {
 			out.f[k] = c.f[s]
+		}
+		return out
+	case tDouble:
+		out.d = make([]float64, len(src))
+		for k, s := range src {
+			out.d[k] = c.d[s]
 		}
 		return out
 	}
@@ -227,14 +257,17 @@ func tensorFromProto(t *onnx.TensorProto, maxElements int) (*constant, error) {
 			return nil, fmt.Errorf("tensor %q: %d bytes of raw data for %d %s values", t.Name, len(t.RawData), n, typeName(dt))
 		}
 		raw := t.RawData
-		if isFloat(dt) {
+		switch dt {
+		case tFloat:
 			c.f = make([]float32, n)
 			for k := range c.f {
-				if dt == tFloat {
-					c.f[k] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*k:]))
-				} else {
-					c.f[k] = float32(math.Float64frombits(binary.LittleEndian.Uint64(raw[8*k:])))
-				}
+				c.f[k] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*k:]))
+			}
+			return c, nil
+		case tDouble:
+			c.d = make([]float64, n)
+			for k := range c.d {
+				c.d[k] = math.Float64frombits(binary.LittleEndian.Uint64(raw[8*k:]))
 			}
 			return c, nil
 		}
@@ -277,10 +310,7 @@ func tensorFromProto(t *onnx.TensorProto, maxElements int) (*constant, error) {
 		if err := count(len(t.DoubleData)); err != nil {
 			return nil, err
 		}
-		c.f = make([]float32, n)
-		for k, v := range t.DoubleData {
-			c.f[k] = float32(v)
-		}
+		c.d = slices.Clone(t.DoubleData)
 	case tInt64:
 		if err := count(len(t.Int64Data)); err != nil {
 			return nil, err
@@ -306,14 +336,67 @@ func tensorFromProto(t *onnx.TensorProto, maxElements int) (*constant, error) {
 			c.i[k] = int64(v)
 		}
 	}
-	if c.f == nil && c.i == nil { // zero elements
-		if isFloat(dt) {
-			c.f = []float32{}
-		} else {
-			c.i = []int64{}
-		}
-	}
+	c.ensure()
 	return c, nil
+}
+
+// ensure gives a constant of zero elements its (empty) value slice.
+func (c *constant) ensure() {
+	switch {
+	case c.dt == tFloat && c.f == nil:
+		c.f = []float32{}
+	case c.dt == tDouble && c.d == nil:
+		c.d = []float64{}
+	case isInt(c.dt) && c.i == nil:
+		c.i = []int64{}
+	}
+}
+
+// setFrom sets element dst of c to element k of src, of the same type.
+func (c *constant) setFrom(dst int, src *constant, k int) {
+	switch c.dt {
+	case tFloat:
+		c.f[dst] = src.f[k]
+	case tDouble:
+		c.d[dst] = src.d[k]
+	default:
+		c.i[dst] = src.i[k]
+	}
+}
+
+// appendFrom appends elements [from, to) of src to c, of the same type.
+func (c *constant) appendFrom(src *constant, from, to int) {
+	switch c.dt {
+	case tFloat:
+		c.f = append(c.f, src.f[from:to]...)
+	case tDouble:
+		c.d = append(c.d, src.d[from:to]...)
+	default:
+		c.i = append(c.i, src.i[from:to]...)
+	}
+}
+
+// float64s returns the values of any constant as float64 (none the batch
+// size).
+func (c *constant) float64s() ([]float64, error) {
+	switch c.dt {
+	case tDouble:
+		return c.d, nil
+	case tFloat:
+		out := make([]float64, len(c.f))
+		for k, v := range c.f {
+			out[k] = float64(v)
+		}
+		return out, nil
+	}
+	if c.hasSym() {
+		return nil, fmt.Errorf("%s depends on the batch size", c)
+	}
+	out := make([]float64, len(c.i))
+	for k, v := range c.i {
+		out[k] = float64(v)
+	}
+	return out, nil
 }
 
 // cast converts c to element type dt, as ONNX Cast does: floats to
@@ -324,20 +407,29 @@ func (c *constant) cast(dt int32) (*constant, error) {
 	}
 	out := &constant{dt: dt, shape: slices.Clone(c.shape), learn: c.learn}
 	switch {
-	case isFloat(dt) && isFloat(c.dt):
-		out.f = slices.Clone(c.f)
 	case isFloat(dt):
-		if c.hasSym() {
+		src, err := c.float64s()
+		if err != nil {
 			return nil, unsupported("Cast of a value that depends on the batch size to %s", typeName(dt))
 		}
-		out.f = make([]float32, len(c.i))
-		for k, v := range c.i {
-			out.f[k] = float32(v)
+		if dt == tDouble {
+			out.d = slices.Clone(src)
+		} else {
+			out.f = make([]float32, len(src))
+			for k, v := range src {
+				out.f[k] = float32(v)
+			}
+			if isInt(c.dt) {
+				for k, v := range c.i {
+					out.f[k] = float32(v) // one rounding, not two
+				}
+			}
 		}
 	case isFloat(c.dt):
-		out.i = make([]int64, len(c.f))
-		for k, v := range c.f {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) || math.Abs(float64(v)) > 1<<62 {
+		src, _ := c.float64s()
+		out.i = make([]int64, len(src))
+		for k, v := range src {
+			if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > 1<<62 {
 				return nil, fmt.Errorf("cast of %v to %s is out of range", v, typeName(dt))
 			}
 			out.i[k] = int64(v)
@@ -405,38 +497,54 @@ func broadcastShapes(a, b []int) ([]int, error) {
 	return out, nil
 }
 
-// broadcastIndex returns, for every element of shape out, the index of the
-// element of a (of shape in, broadcast to out) it reads.
-func broadcastIndex(in, out []int) []int {
-	st := strides(in)
-	idx := make([]int, shapeSize(out))
-	coord := make([]int, len(out))
-	off := len(out) - len(in)
-	for k := range idx {
-		s := 0
-		for d := off; d < len(out); d++ {
-			if in[d-off] != 1 {
-				s += coord[d] * st[d-off]
+// broadcastPairs calls f(k, ia, ib) for every element k of the broadcast
+// of shapes a and b to out, with the indices of the elements of a and b it
+// reads; it allocates nothing per element.
+func broadcastPairs(a, b, out []int, f func(k, ia, ib int) error) error {
+	r := len(out)
+	// Per output axis, the step in a and b (0 where broadcast).
+	sa, sb := make([]int, r), make([]int, r)
+	for _, x := range []struct {
+		shape []int
+		step  []int
+	}{{a, sa}, {b, sb}} {
+		st := strides(x.shape)
+		off := r - len(x.shape)
+		for d := off; d < r; d++ {
+			if x.shape[d-off] != 1 {
+				x.step[d] = st[d-off]
 			}
 		}
-		idx[k] = s
-		for d := len(out) - 1; d >= 0; d-- {
+	}
+	coord := make([]int, r)
+	ia, ib := 0, 0
+	for k := range shapeSize(out) {
+		if err := f(k, ia, ib); err != nil {
+			return err
+		}
+		for d := r - 1; d >= 0; d-- {
 			coord[d]++
+			ia += sa[d]
+			ib += sb[d]
 			if coord[d] < out[d] {
 				break
 			}
+			ia -= sa[d] * out[d]
+			ib -= sb[d] * out[d]
 			coord[d] = 0
 		}
 	}
-	return idx
+	return nil
 }
 
 // arith folds Add, Sub, Mul or Div of two constants of one type, with
-// broadcasting. Integer division truncates; a division by zero is an
-// error. Values that are the batch size cannot take part.
+// broadcasting, in that type: float32 for FLOAT, float64 for DOUBLE,
+// wrapping integers. Integer division truncates; a division by zero is an
+// error. Operands of two types are an error (as in ONNX, FLOAT and DOUBLE
+// included); values that are the batch size cannot take part.
 func arith(op string, a, b *constant) (*constant, error) {
-	if a.dt != b.dt && !(isFloat(a.dt) && isFloat(b.dt)) {
-		return nil, fmt.Errorf("operands of types %s and %s", typeName(a.dt), typeName(b.dt))
+	if a.dt != b.dt {
+		return nil, fmt.Errorf("%s of operands of types %s and %s (ONNX wants one type)", op, typeName(a.dt), typeName(b.dt))
 	}
 	if a.hasSym() || b.hasSym() {
 		return nil, unsupported("arithmetic on a value that depends on the batch size")
@@ -445,43 +553,60 @@ func arith(op string, a, b *constant) (*constant, error) {
 	if err != nil {
 		return nil, err
 	}
-	ia, ib := broadcastIndex(a.shape, shape), broadcastIndex(b.shape, shape)
 	out := newConstant(a.dt, shape)
 	out.learn = a.learn || b.learn
-	if isFloat(a.dt) {
-		for k := range out.f {
-			x, y := a.f[ia[k]], b.f[ib[k]]
+	var f func(k, ia, ib int) error
+	switch a.dt {
+	case tFloat:
+		f = func(k, ia, ib int) error {
+			out.f[k] = float32(floatOp(op, float64(a.f[ia]), float64(b.f[ib])))
+			return nil
+		}
+	case tDouble:
+		f = func(k, ia, ib int) error {
+			out.d[k] = floatOp(op, a.d[ia], b.d[ib])
+			return nil
+		}
+	default:
+		f = func(k, ia, ib int) error {
+			x, y := a.i[ia], b.i[ib]
 			switch op {
 			case "Add":
-				out.f[k] = x + y
+				out.i[k] = x + y
 			case "Sub":
-				out.f[k] = x - y
+				out.i[k] = x - y
 			case "Mul":
-				out.f[k] = x * y
+				out.i[k] = x * y
 			case "Div":
-				out.f[k] = x / y
+				if y == 0 {
+					return fmt.Errorf("integer division by zero")
+				}
+				out.i[k] = x / y
 			}
+			out.i[k] = wrapInt(out.i[k], a.dt)
+			return nil
 		}
-		return out, nil
 	}
-	for k := range out.i {
-		x, y := a.i[ia[k]], b.i[ib[k]]
-		switch op {
-		case "Add":
-			out.i[k] = x + y
-		case "Sub":
-			out.i[k] = x - y
-		case "Mul":
-			out.i[k] = x * y
-		case "Div":
-			if y == 0 {
-				return nil, fmt.Errorf("integer division by zero")
-			}
-			out.i[k] = x / y
-		}
-		out.i[k] = wrapInt(out.i[k], a.dt)
+	if err := broadcastPairs(a.shape, b.shape, shape, f); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// floatOp is one of Add, Sub, Mul, Div in float64. For float32 operands
+// the float64 result rounded to float32 is float32's own result: float64
+// has more than twice float32's precision plus two bits, so the double
+// rounding of +, -, *, / is innocuous.
+func floatOp(op string, x, y float64) float64 {
+	switch op {
+	case "Add":
+		return x + y
+	case "Sub":
+		return x - y
+	case "Mul":
+		return x * y
+	}
+	return x / y
 }
 
 // transposeIndex returns, for a tensor of shape in permuted by perm, the

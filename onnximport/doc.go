@@ -101,8 +101,12 @@
 //
 // Read reads at most MaxBytes; a graph has at most MaxNodes nodes; every
 // tensor's dimensions are checked against its data and graph.MaxElements
-// before anything is allocated; values computed while importing are capped
-// by MaxFolded. Hostile files give errors, not panics (FuzzDecode,
-// FuzzGraph). Weights stored outside the file (external data) are not
-// read.
+// before anything is allocated. Constants computed while importing are
+// capped in bytes (MaxFoldedBytes beyond twice the initializers: an int64
+// costs twice a float32), and a Pad of a model tensor may make at most
+// MaxPadElements values per sample or 4 times its input's. DOUBLE
+// constants fold in float64; a FLOAT and a DOUBLE operand are an error, as
+// in ONNX. Hostile files give errors, not panics (FuzzDecode, FuzzGraph),
+// within bounded time and memory (TestBoundedWork). Weights stored outside
+// the file (external data) are not read.
 package onnximport

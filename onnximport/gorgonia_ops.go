@@ -5,6 +5,7 @@ import (
 	"hash"
 	"hash/fnv"
 	"io"
+	"slices"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
@@ -200,4 +201,165 @@ func (op *leakyGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		}
 		return op.alpha * g
 	})
+}
+
+// padOp pads a float32 tensor with a constant: before[d] values at the
+// start of axis d and after[d] at its end (ONNX's Pad in constant mode).
+// The padding exists only in the output, made when the op runs: nothing
+// of the output's size is held in the graph.
+type padOp struct {
+	opBase
+	before, after []int
+	value         float32
+}
+
+// padConstant adds x padded with value.
+func padConstant(x *gorgonia.Node, before, after []int, value float32) (*gorgonia.Node, error) {
+	if len(before) != x.Dims() || len(after) != x.Dims() {
+		return nil, fmt.Errorf("onnx.pad: pads %v %v for a tensor of rank %d", before, after, x.Dims())
+	}
+	name := fmt.Sprintf("onnx.pad(%v,%v,%g)", before, after, value)
+	return gorgonia.ApplyOp(&padOp{opBase{name}, slices.Clone(before), slices.Clone(after), value}, x)
+}
+
+func (*padOp) Arity() int { return 1 }
+
+func (*padOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(a, a)
+}
+
+func (op *padOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	if len(in) != 1 {
+		return nil, fmt.Errorf("%s: %d inputs, want 1", op.name, len(in))
+	}
+	s, ok := in[0].(tensor.Shape)
+	if !ok || len(s) != len(op.before) {
+		return nil, fmt.Errorf("%s: input shape %v", op.name, in[0])
+	}
+	out := s.Clone()
+	for d := range out {
+		out[d] += op.before[d] + op.after[d]
+	}
+	return out, nil
+}
+
+// copyWindow copies between a tensor of shape small and one of shape big that
+// holds it at offset off along each axis: into big when in is true, out
+// of it otherwise. The last axis is copied a row at a time.
+func copyWindow(small, big tensor.Shape, off []int, smallData, bigData []float32, in bool) {
+	r := len(small)
+	if small.TotalSize() == 0 {
+		return
+	}
+	if r == 0 {
+		if in {
+			bigData[0] = smallData[0]
+		} else {
+			smallData[0] = bigData[0]
+		}
+		return
+	}
+	bst := strides([]int(big))
+	row := small[r-1]
+	coord := make([]int, r-1)
+	for src := 0; src < len(smallData); src += row {
+		dst := off[r-1]
+		for d := range r - 1 {
+			dst += (coord[d] + off[d]) * bst[d]
+		}
+		if in {
+			copy(bigData[dst:dst+row], smallData[src:src+row])
+		} else {
+			copy(smallData[src:src+row], bigData[dst:dst+row])
+		}
+		for d := r - 2; d >= 0; d-- {
+			coord[d]++
+			if coord[d] < small[d] {
+				break
+			}
+			coord[d] = 0
+		}
+	}
+}
+
+func (op *padOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	if len(in) != 1 {
+		return nil, fmt.Errorf("%s: %d inputs, want 1", op.name, len(in))
+	}
+	x, err := floats(in[0])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op.name, err)
+	}
+	shape, err := op.InferShape(in[0].Shape())
+	if err != nil {
+		return nil, err
+	}
+	out := tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32))
+	dst := out.Data().([]float32)
+	if op.value != 0 {
+		for k := range dst {
+			dst[k] = op.value
+		}
+	}
+	copyWindow(in[0].Shape(), shape, op.before, x, dst, true)
+	return out, nil
+}
+
+func (*padOp) DiffWRT(int) []bool { return []bool{true} }
+
+// SymDiff returns the gradient cropped back to the input's shape.
+func (op *padOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	g, err := gorgonia.ApplyOp(&cropOp{opBase{op.name + "'"}, op.before, in[0].Shape().Clone()}, grad)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Nodes{g}, nil
+}
+
+// cropOp takes the window of shape at offset off out of its input (the
+// gradient of padOp).
+type cropOp struct {
+	opBase
+	off   []int
+	shape tensor.Shape
+}
+
+func (*cropOp) Arity() int { return 1 }
+
+func (*cropOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(a, a)
+}
+
+func (op *cropOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
+	return op.shape.Clone(), nil
+}
+
+func (op *cropOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	if len(in) != 1 {
+		return nil, fmt.Errorf("%s: %d inputs, want 1", op.name, len(in))
+	}
+	g, err := floats(in[0])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op.name, err)
+	}
+	big := in[0].Shape()
+	if len(big) != len(op.shape) {
+		return nil, fmt.Errorf("%s: input %v for output %v", op.name, big, op.shape)
+	}
+	for d := range big {
+		if op.off[d]+op.shape[d] > big[d] {
+			return nil, fmt.Errorf("%s: input %v for output %v at %v", op.name, big, op.shape, op.off)
+		}
+	}
+	out := tensor.New(tensor.WithShape(op.shape.Clone()...), tensor.Of(tensor.Float32))
+	copyWindow(op.shape, big, op.off, out.Data().([]float32), g, false)
+	return out, nil
+}
+
+func (*cropOp) DiffWRT(int) []bool { return []bool{false} }
+
+func (op *cropOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
+	return nil, fmt.Errorf("%s: no second derivative", op.name)
 }

@@ -585,12 +585,14 @@ type MaxPool struct{ window }
 // Kind returns "onnx-maxpool".
 func (*MaxPool) Kind() string { return "onnx-maxpool" }
 
-// Forward adds the max pooling (gorgonia.MaxPool2D).
+// Forward adds the max pooling (ops.MaxPool2D: gorgonia.MaxPool2D's values).
 func (l *MaxPool) Forward(_ *graph.Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 	if err := l.check("onnx-maxpool", x); err != nil {
 		return nil, err
 	}
-	return gorgonia.MaxPool2D(x, tensor.Shape{l.Kernel[0], l.Kernel[1]}, []int{l.Pad[0], l.Pad[1]}, []int{l.Stride[0], l.Stride[1]})
+	// ops.MaxPool2D takes the lock that Gorgonia's node-group counter
+	// needs when graphs are built on several goroutines at once.
+	return ops.MaxPool2D(x, tensor.Shape{l.Kernel[0], l.Kernel[1]}, []int{l.Pad[0], l.Pad[1]}, []int{l.Stride[0], l.Stride[1]})
 }
 
 // AvgPool is ONNX's 2-D AveragePool with a rectangular window, per-axis
@@ -610,7 +612,7 @@ func (*AvgPool) Kind() string { return "onnx-avgpool" }
 // Forward adds the average pooling: every channel's windows as columns
 // (im2col), summed, divided by the window size or the count of input
 // pixels in each window.
-func (l *AvgPool) Forward(_ *graph.Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
+func (l *AvgPool) Forward(sc *graph.Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 	if err := l.check("onnx-avgpool", x); err != nil {
 		return nil, err
 	}
@@ -647,7 +649,10 @@ func (l *AvgPool) Forward(_ *graph.Scope, x *gorgonia.Node) (*gorgonia.Node, err
 			}
 		}
 	}
-	y, err := gorgonia.HadamardDiv(sum, gorgonia.NewConstant(tensor.New(tensor.WithShape(s[0]*s[1], oh, ow), tensor.WithBacking(div))))
+	// Named: Gorgonia names an unnamed constant after its printout, and
+	// two large ones that print alike would become one node.
+	divisor := gorgonia.NewConstant(tensor.New(tensor.WithShape(s[0]*s[1], oh, ow), tensor.WithBacking(div)), gorgonia.WithName(sc.NodeName("divisor")))
+	y, err := gorgonia.HadamardDiv(sum, divisor)
 	if err != nil {
 		return nil, err
 	}
@@ -798,40 +803,25 @@ type Pad struct {
 // Kind returns "onnx-pad".
 func (*Pad) Kind() string { return "onnx-pad" }
 
-// Forward joins blocks of the value before and after x along each padded
-// axis.
+// Forward adds the padding (an op that makes the padded output when it
+// runs; the graph holds nothing of its size).
 func (l *Pad) Forward(_ *graph.Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 	if len(l.Before) != x.Dims()-1 || len(l.After) != len(l.Before) {
 		return nil, fmt.Errorf("onnx-pad: before %v after %v for input %v", l.Before, l.After, x.Shape())
 	}
+	out := x.Shape()[0]
 	for k := range l.Before {
-		a := k + 1
-		var parts []*gorgonia.Node
-		for _, n := range []int{l.Before[k], -1, l.After[k]} {
-			switch {
-			case n == -1:
-				parts = append(parts, x)
-			case n < 0 || n > graph.MaxElements:
-				return nil, fmt.Errorf("onnx-pad: padding %d", n)
-			case n > 0:
-				shape := x.Shape().Clone()
-				shape[a] = n
-				if shape.TotalSize() > graph.MaxElements {
-					return nil, fmt.Errorf("onnx-pad: padding block %v too large", shape)
-				}
-				v := make([]float32, shape.TotalSize())
-				for i := range v {
-					v[i] = l.Value
-				}
-				parts = append(parts, gorgonia.NewConstant(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(v))))
-			}
+		if l.Before[k] < 0 || l.After[k] < 0 || l.Before[k] > graph.MaxElements || l.After[k] > graph.MaxElements {
+			return nil, fmt.Errorf("onnx-pad: padding %v %v", l.Before, l.After)
 		}
-		if len(parts) > 1 {
-			var err error
-			if x, err = gorgonia.Concat(a, parts...); err != nil {
-				return nil, fmt.Errorf("onnx-pad: %w", err)
-			}
+		out *= x.Shape()[k+1] + l.Before[k] + l.After[k]
+		if out > graph.MaxElements {
+			return nil, fmt.Errorf("onnx-pad: the padded output of %v has more than %d values", x.Shape(), graph.MaxElements)
 		}
 	}
-	return x, nil
+	y, err := padConstant(x, append([]int{0}, l.Before...), append([]int{0}, l.After...), l.Value)
+	if err != nil {
+		return nil, fmt.Errorf("onnx-pad: %w", err)
+	}
+	return y, nil
 }

@@ -247,8 +247,8 @@ func fullShape(t *graph.Tensor) []int { return append([]int{-1}, t.Shape()...) }
 
 // paramOf returns a constant as a layer parameter of the given shape.
 func paramOf(local string, c *constant, shape []int) (param, error) {
-	if !isFloat(c.dt) {
-		return param{}, unsupported("a parameter of element type %s", typeName(c.dt))
+	if c.dt != tFloat {
+		return param{}, unsupported("a parameter of element type %s (tapenet's layers compute in float32)", typeName(c.dt))
 	}
 	if shapeSize(shape) != c.size() {
 		return param{}, fmt.Errorf("parameter %s: %d values for shape %v", local, c.size(), shape)

@@ -17,7 +17,20 @@ import (
 // room takes n values from the budget of values computed while importing
 // (MaxFolded), before they are allocated. Results that share their
 // input's values (a reshape of a constant, Identity) take nothing.
-func (nc *nodeCtx) room(n int) error { return nc.im.spend(n) }
+//
+// n values of type dt cost their bytes as held (8 for an integer, kept as
+// int64, plus one for its batch-size mark; 4 for FLOAT, 8 for DOUBLE), and
+// 8 more each when indexed, for the source index array computing them.
+func (nc *nodeCtx) room(dt int32, n int, indexed bool) error {
+	if n < 0 || n > graph.MaxElements {
+		return fmt.Errorf("a constant of %d values computed while importing (at most %d)", n, graph.MaxElements)
+	}
+	per := storeSize(dt)
+	if indexed {
+		per += 8
+	}
+	return nc.im.spend(n * per)
+}
 
 func unaryLayer(mk func(*nodeCtx) (graph.Layer, error)) handler {
 	return func(nc *nodeCtx) error {
@@ -116,13 +129,13 @@ func gemm(nc *nodeCtx) error {
 	}
 	if alpha == 1 && beta == 1 && c != nil && c.size() == units && (slices.Equal(c.shape, []int{units}) || slices.Equal(c.shape, []int{1, units})) {
 		// graph.Dense exactly: x·W + b with W stored (in, out).
+		if w.dt != tFloat || c.dt != tFloat {
+			return unsupported("Gemm of element types %s and %s (tapenet's layers compute in float32)", typeName(w.dt), typeName(c.dt))
+		}
 		wv := w.f
 		if transB != 0 {
 			_, idx := transposeIndex(w.shape, []int{1, 0})
 			wv = w.pick([]int{k, units}, idx).f
-		}
-		if !isFloat(w.dt) || !isFloat(c.dt) {
-			return unsupported("Gemm of element types %s and %s", typeName(w.dt), typeName(c.dt))
 		}
 		wp := param{local: "weight", shape: []int{k, units}, values: wv, source: w.init}
 		bp, err := paramOf("bias", c, []int{units})
@@ -210,7 +223,7 @@ func binaryOp(op string) handler {
 			if err != nil {
 				return err
 			}
-			if err := nc.room(shapeSize(shape)); err != nil {
+			if err := nc.room(a.c.dt, shapeSize(shape), false); err != nil {
 				return err
 			}
 			r, err := arith(nc.n.OpType, a.c, b.c)
@@ -246,8 +259,8 @@ func binaryOp(op string) handler {
 		if x == nil {
 			x, c, left = b.t, a.c, true
 		}
-		if !isFloat(c.dt) || c.hasSym() {
-			return unsupported("%s of a computed tensor and a %s constant", nc.n.OpType, typeName(c.dt))
+		if c.dt != tFloat || c.hasSym() {
+			return fmt.Errorf("%s of a FLOAT tensor and a %s constant: ONNX wants one type (insert a Cast)", nc.n.OpType, typeName(c.dt))
 		}
 		full := fullShape(x)
 		switch {

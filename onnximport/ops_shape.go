@@ -272,7 +272,7 @@ func transpose(nc *nodeCtx) error {
 		return err
 	}
 	if v.c != nil {
-		if err := nc.room(2 * v.c.size()); err != nil { // the index and the values
+		if err := nc.room(v.c.dt, v.c.size(), true); err != nil {
 			return err
 		}
 		shape, idx := transposeIndex(v.c.shape, perm)
@@ -358,7 +358,7 @@ func concat(nc *nodeCtx) error {
 		}
 		shape[a] += c.shape[a]
 	}
-	if err := nc.room(shapeSize(shape)); err != nil {
+	if err := nc.room(c0.dt, shapeSize(shape), false); err != nil {
 		return err
 	}
 	out := &constant{dt: c0.dt, shape: shape}
@@ -372,11 +372,7 @@ func concat(nc *nodeCtx) error {
 		for _, c := range consts {
 			chunk := shapeSize(c.shape[a:])
 			from := o * chunk
-			if c.f != nil {
-				out.f = append(out.f, c.f[from:from+chunk]...)
-				continue
-			}
-			out.i = append(out.i, c.i[from:from+chunk]...)
+			out.appendFrom(c, from, from+chunk)
 			if anySym {
 				if c.sym != nil {
 					out.sym = append(out.sym, c.sym[from:from+chunk]...)
@@ -386,13 +382,7 @@ func concat(nc *nodeCtx) error {
 			}
 		}
 	}
-	if out.f == nil && out.i == nil {
-		if isFloat(out.dt) {
-			out.f = []float32{}
-		} else {
-			out.i = []int64{}
-		}
-	}
+	out.ensure()
 	return nc.outConst(out)
 }
 
@@ -442,16 +432,9 @@ func constantOp(nc *nodeCtx) error {
 			c = &constant{dt: tInt64, shape: []int{len(v)}, i: slices.Clone(v)}
 		}
 	}
-	if c.f == nil && c.i == nil {
-		c.f, c.i = []float32{}, []int64{}
-		if isFloat(c.dt) {
-			c.i = nil
-		} else {
-			c.f = nil
-		}
-	}
+	c.ensure()
 	c.init, c.learn = "", false
-	if err := nc.room(c.size()); err != nil {
+	if err := nc.room(c.dt, c.size(), false); err != nil {
 		return err
 	}
 	return nc.outConst(c)
@@ -539,7 +522,7 @@ func gather(nc *nodeCtx) error {
 			norm[k] = int(i)
 		}
 		outer, inner := shapeSize(v.c.shape[:a]), shapeSize(v.c.shape[a+1:])
-		if err := nc.room(outer * len(norm) * inner); err != nil {
+		if err := nc.room(v.c.dt, outer*len(norm)*inner, true); err != nil {
 			return err
 		}
 		src := make([]int, 0, outer*len(norm)*inner)
@@ -813,7 +796,7 @@ func slice(nc *nodeCtx) error {
 	}
 	if v.c != nil {
 		total := shapeSize(size)
-		if err := nc.room(total); err != nil {
+		if err := nc.room(v.c.dt, total, true); err != nil {
 			return err
 		}
 		st := strides(in)
@@ -874,7 +857,7 @@ func cast(nc *nodeCtx) error {
 	}
 	v := nc.input(0)
 	if v.c != nil {
-		if err := nc.room(v.c.size()); err != nil {
+		if err := nc.room(int32(to), v.c.size(), false); err != nil {
 			return err
 		}
 		c, err := v.c.cast(int32(to))
@@ -921,25 +904,22 @@ func constantOfShape(nc *nodeCtx) error {
 		if sh.isSym(k) {
 			continue
 		}
-		if d < 0 || d > MaxFolded {
+		if d < 0 || d > graph.MaxElements {
 			return fmt.Errorf("shape %v: dimension %d out of range", sh.i, d)
 		}
 		dims[k] = int(d)
 		total *= int(d)
-		if total > MaxFolded {
-			return fmt.Errorf("shape %v: more than %d values", sh.i, MaxFolded)
+		if total > graph.MaxElements {
+			return fmt.Errorf("shape %v: more than %d values", sh.i, graph.MaxElements)
 		}
 	}
 	if !sh.hasSym() {
-		if err := nc.room(total); err != nil {
+		if err := nc.room(fill.dt, total, false); err != nil {
 			return err
 		}
 		c := newConstant(fill.dt, dims)
-		for k := range c.f {
-			c.f[k] = fill.f[0]
-		}
-		for k := range c.i {
-			c.i[k] = fill.i[0]
+		for k := range total {
+			c.setFrom(k, fill, 0)
 		}
 		return nc.outConst(c)
 	}
@@ -980,17 +960,14 @@ func pad(nc *nodeCtx) error {
 	if err != nil || len(pc.shape) != 1 {
 		return fmt.Errorf("pads %v: want a vector of integers", pc)
 	}
-	value := float32(0)
+	var fill *constant // the padding value, of the input's type; nil: zero
 	if nc.input(2) != nil {
-		vc, err := nc.constIn(2, "constant_value")
-		if err != nil {
+		if fill, err = nc.constIn(2, "constant_value"); err != nil {
 			return err
 		}
-		f, err := vc.floats32()
-		if err != nil || len(f) != 1 {
-			return fmt.Errorf("constant_value %v: want one value", vc)
+		if fill.size() != 1 || fill.hasSym() {
+			return fmt.Errorf("constant_value %v: want one value", fill)
 		}
-		value = f[0]
 	}
 	v := nc.input(0)
 	in := fullShape0(v)
@@ -1020,8 +997,11 @@ func pad(nc *nodeCtx) error {
 			out[k] = in[k] + int(pads[k]+pads[r+k])
 		}
 		total := shapeSize(out)
-		if err := nc.room(total); err != nil {
+		if err := nc.room(v.c.dt, total, false); err != nil {
 			return err
+		}
+		if fill != nil && fill.dt != v.c.dt {
+			return fmt.Errorf("constant_value of type %s for data of type %s", typeName(fill.dt), typeName(v.c.dt))
 		}
 		c := newConstant(v.c.dt, out)
 		c.learn = v.c.learn
@@ -1035,11 +1015,7 @@ func pad(nc *nodeCtx) error {
 			for d := range r {
 				dst += (coord[d] + int(pads[d])) * st[d]
 			}
-			if c.f != nil {
-				c.f[dst] = v.c.f[k]
-			} else {
-				c.i[dst] = v.c.i[k]
-			}
+			c.setFrom(dst, v.c, k)
 			for d := r - 1; d >= 0; d-- {
 				coord[d]++
 				if coord[d] < in[d] {
@@ -1060,10 +1036,8 @@ func pad(nc *nodeCtx) error {
 			if inside {
 				continue
 			}
-			if c.f != nil {
-				c.f[k] = value
-			} else {
-				c.i[k] = int64(value)
+			if fill != nil {
+				c.setFrom(k, fill, 0)
 			}
 		}
 		return nc.outConst(c)
@@ -1071,9 +1045,28 @@ func pad(nc *nodeCtx) error {
 	if pads[0] != 0 || pads[r] != 0 {
 		return unsupported("Pad of the batch axis")
 	}
+	// Padding that multiplies a sample's size is no model's (it is a way to
+	// make a few bytes of file cost gigabytes per run): refused at once.
+	sample, padded := shapeSize(in[1:]), 1
+	for k := 1; k < r; k++ {
+		padded *= in[k] + int(pads[k]+pads[r+k])
+		if padded > graph.MaxElements {
+			break
+		}
+	}
+	if padded > MaxPadElements && padded > 4*sample {
+		return fmt.Errorf("pads %v make samples of %v (%d values) %d values each: at most %d values, or 4 times the input's, per sample", pads, in[1:], sample, padded, MaxPadElements)
+	}
 	before, after := make([]int, r-1), make([]int, r-1)
 	for k := 1; k < r; k++ {
 		before[k-1], after[k-1] = int(pads[k]), int(pads[r+k])
+	}
+	value := float32(0)
+	if fill != nil {
+		if fill.dt != tFloat {
+			return fmt.Errorf("constant_value %v for a FLOAT tensor: want one FLOAT value", fill)
+		}
+		value = fill.f[0]
 	}
 	t, err := nc.apply(&Pad{Before: before, After: after, Value: value}, nil, v.t)
 	if err != nil {

@@ -24,9 +24,15 @@ const (
 	MaxBytes = 1 << 30
 	// MaxNodes caps the number of nodes of a graph.
 	MaxNodes = graph.MaxLayers
-	// MaxFolded caps the values of all tensors computed while importing
-	// (folded shape arithmetic, ConstantOfShape), beyond the initializers.
-	MaxFolded = 1 << 26
+	// MaxFoldedBytes caps the memory of all tensors computed while
+	// importing (folded shape arithmetic, ConstantOfShape, Pad of
+	// constants, and the index arrays that compute them), beyond twice the
+	// initializers' own size: bytes, not values, as an int64 value costs
+	// twice a float32 one.
+	MaxFoldedBytes = 64 << 20
+	// MaxPadElements caps the values per sample a Pad of a model tensor
+	// makes, unless they are at most 4 times the input sample's.
+	MaxPadElements = 1 << 22
 )
 
 // ErrUnsupported is wrapped by every error about an operator, attribute,
@@ -143,7 +149,6 @@ func FromProto(mp *onnx.ModelProto) (m *graph.Model, err error) {
 		names:  map[string]bool{},
 		shared: map[string]graph.Layer{},
 		owner:  map[string]string{},
-		budget: MaxFolded,
 		node:   -1,
 	}
 	defer func() {
@@ -167,6 +172,7 @@ func FromProto(mp *onnx.ModelProto) (m *graph.Model, err error) {
 	if len(g.SparseInitializer) > 0 {
 		return nil, fmt.Errorf("onnx: %w", unsupported("sparse initializers"))
 	}
+	im.budget = MaxFoldedBytes
 	for _, t := range g.Initializer {
 		c, err := tensorFromProto(t, graph.MaxElements)
 		if err != nil {
@@ -176,6 +182,7 @@ func FromProto(mp *onnx.ModelProto) (m *graph.Model, err error) {
 			return nil, fmt.Errorf("onnx: an initializer has no name")
 		}
 		im.values[t.Name] = &value{c: c}
+		im.budget += 2 * c.bytes()
 	}
 	var inputs []*graph.Tensor
 	for _, vi := range g.Input {
@@ -259,7 +266,7 @@ type importer struct {
 	names   map[string]bool        // input and layer names taken
 	shared  map[string]graph.Layer // layer by key, for layers applied again
 	owner   map[string]string      // initializer -> key of the layer holding it
-	budget  int                    // folded values left
+	budget  int                    // bytes left for folded constants
 }
 
 type pendingLayer struct {
@@ -401,10 +408,10 @@ func (im *importer) prune() (needed []bool, used map[string]bool, err error) {
 	return needed, used, nil
 }
 
-// spend takes n values from the folding budget.
+// spend takes n bytes from the folding budget.
 func (im *importer) spend(n int) error {
 	if n < 0 || n > im.budget {
-		return fmt.Errorf("constants computed while importing exceed %d values", MaxFolded)
+		return fmt.Errorf("constants computed while importing would take more than %d MiB more (at most %d MiB beyond twice the initializers)", n>>20, MaxFoldedBytes>>20)
 	}
 	im.budget -= n
 	return nil

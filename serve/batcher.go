@@ -20,7 +20,7 @@ var (
 // job is one request's samples on their way through the batcher.
 type job struct {
 	ctx  context.Context
-	x    []float32   // n samples of the model's input, row-major
+	xs   []values    // per model input, n samples row-major
 	n    int         // samples
 	outs [][]float32 // per model output, n rows; set before done closes
 	err  error
@@ -37,7 +37,8 @@ type job struct {
 // compiles them all before the server reports ready.
 type batcher struct {
 	m        *graph.Model
-	in       int   // values per sample
+	inputs   []graph.InputSpec
+	ins      []int // values per sample of each input
 	outSizes []int // values per sample of each output
 	maxBatch int
 	maxDelay time.Duration
@@ -58,8 +59,11 @@ type batcher struct {
 
 func newBatcher(m *graph.Model, workers, maxBatch int, maxDelay time.Duration, queue int, observe func(int, time.Duration)) *batcher {
 	b := &batcher{
-		m: m, in: product(m.Input()), maxBatch: maxBatch, maxDelay: maxDelay,
+		m: m, inputs: m.Inputs(), maxBatch: maxBatch, maxDelay: maxDelay,
 		queue: make(chan *job, queue), stop: make(chan struct{}), observe: observe,
+	}
+	for _, in := range b.inputs {
+		b.ins = append(b.ins, product(in.Shape))
 	}
 	for i := range m.Outputs() {
 		b.outSizes = append(b.outSizes, product(m.OutputShape(i)))
@@ -94,8 +98,8 @@ func (b *batcher) bucket(n int) int {
 // submit queues n samples and waits for their outputs. It fails at once
 // with ErrBusy when the queue is full, and returns ctx's error if the
 // caller gives up first.
-func (b *batcher) submit(ctx context.Context, x []float32, n int) ([][]float32, error) {
-	j := &job{ctx: ctx, x: x, n: n, done: make(chan struct{})}
+func (b *batcher) submit(ctx context.Context, xs []values, n int) ([][]float32, error) {
+	j := &job{ctx: ctx, xs: xs, n: n, done: make(chan struct{})}
 	select {
 	case <-b.stop:
 		return nil, ErrStopping
@@ -136,7 +140,7 @@ func (b *batcher) worker(pr *graph.Predictor) {
 	var err error
 	b.compile.Lock()
 	for _, s := range b.buckets() {
-		if _, err = b.run(pr, make([]float32, s*b.in), s, false); err != nil {
+		if _, err = b.run(pr, b.zeros(s), s, false); err != nil {
 			err = fmt.Errorf("warm-up at batch %d: %w", s, err)
 			break
 		}
@@ -212,22 +216,28 @@ func (b *batcher) runJobs(pr *graph.Predictor, jobs []*job) {
 	if n == 0 {
 		return
 	}
-	x := live[0].x
+	xs := live[0].xs
 	if len(live) > 1 {
-		x = make([]float32, 0, n*b.in)
-		for _, j := range live {
-			x = append(x, j.x...)
+		xs = make([]values, len(b.ins))
+		for i, per := range b.ins {
+			for _, j := range live {
+				xs[i] = appendValues(xs[i], j.xs[i], n*per)
+			}
 		}
 	}
 	outs := make([][]float32, len(b.outSizes))
 	var err error
 	for start := 0; start < n && err == nil; start += b.maxBatch {
 		end := min(start+b.maxBatch, n)
-		var part [][]float32
-		part, err = b.run(pr, x[start*b.in:end*b.in], end-start, true)
+		part := make([]values, len(xs))
+		for i, per := range b.ins {
+			part[i] = sliceValues(xs[i], start*per, end*per)
+		}
+		var partOut [][]float32
+		partOut, err = b.run(pr, part, end-start, true)
 		for i := range outs {
 			if err == nil {
-				outs[i] = append(outs[i], part[i]...)
+				outs[i] = append(outs[i], partOut[i]...)
 			}
 		}
 	}
@@ -246,16 +256,36 @@ func (b *batcher) runJobs(pr *graph.Predictor, jobs []*job) {
 	}
 }
 
+// zeros returns s samples of zeros for every input (warm-up).
+func (b *batcher) zeros(s int) []values {
+	xs := make([]values, len(b.ins))
+	for i, per := range b.ins {
+		xs[i] = appendZeros(xs[i], b.inputs[i].DType, s*per)
+	}
+	return xs
+}
+
 // run runs n <= maxBatch samples, padded with zeros to their bucket, and
 // returns each output's first n rows; observe reports it to the metrics.
-func (b *batcher) run(pr *graph.Predictor, x []float32, n int, observe bool) ([][]float32, error) {
+// An input of a fixed batch (InputSpec.Batch) is never padded: its jobs
+// hold exactly that many samples.
+func (b *batcher) run(pr *graph.Predictor, xs []values, n int, observe bool) ([][]float32, error) {
 	size := b.bucket(n)
-	if size > n {
-		x = append(append(make([]float32, 0, size*b.in), x...), make([]float32, (size-n)*b.in)...)
+	ts := make([]*tensor.Dense, len(xs))
+	for i, x := range xs {
+		per := b.ins[i]
+		if size > n {
+			x = appendZeros(appendValues(values{}, x, size*per), b.inputs[i].DType, (size-n)*per)
+		}
+		shape := append([]int{size}, b.inputs[i].Shape...)
+		if x.i != nil {
+			ts[i] = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(x.i))
+		} else {
+			ts[i] = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(x.f))
+		}
 	}
-	shape := append([]int{size}, b.m.Input()...)
 	start := time.Now()
-	outs, err := pr.Predict(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(x)))
+	outs, err := pr.Predict(ts...)
 	if err != nil {
 		return nil, fmt.Errorf("model run: %w", err)
 	}
@@ -274,6 +304,45 @@ func (b *batcher) run(pr *graph.Predictor, x []float32, n int, observe bool) ([]
 		res[i] = data[:n*per]
 	}
 	return res, nil
+}
+
+// appendValues appends src to dst (of room for capacity elements).
+func appendValues(dst, src values, capacity int) values {
+	if src.i != nil {
+		if dst.i == nil {
+			dst.i = make([]int64, 0, capacity)
+		}
+		dst.i = append(dst.i, src.i...)
+		return dst
+	}
+	if dst.f == nil {
+		dst.f = make([]float32, 0, capacity)
+	}
+	dst.f = append(dst.f, src.f...)
+	return dst
+}
+
+// appendZeros appends k zeros of the input's element type.
+func appendZeros(dst values, d graph.DType, k int) values {
+	if d.Or() == graph.Int64 {
+		dst.i = append(dst.i, make([]int64, k)...)
+		if dst.i == nil {
+			dst.i = []int64{}
+		}
+		return dst
+	}
+	dst.f = append(dst.f, make([]float32, k)...)
+	if dst.f == nil {
+		dst.f = []float32{}
+	}
+	return dst
+}
+
+func sliceValues(v values, from, to int) values {
+	if v.i != nil {
+		return values{i: v.i[from:to]}
+	}
+	return values{f: v.f[from:to]}
 }
 
 func product(shape []int) int {

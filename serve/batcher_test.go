@@ -26,13 +26,13 @@ func TestBatcherQueue(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	first := make(chan error, 1)
 	go func() {
-		_, err := b.submit(ctx, make([]float32, 3), 1)
+		_, err := b.submit(ctx, []values{{f: make([]float32, 3)}}, 1)
 		first <- err
 	}()
 	for len(b.queue) == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	if _, err := b.submit(context.Background(), make([]float32, 3), 1); !errors.Is(err, ErrBusy) {
+	if _, err := b.submit(context.Background(), []values{{f: make([]float32, 3)}}, 1); !errors.Is(err, ErrBusy) {
 		t.Errorf("queue full: %v, want ErrBusy", err)
 	}
 	cancel()
@@ -40,7 +40,7 @@ func TestBatcherQueue(t *testing.T) {
 		t.Errorf("caller gave up: %v", err)
 	}
 	b.close()
-	if _, err := b.submit(context.Background(), make([]float32, 3), 1); !errors.Is(err, ErrStopping) {
+	if _, err := b.submit(context.Background(), []values{{f: make([]float32, 3)}}, 1); !errors.Is(err, ErrStopping) {
 		t.Errorf("after close: %v, want ErrStopping", err)
 	}
 }
@@ -97,7 +97,7 @@ func TestBatcherRows(t *testing.T) {
 	sizes := []int{1, 3, 2, 9, 1, 4}
 	for k, n := range sizes {
 		go func() {
-			out, err := b.submit(ctx, x(n, k), n)
+			out, err := b.submit(ctx, []values{{f: x(n, k)}}, n)
 			results <- res{k, out, err}
 		}()
 	}
@@ -112,7 +112,7 @@ func TestBatcherRows(t *testing.T) {
 			t.Fatalf("job of %d samples: %d outputs of %d values", n, len(r.out), len(r.out[0]))
 		}
 		for i := range n {
-			want, err := ref.submit(ctx, in[3*i:3*i+3], 1)
+			want, err := ref.submit(ctx, []values{{f: in[3*i : 3*i+3]}}, 1)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -63,10 +63,11 @@ type inferResponse struct {
 }
 
 type responseOutput struct {
-	Name     string    `json:"name"`
-	Shape    []int     `json:"shape"`
-	Datatype string    `json:"datatype"`
-	Data     []float32 `json:"data"`
+	Name       string         `json:"name"`
+	Shape      []int          `json:"shape"`
+	Datatype   string         `json:"datatype"`
+	Parameters map[string]any `json:"parameters,omitempty"`
+	Data       any            `json:"data,omitempty"` // []float32, or []string for a classification; none when binary
 }
 
 // errorResponse is the body of every error answer: {"error": "..."}.
@@ -92,10 +93,22 @@ var errData = errors.New("data")
 // model inputs: FP32 values as they are (they must be finite), UINT8 pixel
 // values divided by 255. It never reads more than total elements.
 func parseData(raw []byte, shape []int, total int, dtype string) ([]float32, error) {
-	p := dataParser{b: raw, dtype: dtype, total: total, out: make([]float32, 0, total)}
+	v, err := parseValues(raw, shape, total, dtype)
+	return v.f, err
+}
+
+// parseValues is parseData for every datatype a model input takes: FP32
+// and UINT8 as float32, INT64 and INT32 as int64.
+func parseValues(raw []byte, shape []int, total int, dtype string) (values, error) {
+	p := dataParser{b: raw, dtype: dtype, total: total}
+	if dtype == "INT64" || dtype == "INT32" {
+		p.ints = make([]int64, 0, total)
+	} else {
+		p.out = make([]float32, 0, total)
+	}
 	p.space()
 	if p.i >= len(p.b) || p.b[p.i] != '[' {
-		return nil, fmt.Errorf("data must be a JSON array of %d numbers, flat or nested as the shape %v", total, shape)
+		return values{}, fmt.Errorf("data must be a JSON array of %d numbers, flat or nested as the shape %v", total, shape)
 	}
 	// Flat, or nested: told by what the outer array holds first.
 	j := p.i + 1
@@ -109,16 +122,16 @@ func parseData(raw []byte, shape []int, total int, dtype string) ([]float32, err
 		err = p.array(total, "")
 	}
 	if err != nil {
-		return nil, err
+		return values{}, err
 	}
 	p.space()
 	if p.i != len(p.b) {
-		return nil, fmt.Errorf("%w: unexpected bytes after the array", errData)
+		return values{}, fmt.Errorf("%w: unexpected bytes after the array", errData)
 	}
-	if len(p.out) != total {
-		return nil, fmt.Errorf("data has %d elements, shape %v needs %d", len(p.out), shape, total)
+	if p.n() != total {
+		return values{}, fmt.Errorf("data has %d elements, shape %v needs %d", p.n(), shape, total)
 	}
-	return p.out, nil
+	return values{f: p.out, i: p.ints}, nil
 }
 
 type dataParser struct {
@@ -126,8 +139,12 @@ type dataParser struct {
 	i     int
 	dtype string
 	total int
-	out   []float32
+	out   []float32 // FP32, UINT8
+	ints  []int64   // INT64, INT32
 }
+
+// n returns the number of elements read so far.
+func (p *dataParser) n() int { return len(p.out) + len(p.ints) }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
@@ -144,26 +161,26 @@ func (p *dataParser) nested(shape []int) error {
 	}
 	p.space()
 	if p.i >= len(p.b) || p.b[p.i] != '[' {
-		return fmt.Errorf("data near element %d: want an array (data is flat, or nested as deep as the shape)", len(p.out))
+		return fmt.Errorf("data near element %d: want an array (data is flat, or nested as deep as the shape)", p.n())
 	}
 	p.i++
 	for k := 0; ; k++ {
 		p.space()
 		if p.i < len(p.b) && p.b[p.i] == ']' {
 			if k != shape[0] {
-				return fmt.Errorf("data near element %d: a nested array has %d entries, the shape wants %d", len(p.out), k, shape[0])
+				return fmt.Errorf("data near element %d: a nested array has %d entries, the shape wants %d", p.n(), k, shape[0])
 			}
 			p.i++
 			return nil
 		}
 		if k > 0 {
 			if p.i >= len(p.b) || p.b[p.i] != ',' {
-				return fmt.Errorf("%w: malformed array near element %d", errData, len(p.out))
+				return fmt.Errorf("%w: malformed array near element %d", errData, p.n())
 			}
 			p.i++
 		}
 		if k >= shape[0] {
-			return fmt.Errorf("data near element %d: a nested array has more than %d entries, as the shape wants", len(p.out), shape[0])
+			return fmt.Errorf("data near element %d: a nested array has more than %d entries, as the shape wants", p.n(), shape[0])
 		}
 		if err := p.nested(shape[1:]); err != nil {
 			return err
@@ -175,7 +192,7 @@ func (p *dataParser) nested(shape []int) error {
 func (p *dataParser) array(n int, hint string) error {
 	p.space()
 	if p.i >= len(p.b) || p.b[p.i] != '[' {
-		return fmt.Errorf("data near element %d: want an array (data is flat, or nested as deep as the shape)", len(p.out))
+		return fmt.Errorf("data near element %d: want an array (data is flat, or nested as deep as the shape)", p.n())
 	}
 	p.i++
 	for k := 0; ; k++ {
@@ -189,15 +206,15 @@ func (p *dataParser) array(n int, hint string) error {
 		}
 		if k > 0 {
 			if p.i >= len(p.b) || p.b[p.i] != ',' {
-				return fmt.Errorf("%w: malformed array near element %d", errData, len(p.out))
+				return fmt.Errorf("%w: malformed array near element %d", errData, p.n())
 			}
 			p.i++
 			p.space()
 			if p.i < len(p.b) && p.b[p.i] == ']' {
-				return fmt.Errorf("%w: malformed array near element %d (a comma before ']')", errData, len(p.out))
+				return fmt.Errorf("%w: malformed array near element %d (a comma before ']')", errData, p.n())
 			}
 		}
-		if k >= n || len(p.out) >= p.total {
+		if k >= n || p.n() >= p.total {
 			return fmt.Errorf("data has more than the %d elements the shape wants%s", n, hint)
 		}
 		if err := p.number(); err != nil {
@@ -213,7 +230,7 @@ func (p *dataParser) number() error {
 		p.i++
 	}
 	tok := string(p.b[start:p.i])
-	k := len(p.out)
+	k := p.n()
 	if !jsonNumber(tok) {
 		if len(tok) > 24 {
 			tok = tok[:24] + "..."
@@ -224,6 +241,16 @@ func (p *dataParser) number() error {
 		return fmt.Errorf("data element %d: %s is not a number (NaN and infinities are not allowed)", k, strconv.Quote(tok))
 	}
 	switch p.dtype {
+	case "INT64", "INT32":
+		bits := 64
+		if p.dtype == "INT32" {
+			bits = 32
+		}
+		v, err := strconv.ParseInt(tok, 10, bits)
+		if err != nil {
+			return fmt.Errorf("data element %d: %s is not an %s", k, tok, p.dtype)
+		}
+		p.ints = append(p.ints, v)
 	case "UINT8":
 		v, err := strconv.ParseUint(tok, 10, 8)
 		if err != nil {

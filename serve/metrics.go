@@ -18,33 +18,32 @@ type metrics struct {
 	requests  *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
 	inFlight  prometheus.Gauge
-	batchSize prometheus.Histogram
-	runTime   prometheus.Histogram
+	batchSize *prometheus.HistogramVec
+	runTime   *prometheus.HistogramVec
 }
 
-func newMetrics(model string) *metrics {
+func newMetrics() *metrics {
 	reg := prometheus.NewRegistry()
-	labels := prometheus.Labels{"model": model}
 	m := &metrics{
 		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tapenet_http_requests_total", Help: "HTTP requests answered, by route pattern and status code.", ConstLabels: labels,
-		}, []string{"route", "code"}),
+			Name: "tapenet_http_requests_total", Help: "HTTP requests answered, by model (empty for none), route pattern and status code.",
+		}, []string{"model", "route", "code"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "tapenet_http_request_duration_seconds", Help: "Time from a request's arrival to its answer, by route pattern.", ConstLabels: labels,
+			Name: "tapenet_http_request_duration_seconds", Help: "Time from a request's arrival to its answer, by model and route pattern.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18), // 0.1 ms .. 13 s
-		}, []string{"route"}),
+		}, []string{"model", "route"}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "tapenet_http_requests_in_flight", Help: "Requests being handled now.", ConstLabels: labels,
+			Name: "tapenet_http_requests_in_flight", Help: "Requests being handled now.",
 		}),
-		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "tapenet_batch_size", Help: "Samples per model run (dynamic batches, before padding).", ConstLabels: labels,
+		batchSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "tapenet_batch_size", Help: "Samples per model run (dynamic batches, before padding), by model.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 11), // 1 .. 1024
-		}),
-		runTime: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "tapenet_model_run_seconds", Help: "Time of one model run over a batch.", ConstLabels: labels,
+		}, []string{"model"}),
+		runTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "tapenet_model_run_seconds", Help: "Time of one model run over a batch, by model.",
 			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16), // 50 us .. 1.6 s
-		}),
+		}, []string{"model"}),
 	}
 	reg.MustRegister(m.requests, m.latency, m.inFlight, m.batchSize, m.runTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -52,9 +51,18 @@ func newMetrics(model string) *metrics {
 }
 
 // observeBatch records one model run.
-func (m *metrics) observeBatch(samples int, run time.Duration) {
-	m.batchSize.Observe(float64(samples))
-	m.runTime.Observe(run.Seconds())
+func (m *metrics) observeBatch(model string, samples int, run time.Duration) {
+	m.batchSize.WithLabelValues(model).Observe(float64(samples))
+	m.runTime.WithLabelValues(model).Observe(run.Seconds())
+}
+
+// forget drops an unloaded model's series.
+func (m *metrics) forget(model string) {
+	labels := prometheus.Labels{"model": model}
+	m.requests.DeletePartialMatch(labels)
+	m.latency.DeletePartialMatch(labels)
+	m.batchSize.DeletePartialMatch(labels)
+	m.runTime.DeletePartialMatch(labels)
 }
 
 // handler serves the registry in Prometheus' text format.
@@ -85,9 +93,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// instrument counts requests by the route pattern they matched (bounded:
-// never the raw path), times them and tracks those in flight.
-func (m *metrics) instrument(next http.Handler) http.Handler {
+// instrument counts requests by the model they name (only a served one:
+// bounded) and the route pattern they matched (bounded: never the raw
+// path), times them and tracks those in flight.
+func (m *metrics) instrument(next http.Handler, known func(string) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		m.inFlight.Inc()
@@ -102,7 +111,11 @@ func (m *metrics) instrument(next http.Handler) http.Handler {
 		if code == 0 {
 			code = http.StatusOK
 		}
-		m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
-		m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		model := r.PathValue("name")
+		if model != "" && !known(model) {
+			model = ""
+		}
+		m.requests.WithLabelValues(model, route, strconv.Itoa(code)).Inc()
+		m.latency.WithLabelValues(model, route).Observe(time.Since(start).Seconds())
 	})
 }

@@ -139,7 +139,7 @@ func inFlight(srv http.Handler) int {
 	rec := httptest.NewRecorder()
 	srv.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	for line := range strings.SplitSeq(rec.Body.String(), "\n") {
-		if strings.HasPrefix(line, "tapenet_http_requests_in_flight{") {
+		if strings.HasPrefix(line, "tapenet_http_requests_in_flight ") {
 			var v int
 			fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v)
 			return v
@@ -210,7 +210,7 @@ func TestHealthAndMetadata(t *testing.T) {
 			}{
 				{"/v2/health/live", 200, ""},
 				{"/v2/health/ready", 200, ""},
-				{"/v2", 200, `{"name":"tapenet","version":"test","extensions":[]}`},
+				{"/v2", 200, `{"name":"tapenet","version":"test","extensions":["binary_tensor_data","classification"]}`},
 				{"/v2/models/" + model, 200, `{"name":"` + model + `","versions":["1"],"platform":"tapenet","inputs":[{"name":"input","datatype":"FP32","shape":` + inShape + `}],"outputs":[{"name":"softmax1","datatype":"FP32","shape":[-1,10]}]}`},
 				{"/v2/models/" + model + "/versions/1", 200, `{"name":"` + model + `","versions":["1"],"platform":"tapenet","inputs":[{"name":"input","datatype":"FP32","shape":` + inShape + `}],"outputs":[{"name":"softmax1","datatype":"FP32","shape":[-1,10]}]}`},
 				{"/v2/models/" + model + "/ready", 200, ""},
@@ -354,9 +354,10 @@ func TestInferBadRequests(t *testing.T) {
 		{"NaN as a string", "POST", url, body("[1,784]", "FP32", `["NaN"`+strings.Repeat(",0", 783)+"]"), 400, `data element 0: "\"NaN\"" is not a number`},
 		{"Infinity", "POST", url, body("[1,784]", "FP32", "[0,Infinity"+strings.Repeat(",0", 782)+"]"), 400, "invalid JSON"},
 		{"beyond FP32", "POST", url, body("[1,784]", "FP32", "[1e39"+strings.Repeat(",0", 783)+"]"), 400, "data element 0: 1e39 is outside the FP32 range"},
-		{"no inputs", "POST", url, `{"inputs":[]}`, 400, `request has no inputs; the model has one, "input"`},
-		{"two inputs", "POST", url, `{"inputs":[` + strings.Repeat(`{"name":"input","shape":[1,784],"datatype":"FP32","data":`+zeros(784)+`},`, 1) + `{"name":"b","shape":[1],"datatype":"FP32","data":[0]}]}`, 400, "request has 2 inputs"},
-		{"wrong input name", "POST", url, strings.Replace(good, `"input"`, `"pixels"`, 1), 400, `unknown input "pixels" (the model's input is "input")`},
+		{"no inputs", "POST", url, `{"inputs":[]}`, 400, `request has no inputs; model mlp takes "input"`},
+		{"two inputs", "POST", url, `{"inputs":[` + strings.Repeat(`{"name":"input","shape":[1,784],"datatype":"FP32","data":`+zeros(784)+`},`, 1) + `{"name":"b","shape":[1],"datatype":"FP32","data":[0]}]}`, 400, `unknown input "b" (model mlp takes "input")`},
+		{"input twice", "POST", url, strings.Replace(good, "}]}", "},"+strings.TrimSuffix(strings.TrimPrefix(good, `{"inputs":[`), "]}")+"]}", 1), 400, `input "input" given twice`},
+		{"wrong input name", "POST", url, strings.Replace(good, `"input"`, `"pixels"`, 1), 400, `unknown input "pixels" (model mlp takes "input")`},
 		{"wrong datatype", "POST", url, body("[1,784]", "FP64", zeros(784)), 400, `datatype "FP64" not supported`},
 		{"BYTES datatype", "POST", url, body("[1,784]", "BYTES", zeros(784)), 400, `datatype "BYTES" not supported`},
 		{"rank 1 shape", "POST", url, body("[784]", "FP32", zeros(784)), 400, "shape [784], want [-1,784] or [-1,1,28,28] or [-1,28,28]"},
@@ -374,7 +375,12 @@ func TestInferBadRequests(t *testing.T) {
 		{"UINT8 fraction", "POST", url, body("[1,784]", "UINT8", "[0.5"+strings.Repeat(",0", 783)+"]"), 400, "data element 0: 0.5 is not a UINT8"},
 		{"data missing", "POST", url, `{"inputs":[{"name":"input","shape":[1,784],"datatype":"FP32"}]}`, 400, `input "input": no data`},
 		{"data not an array", "POST", url, body("[1,784]", "FP32", `{"a":1}`), 400, "data must be a JSON array"},
-		{"unknown output", "POST", url, strings.TrimSuffix(good, "}") + `,"outputs":[{"name":"logits"}]}`, 400, `unknown output "logits" (the model's outputs: softmax1)`},
+		{"unknown output", "POST", url, strings.TrimSuffix(good, "}") + `,"outputs":[{"name":"logits"}]}`, 400, `unknown output "logits" (model mlp has "softmax1")`},
+		{"output twice", "POST", url, strings.TrimSuffix(good, "}") + `,"outputs":[{"name":"softmax1"},{"name":"softmax1"}]}`, 400, `output "softmax1" named twice`},
+		{"outputs 150000 times", "POST", url, strings.TrimSuffix(good, "}") + `,"outputs":[` + strings.Repeat(`{"name":"softmax1"},`, 150000) + `{"name":"softmax1"}]}`, 400, `output "softmax1" named twice`},
+		{"classification 0", "POST", url, strings.TrimSuffix(good, "}") + `,"outputs":[{"name":"softmax1","parameters":{"classification":0}}]}`, 400, `classification must be at least 1`},
+		{"classification 11", "POST", url, strings.TrimSuffix(good, "}") + `,"outputs":[{"name":"softmax1","parameters":{"classification":11}}]}`, 400, `classification 11, want 1 to 10`},
+		{"binary without header", "POST", url, `{"inputs":[{"name":"input","shape":[1,784],"datatype":"FP32","parameters":{"binary_data_size":3136}}]}` + "\x00\x00", 400, `needs the Inference-Header-Content-Length header`},
 		{"too many samples", "POST", url, body("[65,784]", "FP32", zeros(65*784)), 413, "65 samples, at most 64 in one request"},
 		{"unknown model", "POST", ts.URL + "/v2/models/resnet50/infer", good, 404, `unknown model "resnet50" (this server serves "mlp")`},
 		{"GET infer", "GET", url, "", 405, "GET /v2/models/mlp/infer: method not allowed (use POST)"},
@@ -653,10 +659,10 @@ func TestMetrics(t *testing.T) {
 	for _, want := range []string{
 		`tapenet_http_requests_total{code="200",model="mlp",route="POST /v2/models/{name}/infer"} 1`,
 		`tapenet_http_requests_total{code="400",model="mlp",route="POST /v2/models/{name}/infer"} 1`,
-		`tapenet_http_requests_total{code="200",model="mlp",route="GET /v2/health/ready"} 1`,
-		`tapenet_http_requests_total{code="404",model="mlp",route="/"} 1`,
+		`tapenet_http_requests_total{code="200",model="",route="GET /v2/health/ready"} 1`,
+		`tapenet_http_requests_total{code="404",model="",route="/"} 1`,
 		`tapenet_http_request_duration_seconds_count{model="mlp",route="POST /v2/models/{name}/infer"} 2`,
-		`tapenet_http_requests_in_flight{model="mlp"} 1`, // the /metrics request itself
+		`tapenet_http_requests_in_flight 1`, // the /metrics request itself
 		`tapenet_batch_size_count{model="mlp"} 1`,
 		`tapenet_model_run_seconds_count{model="mlp"} 1`,
 		`go_goroutines `,
@@ -748,8 +754,11 @@ func TestNewErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := serve.New(two, serve.Options{}); err == nil || !strings.Contains(err.Error(), "2 inputs") {
+	srv, err := serve.New(two, serve.Options{})
+	if err != nil {
 		t.Errorf("model of two inputs: %v", err)
+	} else {
+		srv.Close()
 	}
 	if _, err := serve.New(loadModel("mlp"), serve.Options{MaxBatch: 5000}); err == nil {
 		t.Error("max batch 5000 accepted")

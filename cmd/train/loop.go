@@ -68,7 +68,11 @@ func (o *options) train(fs *cli.Flags, res *resumed, lc *curves, stdout, stderr 
 	if res == nil && o.init == "" {
 		m.Init(o.seed)
 	}
-	tr, err := train.NewTrainer(m, o.trainConfig(m, steps))
+	cfg, err := o.trainConfig(m, steps)
+	if err != nil {
+		return err
+	}
+	tr, err := train.NewTrainer(m, cfg)
 	if err != nil {
 		return err
 	}

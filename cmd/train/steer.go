@@ -133,15 +133,19 @@ func defaultTo(v, d float64) float64 {
 }
 
 // trainConfig is the Trainer configuration of the flags.
-func (o *options) trainConfig(m *graph.Model, steps int) train.Config {
+func (o *options) trainConfig(m *graph.Model, steps int) (train.Config, error) {
+	opt, err := train.OptimizerByName(o.optimizer, train.OptimizerOptions{Momentum: o.momentum, WeightDecay: o.weightDecay})
+	if err != nil {
+		return train.Config{}, cli.Usagef("--optimizer: %v", err)
+	}
 	cfg := train.Config{
-		Optimizer: o.optimizer, LearningRate: o.lr, Momentum: o.momentum, WeightDecay: o.weightDecay,
+		Optimizer: opt, LearningRate: o.lr,
 		ClipNorm: o.clipNorm, Schedule: o.lrSchedule(steps), Seed: o.seed,
 	}
 	if o.noDecayBiasNorm {
 		cfg.NoDecay = train.BiasAndNormParams(m)
 	}
-	return cfg
+	return cfg, nil
 }
 
 // withDropout returns m (a stack of layers) with a Dropout layer of the

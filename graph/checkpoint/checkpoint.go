@@ -395,7 +395,7 @@ func (h *header) readData(r io.Reader) ([][]float32, error) {
 
 // Read reads a checkpoint written by Write (or WriteWithState, whose state
 // it skips) and rebuilds its model, decoding layer kinds with reg
-// (Builtin() when nil). Every parameter of the model must be present with
+// (graph.DefaultRegistry() when nil). Every parameter of the model must be present with
 // its exact shape, and no other tensor but state.
 //
 // Nothing is allocated for what the file only claims: the header is
@@ -483,7 +483,7 @@ func ReadWithState(r io.Reader, reg *graph.Registry) (*graph.Model, *State, erro
 	m, err := graph.FromSpecParams(h.spec, reg, load)
 	switch {
 	case errors.Is(err, graph.ErrUnknownKind):
-		return nil, nil, fmt.Errorf("checkpoint: %w; the checkpoint needs a program that registers that kind (graph.Registry.Register) and passes the registry to checkpoint.Read", err)
+		return nil, nil, fmt.Errorf("checkpoint: %w; the checkpoint needs a program that registers that kind (graph.RegisterDefault, or a registry passed to checkpoint.Read)", err)
 	case errors.Is(err, ErrMalformed):
 		return nil, nil, err
 	case err != nil:

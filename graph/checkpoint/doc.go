@@ -6,7 +6,12 @@
 // an error wrapping ErrMalformed.
 //
 //	err := checkpoint.Write(w, m)
-//	m, err := checkpoint.Read(r, nil) // nil: graph.Builtin() layer kinds
+//	m, err := checkpoint.Read(r, nil) // nil: graph.DefaultRegistry()
+//
+// A nil registry is graph.DefaultRegistry(): graph's layer kinds and those
+// of every package linked into the program that registers its kinds there
+// (models and onnximport do, from init), so a program that imports them
+// reads their checkpoints without naming a registry.
 //
 // A checkpoint may also carry state beside the model, such as what a
 // trainer needs to resume a run (graph/train's WriteCheckpoint):

@@ -44,36 +44,67 @@ func newConvGeom(x, w tensor.Shape, pad, stride, dilation [2]int) (convGeom, err
 
 func (g convGeom) outShape() tensor.Shape { return tensor.Shape{g.n, g.f, g.oh, g.ow} }
 
+// span returns the output positions [lo, hi) of one axis whose input
+// position o·stride + x0 lies inside [0, size), for n outputs.
+func span(x0, stride, size, n int) (lo, hi int) {
+	if x0 < 0 {
+		lo = min((-x0+stride-1)/stride, n)
+	}
+	if size-x0 <= 0 {
+		return lo, lo
+	}
+	return lo, max(lo, min(n, (size-x0+stride-1)/stride))
+}
+
 // patchesT writes the patches of one image (C, H, W) as a (c·kh·kw) × (oh·ow)
-// matrix: row (ch, i, j) holds that kernel tap for every output pixel, so
-// W (F × c·kh·kw) times it is the image's output (F × oh·ow), channels first.
-func (g convGeom) patchesT(dst, im []float32) {
+// matrix whose rows are ld apart: row (ch, i, j) holds that kernel tap for
+// every output pixel, so W (F × c·kh·kw) times it is the image's output
+// (F × oh·ow), channels first. Each output row is a zeroed head and tail
+// (the padding) around one copy (stride 1) or gather; when the output is
+// as wide as the input with stride 1 (a padded 3×3 convolution), all the
+// rows of a tap are one copy with the padding columns zeroed after it.
+func (g convGeom) patchesT(dst []float32, ld int, im []float32) {
 	row := 0
 	for ch := 0; ch < g.c; ch++ {
 		plane := im[ch*g.h*g.w : (ch+1)*g.h*g.w]
 		for i := 0; i < g.kh; i++ {
+			y0 := i*g.dh - g.ph
+			ylo, yhi := span(y0, g.sh, g.h, g.oh)
 			for j := 0; j < g.kw; j++ {
-				d := dst[row*g.cell : (row+1)*g.cell]
+				d := dst[row*ld : row*ld+g.cell]
 				row++
-				for oy := 0; oy < g.oh; oy++ {
+				x0 := j*g.dw - g.pw
+				lo, hi := span(x0, g.sw, g.w, g.ow)
+				clear(d[:ylo*g.ow])
+				clear(d[yhi*g.ow:])
+				if g.sh == 1 && g.sw == 1 && g.ow == g.w {
+					// d[q] = plane[q + s] for the rows inside; the copy
+					// is clipped to the plane, and what it misses or
+					// wraps into is the padding columns, zeroed below.
+					s := y0*g.w + x0
+					from, to := max(ylo*g.ow, -s), min(yhi*g.ow, len(plane)-s)
+					if from < to {
+						copy(d[from:to], plane[from+s:to+s])
+					}
+					for oy := ylo; oy < yhi; oy++ {
+						out := d[oy*g.ow : (oy+1)*g.ow]
+						zero(out[:lo])
+						zero(out[hi:])
+					}
+					continue
+				}
+				for oy := ylo; oy < yhi; oy++ {
 					out := d[oy*g.ow : (oy+1)*g.ow]
-					y := oy*g.sh - g.ph + i*g.dh
-					if y < 0 || y >= g.h {
-						clear(out)
-						continue
-					}
+					y := oy*g.sh + y0
 					src := plane[y*g.w : (y+1)*g.w]
-					x0 := j*g.dw - g.pw
-					if g.sw == 1 && x0 >= 0 && x0+g.ow <= g.w {
-						copy(out, src[x0:x0+g.ow])
+					zero(out[:lo])
+					zero(out[hi:])
+					if g.sw == 1 {
+						copy(out[lo:hi], src[lo+x0:hi+x0])
 						continue
 					}
-					for ox := range out {
-						if x := ox*g.sw + x0; x >= 0 && x < g.w {
-							out[ox] = src[x]
-						} else {
-							out[ox] = 0
-						}
+					for ox := lo; ox < hi; ox++ {
+						out[ox] = src[ox*g.sw+x0]
 					}
 				}
 			}
@@ -81,54 +112,71 @@ func (g convGeom) patchesT(dst, im []float32) {
 	}
 }
 
-// patches writes the patches of one image as gorgonia.Im2Col lays them out:
-// (oh·ow) rows of c·kh·kw values.
-func (g convGeom) patches(dst, im []float32) {
-	idx := 0
-	for oy := 0; oy < g.oh; oy++ {
-		for ox := 0; ox < g.ow; ox++ {
-			for ch := 0; ch < g.c; ch++ {
-				plane := im[ch*g.h*g.w : (ch+1)*g.h*g.w]
-				for i := 0; i < g.kh; i++ {
-					y := oy*g.sh - g.ph + i*g.dh
-					if x0 := ox*g.sw - g.pw; g.dw == 1 && y >= 0 && y < g.h && x0 >= 0 && x0+g.kw <= g.w {
-						// The kernel row lies inside the image: one copy.
-						idx += copy(dst[idx:idx+g.kw], plane[y*g.w+x0:y*g.w+x0+g.kw])
-						continue
-					}
-					for j := 0; j < g.kw; j++ {
-						x := ox*g.sw - g.pw + j*g.dw
-						if y >= 0 && y < g.h && x >= 0 && x < g.w {
-							dst[idx] = plane[y*g.w+x]
-						} else {
-							dst[idx] = 0
-						}
-						idx++
-					}
-				}
-			}
-		}
+// zero clears a few values (padding columns) without a call.
+func zero(s []float32) {
+	for i := range s {
+		s[i] = 0
 	}
 }
 
-// addPatches adds (oh·ow) rows of c·kh·kw patch values back into one image
-// (C, H, W), which it first zeroes: Gorgonia's col2im, in its order, so
-// that overlapping windows sum alike.
-func (g convGeom) addPatches(im, cols []float32) {
+// addPatchesT adds the patch gradients cols, laid out as patchesT writes
+// them (rows ld apart), back into one image (C, H, W), which it first
+// zeroes: Gorgonia's col2im with the same sums. Each input pixel gets one
+// term from each output pixel whose window covers it; col2im adds them in
+// the output pixels' row-major order, which for one pixel is the taps in
+// reverse (i, then j, descending: a later output row sees the pixel through
+// an earlier kernel row). Walking the taps in that reverse order, each tap's
+// rows added at once, gives every pixel the same additions in the same
+// order, so the same bits.
+func (g convGeom) addPatchesT(im, cols []float32, ld int) {
 	clear(im)
-	idx := 0
-	for oy := 0; oy < g.oh; oy++ {
-		for ox := 0; ox < g.ow; ox++ {
-			for ch := 0; ch < g.c; ch++ {
-				plane := im[ch*g.h*g.w : (ch+1)*g.h*g.w]
-				for i := 0; i < g.kh; i++ {
-					y := oy*g.sh - g.ph + i*g.dh
-					for j := 0; j < g.kw; j++ {
-						if x := ox*g.sw - g.pw + j*g.dw; y >= 0 && y < g.h && x >= 0 && x < g.w {
-							plane[y*g.w+x] += cols[idx]
-						}
-						idx++
+	for ch := 0; ch < g.c; ch++ {
+		plane := im[ch*g.h*g.w : (ch+1)*g.h*g.w]
+		for i := g.kh - 1; i >= 0; i-- {
+			y0 := i*g.dh - g.ph
+			ylo, yhi := span(y0, g.sh, g.h, g.oh)
+			for j := g.kw - 1; j >= 0; j-- {
+				r := (ch*g.kh+i)*g.kw + j
+				d := cols[r*ld : r*ld+g.cell]
+				x0 := j*g.dw - g.pw
+				lo, hi := span(x0, g.sw, g.w, g.ow)
+				for oy := ylo; oy < yhi; oy++ {
+					y := oy*g.sh + y0
+					dst := plane[y*g.w : (y+1)*g.w]
+					src := d[oy*g.ow : (oy+1)*g.ow]
+					if g.sw == 1 {
+						addTo(dst[lo+x0:hi+x0], src[lo:hi])
+						continue
 					}
+					for ox := lo; ox < hi; ox++ {
+						dst[ox*g.sw+x0] += src[ox]
+					}
+				}
+			}
+		}
+	}
+}
+
+// addTo adds src to dst element by element.
+func addTo(dst, src []float32) {
+	src = src[:len(dst)]
+	for i := range dst {
+		dst[i] += src[i]
+	}
+}
+
+// transpose writes the rows × cols matrix src into dst as cols × rows,
+// rows of dst ld apart, in blocks that stay in cache.
+func transpose(dst []float32, ld int, src []float32, rows, cols int) {
+	const b = 16
+	for r0 := 0; r0 < rows; r0 += b {
+		r1 := min(r0+b, rows)
+		for c0 := 0; c0 < cols; c0 += b {
+			c1 := min(c0+b, cols)
+			for r := r0; r < r1; r++ {
+				s := src[r*cols+c0 : r*cols+c1]
+				for k, v := range s {
+					dst[(c0+k)*ld+r] = v
 				}
 			}
 		}
@@ -336,7 +384,7 @@ func (op *conv2dOp) operands(name fmt.Stringer, in []gorgonia.Value) (g convGeom
 // using cols (c·kh·kw × oh·ow) as scratch.
 func (op *conv2dOp) image(g convGeom, y, cols, im, ws, bs []float32) {
 	sgemm := gorgonia.WhichBLAS().Sgemm
-	g.patchesT(cols, im)
+	g.patchesT(cols, g.cell, im)
 	// The product adds its sum to C once per depth block of 256 (see
 	// internal/sgemm). With one block, starting C at the bias gives
 	// b + Σ, the bits of (0 + Σ) + b, one pass sooner; a bias of -0 would
@@ -403,15 +451,28 @@ func (op *conv2dOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia
 }
 
 // conv2dFilterGradOp is dW = Σ over all images and output pixels of
-// dy ⊗ patch: one product (F × N·oh·ow)·(N·oh·ow × c·kh·kw) of the output
-// gradient, its planes regrouped filter by filter (block copies), and the
-// patches in Gorgonia's layout: each sum runs over the images and pixels in
-// the order of gorgonia.Conv2d's gradient, in the same depth blocks.
+// dy ⊗ patch, computed transposed: dWᵀ = P·D, the product
+// (c·kh·kw × N·oh·ow)·(N·oh·ow × F) of every image's patches laid out tap by
+// tap and the output gradient with channels last, then moved into dW.
+// gorgonia.Conv2d's gradient computes the product the other way round,
+// (F × N·oh·ow)·(N·oh·ow × c·kh·kw); tapenet's sgemm sums each element as
+// one FMA chain per depth block of 256, in depth order, added to C block
+// after block, whatever the orientation and however the product is cut
+// into calls along the depth at multiples of 256 (the later calls adding
+// to C): so dW has the same bits. The patches are never all in memory:
+// each core takes a range of taps (rows of P, whole 8-row tiles, evenly)
+// and walks the N·oh·ow depth in steps of filterGradChunk, writing that
+// part of its rows of P into a cache-sized buffer and multiplying it.
 type conv2dFilterGradOp struct {
 	gradOp
 	g   convGeom
 	tmp scratch
 }
+
+// filterGradChunk is the depth of one step of conv2dFilterGradOp: a
+// multiple of sgemm's depth block (256), small enough that a core's patch
+// rows (up to a few hundred taps) stay in L2.
+const filterGradChunk = 1024
 
 func (op *conv2dFilterGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	vals, err := op.inputs(in)
@@ -424,23 +485,74 @@ func (op *conv2dFilterGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(xs) != g.n*g.c*g.h*g.w || len(dys) != rows*g.f {
 		return nil, fmt.Errorf("%v: %d inputs and %d gradients for %v", op, len(xs), len(dys), g.outShape())
 	}
-	cols := op.tmp.get(0, rows*g.kernel)
-	byFilter := op.tmp.get(1, rows*g.f)
-	forImages(g.n, g.n*g.cell*g.kernel*8, nil, 0, func(from, to, _ int) {
+	channelsLast := op.tmp.get(0, rows*g.f)
+	forImages(g.n, rows*g.f*8, nil, 0, func(from, to, _ int) {
 		for i := from; i < to; i++ {
-			g.patches(cols[i*g.cell*g.kernel:(i+1)*g.cell*g.kernel], xs[i*g.c*g.h*g.w:(i+1)*g.c*g.h*g.w])
-			for f := 0; f < g.f; f++ {
-				copy(byFilter[f*rows+i*g.cell:f*rows+(i+1)*g.cell], dys[(i*g.f+f)*g.cell:(i*g.f+f+1)*g.cell])
+			transpose(channelsLast[i*g.cell*g.f:], g.f, dys[i*g.f*g.cell:(i+1)*g.f*g.cell], g.f, g.cell)
+		}
+	})
+	dwT := op.tmp.get(1, g.kernel*g.f)
+	tiles := (g.kernel + 7) / 8
+	sgemm := gorgonia.WhichBLAS().Sgemm
+	op.tmp.reserve(2 + runtime.GOMAXPROCS(0)) // buffer 2+w is worker w's
+	forImages(tiles, 2*g.kernel*g.f*rows, nil, 0, func(from, to, worker int) {
+		k0, k1 := 8*from, min(8*to, g.kernel)
+		p := op.tmp.get(2+worker, (k1-k0)*filterGradChunk)
+		for r0 := 0; r0 < rows; r0 += filterGradChunk {
+			depth := min(filterGradChunk, rows-r0)
+			for k := k0; k < k1; k++ {
+				g.tapRow(p[(k-k0)*depth:(k-k0+1)*depth], k, xs, r0)
 			}
+			var beta float32
+			if r0 > 0 {
+				beta = 1
+			}
+			sgemm(blas.NoTrans, blas.NoTrans, k1-k0, g.f, depth, 1, p, depth, channelsLast[r0*g.f:], g.f, beta, dwT[k0*g.f:], g.f)
 		}
 	})
 	out := op.out.get(op.shape)
-	gorgonia.WhichBLAS().Sgemm(blas.NoTrans, blas.NoTrans, g.f, g.kernel, rows, 1, byFilter, rows, cols, g.kernel, 0, out.Float32s(), g.kernel)
+	transpose(out.Float32s(), g.kernel, dwT, g.kernel, g.f)
 	return out, nil
 }
 
-// conv2dInputGradOp is dx: per image, the patch gradients dyᵀ·W
-// (oh·ow × c·kh·kw) added back into the image in Gorgonia's col2im order.
+// tapRow writes tap k (channel, kernel row, kernel column) of the patches
+// of the batch xs for the output pixels r0 to r0+len(dst) of the whole
+// batch (image r/cell, pixel r%cell): row k of the matrix patchesT writes
+// for each image, over a range of images side by side.
+func (g convGeom) tapRow(dst []float32, k int, xs []float32, r0 int) {
+	ch, i, j := k/(g.kh*g.kw), k/g.kw%g.kh, k%g.kw
+	y0, x0 := i*g.dh-g.ph, j*g.dw-g.pw
+	lo, hi := span(x0, g.sw, g.w, g.ow)
+	for r := r0; r < r0+len(dst); {
+		img, q := r/g.cell, r%g.cell
+		plane := xs[(img*g.c+ch)*g.h*g.w : (img*g.c+ch+1)*g.h*g.w]
+		oy, ox := q/g.ow, q%g.ow
+		n := min(g.ow-ox, r0+len(dst)-r) // outputs of this row in dst
+		out := dst[r-r0 : r-r0+n]
+		r += n
+		y := oy*g.sh + y0
+		a, b := max(ox, lo), min(ox+n, hi)
+		if y < 0 || y >= g.h || a >= b {
+			zero(out)
+			continue
+		}
+		zero(out[:a-ox])
+		zero(out[b-ox:])
+		src := plane[y*g.w : (y+1)*g.w]
+		if g.sw == 1 {
+			copy(out[a-ox:b-ox], src[a+x0:b+x0])
+			continue
+		}
+		for x := a; x < b; x++ {
+			out[x-ox] = src[x*g.sw+x0]
+		}
+	}
+}
+
+// conv2dInputGradOp is dx: per image, the patch gradients Wᵀ·dy
+// (c·kh·kw × oh·ow, one FMA chain over the filters per element as
+// gorgonia.Conv2d's dyᵀ·W has) added back into the image by addPatchesT,
+// in col2im's order.
 type conv2dInputGradOp struct {
 	gradOp
 	g   convGeom
@@ -461,11 +573,11 @@ func (op *conv2dInputGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	dxs := out.Float32s()
 	sgemm := gorgonia.WhichBLAS().Sgemm
 	forImages(g.n, 2*g.n*g.f*g.kernel*g.cell, &op.tmp, 1, func(from, to, worker int) {
-		cols := op.tmp.get(worker, g.cell*g.kernel)
+		cols := op.tmp.get(worker, g.kernel*g.cell)
 		for i := from; i < to; i++ {
 			dy := dys[i*g.f*g.cell : (i+1)*g.f*g.cell]
-			sgemm(blas.Trans, blas.NoTrans, g.cell, g.kernel, g.f, 1, dy, g.cell, ws, g.kernel, 0, cols, g.kernel)
-			g.addPatches(dxs[i*g.c*g.h*g.w:(i+1)*g.c*g.h*g.w], cols)
+			sgemm(blas.Trans, blas.NoTrans, g.kernel, g.cell, g.f, 1, ws, g.kernel, dy, g.cell, 0, cols, g.cell)
+			g.addPatchesT(dxs[i*g.c*g.h*g.w:(i+1)*g.c*g.h*g.w], cols, g.cell)
 		}
 	})
 	return out, nil

@@ -146,6 +146,12 @@ func TestFusedOpsMatchGorgonia(t *testing.T) {
 		{tensor.Shape{2, 3, 9, 7}, tensor.Shape{4, 3, 3, 3}, [2]int{1, 1}, [2]int{2, 2}, [2]int{1, 1}},
 		{tensor.Shape{2, 2, 8, 8}, tensor.Shape{3, 2, 3, 2}, [2]int{2, 1}, [2]int{1, 2}, [2]int{2, 1}},
 		{tensor.Shape{1, 32, 7, 7}, tensor.Shape{5, 32, 3, 3}, [2]int{1, 1}, [2]int{1, 1}, [2]int{1, 1}}, // 288 taps: two depth blocks
+		// DeepConvNet's shapes: the filter gradient's depth (N·oh·ow) over
+		// several chunks, its taps split over the cores, 576 taps.
+		{tensor.Shape{6, 16, 14, 14}, tensor.Shape{32, 16, 3, 3}, [2]int{1, 1}, [2]int{1, 1}, [2]int{1, 1}},
+		{tensor.Shape{5, 32, 14, 14}, tensor.Shape{16, 32, 3, 3}, [2]int{2, 2}, [2]int{1, 1}, [2]int{1, 1}},
+		{tensor.Shape{9, 64, 8, 8}, tensor.Shape{64, 64, 3, 3}, [2]int{1, 1}, [2]int{1, 1}, [2]int{1, 1}},
+		{tensor.Shape{3, 5, 11, 9}, tensor.Shape{7, 5, 3, 3}, [2]int{1, 1}, [2]int{2, 1}, [2]int{1, 2}},
 	} {
 		t.Run(fmt.Sprintf("conv%v%v", c.x, c.w), func(t *testing.T) {
 			xs := randValues(rng, c.x.TotalSize(), false)

@@ -1,14 +1,16 @@
 // Package train fits a graph.Model's parameters: a Trainer adds a loss to
-// each output (by default the one the book pairs with the output's
-// activation: softmax, cross-entropy on the logits; sigmoid, binary
-// cross-entropy; anything else, mean squared error), differentiates the
+// each output (by default the one that fits what the output means,
+// graph.Model.OutputMeaning: probabilities or logits, cross-entropy, on the
+// logits of a final softmax; log-probabilities, NLL; binary probabilities,
+// binary cross-entropy; values, mean squared error; see DefaultLoss and
+// LossByName), differentiates the
 // weighted sum of the losses with gorgonia.Grad, runs the graph on
 // Gorgonia's tape machine and steps an Optimizer at the learning rate a
 // Schedule gives for each step.
 //
+//	opt, err := train.OptimizerByName("adamw", train.OptimizerOptions{WeightDecay: 0.05})
 //	tr, err := train.NewTrainer(m, train.Config{
-//		Optimizer:   "adamw", // or Custom: an Optimizer of your own
-//		WeightDecay: 0.05,
+//		Optimizer:   opt, // or &train.Adam{Beta2: 0.99}, or one of your own
 //		NoDecay:     train.BiasAndNormParams(m), // no decay of biases, batch norm
 //		ClipNorm:    1,                          // global gradient-norm clipping
 //		Schedule:    train.Warmup{Steps: 100, Then: train.Cosine{Steps: 5900}},

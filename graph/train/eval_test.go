@@ -259,7 +259,7 @@ func TestLossWeightsAndOwnLosses(t *testing.T) {
 	if got := score(Config{}); math.Abs(got-(ce+mse)) > 1e-6 {
 		t.Errorf("default objective %v, want the sum %v", got, ce+mse)
 	}
-	onLogits := LossFunc{Name: "ce", OnLogits: true, Func: CrossEntropy.Build}
+	onLogits := LossFunc{Name: "ce", OnLogits: true, Func: func(y, t *gorgonia.Node) (*gorgonia.Node, error) { return CrossEntropy.Build(y, t, graph.Logits) }}
 	if got := score(Config{Losses: []Loss{onLogits}, LossWeights: []float64{1, 0}}); math.Abs(got-ce) > 1e-7 {
 		t.Errorf("own cross-entropy on logits %v, built-in %v", got, ce)
 	}

@@ -31,7 +31,7 @@ func (SignSGD) Step(params []train.Param, lr float64) error {
 // Plugging an optimiser of one's own into a Trainer.
 func ExampleOptimizer() {
 	m, _ := graph.NewSequential([]int{2}, &graph.Dense{Units: 1}, graph.Identity{})
-	tr, err := train.NewTrainer(m, train.Config{Custom: SignSGD{}, LearningRate: 0.125})
+	tr, err := train.NewTrainer(m, train.Config{Optimizer: SignSGD{}, LearningRate: 0.125})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -70,7 +70,7 @@ func ExampleTrainer_Evaluate() {
 	m, _ := graph.NewSequential([]int{2}, &graph.Dense{Units: 8}, graph.ReLU{}, &graph.Dense{Units: 2}, graph.Softmax{})
 	m.Init(1)
 	tr, err := train.NewTrainer(m, train.Config{
-		Optimizer: "adamw", LearningRate: 0.05, Losses: []train.Loss{train.SparseCrossEntropy},
+		Optimizer: &train.AdamW{}, LearningRate: 0.05, Losses: []train.Loss{train.SparseCrossEntropy},
 		Schedule: train.Cosine{Steps: 20 * 5}, Seed: 1,
 	})
 	if err != nil {

@@ -33,7 +33,7 @@ func checkGradients(t *testing.T, act, out graph.Layer) {
 		t.Fatal(err)
 	}
 	m.Init(7)
-	tr, err := NewTrainer(m, Config{Optimizer: "sgd"})
+	tr, err := NewTrainer(m, Config{Optimizer: &SGD{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestSpatialGradients(t *testing.T) {
 // seeded random inputs and one-hot targets.
 func numericalCheck(t *testing.T, m *graph.Model, batch int) {
 	t.Helper()
-	tr, err := NewTrainer(m, Config{Optimizer: "sgd"})
+	tr, err := NewTrainer(m, Config{Optimizer: &SGD{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/ops"
@@ -10,73 +11,221 @@ import (
 
 // Loss is the training objective of one model output: a scalar node that
 // the Trainer adds to the training graph. The built-in losses are
-// LossName values; LossFunc wraps a function of your own.
+// LossName values, which pick their formula from what the output means
+// (graph.Meaning); LossFunc wraps a function of your own.
 type Loss interface {
 	// String names the loss, e.g. "cross_entropy".
 	String() string
-	// Logits reports whether Build takes the output's logits: for an
-	// output computed by a final Softmax or Sigmoid, the input of that
-	// layer, which the training graph then leaves out. (An output with no
-	// such layer is passed as it is either way.)
-	Logits() bool
-	// Build adds the loss of output y (batch, ...) against targets t, a
-	// node of y's shape, to y's graph and returns the scalar loss node,
-	// normally the mean over the batch.
-	Build(y, t *gorgonia.Node) (*gorgonia.Node, error)
+	// Input checks that the loss fits an output of meaning m and of
+	// per-sample shape, and reports whether it takes the output's logits:
+	// for an output computed by a final graph.Normalizer (softmax,
+	// log-softmax, sigmoid), the input of that layer, which the training
+	// graph then leaves out. An output with no such layer is passed as it
+	// is either way.
+	Input(m graph.Meaning, shape []int) (logits bool, err error)
+	// Build adds the loss of y (batch, ...) against targets t, a node of
+	// y's shape, to y's graph and returns the scalar loss node, normally
+	// the mean over the batch. m is the meaning of y as passed: the
+	// output's, or graph.LogitsMeaning of it when y is the logits.
+	Build(y, t *gorgonia.Node, m graph.Meaning) (*gorgonia.Node, error)
 }
 
-// LossName names a built-in loss. Each pairs with the output activation
-// the book chooses by task, and is computed from the pre-activation values
-// (the logits), which is exact and numerically stable.
+// SparseLoss is a Loss whose targets are class labels: one integer per
+// sample, a tensor of shape (N,), instead of (N, classes) one-hot rows.
+// The Trainer checks each label and expands it into the graph's one-hot
+// target row, so the loss and its gradient are those of the dense loss on
+// the one-hot rows.
+type SparseLoss interface {
+	Loss
+	// Sparse reports whether the targets are labels.
+	Sparse() bool
+}
+
+// LossName names a built-in loss. Each is computed in the form that fits
+// the meaning of the output (graph.Meaning): on the logits of a final
+// softmax or sigmoid, which is exact and numerically stable, or on the
+// output as it is. A loss that does not fit the output (cross-entropy on
+// one value, nll on probabilities) is an error when the Trainer is made.
 type LossName string
 
-// The built-in losses, by task.
+// The built-in losses, by task. Their values are the names LossByName
+// takes; the formulas are PyTorch's (torch.nn.functional), and the tests
+// compare values and gradients with it.
 const (
-	// CrossEntropy is softmax + cross-entropy for multi-class
-	// classification on one-hot (or any probability) targets: mean over
-	// the batch of -Σ t·log softmax(z), with log softmax(z) = (z - max z) -
-	// log Σ exp(z - max z). The book adds 1e-7 inside the log instead; the
-	// fused form needs no such guard.
+	// CrossEntropy is multi-class cross-entropy on one-hot (or any
+	// probability) targets t, the mean over the samples of -Σ t·log p
+	// along the last axis. On logits z (a softmax's input, or a Values
+	// output of at least two values taken as logits) it is fused with
+	// the softmax: log p = (z - max z) - log Σ exp(z - max z)
+	// (F.cross_entropy). On the output of a log-softmax it is NLL's
+	// -Σ t·y; on probabilities that are not cut from their logits, the
+	// book's -Σ t·log(p + 1e-7).
 	CrossEntropy LossName = "cross_entropy"
-	// SparseCrossEntropy is CrossEntropy on integer class labels: the
-	// targets of the output are one class index per sample, a tensor of
-	// shape (N,) holding ints (or float32 whole numbers) in [0, classes),
-	// instead of (N, classes) one-hot rows. The Trainer checks each label
-	// and expands it into the graph's one-hot target row, so the loss and
-	// its gradient are exactly CrossEntropy's on the one-hot rows.
+	// SparseCrossEntropy is CrossEntropy on integer class labels (see
+	// SparseLoss).
 	SparseCrossEntropy LossName = "sparse_cross_entropy"
-	// BinaryCrossEntropy is sigmoid + binary cross-entropy for binary (or
-	// multi-label) tasks: mean of max(z,0) - z·t + log(1 + exp(-|z|)).
+	// NLL is the negative log-likelihood of log-probabilities y (a
+	// log-softmax's output, or Values taken as log-probabilities): the
+	// mean over the samples of -Σ t·y (F.nll_loss on one-hot rows). On a
+	// final log-softmax it is computed from the logits, fused as
+	// CrossEntropy is. Probabilities and logits are an error: use
+	// cross_entropy.
+	NLL LossName = "nll"
+	// SparseNLL is NLL on integer class labels (F.nll_loss).
+	SparseNLL LossName = "sparse_nll"
+	// BinaryCrossEntropy is binary (or multi-label) cross-entropy, the
+	// mean over every element. On logits z (a sigmoid's input,
+	// BinaryLogits, or Values taken as logits):
+	// max(z,0) - z·t + log(1 + exp(-|z|)) (F.binary_cross_entropy_with_logits);
+	// on binary probabilities not cut from their logits:
+	// -(t·log(p + 1e-12) + (1-t)·log(1 - p + 1e-12)).
 	BinaryCrossEntropy LossName = "binary_cross_entropy"
-	// MeanSquaredError is mean squared error for regression: the mean over
-	// all elements of (y - t)². (The book's ½·Σ differs by a constant
-	// factor.)
+	// MeanSquaredError is the mean over all elements of (y - t)²
+	// (F.mse_loss; the book's ½·Σ differs by a constant factor).
 	MeanSquaredError LossName = "mse"
+	// MeanAbsoluteError is the mean over all elements of |y - t|
+	// (F.l1_loss).
+	MeanAbsoluteError LossName = "mae"
+	// Huber is the mean over all elements of ½d² where |d| < 1 and
+	// |d| - ½ elsewhere, d = y - t (F.huber_loss with delta 1).
+	Huber LossName = "huber"
 )
+
+// lossNames lists the built-in losses in the order LossNames gives.
+var lossNames = []LossName{CrossEntropy, SparseCrossEntropy, NLL, SparseNLL, BinaryCrossEntropy, MeanSquaredError, MeanAbsoluteError, Huber}
+
+// LossNames lists the names LossByName knows.
+func LossNames() []string {
+	out := make([]string, len(lossNames))
+	for i, l := range lossNames {
+		out[i] = string(l)
+	}
+	return out
+}
+
+// LossByName returns the built-in loss of a name (see LossNames).
+func LossByName(name string) (Loss, error) {
+	for _, l := range lossNames {
+		if string(l) == name {
+			return l, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown loss %q (want one of %v)", name, LossNames())
+}
+
+// DefaultLoss returns the loss that fits an output of meaning m:
+// CrossEntropy for Probabilities and Logits, NLL for LogProbabilities,
+// BinaryCrossEntropy for BinaryProbabilities and BinaryLogits. A Values
+// output takes MeanSquaredError, unless classes says that its targets are
+// classes (one-hot rows or labels): then the values are taken as logits
+// and the loss is CrossEntropy (an imported model ending in a plain
+// linear layer, say).
+func DefaultLoss(m graph.Meaning, classes bool) Loss {
+	switch {
+	case m == graph.LogProbabilities:
+		return NLL
+	case m.Classes():
+		return CrossEntropy
+	case m.Binary():
+		return BinaryCrossEntropy
+	case classes:
+		return CrossEntropy
+	}
+	return MeanSquaredError
+}
+
+// LossFor returns the default loss (DefaultLoss, the targets not said to
+// be classes) of output i of the model, from the output's meaning, and
+// whether it takes the logits of the output's final normalisation.
+func LossFor(m *graph.Model, i int) (Loss, bool) {
+	meaning := m.OutputMeaning(i)
+	l := DefaultLoss(meaning, false)
+	logits, err := l.Input(meaning, m.OutputShape(i))
+	_, norm := m.OutputLayer(i).(graph.Normalizer)
+	return l, err == nil && logits && norm
+}
 
 // String returns the name.
 func (l LossName) String() string { return string(l) }
 
-// Logits reports whether the loss takes logits: all but MeanSquaredError.
-func (l LossName) Logits() bool { return l != MeanSquaredError }
+// Sparse reports whether the loss takes class labels.
+func (l LossName) Sparse() bool { return l == SparseCrossEntropy || l == SparseNLL }
 
-// Build adds the loss of output y against targets t.
-func (l LossName) Build(y, t *gorgonia.Node) (*gorgonia.Node, error) {
+// dense returns the loss on one-hot rows that a sparse loss expands to.
+func (l LossName) dense() LossName {
 	switch l {
-	case CrossEntropy, SparseCrossEntropy:
-		return softmaxCrossEntropy(y, t)
+	case SparseCrossEntropy:
+		return CrossEntropy
+	case SparseNLL:
+		return NLL
+	}
+	return l
+}
+
+// Input checks that the loss fits an output of meaning m and per-sample
+// shape, and reports whether it takes the logits of a final normalisation.
+func (l LossName) Input(m graph.Meaning, shape []int) (bool, error) {
+	if m == "" {
+		m = graph.Values
+	}
+	switch l.dense() {
+	case CrossEntropy:
+		if m.Binary() {
+			return false, fmt.Errorf("%s needs class scores along the last axis, but the output is %s: use %s", l, m, BinaryCrossEntropy)
+		}
+		if len(shape) == 0 || shape[len(shape)-1] < 2 {
+			return false, fmt.Errorf("%s needs at least 2 classes along the last axis, but the output has shape %v (a regression head? use %s)", l, shape, MeanSquaredError)
+		}
+		return m == graph.Probabilities || m == graph.LogProbabilities, nil
+	case NLL:
+		switch m {
+		case graph.Probabilities, graph.Logits:
+			return false, fmt.Errorf("%s needs log-probabilities, but the output is %s: use %s", l, m, CrossEntropy)
+		case graph.BinaryProbabilities, graph.BinaryLogits:
+			return false, fmt.Errorf("%s needs log-probabilities of classes, but the output is %s: use %s", l, m, BinaryCrossEntropy)
+		}
+		if len(shape) == 0 || shape[len(shape)-1] < 2 {
+			return false, fmt.Errorf("%s needs at least 2 classes along the last axis, but the output has shape %v", l, shape)
+		}
+		return m == graph.LogProbabilities, nil
 	case BinaryCrossEntropy:
+		if m.Classes() {
+			return false, fmt.Errorf("%s needs independent binary scores, but the output is %s: use %s", l, m, CrossEntropy)
+		}
+		return m == graph.BinaryProbabilities, nil
+	case MeanSquaredError, MeanAbsoluteError, Huber:
+		return false, nil
+	}
+	return false, fmt.Errorf("unknown loss %q (want one of %v)", string(l), LossNames())
+}
+
+// Build adds the loss of y, of meaning m, against targets t.
+func (l LossName) Build(y, t *gorgonia.Node, m graph.Meaning) (*gorgonia.Node, error) {
+	switch l.dense() {
+	case CrossEntropy:
+		switch m {
+		case graph.Probabilities:
+			return crossEntropyOnProbabilities(y, t)
+		case graph.LogProbabilities:
+			return nllOnLogProbabilities(y, t)
+		}
+		return softmaxCrossEntropy(y, t)
+	case NLL:
+		if m == graph.Logits {
+			return softmaxCrossEntropy(y, t) // the logits of a final log-softmax
+		}
+		return nllOnLogProbabilities(y, t)
+	case BinaryCrossEntropy:
+		if m == graph.BinaryProbabilities {
+			return binaryCrossEntropyOnProbabilities(y, t)
+		}
 		return sigmoidBinaryCrossEntropy(y, t)
 	case MeanSquaredError:
-		d, err := gorgonia.Sub(y, t)
-		if err != nil {
-			return nil, err
-		}
-		sq, err := gorgonia.Square(d)
-		if err != nil {
-			return nil, err
-		}
-		return gorgonia.Mean(sq)
+		return elementwise(y, t, func(d *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.Square(d) })
+	case MeanAbsoluteError:
+		return elementwise(y, t, func(d *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.Abs(d) })
+	case Huber:
+		return elementwise(y, t, huber)
 	}
 	return nil, fmt.Errorf("unknown loss %q", string(l))
 }
@@ -86,8 +235,8 @@ func (l LossName) Build(y, t *gorgonia.Node) (*gorgonia.Node, error) {
 type LossFunc struct {
 	// Name names the loss in messages.
 	Name string
-	// OnLogits makes the Trainer pass the logits of a final Softmax or
-	// Sigmoid rather than its output.
+	// OnLogits makes the Trainer pass the logits of a final normalisation
+	// (softmax, log-softmax, sigmoid) rather than its output.
 	OnLogits bool
 	// Func adds the scalar loss node.
 	Func func(y, t *gorgonia.Node) (*gorgonia.Node, error)
@@ -96,32 +245,65 @@ type LossFunc struct {
 // String returns Name.
 func (l LossFunc) String() string { return l.Name }
 
-// Logits returns OnLogits.
-func (l LossFunc) Logits() bool { return l.OnLogits }
+// Input returns OnLogits: a LossFunc takes any output.
+func (l LossFunc) Input(graph.Meaning, []int) (bool, error) { return l.OnLogits, nil }
 
 // Build calls Func.
-func (l LossFunc) Build(y, t *gorgonia.Node) (*gorgonia.Node, error) {
+func (l LossFunc) Build(y, t *gorgonia.Node, _ graph.Meaning) (*gorgonia.Node, error) {
 	if l.Func == nil {
 		return nil, fmt.Errorf("loss %q has no Func", l.Name)
 	}
 	return l.Func(y, t)
 }
 
-// LossFor returns the loss the book pairs with output i of the model, by
-// the layer that computes it, and whether the loss fuses with that layer
-// (a final softmax or sigmoid, left out of the training graph so the loss
-// is computed from the logits).
-func LossFor(m *graph.Model, i int) (Loss, bool) {
-	switch m.OutputLayer(i).(type) {
-	case graph.Softmax:
-		return CrossEntropy, true
-	case graph.Sigmoid:
-		return BinaryCrossEntropy, true
+// isSparse reports whether l takes class labels.
+func isSparse(l Loss) bool {
+	s, ok := l.(SparseLoss)
+	return ok && s.Sparse()
+}
+
+// rows reshapes y and t of rank above 2 to (rows, classes), so that a loss
+// along the last axis sees one sample per row (the mean is then over every
+// position, as PyTorch's is for (N, C, d...) inputs).
+func rows(y, t *gorgonia.Node) (*gorgonia.Node, *gorgonia.Node, error) {
+	if y.Dims() < 2 {
+		return nil, nil, fmt.Errorf("needs (batch, classes) values, got shape %v", y.Shape())
 	}
-	return MeanSquaredError, false
+	if y.Dims() == 2 {
+		return y, t, nil
+	}
+	s := y.Shape()
+	c := s[len(s)-1]
+	n := s.TotalSize() / c
+	y2, err := gorgonia.Reshape(y, []int{n, c})
+	if err != nil {
+		return nil, nil, err
+	}
+	t2, err := gorgonia.Reshape(t, []int{n, c})
+	if err != nil {
+		return nil, nil, err
+	}
+	return y2, t2, nil
+}
+
+// negMeanRowSum returns -mean over the rows of Σ a along axis 1.
+func negMeanRowSum(a *gorgonia.Node) (*gorgonia.Node, error) {
+	perSample, err := gorgonia.Sum(a, 1)
+	if err != nil {
+		return nil, err
+	}
+	mean, err := gorgonia.Mean(perSample)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Neg(mean)
 }
 
 func softmaxCrossEntropy(z, t *gorgonia.Node) (*gorgonia.Node, error) {
+	z, t, err := rows(z, t)
+	if err != nil {
+		return nil, err
+	}
 	e, shifted, err := ops.ShiftedExp(z)
 	if err != nil {
 		return nil, err
@@ -142,16 +324,38 @@ func softmaxCrossEntropy(z, t *gorgonia.Node) (*gorgonia.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	perSample, err := gorgonia.Sum(tl, 1)
-	if err != nil {
-		return nil, err
-	}
-	mean, err := gorgonia.Mean(perSample)
-	if err != nil {
-		return nil, err
-	}
-	return gorgonia.Neg(mean)
+	return negMeanRowSum(tl)
 }
+
+func nllOnLogProbabilities(y, t *gorgonia.Node) (*gorgonia.Node, error) {
+	y, t, err := rows(y, t)
+	if err != nil {
+		return nil, err
+	}
+	ty, err := gorgonia.HadamardProd(t, y)
+	if err != nil {
+		return nil, err
+	}
+	return negMeanRowSum(ty)
+}
+
+func crossEntropyOnProbabilities(p, t *gorgonia.Node) (*gorgonia.Node, error) {
+	p, t, err := rows(p, t)
+	if err != nil {
+		return nil, err
+	}
+	guarded, err := gorgonia.Add(p, constant(1e-7))
+	if err != nil {
+		return nil, err
+	}
+	logp, err := gorgonia.Log(guarded)
+	if err != nil {
+		return nil, err
+	}
+	return nllOnLogProbabilities(logp, t)
+}
+
+func constant(v float32) *gorgonia.Node { return gorgonia.NewConstant(v) }
 
 func sigmoidBinaryCrossEntropy(z, t *gorgonia.Node) (*gorgonia.Node, error) {
 	pos, err := ops.ReLU(z) // max(z, 0), as gorgonia.Rectify, without its global counter
@@ -187,4 +391,91 @@ func sigmoidBinaryCrossEntropy(z, t *gorgonia.Node) (*gorgonia.Node, error) {
 		return nil, err
 	}
 	return gorgonia.Mean(b)
+}
+
+func binaryCrossEntropyOnProbabilities(p, t *gorgonia.Node) (*gorgonia.Node, error) {
+	const eps = 1e-12
+	pe, err := gorgonia.Add(p, constant(eps))
+	if err != nil {
+		return nil, err
+	}
+	logp, err := gorgonia.Log(pe)
+	if err != nil {
+		return nil, err
+	}
+	q, err := gorgonia.Sub(constant(1+eps), p)
+	if err != nil {
+		return nil, err
+	}
+	logq, err := gorgonia.Log(q)
+	if err != nil {
+		return nil, err
+	}
+	u, err := gorgonia.Sub(constant(1), t)
+	if err != nil {
+		return nil, err
+	}
+	a, err := gorgonia.HadamardProd(t, logp)
+	if err != nil {
+		return nil, err
+	}
+	b, err := gorgonia.HadamardProd(u, logq)
+	if err != nil {
+		return nil, err
+	}
+	s, err := gorgonia.Add(a, b)
+	if err != nil {
+		return nil, err
+	}
+	mean, err := gorgonia.Mean(s)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Neg(mean)
+}
+
+// elementwise returns the mean over all elements of f(y - t).
+func elementwise(y, t *gorgonia.Node, f func(d *gorgonia.Node) (*gorgonia.Node, error)) (*gorgonia.Node, error) {
+	if !slices.Equal([]int(y.Shape()), []int(t.Shape())) {
+		return nil, fmt.Errorf("output of shape %v against targets of shape %v", y.Shape(), t.Shape())
+	}
+	d, err := gorgonia.Sub(y, t)
+	if err != nil {
+		return nil, err
+	}
+	e, err := f(d)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Mean(e)
+}
+
+// huber is ½q² + (|d| - q) with q = min(|d|, 1) = |d| - max(|d| - 1, 0):
+// ½d² where |d| < 1, |d| - ½ elsewhere.
+func huber(d *gorgonia.Node) (*gorgonia.Node, error) {
+	a, err := gorgonia.Abs(d)
+	if err != nil {
+		return nil, err
+	}
+	over, err := gorgonia.Sub(a, constant(1))
+	if err != nil {
+		return nil, err
+	}
+	excess, err := ops.ReLU(over)
+	if err != nil {
+		return nil, err
+	}
+	q, err := gorgonia.Sub(a, excess)
+	if err != nil {
+		return nil, err
+	}
+	q2, err := gorgonia.Square(q)
+	if err != nil {
+		return nil, err
+	}
+	half, err := gorgonia.Mul(q2, constant(0.5))
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Add(half, excess)
 }

@@ -67,7 +67,7 @@ type OptimizerState struct {
 	Buffers map[string][]float32
 }
 
-// Optimizers lists the names NewOptimizer knows.
+// Optimizers lists the names OptimizerByName knows.
 func Optimizers() []string {
 	return []string{"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"}
 }
@@ -88,31 +88,59 @@ func DefaultLearningRate(optimizer string) (float64, bool) {
 	return 0, false
 }
 
-// NewOptimizer returns the built-in optimizer of a name with PyTorch's
-// defaults, except that "momentum" and "nesterov" are SGD with momentum 0.9
-// (PyTorch has no default momentum): "sgd" &SGD{}, "momentum"
-// &SGD{Momentum: 0.9}, "nesterov" &SGD{Momentum: 0.9, Nesterov: true},
-// "adagrad" &AdaGrad{}, "rmsprop" &RMSprop{}, "adam" &Adam{}, "adamw"
-// &AdamW{}.
-func NewOptimizer(name string) (Stateful, error) {
+// OptimizerOptions are the settings OptimizerByName gives a built-in
+// optimiser; zero fields keep its defaults. (Settings of one optimiser
+// alone, such as Adam's betas, are fields of its type: set them on the
+// value.)
+type OptimizerOptions struct {
+	// Momentum is the momentum factor μ of "momentum" and "nesterov"
+	// (default 0.9), "sgd" (default 0) and "rmsprop" (default 0).
+	Momentum float64
+	// WeightDecay is the L2 weight decay λ: coupled (g ← g + λ·w) for all
+	// but "adamw", decoupled (w ← w·(1 − η·λ)) for "adamw", where 0 means
+	// PyTorch's default 0.01.
+	WeightDecay float64
+}
+
+// OptimizerByName returns the built-in optimizer of a name (see
+// Optimizers) with PyTorch's defaults and the options given, except that
+// "momentum" and "nesterov" are SGD with momentum 0.9 unless
+// opts.Momentum says otherwise (PyTorch has no default momentum): "sgd"
+// &SGD{}, "momentum" &SGD{Momentum: 0.9}, "nesterov" &SGD{Momentum: 0.9,
+// Nesterov: true}, "adagrad" &AdaGrad{}, "rmsprop" &RMSprop{}, "adam"
+// &Adam{}, "adamw" &AdamW{}. Momentum applies to SGD and RMSprop only.
+// Its default rate (the method DefaultLearningRate of the value, which
+// the Trainer takes when Config.LearningRate is 0) is the name's
+// (DefaultLearningRate).
+func OptimizerByName(name string, opts OptimizerOptions) (Stateful, error) {
+	if !(opts.WeightDecay >= 0) || math.IsInf(opts.WeightDecay, 0) {
+		return nil, fmt.Errorf("optimizer %s: weight decay %v is not a non-negative number", name, opts.WeightDecay)
+	}
+	if !(opts.Momentum >= 0 && opts.Momentum < 1) {
+		return nil, fmt.Errorf("optimizer %s: momentum %v is not in [0, 1)", name, opts.Momentum)
+	}
+	mu, wd := opts.Momentum, opts.WeightDecay
 	switch name {
 	case "sgd":
-		return &SGD{}, nil
+		return &SGD{Momentum: mu, WeightDecay: wd, rate: 0.1}, nil
 	case "momentum":
-		return &SGD{Momentum: 0.9}, nil
+		return &SGD{Momentum: defaultTo(mu, 0.9), WeightDecay: wd}, nil
 	case "nesterov":
-		return &SGD{Momentum: 0.9, Nesterov: true}, nil
+		return &SGD{Momentum: defaultTo(mu, 0.9), Nesterov: true, WeightDecay: wd}, nil
 	case "adagrad":
-		return &AdaGrad{}, nil
+		return &AdaGrad{WeightDecay: wd}, nil
 	case "rmsprop":
-		return &RMSprop{}, nil
+		return &RMSprop{Momentum: mu, WeightDecay: wd}, nil
 	case "adam":
-		return &Adam{}, nil
+		return &Adam{WeightDecay: wd}, nil
 	case "adamw":
-		return &AdamW{}, nil
+		return &AdamW{WeightDecay: wd}, nil
 	}
 	return nil, fmt.Errorf("unknown optimizer %q (want one of %v)", name, Optimizers())
 }
+
+// NewOptimizer is OptimizerByName with no options.
+func NewOptimizer(name string) (Stateful, error) { return OptimizerByName(name, OptimizerOptions{}) }
 
 // slots holds an optimiser's per-parameter buffers, created at the first
 // step that sees a parameter, and its step count.
@@ -239,10 +267,22 @@ type SGD struct {
 	// WeightDecay is the coupled L2 factor λ (default 0).
 	WeightDecay float64
 
-	s slots
+	s    slots
+	rate float64 // the default rate of "sgd" from OptimizerByName (0: by kind)
 }
 
 func (*SGD) clearsGradients() {}
+
+// DefaultLearningRate is the rate a Trainer takes when Config gives none:
+// that of the optimiser's name (DefaultLearningRate: "sgd" 0.1, with
+// momentum 0.01).
+func (o *SGD) DefaultLearningRate() float64 {
+	if o.rate != 0 {
+		return o.rate
+	}
+	r, _ := DefaultLearningRate(o.kind())
+	return r
+}
 
 func (o *SGD) kind() string {
 	switch {
@@ -327,6 +367,10 @@ type AdaGrad struct {
 
 func (*AdaGrad) clearsGradients() {}
 
+// DefaultLearningRate is the rate a Trainer takes when Config gives none
+// (PyTorch's default, 0.01).
+func (*AdaGrad) DefaultLearningRate() float64 { return 0.01 }
+
 // Step applies one update.
 func (o *AdaGrad) Step(params []Param, lr float64) error {
 	o.s.steps++
@@ -390,6 +434,10 @@ type RMSprop struct {
 }
 
 func (*RMSprop) clearsGradients() {}
+
+// DefaultLearningRate is the rate a Trainer takes when Config gives none
+// (PyTorch's default, 0.01).
+func (*RMSprop) DefaultLearningRate() float64 { return 0.01 }
 
 // Step applies one update.
 func (o *RMSprop) Step(params []Param, lr float64) error {
@@ -478,6 +526,10 @@ type Adam struct {
 
 func (*Adam) clearsGradients() {}
 
+// DefaultLearningRate is the rate a Trainer takes when Config gives none
+// (PyTorch's default, 0.001).
+func (*Adam) DefaultLearningRate() float64 { return 0.001 }
+
 // Step applies one update.
 func (o *Adam) Step(params []Param, lr float64) error {
 	return adamStep(&o.s, params, lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, false)
@@ -508,6 +560,10 @@ type AdamW struct {
 }
 
 func (*AdamW) clearsGradients() {}
+
+// DefaultLearningRate is the rate a Trainer takes when Config gives none
+// (PyTorch's default, 0.001).
+func (*AdamW) DefaultLearningRate() float64 { return 0.001 }
 
 // Step applies one update.
 func (o *AdamW) Step(params []Param, lr float64) error {

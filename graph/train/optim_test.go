@@ -190,14 +190,20 @@ func TestOptimizersMatchNumpy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg := Config{Optimizer: c.Optimizer, LearningRate: c.LR, Momentum: c.Momentum, WeightDecay: c.WeightDecay, ClipNorm: c.ClipNorm, Schedule: sched}
+			name := c.Optimizer
+			if c.Nesterov {
+				name = "nesterov"
+			}
+			opt, err := OptimizerByName(name, OptimizerOptions{Momentum: c.Momentum, WeightDecay: c.WeightDecay})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := Config{Optimizer: opt, LearningRate: c.LR, ClipNorm: c.ClipNorm, Schedule: sched}
 			switch {
-			case c.Nesterov:
-				cfg.Optimizer = "nesterov"
 			case c.Optimizer == "adagrad" && (c.LRDecay != 0 || c.InitialAcc != 0):
-				cfg.Custom = &AdaGrad{LRDecay: c.LRDecay, InitialAccumulator: c.InitialAcc, WeightDecay: c.WeightDecay}
+				cfg.Optimizer = &AdaGrad{LRDecay: c.LRDecay, InitialAccumulator: c.InitialAcc, WeightDecay: c.WeightDecay}
 			case c.Optimizer == "rmsprop" && c.Centered:
-				cfg.Custom = &RMSprop{Centered: true, Momentum: c.Momentum, WeightDecay: c.WeightDecay}
+				cfg.Optimizer = &RMSprop{Centered: true, Momentum: c.Momentum, WeightDecay: c.WeightDecay}
 			}
 			if c.NoDecayBiases {
 				cfg.NoDecay = BiasAndNormParams(m)
@@ -376,7 +382,7 @@ func TestCustomOptimizer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := NewTrainer(m, Config{Custom: signSGD{}, LearningRate: 0.125})
+	tr, err := NewTrainer(m, Config{Optimizer: signSGD{}, LearningRate: 0.125})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +402,7 @@ func TestCustomOptimizer(t *testing.T) {
 	if _, err := tr.State(); err == nil {
 		t.Error("State of an optimizer without Stateful: no error")
 	}
-	if _, err := NewTrainer(m, Config{Custom: signSGD{}}); err == nil {
+	if _, err := NewTrainer(m, Config{Optimizer: signSGD{}}); err == nil {
 		t.Error("custom optimizer without a learning rate: no error")
 	}
 }

@@ -41,8 +41,12 @@ func toyData(n int) (x, oneHotT, labels *tensor.Dense) {
 	return x, oneHot(ls, 3), tensor.New(tensor.WithShape(n), tensor.WithBacking(ls))
 }
 
-func resumeConfig(m *graph.Model, opt string) Config {
-	return Config{Optimizer: opt, WeightDecay: 0.01, NoDecay: BiasAndNormParams(m), ClipNorm: 1,
+func resumeConfig(m *graph.Model, name string) Config {
+	opt, err := OptimizerByName(name, OptimizerOptions{WeightDecay: 0.01})
+	if err != nil {
+		panic(err)
+	}
+	return Config{Optimizer: opt, NoDecay: BiasAndNormParams(m), ClipNorm: 1,
 		Schedule: Warmup{Steps: 3, Then: Cosine{Steps: 15}}, Seed: 7}
 }
 
@@ -119,7 +123,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 func TestCheckpointWithState(t *testing.T) {
 	x, y, _ := toyData(20)
 	m := smallNet(t)
-	tr, err := NewTrainer(m, Config{Optimizer: "adam", Seed: 1})
+	tr, err := NewTrainer(m, Config{Optimizer: &Adam{}, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +194,7 @@ func TestCheckpointWithState(t *testing.T) {
 func TestSetStateErrors(t *testing.T) {
 	x, y, _ := toyData(10)
 	m := smallNet(t)
-	tr, _ := NewTrainer(m, Config{Optimizer: "adam"})
+	tr, _ := NewTrainer(m, Config{Optimizer: &Adam{}})
 	if _, err := tr.Epoch(x, y, 5, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +202,7 @@ func TestSetStateErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, _ := NewTrainer(m, Config{Optimizer: "rmsprop"})
+	other, _ := NewTrainer(m, Config{Optimizer: &RMSprop{}})
 	if err := other.SetState(st); err == nil || !strings.Contains(err.Error(), "adam") {
 		t.Errorf("rmsprop given adam's state: %v", err)
 	}

@@ -19,24 +19,14 @@ var ErrDiverged = errors.New("loss is not finite")
 
 // Config configures a Trainer. Zero fields take the defaults shown.
 type Config struct {
-	// Optimizer names a built-in optimiser (see NewOptimizer and
-	// Optimizers; default "adam"). Ignored when Custom is set.
-	Optimizer string
-	// Custom, if not nil, is the optimiser to use: one of your own, or a
-	// built-in with settings of its own (&train.Adam{Beta2: 0.99}). It
-	// is used as it is: Momentum and WeightDecay do not apply to it, and
-	// LearningRate must be given.
-	Custom Optimizer
-	// LearningRate is the base rate, which Schedule scales (default
-	// DefaultLearningRate(Optimizer)).
+	// Optimizer steps the parameters: a built-in (OptimizerByName, or a
+	// value such as &train.Adam{Beta2: 0.99}) or one of your own (default:
+	// Adam with PyTorch's defaults).
+	Optimizer Optimizer
+	// LearningRate is the base rate, which Schedule scales (default: the
+	// optimiser's DefaultLearningRate when it has that method, as the
+	// built-ins do; an optimiser without it needs a rate).
 	LearningRate float64
-	// Momentum is the momentum factor μ of "momentum" and "nesterov"
-	// (default 0.9), "sgd" (default 0) and "rmsprop" (default 0).
-	Momentum float64
-	// WeightDecay is the L2 weight decay λ of the named optimiser: coupled
-	// (g ← g + λ·w) for all but "adamw", decoupled (w ← w·(1 − η·λ)) for
-	// "adamw", where 0 means PyTorch's default 0.01.
-	WeightDecay float64
 	// NoDecay, if not nil, reports the parameters (by name, such as
 	// "fc1.bias") that weight decay must leave alone; see
 	// BiasAndNormParams.
@@ -50,7 +40,9 @@ type Config struct {
 	// (default Constant).
 	Schedule Schedule
 	// Losses holds the loss of each model output; a missing or nil entry
-	// takes LossFor's.
+	// takes the default of the output's meaning (DefaultLoss with classes
+	// false: a Values output takes MeanSquaredError). Each is checked
+	// against its output (Loss.Input).
 	Losses []Loss
 	// LossWeights holds a weight per model output: training minimises
 	// Σ weight·loss (default: every weight 1).
@@ -70,6 +62,7 @@ type Trainer struct {
 	m        *graph.Model
 	outputs  []string // the model's output names
 	losses   []Loss
+	logits   []bool    // the loss of each output takes the logits of a final Normalizer
 	weights  []float64 // nil: all 1
 	classes  []int     // classes of a SparseCrossEntropy output, else 0
 	opt      Optimizer
@@ -104,9 +97,6 @@ func NewTrainer(m *graph.Model, cfg Config) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.LearningRate != 0 {
-		lr = cfg.LearningRate
-	}
 	if !(lr > 0) || math.IsInf(lr, 0) {
 		return nil, fmt.Errorf("learning rate %v is not positive", lr)
 	}
@@ -126,16 +116,21 @@ func NewTrainer(m *graph.Model, cfg Config) (*Trainer, error) {
 		}
 	}
 	losses := make([]Loss, len(outputs))
+	logits := make([]bool, len(outputs))
 	classes := make([]int, len(outputs))
 	for i := range losses {
-		losses[i], _ = LossFor(m, i)
+		meaning := m.OutputMeaning(i)
+		losses[i] = DefaultLoss(meaning, false)
 		if i < len(cfg.Losses) && cfg.Losses[i] != nil {
 			losses[i] = cfg.Losses[i]
 		}
-		if losses[i] == SparseCrossEntropy {
-			shape := m.OutputShape(i)
+		shape := m.OutputShape(i)
+		if logits[i], err = losses[i].Input(meaning, shape); err != nil {
+			return nil, fmt.Errorf("output %s (%s, shape %v): loss %s: %w", outputs[i], meaning, shape, losses[i], err)
+		}
+		if isSparse(losses[i]) {
 			if len(shape) != 1 {
-				return nil, fmt.Errorf("output %s: %s needs an output of one dimension (classes), not %v", outputs[i], SparseCrossEntropy, shape)
+				return nil, fmt.Errorf("output %s: %s needs an output of one dimension (classes), not %v", outputs[i], losses[i], shape)
 			}
 			classes[i] = shape[0]
 		}
@@ -148,7 +143,7 @@ func NewTrainer(m *graph.Model, cfg Config) (*Trainer, error) {
 	shuffleSrc := rand.NewPCG(cfg.Seed, 0x5eed)
 	dropoutSrc := rand.NewPCG(cfg.Seed, 0xd209_0075)
 	return &Trainer{
-		m: m, outputs: outputs, losses: losses, weights: slices.Clone(cfg.LossWeights), classes: classes,
+		m: m, outputs: outputs, losses: losses, logits: logits, weights: slices.Clone(cfg.LossWeights), classes: classes,
 		opt: opt, clears: clears, base: lr, rate: lr, schedule: schedule,
 		noDecay: cfg.NoDecay, clipNorm: cfg.ClipNorm,
 		shuffleSrc: shuffleSrc, shuffle: rand.New(shuffleSrc),
@@ -157,44 +152,19 @@ func NewTrainer(m *graph.Model, cfg Config) (*Trainer, error) {
 	}, nil
 }
 
-// optimizer returns the optimiser cfg asks for and its default rate (0
-// for a custom one).
+// optimizer returns the optimiser cfg asks for and its base rate.
 func (cfg Config) optimizer() (Optimizer, float64, error) {
-	if !(cfg.WeightDecay >= 0) || math.IsInf(cfg.WeightDecay, 0) {
-		return nil, 0, fmt.Errorf("weight decay %v is not a non-negative number", cfg.WeightDecay)
+	opt := cfg.Optimizer
+	if opt == nil {
+		opt = &Adam{}
 	}
-	if !(cfg.Momentum >= 0 && cfg.Momentum < 1) {
-		return nil, 0, fmt.Errorf("momentum %v is not in [0, 1)", cfg.Momentum)
-	}
-	if cfg.Custom != nil {
-		if cfg.LearningRate == 0 {
-			return nil, 0, fmt.Errorf("a custom optimizer needs Config.LearningRate")
+	lr := cfg.LearningRate
+	if lr == 0 {
+		d, ok := opt.(interface{ DefaultLearningRate() float64 })
+		if !ok {
+			return nil, 0, fmt.Errorf("optimizer %T has no default learning rate: set Config.LearningRate", opt)
 		}
-		return cfg.Custom, 0, nil
-	}
-	name := cfg.Optimizer
-	if name == "" {
-		name = "adam"
-	}
-	opt, err := NewOptimizer(name)
-	if err != nil {
-		return nil, 0, err
-	}
-	lr, _ := DefaultLearningRate(name)
-	switch o := opt.(type) {
-	case *SGD:
-		if cfg.Momentum != 0 {
-			o.Momentum = cfg.Momentum
-		}
-		o.WeightDecay = cfg.WeightDecay
-	case *AdaGrad:
-		o.WeightDecay = cfg.WeightDecay
-	case *RMSprop:
-		o.Momentum, o.WeightDecay = cfg.Momentum, cfg.WeightDecay
-	case *Adam:
-		o.WeightDecay = cfg.WeightDecay
-	case *AdamW:
-		o.WeightDecay = cfg.WeightDecay
+		lr = d.DefaultLearningRate()
 	}
 	return opt, lr, nil
 }
@@ -260,29 +230,26 @@ func (tr *Trainer) addLosses(p *graph.Program) ([]*gorgonia.Node, *gorgonia.Node
 	var total *gorgonia.Node
 	for i, z := range p.Outputs {
 		l := tr.losses[i]
-		layer := tr.m.OutputLayer(i)
-		_, final := layer.(graph.Softmax)
-		if _, ok := layer.(graph.Sigmoid); ok {
-			final = true
-		}
-		switch {
-		case p.Cut[i] && !l.Logits():
-			// The loss wants the output itself: apply the activation
-			// left out (Softmax and Sigmoid use no scope).
-			y, err := layer.Forward(nil, z)
-			if err != nil {
-				return nil, nil, fmt.Errorf("output %s: %w", tr.outputs[i], err)
+		meaning := tr.m.OutputMeaning(i)
+		if p.Cut[i] {
+			if tr.logits[i] {
+				meaning = graph.LogitsMeaning(meaning)
+			} else {
+				// The loss wants the output itself: apply the
+				// normalisation left out (it uses no scope).
+				y, err := tr.m.OutputLayer(i).Forward(nil, z)
+				if err != nil {
+					return nil, nil, fmt.Errorf("output %s: %w", tr.outputs[i], err)
+				}
+				z = y
 			}
-			z = y
-		case !p.Cut[i] && final && l.Logits():
-			return nil, nil, fmt.Errorf("output %s: loss %s needs the logits of its final %s, which feeds other layers too", tr.outputs[i], l, layer.Kind())
 		}
 		name := "target"
 		if len(p.Outputs) > 1 {
 			name = "target." + tr.outputs[i]
 		}
 		target := gorgonia.NewTensor(p.Graph, tensor.Float32, z.Dims(), gorgonia.WithShape(z.Shape()...), gorgonia.WithName(name))
-		loss, err := l.Build(z, target)
+		loss, err := l.Build(z, target, meaning)
 		if err != nil {
 			return nil, nil, fmt.Errorf("output %s: loss %s: %w", tr.outputs[i], l, err)
 		}

@@ -328,7 +328,7 @@ func tapenetGrads(params []*tensor.Dense, set *datasets.Set) ([4][]float64, erro
 			return out, err
 		}
 	}
-	tr, err := train.NewTrainer(m, train.Config{Optimizer: "sgd", LearningRate: sgdRate})
+	tr, err := train.NewTrainer(m, train.Config{Optimizer: &train.SGD{}, LearningRate: sgdRate})
 	if err != nil {
 		return out, err
 	}

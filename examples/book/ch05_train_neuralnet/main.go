@@ -124,7 +124,7 @@ func trainNet(o options, stdout io.Writer) (*history, error) {
 		return nil, err
 	}
 	m.Init(uint64(o.seed))
-	tr, err := train.NewTrainer(m, train.Config{Optimizer: "sgd", LearningRate: o.lr, Seed: uint64(o.seed)})
+	tr, err := train.NewTrainer(m, train.Config{Optimizer: &train.SGD{}, LearningRate: o.lr, Seed: uint64(o.seed)})
 	if err != nil {
 		return nil, err
 	}

@@ -144,7 +144,7 @@ func trainPair(set *datasets.Set, w, lr float64, batch, epochs int, seed uint64)
 		if err != nil {
 			return plain, bn, err
 		}
-		tr, err := train.NewTrainer(m, train.Config{Optimizer: "sgd", LearningRate: lr, Seed: seed})
+		tr, err := train.NewTrainer(m, train.Config{Optimizer: &train.SGD{}, LearningRate: lr, Seed: seed})
 		if err != nil {
 			return plain, bn, err
 		}

@@ -125,7 +125,7 @@ func runTrial(trainSet, val *datasets.Set, lr, weightDecay float64, o options, s
 	if err != nil {
 		return bookex.Result{}, err
 	}
-	tr, err := train.NewTrainer(m, train.Config{Optimizer: "sgd", LearningRate: lr, WeightDecay: weightDecay,
+	tr, err := train.NewTrainer(m, train.Config{Optimizer: &train.SGD{WeightDecay: weightDecay}, LearningRate: lr,
 		NoDecay: train.BiasAndNormParams(m), Seed: seed})
 	if err != nil {
 		return bookex.Result{}, err

@@ -57,8 +57,12 @@ func run(args []string, stdout, _ io.Writer) error {
 	}
 	nets := make([]bookex.LossNet, len(optimizers))
 	for i, o := range optimizers {
+		opt, err := train.OptimizerByName(o.tapenet, train.OptimizerOptions{})
+		if err != nil {
+			return err
+		}
 		nets[i] = bookex.LossNet{Name: o.name, Net: bookex.Net{Hidden: []int{100, 100, 100, 100}},
-			Config: train.Config{Optimizer: o.tapenet, LearningRate: o.lr}}
+			Config: train.Config{Optimizer: opt, LearningRate: o.lr}}
 	}
 	return c.Run(stdout, nets)
 }

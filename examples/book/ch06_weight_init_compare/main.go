@@ -60,7 +60,7 @@ func run(args []string, stdout, _ io.Writer) error {
 	nets := make([]bookex.LossNet, len(inits))
 	for i, in := range inits {
 		nets[i] = bookex.LossNet{Name: in.name, Net: bookex.Net{Hidden: []int{100, 100, 100, 100}, Init: in.init},
-			Config: train.Config{Optimizer: "sgd", LearningRate: lr}}
+			Config: train.Config{Optimizer: &train.SGD{}, LearningRate: lr}}
 	}
 	return c.Run(stdout, nets)
 }

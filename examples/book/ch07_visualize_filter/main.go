@@ -128,7 +128,7 @@ func trainNet(m *graph.Model, o options) (float64, float64, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	tr, err := train.NewTrainer(m, train.Config{Optimizer: "adam", LearningRate: 0.001, Seed: uint64(o.seed)})
+	tr, err := train.NewTrainer(m, train.Config{Optimizer: &train.Adam{}, LearningRate: 0.001, Seed: uint64(o.seed)})
 	if err != nil {
 		return 0, 0, err
 	}

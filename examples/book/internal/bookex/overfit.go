@@ -75,7 +75,7 @@ func (o *Overfit) Run(stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tr, err := train.NewTrainer(m, train.Config{Optimizer: "sgd", LearningRate: o.LR, WeightDecay: o.WeightDecay,
+	tr, err := train.NewTrainer(m, train.Config{Optimizer: &train.SGD{WeightDecay: o.WeightDecay}, LearningRate: o.LR,
 		NoDecay: train.BiasAndNormParams(m), Seed: uint64(o.Seed)})
 	if err != nil {
 		return err
