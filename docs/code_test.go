@@ -15,7 +15,7 @@ func ownGoBlocks(path string) bool {
 	return !strings.HasPrefix(path, "docs/book2/") && path != "docs/onnx-coverage.md"
 }
 
-// TestGoBlocks compiles every ```go block of README.md and the guide that
+// TestGoBlocks type-checks (go vet) every ```go block of README.md and the guide that
 // starts with a package clause, each as its own package of a temporary
 // module that uses this one through a replace directive. A block that is
 // not a whole file must say so on its first line ("// fragment").
@@ -73,7 +73,9 @@ func TestGoBlocks(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{{"build", "./..."}, {"vet", "./..."}} {
+	// go vet type-checks every block as the compiler would (it fails on
+	// any compile error) and runs the vet checks; nothing is linked.
+	for _, args := range [][]string{{"vet", "./..."}} {
 		cmd := exec.Command("go", args...)
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "GOPROXY=off")
@@ -83,7 +85,7 @@ func TestGoBlocks(t *testing.T) {
 			return
 		}
 	}
-	t.Logf("%d programs compile and pass go vet", len(where))
+	t.Logf("%d programs type-check and pass go vet", len(where))
 }
 
 // hasPackageClause reports whether the first line that is not blank or a

@@ -6,8 +6,8 @@
 //     names a file or folder that exists, and every #anchor a heading of
 //     the page it points to (GitHub's anchor rules).
 //   - TestGoBlocks: every ```go block of the pages this package owns is
-//     either a whole file (it starts with a package clause) and compiles
-//     against this module, or is marked as a fragment by a first line
+//     either a whole file (it starts with a package clause) that compiles
+//     against this module and passes go vet, or is marked as a fragment by a first line
 //     "// fragment" and is skipped.
 //   - TestGettingStarted: the commands of getting-started.md run, in order,
 //     in a temporary folder, and print what the page shows.
