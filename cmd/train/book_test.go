@@ -7,7 +7,7 @@ import (
 
 // --arch book-deep builds the book's DeepConvNet, with its dropout.
 func TestArchBookDeep(t *testing.T) {
-	m, err := (&options{arch: "book-deep"}).model()
+	m, err := (&options{arch: "book-deep"}).model([]int{1, 28, 28}, 10, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +23,7 @@ func TestArchBookDeep(t *testing.T) {
 	if dropouts != 2 {
 		t.Errorf("book-deep has %d bookdropout layers, want 2", dropouts)
 	}
-	if _, err := (&options{arch: "deep"}).model(); err == nil || !strings.Contains(err.Error(), "book-deep") {
+	if _, err := (&options{arch: "deep"}).model([]int{1, 28, 28}, 10, 0); err == nil || !strings.Contains(err.Error(), "book-deep") {
 		t.Errorf("unknown arch: %v, want an error listing book-deep", err)
 	}
 }

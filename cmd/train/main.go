@@ -76,7 +76,7 @@ func runUntil(args []string, stdout, stderr io.Writer, stopAfter int) error {
 	fs.IntVar(&o.batch, "batch-size", 100, "samples per optimisation step")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for initial weights, shuffling, dropout masks and augmentation; the same seed gives the same checkpoint")
 	fs.StringVar(&o.out, "out", "model.safetensors", "checkpoint file to write")
-	fs.StringVar(&o.data, "data", "", "folder of MNIST-format IDX files (default: the embedded MNIST)")
+	fs.StringVar(&o.data, "data", "", "data set: a folder of IDX files (train-images-idx3-ubyte or idx4, labels, optional t10k-...; .gz or not) or a numpy .npz (x, y, optional x_test, y_test; integer y: classes, float y: regression targets) (default: the embedded MNIST)")
 	fs.IntVar(&o.limit, "limit", 0, "train on the first N images only (0: all 60,000)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per epoch instead of text")
 	fs.StringVar(&o.loss, "loss", "", "loss: "+strings.Join(train.LossNames(), ", ")+" (default: from what the model's output means: probabilities or logits cross_entropy, log-probabilities nll, sigmoid binary_cross_entropy, plain values cross_entropy on class labels, mse on regression targets)")
@@ -153,27 +153,29 @@ func (o *options) check() error {
 	return nil
 }
 
-func (o *options) model() (*graph.Model, error) {
-	switch o.arch {
-	case "mlp":
-		return models.MLP(784, o.hidden, 10, o.activation)
-	case "book":
-		return models.BookNet()
-	case "convnet":
-		return models.ConvNet()
-	case "resnet":
-		return models.ResNet()
-	case "book-deep":
-		return models.BookDeepConvNet()
+// model builds --arch for samples of shape in and the data's task:
+// classes, or regression targets per sample.
+func (o *options) model(in []int, classes, targets int) (*graph.Model, error) {
+	if !slices.Contains(models.Arches(), o.arch) {
+		return nil, cli.Usagef("--arch %q is not one of %s", o.arch, strings.Join(models.Arches(), ", "))
 	}
-	return nil, cli.Usagef("--arch %q is not one of mlp, book, convnet, resnet, book-deep", o.arch)
+	m, err := models.ForData(o.arch, in, classes, targets, models.ArchOptions{Hidden: o.hidden, Activation: o.activation})
+	if err != nil {
+		return nil, cli.Usagef("%v", err)
+	}
+	return m, nil
 }
 
-func loadData(dir string, opt datasets.Options) (trainSet, test *datasets.Set, err error) {
-	if trainSet, err = datasets.Load(dir, datasets.Train, opt); err != nil {
+// loadData reads --data (an IDX folder or an .npz), or the embedded MNIST
+// when it is "". The test split may be nil.
+func loadData(path string, opt datasets.Options) (trainSet, test *datasets.Set, err error) {
+	if path != "" {
+		return datasets.Open(path, opt)
+	}
+	if trainSet, err = datasets.MNIST(datasets.Train, opt); err != nil {
 		return nil, nil, err
 	}
-	if test, err = datasets.Load(dir, datasets.Test, opt); err != nil {
+	if test, err = datasets.MNIST(datasets.Test, opt); err != nil {
 		return nil, nil, err
 	}
 	return trainSet, test, nil
