@@ -1,4 +1,5 @@
-// Command train trains a tapenet model on MNIST and writes a checkpoint.
+// Command train trains a tapenet model on MNIST, an IDX folder or a numpy
+// .npz data set (classification or regression) and writes a checkpoint.
 //
 // Usage:
 //
@@ -22,7 +23,8 @@ import (
 )
 
 const usage = `
-train: train a model on MNIST with Gorgonia and save it as a checkpoint.
+train: train a model on MNIST (or --data: an IDX folder or a numpy .npz of
+classes or regression targets) with Gorgonia and save it as a checkpoint.
 
 Usage:
   go run ./cmd/train [flags]
@@ -41,6 +43,8 @@ Examples:
       --out models/weights/resnet.safetensors             # the embedded "resnet"
   go run ./cmd/train --arch book --activation sigmoid --optimizer sgd --lr 0.1
   go run ./cmd/train --init model.onnx --epochs 1 --out tuned.safetensors  # fine-tune a PyTorch model
+  go run ./cmd/train --data cifar5/ --arch convnet   # any IDX folder: the model fits its shape and classes
+  go run ./cmd/train --data houses.npz --loss huber  # float y: a regression head (default loss mse)
 ` + steerUsage
 
 type options struct {
@@ -65,7 +69,7 @@ func runUntil(args []string, stdout, stderr io.Writer, stopAfter int) error {
 	var o options
 	var lc curves // --plot
 	fs := cli.NewFlags("train", usage, stdout)
-	fs.StringVar(&o.arch, "arch", "mlp", "architecture: mlp (hidden layers from --hidden), book (784-50-100-10 sigmoid), convnet (the book's SimpleConvNet: conv 30x5x5, relu, 2x2 max-pool, 100 relu, 10), resnet (a small residual CNN, models.ResNet) or book-deep (the book's chapter 8 DeepConvNet, with its dropout)")
+	fs.StringVar(&o.arch, "arch", "mlp", "architecture, built for the data's sample shape and classes (or regression targets): mlp (hidden layers from --hidden), book (784-50-100-10 sigmoid), convnet (the book's SimpleConvNet: conv 30x5x5, relu, 2x2 max-pool, 100 relu, 10), resnet (a small residual CNN, models.ResNet) or book-deep (the book's chapter 8 DeepConvNet, with its dropout)")
 	fs.IntSliceVar(&o.hidden, "hidden", []int{256}, "hidden layer sizes of the mlp, comma-separated")
 	fs.StringVar(&o.activation, "activation", "relu", "hidden activation of the mlp: "+strings.Join(slices.DeleteFunc(models.Activations(), func(s string) bool { return s == "step" }), ", "))
 	fs.StringVar(&o.optimizer, "optimizer", "adam", "optimizer, with PyTorch's formulas: "+strings.Join(train.Optimizers(), ", ")+" (momentum and nesterov: SGD with momentum 0.9)")
