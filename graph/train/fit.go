@@ -330,7 +330,8 @@ func (s *Scores) scoreName() string {
 // opt.ScoreTrain) training sets after each epoch, then calling the
 // callbacks; it stops early when opt.Patience epochs pass without a
 // better validation score, when a callback returns ErrStop, or when ctx
-// is done (checked before every step; it then returns ctx's error). It
+// is done (checked before every epoch and after every step; it then
+// returns ctx's error, the last epoch's outputs already written). It
 // returns the history of the run. The run is the Trainer's: the same
 // Trainer configuration, data and seeds give the same weights bit for
 // bit, and a run resumed from a SaveCheckpoint file ends with the bytes of
@@ -369,6 +370,9 @@ func Fit(ctx context.Context, tr *Trainer, data FitData, opt FitOptions) (*Histo
 		}
 	}
 	for epoch := tr.Epochs() + 1; epoch <= opt.Epochs; epoch++ {
+		if err := ctx.Err(); err != nil {
+			return r.History, fmt.Errorf("fit: before epoch %d: %w", epoch, err)
+		}
 		xs := x
 		if data.Augment != nil {
 			if xs, err = data.Augment(x, augRNG); err != nil {
