@@ -135,6 +135,9 @@ func (o *options) check() error {
 	case o.out == "":
 		return cli.Usagef("--out must name a file")
 	}
+	if o.init == "" && o.resume == "" && !slices.Contains(models.Arches(), o.arch) {
+		return cli.Usagef("--arch %q is not one of %s", o.arch, strings.Join(models.Arches(), ", "))
+	}
 	if o.loss != "" {
 		if _, err := train.LossByName(o.loss); err != nil {
 			return cli.Usagef("--loss %q is not one of %s", o.loss, strings.Join(train.LossNames(), ", "))

@@ -376,7 +376,7 @@ func Fit(ctx context.Context, tr *Trainer, data FitData, opt FitOptions) (*Histo
 		xs := x
 		if data.Augment != nil {
 			if xs, err = data.Augment(x, augRNG); err != nil {
-				return r.History, fmt.Errorf("fit: epoch %d: augment: %w", epoch, err)
+				return r.History, fmt.Errorf("epoch %d: augment: %w", epoch, err)
 			}
 		}
 		start := time.Now()
@@ -387,26 +387,26 @@ func Fit(ctx context.Context, tr *Trainer, data FitData, opt FitOptions) (*Histo
 			return ctx.Err()
 		})
 		if err != nil {
-			return r.History, fmt.Errorf("fit: epoch %d: %w", epoch, err)
+			return r.History, fmt.Errorf("epoch %d: %w", epoch, err)
 		}
 		e := EpochLog{Epoch: epoch, Loss: st.Loss, Steps: st.Steps, Seconds: time.Since(start).Seconds(), LearningRate: tr.LearningRate()}
 		r.Train, r.Validation, r.Test = Metrics{}, Metrics{}, Metrics{}
 		if opt.ScoreTrain {
 			if r.Train, err = tr.EvaluateInputs(x, t, opt.Batch); err != nil {
-				return r.History, fmt.Errorf("fit: epoch %d: training set: %w", epoch, err)
+				return r.History, fmt.Errorf("epoch %d: training set: %w", epoch, err)
 			}
 			e.Train = scoresOf(r.Train)
 		}
 		if valX != nil {
 			if r.Validation, err = tr.EvaluateInputs(valX, valT, opt.Batch); err != nil {
-				return r.History, fmt.Errorf("fit: epoch %d: validation: %w", epoch, err)
+				return r.History, fmt.Errorf("epoch %d: validation: %w", epoch, err)
 			}
 			e.Validation = scoresOf(r.Validation)
 			e.Best, e.Stopped = r.History.Stopping.Observe(epoch, e.Validation.Score())
 		}
 		if data.TestX != nil {
 			if r.Test, err = tr.EvaluateInputs(data.TestX, data.TestT, opt.Batch); err != nil {
-				return r.History, fmt.Errorf("fit: epoch %d: test: %w", epoch, err)
+				return r.History, fmt.Errorf("epoch %d: test: %w", epoch, err)
 			}
 			e.Test = scoresOf(r.Test)
 		}
@@ -416,7 +416,7 @@ func Fit(ctx context.Context, tr *Trainer, data FitData, opt FitOptions) (*Histo
 			if err := c.OnEpochEnd(r); errors.Is(err, ErrStop) {
 				stop = true
 			} else if err != nil {
-				return r.History, fmt.Errorf("fit: epoch %d: %w", epoch, err)
+				return r.History, fmt.Errorf("epoch %d: %w", epoch, err)
 			}
 		}
 		if stop {
