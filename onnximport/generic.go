@@ -37,7 +37,15 @@ type Op struct {
 	Inputs []string `json:"inputs"`
 	// Consts are the constant operands.
 	Consts []OpConst `json:"consts,omitempty"`
+	// Scalars marks the tensor inputs that are ONNX scalars (rank 0),
+	// held as tensors of one element of shape (1): tapenet's tensors keep
+	// at least one axis. An output that ONNX makes a scalar is likewise
+	// (1).
+	Scalars []bool `json:"scalars,omitempty"`
 }
+
+// scalar reports whether tensor input k is an ONNX scalar.
+func (l *Op) scalar(k int) bool { return k < len(l.Scalars) && l.Scalars[k] }
 
 // OpConst is a constant operand of an Op.
 type OpConst struct {
@@ -95,7 +103,7 @@ func (l *Op) Merge(_ *graph.Scope, xs []*gorgonia.Node) (*gorgonia.Node, error) 
 		return nil, fmt.Errorf("onnx-op %s: %w", l.Op, err)
 	}
 	if len(out.shape) == 0 {
-		return nil, fmt.Errorf("onnx-op %s: a scalar output (tapenet's tensors keep at least one axis)", l.Op)
+		out.shape = []int{1} // an ONNX scalar, held as (1)
 	}
 	cfg, _ := json.Marshal(l)
 	ranks := make([]int, len(xs))
@@ -118,8 +126,14 @@ func (l *Op) metas(types []graph.DType, shapes [][]int) ([]*meta, error) {
 				return nil, fmt.Errorf("onnx-op %s: %d tensor inputs, want more", l.Op, len(types))
 			}
 			m := &meta{dt: types[t].Or()}
-			if shapes != nil {
+			if shapes != nil && !l.scalar(t) {
 				m.shape = shapes[t]
+			}
+			if shapes != nil && l.scalar(t) {
+				if shapeSize(shapes[t]) != 1 {
+					return nil, fmt.Errorf("onnx-op %s: scalar input %d of shape %v", l.Op, t, shapes[t])
+				}
+				m.shape = []int{}
 			}
 			out = append(out, m)
 			t++
@@ -146,7 +160,11 @@ func (l *Op) arrays(xs []*arr) ([]*arr, error) {
 	for _, in := range l.Inputs {
 		switch in {
 		case "":
-			out = append(out, xs[t])
+			x := xs[t]
+			if l.scalar(t) {
+				x.shape = []int{}
+			}
+			out = append(out, x)
 			t++
 		case "const":
 			k := l.Consts[c]
@@ -318,6 +336,9 @@ func (op *genericOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
+	if len(out.shape) == 0 {
+		return tensor.Shape{1}, nil
+	}
 	return tensor.Shape(out.shape), nil
 }
 
@@ -347,6 +368,9 @@ func (op *genericOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	y, err := op.kern.run(op.layer, ins, out)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	if len(y.shape) == 0 {
+		y.shape = []int{1}
 	}
 	return y.value(), nil
 }
@@ -502,6 +526,7 @@ func genericNode(nc *nodeCtx) error {
 				return unsupported("input %d computed from the model's inputs (it must be a constant)", j)
 			}
 			l.Inputs = append(l.Inputs, "")
+			l.Scalars = append(l.Scalars, v.scalar)
 			tensors = append(tensors, v.t)
 		}
 	}
@@ -541,11 +566,39 @@ func genericNode(nc *nodeCtx) error {
 	if !nc.im.fixed && !k.elementwise {
 		return errNeedsFixed
 	}
+	if !slices.Contains(l.Scalars, true) {
+		l.Scalars = nil
+	}
+	metas, err := l.metas(tensorTypes(tensors), tensorShapes(tensors))
+	if err != nil {
+		return err
+	}
+	out, err := k.infer(l, metas)
+	if err != nil {
+		return err
+	}
 	t, err := nc.apply(l, nil, tensors...)
 	if err != nil {
 		return err
 	}
-	return nc.outTensor(t)
+	return nc.out(0, &value{t: t, scalar: len(out.shape) == 0})
+}
+
+func tensorTypes(ts []*graph.Tensor) []graph.DType {
+	out := make([]graph.DType, len(ts))
+	for k, t := range ts {
+		out[k] = t.DType()
+	}
+	return out
+}
+
+// tensorShapes returns the tensors' whole shapes, the batch first.
+func tensorShapes(ts []*graph.Tensor) [][]int {
+	out := make([][]int, len(ts))
+	for k, t := range ts {
+		out[k] = append([]int{max(1, t.Batch())}, t.Shape()...)
+	}
+	return out
 }
 
 func setAttr[T any](m map[string]T, name string, v T) map[string]T {
@@ -563,9 +616,6 @@ func constOutput(c *constant, x *graph.Tensor) (*graph.Tensor, error) {
 	k, err := opConst(c)
 	if err != nil {
 		return nil, err
-	}
-	if len(c.shape) == 0 {
-		return nil, unsupported("a scalar output (tapenet's tensors keep at least one axis)")
 	}
 	t := graph.Apply(&Op{Op: constKernel, Inputs: []string{"", "const"}, Consts: []OpConst{k}}, x)
 	return t, t.Err()

@@ -80,7 +80,7 @@ func (im *importer) convert(n *onnx.NodeProto) error {
 		return unsupported("operator domain %q", n.Domain)
 	}
 	h, ok := handlers[n.OpType]
-	if k, generic := kernels[n.OpType]; generic && (im.fixed || (!ok && k.elementwise)) {
+	if isGeneric(im, n.OpType) {
 		h, ok = genericNode, true
 	}
 	if !ok {
@@ -105,6 +105,9 @@ func (im *importer) convert(n *onnx.NodeProto) error {
 		if !ok {
 			return fmt.Errorf("input %q is not a graph input, an initializer or the output of an earlier node", name)
 		}
+		if v.scalar && !isGeneric(im, n.OpType) {
+			return unsupported("a scalar (rank-0) tensor %q as an input of %s", name, n.OpType)
+		}
 		nc.in = append(nc.in, v)
 	}
 	for _, o := range n.Output {
@@ -116,6 +119,15 @@ func (im *importer) convert(n *onnx.NodeProto) error {
 		return err
 	}
 	return h(nc)
+}
+
+// isGeneric reports whether an operator becomes an onnx-op layer: every
+// operator with a kernel in a model of fixed shapes, and elementwise ones
+// without a handler of their own in any model.
+func isGeneric(im *importer, op string) bool {
+	k, ok := kernels[op]
+	_, handled := handlers[op]
+	return ok && op != constKernel && (im.fixed || (!handled && k.elementwise))
 }
 
 // since gives, for operators new within the opsets imported, the first
