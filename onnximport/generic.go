@@ -42,6 +42,10 @@ type Op struct {
 	// at least one axis. An output that ONNX makes a scalar is likewise
 	// (1).
 	Scalars []bool `json:"scalars,omitempty"`
+	// Output is which of the operator's Outputs outputs the layer
+	// computes (an operator of several outputs is one layer per output).
+	Output  int `json:"output,omitempty"`
+	Outputs int `json:"outputs,omitempty"`
 }
 
 // scalar reports whether tensor input k is an ONNX scalar.
@@ -479,17 +483,19 @@ var errNeedsFixed = unsupported("this form with a symbolic batch (it works along
 // genericNode converts a node into an Op layer, or folds it when every
 // input is a constant.
 func genericNode(nc *nodeCtx) error {
-	k := kernels[nc.n.OpType]
 	if err := nc.allow(genericAttrs[nc.n.OpType]...); err != nil {
 		return err
 	}
-	if err := nc.onlyFirstOutput(); err != nil {
-		return err
+	multi := nc.n.OpType == "Split" || nc.n.OpType == "TopK" || nc.n.OpType == "LayerNormalization"
+	if !multi {
+		if err := nc.onlyFirstOutput(); err != nil {
+			return err
+		}
 	}
 	if err := opsetForm(nc); err != nil {
 		return err
 	}
-	l := &Op{Op: nc.n.OpType, Opset: nc.opset}
+	l := &Op{Op: nc.n.OpType, Opset: nc.opset, Outputs: len(nc.n.Output)}
 	for name, a := range nc.attrs {
 		switch a.Type {
 		case 2: // INT
@@ -533,6 +539,26 @@ func genericNode(nc *nodeCtx) error {
 	for len(l.Inputs) > 0 && l.Inputs[len(l.Inputs)-1] == "absent" {
 		l.Inputs = l.Inputs[:len(l.Inputs)-1]
 	}
+	if multi {
+		for k, name := range nc.n.Output {
+			if name == "" {
+				continue
+			}
+			lk := *l
+			lk.Output = k
+			if err := genericApply(nc, k, &lk, tensors, consts); err != nil {
+				return fmt.Errorf("output %d: %w", k, err)
+			}
+		}
+		return nil
+	}
+	return genericApply(nc, 0, l, tensors, consts)
+}
+
+// genericApply computes output k of a node as the Op l of the tensors (or
+// folds it when there are none).
+func genericApply(nc *nodeCtx, outK int, l *Op, tensors []*graph.Tensor, consts []*arr) error {
+	k := kernels[l.Op]
 	if len(tensors) == 0 {
 		// Every input known: fold.
 		ins, err := l.arrays(consts)
@@ -561,7 +587,7 @@ func genericNode(nc *nodeCtx) error {
 		if err != nil {
 			return err
 		}
-		return nc.outConst(constantOf(y))
+		return nc.out(outK, &value{c: constantOf(y)})
 	}
 	if !nc.im.fixed && !k.elementwise {
 		return errNeedsFixed
@@ -581,7 +607,7 @@ func genericNode(nc *nodeCtx) error {
 	if err != nil {
 		return err
 	}
-	return nc.out(0, &value{t: t, scalar: len(out.shape) == 0})
+	return nc.out(outK, &value{t: t, scalar: len(out.shape) == 0})
 }
 
 func tensorTypes(ts []*graph.Tensor) []graph.DType {
