@@ -486,7 +486,7 @@ func genericNode(nc *nodeCtx) error {
 	if err := nc.allow(genericAttrs[nc.n.OpType]...); err != nil {
 		return err
 	}
-	multi := nc.n.OpType == "Split" || nc.n.OpType == "TopK" || nc.n.OpType == "LayerNormalization"
+	multi := slices.Contains([]string{"Split", "TopK", "LayerNormalization", "SoftmaxCrossEntropyLoss", "Dropout"}, nc.n.OpType)
 	if !multi {
 		if err := nc.onlyFirstOutput(); err != nil {
 			return err
@@ -494,6 +494,16 @@ func genericNode(nc *nodeCtx) error {
 	}
 	if err := opsetForm(nc); err != nil {
 		return err
+	}
+	if nc.n.OpType == "Dropout" {
+		if tm := nc.input(2); tm != nil {
+			if tm.c == nil {
+				return unsupported("Dropout with training_mode computed at run time (tapenet imports inference graphs)")
+			}
+			if r := nc.input(1); len(tm.c.i) == 1 && tm.c.i[0] != 0 && (r == nil || r.c == nil || r.c.dt != tFloat || len(r.c.f) != 1 || r.c.f[0] != 0) {
+				return unsupported("Dropout in training mode with a ratio other than 0 (random)")
+			}
+		}
 	}
 	l := &Op{Op: nc.n.OpType, Opset: nc.opset, Outputs: len(nc.n.Output)}
 	for name, a := range nc.attrs {
@@ -510,6 +520,8 @@ func genericNode(nc *nodeCtx) error {
 				f[j] = float64(v)
 			}
 			l.Floats = setAttr(l.Floats, name, f)
+		case 3: // STRING
+			l.Strings = setAttr(l.Strings, name, string(a.S))
 		default:
 			return unsupported("attribute %s of type %s", name, a.Type)
 		}

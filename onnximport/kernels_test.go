@@ -195,6 +195,17 @@ func kernelCases() []kernelCase {
 			inits: []*onnx.TensorProto{int64s("k", []int{1}, 2)}, want: i64([]int{2}, 2, 0)},
 		{name: "LayerNormalization", opset: 17, in: []typed{f32([]int{1, 2}, 1, 3)}, nodes: []*onnx.NodeProto{n1("LayerNormalization", []string{"x0", "s", "b"}, aFloat("epsilon", 0))},
 			inits: []*onnx.TensorProto{floats("s", []int{2}, 2, 2), floats("b", []int{2}, 1, 1)}, want: f32([]int{1, 2}, -1, 3)},
+		{name: "NegativeLogLikelihoodLoss weighted mean", opset: 13, in: []typed{f32([]int{2, 2}, -1, -2, -3, -4), i64([]int{2}, 0, 1)},
+			nodes: []*onnx.NodeProto{n1("NegativeLogLikelihoodLoss", []string{"x0", "x1", "w"})}, inits: []*onnx.TensorProto{floats("w", []int{2}, 1, 3)},
+			want: f32([]int{1}, (1*1+4*3)/4.0)},
+		{name: "SoftmaxCrossEntropyLoss sum, ignore_index", opset: 13, in: []typed{f32([]int{2, 2}, 0, 0, 5, 5), i64([]int{2}, 1, 0)},
+			nodes: []*onnx.NodeProto{n1("SoftmaxCrossEntropyLoss", []string{"x0", "x1"}, aString("reduction", "sum"), aInt("ignore_index", 0))},
+			want:  f32([]int{1}, math.Ln2)},
+		{name: "InstanceNormalization", opset: 6, in: []typed{f32([]int{1, 1, 2}, 1, 3)},
+			nodes: []*onnx.NodeProto{n1("InstanceNormalization", []string{"x0", "s", "b"}, aFloat("epsilon", 0))}, inits: []*onnx.TensorProto{floats("s", []int{1}, 2), floats("b", []int{1}, 1)},
+			want: f32([]int{1, 1, 2}, -1, 3)},
+		{name: "GlobalMaxPool", opset: 1, in: []typed{f32([]int{1, 2, 2}, 1, 5, 3, 4)}, nodes: []*onnx.NodeProto{n1("GlobalMaxPool", []string{"x0"})}, want: f32([]int{1, 2, 1}, 5, 4)},
+		{name: "Dropout inference mask", opset: 13, in: []typed{f32([]int{2}, 1, 2)}, nodes: []*onnx.NodeProto{node("Dropout", []string{"x0"}, []string{"d", "y"})}, want: bools([]int{2}, true, true)},
 		{name: "Shape of a fixed input as the output", opset: 13, in: []typed{x23}, nodes: []*onnx.NodeProto{n1("Shape", []string{"x0"})}, want: i64([]int{2}, 2, 3)},
 	}
 }

@@ -115,10 +115,26 @@ func (im *importer) convert(n *onnx.NodeProto) error {
 			return fmt.Errorf("output %q names a tensor already defined", o)
 		}
 	}
+	if nc.opset < 7 {
+		first, ok := oldForms[n.OpType]
+		if !ok || first > nc.opset {
+			return unsupported("%s in opset %d (an older form than the one tapenet reads; export with opset 7 or later)", n.OpType, nc.opset)
+		}
+	}
 	if err := nc.upgrade(); err != nil {
 		return err
 	}
 	return h(nc)
+}
+
+// oldForms lists the operators read in models of opsets 1 to 6: those whose
+// form then is the one read (the opset it dates from). Others changed at
+// opset 7 (broadcasting, consumed_inputs, is_test) and are refused there.
+var oldForms = map[string]int64{
+	"Softplus": 1, "Softsign": 1, "Not": 1, "GlobalAveragePool": 1, "GlobalMaxPool": 1, "Identity": 1,
+	"Transpose": 1, "Flatten": 1, "MatMul": 1, "Elu": 6, "HardSigmoid": 6, "Selu": 6, "LeakyRelu": 6,
+	"InstanceNormalization": 6, "Relu": 6, "Sigmoid": 6, "Tanh": 6, "Abs": 6, "Neg": 6, "Exp": 6,
+	"Log": 6, "Sqrt": 6, "Reciprocal": 6, "Floor": 6, "Ceil": 6,
 }
 
 // isGeneric reports whether an operator becomes an onnx-op layer: every

@@ -18,7 +18,7 @@ import (
 const (
 	// MinOpset and MaxOpset bound the versions of the default ONNX operator
 	// set ("" or "ai.onnx") a model may import; others are an error.
-	MinOpset = 7
+	MinOpset = 1
 	MaxOpset = 21
 	// MaxBytes caps the size of a serialized model Read accepts (1 GiB).
 	MaxBytes = 1 << 30
