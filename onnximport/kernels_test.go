@@ -211,7 +211,7 @@ func kernelCases() []kernelCase {
 			want: f32([]int{1, 2, 1, 2}, 3, 5, 10, 13)},
 		{name: "Conv 1-D strided dilated asymmetric pads", opset: 13, in: []typed{f32([]int{1, 1, 5}, 1, 2, 3, 4, 5), f32([]int{1, 1, 2}, 1, 10)},
 			nodes: []*onnx.NodeProto{n1("Conv", []string{"x0", "x1"}, aInts("dilations", 2), aInts("strides", 2), aInts("pads", 1, 0))},
-			want: f32([]int{1, 1, 2}, 20, 42)}, // padded 0 1 2 3 4 5: (0+20), (2+40)
+			want:  f32([]int{1, 1, 2}, 20, 42)}, // padded 0 1 2 3 4 5: (0+20), (2+40)
 		{name: "Shape of a fixed input as the output", opset: 13, in: []typed{x23}, nodes: []*onnx.NodeProto{n1("Shape", []string{"x0"})}, want: i64([]int{2}, 2, 3)},
 	}
 }
