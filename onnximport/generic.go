@@ -346,7 +346,14 @@ func (op *genericOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape(out.shape), nil
 }
 
-func (op *genericOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+func (op *genericOp) Do(vs ...gorgonia.Value) (v gorgonia.Value, err error) {
+	defer func() {
+		// A kernel must not take the program down on values it did not
+		// expect: an error naming the operator instead.
+		if r := recover(); r != nil {
+			v, err = nil, fmt.Errorf("%s: internal error: %v", op, r)
+		}
+	}()
 	xs := make([]*arr, len(vs))
 	for k, v := range vs {
 		a, err := fromValue(v)
