@@ -212,6 +212,13 @@ func kernelCases() []kernelCase {
 		{name: "Conv 1-D strided dilated asymmetric pads", opset: 13, in: []typed{f32([]int{1, 1, 5}, 1, 2, 3, 4, 5), f32([]int{1, 1, 2}, 1, 10)},
 			nodes: []*onnx.NodeProto{n1("Conv", []string{"x0", "x1"}, aInts("dilations", 2), aInts("strides", 2), aInts("pads", 1, 0))},
 			want:  f32([]int{1, 1, 2}, 20, 42)}, // padded 0 1 2 3 4 5: (0+20), (2+40)
+		{name: "ConvTranspose 1-D", opset: 13, in: []typed{f32([]int{1, 1, 2}, 1, 2)}, nodes: []*onnx.NodeProto{n1("ConvTranspose", []string{"x0", "w"})},
+			inits: []*onnx.TensorProto{floats("w", []int{1, 1, 2}, 1, 10)}, want: f32([]int{1, 1, 3}, 1, 12, 20)},
+		{name: "Resize nearest asymmetric floor", opset: 13, in: []typed{f32([]int{1, 1, 1, 2}, 1, 2)},
+			nodes: []*onnx.NodeProto{n1("Resize", []string{"x0", "", "s"}, aString("mode", "nearest"), aString("coordinate_transformation_mode", "asymmetric"), aString("nearest_mode", "floor"))},
+			inits: []*onnx.TensorProto{floats("s", []int{4}, 1, 1, 1, 2)}, want: f32([]int{1, 1, 1, 4}, 1, 1, 2, 2)},
+		{name: "Upsample-9", opset: 9, in: []typed{f32([]int{1, 1, 1, 2}, 1, 2)}, nodes: []*onnx.NodeProto{n1("Upsample", []string{"x0", "s"})},
+			inits: []*onnx.TensorProto{floats("s", []int{4}, 1, 1, 2, 1)}, want: f32([]int{1, 1, 2, 2}, 1, 2, 1, 2)},
 		{name: "Shape of a fixed input as the output", opset: 13, in: []typed{x23}, nodes: []*onnx.NodeProto{n1("Shape", []string{"x0"})}, want: i64([]int{2}, 2, 3)},
 	}
 }
