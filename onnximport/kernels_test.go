@@ -219,6 +219,8 @@ func kernelCases() []kernelCase {
 			inits: []*onnx.TensorProto{floats("s", []int{4}, 1, 1, 1, 2)}, want: f32([]int{1, 1, 1, 4}, 1, 1, 2, 2)},
 		{name: "Upsample-9", opset: 9, in: []typed{f32([]int{1, 1, 1, 2}, 1, 2)}, nodes: []*onnx.NodeProto{n1("Upsample", []string{"x0", "s"})},
 			inits: []*onnx.TensorProto{floats("s", []int{4}, 1, 1, 2, 1)}, want: f32([]int{1, 1, 2, 2}, 1, 2, 1, 2)},
+		bin("Pow int64 by float", "Pow", i64([]int{2}, 2, 3), f32([]int{2}, 3, 0.5), i64([]int{2}, 8, 1)),
+		{name: "Max int64", opset: 13, in: []typed{i64([]int{2}, 1, 5), i64([]int{1}, 3)}, nodes: []*onnx.NodeProto{n1("Max", []string{"x0", "x1"})}, want: i64([]int{2}, 3, 5)},
 		{name: "Shape of a fixed input as the output", opset: 13, in: []typed{x23}, nodes: []*onnx.NodeProto{n1("Shape", []string{"x0"})}, want: i64([]int{2}, 2, 3)},
 	}
 }
