@@ -493,7 +493,7 @@ func genericNode(nc *nodeCtx) error {
 	if err := nc.allow(genericAttrs[nc.n.OpType]...); err != nil {
 		return err
 	}
-	multi := slices.Contains([]string{"Split", "TopK", "LayerNormalization", "SoftmaxCrossEntropyLoss", "Dropout"}, nc.n.OpType)
+	multi := slices.Contains([]string{"Split", "TopK", "LayerNormalization", "SoftmaxCrossEntropyLoss", "Dropout", "MaxPool"}, nc.n.OpType)
 	if !multi {
 		if err := nc.onlyFirstOutput(); err != nil {
 			return err

@@ -221,6 +221,10 @@ func kernelCases() []kernelCase {
 			inits: []*onnx.TensorProto{floats("s", []int{4}, 1, 1, 2, 1)}, want: f32([]int{1, 1, 2, 2}, 1, 2, 1, 2)},
 		bin("Pow int64 by float", "Pow", i64([]int{2}, 2, 3), f32([]int{2}, 3, 0.5), i64([]int{2}, 8, 1)),
 		{name: "Max int64", opset: 13, in: []typed{i64([]int{2}, 1, 5), i64([]int{1}, 3)}, nodes: []*onnx.NodeProto{n1("Max", []string{"x0", "x1"})}, want: i64([]int{2}, 3, 5)},
+		{name: "MaxPool 1-D ceil_mode, its Indices", opset: 12, in: []typed{f32([]int{1, 1, 5}, 1, 3, 2, 5, 4)},
+			nodes: []*onnx.NodeProto{node("MaxPool", []string{"x0"}, []string{"v", "y"}, aInts("kernel_shape", 2), aInts("strides", 2), aInt("ceil_mode", 1))}, want: i64([]int{1, 1, 3}, 1, 3, 4)},
+		{name: "AveragePool 1-D count_include_pad", opset: 11, in: []typed{f32([]int{1, 1, 3}, 1, 2, 3)},
+			nodes: []*onnx.NodeProto{n1("AveragePool", []string{"x0"}, aInts("kernel_shape", 3), aInts("pads", 1, 1), aInt("count_include_pad", 1))}, want: f32([]int{1, 1, 3}, 1, 2, 5.0/3)},
 		{name: "Shape of a fixed input as the output", opset: 13, in: []typed{x23}, nodes: []*onnx.NodeProto{n1("Shape", []string{"x0"})}, want: i64([]int{2}, 2, 3)},
 	}
 }
