@@ -83,6 +83,9 @@ func (im *importer) convert(n *onnx.NodeProto) error {
 	if isGeneric(im, n.OpType) {
 		h, ok = genericNode, true
 	}
+	if _, kernel := kernels[n.OpType]; !ok && kernel {
+		return errNeedsFixed
+	}
 	if !ok {
 		return unsupported("operator %s (the importer converts %s)", n.OpType, strings.Join(Operators(), ", "))
 	}
