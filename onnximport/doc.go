@@ -169,7 +169,8 @@
 // costs twice a float32), and a Pad of a model tensor may make at most
 // MaxPadElements values per sample or 4 times its input's. DOUBLE
 // constants fold in float64; a FLOAT and a DOUBLE operand are an error, as
-// in ONNX. Hostile files give errors, not panics (FuzzDecode, FuzzGraph),
+// in ONNX; FLOAT16 initializers and constants become float32 on load.
+// Hostile files give errors, not panics (FuzzDecode, FuzzGraph),
 // within bounded time and memory (TestBoundedWork). Weights stored outside
 // the file (external data) are not read.
 package onnximport
