@@ -24,7 +24,7 @@ func inFlight(t *testing.T, base string) int {
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
-		if line := sc.Text(); strings.HasPrefix(line, "tapenet_http_requests_in_flight{") {
+		if line := sc.Text(); strings.HasPrefix(line, "tapenet_http_requests_in_flight{") || strings.HasPrefix(line, "tapenet_http_requests_in_flight ") {
 			n, _ := strconv.Atoi(line[strings.LastIndexByte(line, ' ')+1:])
 			return n
 		}

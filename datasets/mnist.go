@@ -133,7 +133,7 @@ func LoadDir(dir string, split Split, opt Options) (*Set, error) {
 	}
 	defer labels.close()
 	if len(labels.dims) == 1 && labels.dims[0] != images.dims[0] {
-		return nil, fmt.Errorf("%s and %s: %w: %d images but %d labels", ipath, lpath, ErrFormat, images.dims[0], labels.dims[0])
+		return nil, fmt.Errorf("%s: %s and %s: %w: %d images but %d labels", dir, filepath.Base(ipath), filepath.Base(lpath), ErrFormat, images.dims[0], labels.dims[0])
 	}
 	var idx [2]*IDX
 	for i, s := range []*idxStream{images, labels} {
@@ -143,7 +143,7 @@ func LoadDir(dir string, split Split, opt Options) (*Set, error) {
 	}
 	s, err := FromIDX(idx[0], idx[1], 0, opt)
 	if err != nil {
-		return nil, fmt.Errorf("%s and %s: %w", ipath, lpath, err)
+		return nil, fmt.Errorf("%s: %s and %s: %w", dir, filepath.Base(ipath), filepath.Base(lpath), err)
 	}
 	return s, nil
 }

@@ -80,16 +80,7 @@ func initFor(activation string) string {
 // layer per hidden size, each followed by the activation, then a Dense
 // layer of out units and a softmax.
 func MLP(in int, hidden []int, out int, activation string) (*graph.Model, error) {
-	act, err := Activation(activation)
-	if err != nil {
-		return nil, err
-	}
-	var layers []graph.Layer
-	for _, h := range hidden {
-		layers = append(layers, &graph.Dense{Units: h, Init: initFor(activation)}, act)
-	}
-	layers = append(layers, &graph.Dense{Units: out, Init: initFor(activation)}, graph.Softmax{})
-	return graph.NewSequential([]int{in}, layers...)
+	return mlp([]int{in}, hidden, head{classes: out}, activation)
 }
 
 // TwoLayerNet returns the book's TwoLayerNet: in -> hidden (activation) ->

@@ -14,11 +14,15 @@
 // recognise ONNX files by their first bytes (IsONNX).
 //
 // Every graph input that is not an initializer becomes a model input: a
-// float32 tensor whose first dimension is the batch. It must be symbolic,
-// as torch.onnx.export writes it with dynamic_axes={"input": {0: "N"}};
-// the other dimensions must be fixed. A model exported with a fixed batch
-// is refused, not guessed at: its shape arithmetic may have the batch size
-// baked in.
+// float32 tensor whose first dimension is the batch, the other dimensions
+// fixed. The batch may be symbolic (torch.onnx.export with
+// dynamic_axes={"input": {0: "N"}}) or fixed (torch.onnx.export as most
+// call it): the imported model's batch is symbolic either way, since no
+// layer the importer makes works along the batch axis and Shape's batch
+// element stays the symbolic batch size through the folding. A model
+// exported at batch 1 so runs at batch 1 and at any other; what would tie
+// the batch into the arithmetic (a Reshape to a literal first dimension, a
+// reduction over axis 0) is refused, naming the node.
 //
 // # What becomes what
 //
@@ -53,11 +57,14 @@
 //
 // # Operators
 //
-// Opsets MinOpset (11) to MaxOpset (17) of the default domain, with the
+// Opsets MinOpset (7) to MaxOpset (21) of the default domain, with the
 // attribute and input forms of each (Squeeze and Unsqueeze take their axes
 // as an attribute before opset 13 and as an input from it on; Softmax and
 // LogSoftmax flatten to 2-D before opset 13 and work along one axis from
-// it on; Shape has start and end from opset 15):
+// it on; Shape has start and end from opset 15; Pad takes its pads and
+// value as attributes before opset 11, Slice its starts, ends and axes
+// before opset 10; BatchNormalization has spatial before opset 9). A
+// later opset is an error naming it:
 //
 //	Gemm                transA=0; B and C initializers (alpha, beta, transB any)
 //	MatMul              a tensor times a constant matrix

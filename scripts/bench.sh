@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs tapenet beside its peers, each with its best settings on this machine,
 # and prints min / median / max of every measure over RUNS interleaved rounds
-# and the ratios of issue #12 [speed] (tapenet median / peer median).
+# and the ratios of issues #12 [speed] and #25 [speed3] (tapenet median / peer
+# median), and every workload's GFLOP/s as a fraction of the CPU's FMA peak.
 #
 #   scripts/bench.sh                 # RUNS=5 by default
 #   RUNS=7 scripts/bench.sh          # more rounds
+#   ONLY="deep deeptrain peak" scripts/bench.sh  # only these workloads (names below)
 #   TAGS=openblas scripts/bench.sh   # tapenet built with -tags openblas (cgo OpenBLAS)
 #
 # Peers (installed when missing: numpy and PyTorch from Debian, ONNX Runtime
@@ -31,18 +33,27 @@
 #   mlp infer        embedded mlp (784-256-10), 10,000 test images, batch 100:
 #                    cmd/infer --json "seconds" / PyTorch's / ONNX Runtime's batch loop
 #   convnet infer    embedded convnet, likewise
+#   deep infer       the book's DeepConvNet (docs/book/deep_convnet.safetensors,
+#                    models.BookDeepConvNet trained by examples/book), likewise
 #   process          the whole mlp / book infer process, wall time
 #   batch-1          the first LATENCY_IMAGES test images one at a time after
 #                    200 untimed calls: median and p99 per call (cmd/bench --latency)
 #   convnet train    one epoch over the first 10,000 training images, Adam
 #                    lr 0.001, batch 100 (cmd/train --arch convnet --limit 10000)
+#   deep train       one epoch of DeepConvNet over the first 5,000 training
+#                    images, Adam lr 0.001, batch 100 (cmd/train --arch book-deep
+#                    --limit 5000 / the same layers in PyTorch, the book's dropout)
 #   MLP epoch        one epoch of a 784-100-10 ReLU MLP, Adam, batch 100, 60,000 images
 #   sgemm            C = A·B of N×N float32, best GFLOP/s of 5 calls (cmd/bench
 #                    --sgemm / numpy.dot on OpenBLAS)
 #   peak RSS         of each inference process (/usr/bin/time %M)
+#   FMA peak         float32 GFLOP/s of a register-only FMA loop, one core and
+#                    all (cmd/bench --peak): report.py gives every workload's
+#                    GFLOP/s (from its layers' multiply-adds) as a fraction of it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
+ONLY=${ONLY:-}                          # space-separated workload names; empty: all
 TAGS=${TAGS:-}                          # e.g. TAGS=openblas for the cgo OpenBLAS build
 LATENCY_IMAGES=${LATENCY_IMAGES:-2000}  # batch-1 calls timed per process
 # PyTorch's threads: its own ops run on an OpenMP pool (torch.set_num_threads),
@@ -86,9 +97,12 @@ trap 'rm -rf "$tmp"' EXIT
 go build ${TAGS:+-tags "$TAGS"} -o "$tmp/" ./cmd/infer ./cmd/train ./cmd/export ./cmd/bench
 mnist=datasets/mnist/data
 book=numpyio/testdata/book.npz
-for m in mlp convnet; do
-	"$tmp/export" --model "$m" --out "$tmp/$m.onnx"
-	"$tmp/export" --model "$m" --format npz --out "$tmp/$m.npz"
+deep=docs/book/deep_convnet.safetensors
+for m in mlp convnet "$deep"; do
+	name=$m
+	[ "$m" = "$deep" ] && name=deep
+	"$tmp/export" --model "$m" --out "$tmp/$name.onnx"
+	"$tmp/export" --model "$m" --format npz --out "$tmp/$name.npz"
 done
 
 # The commands of each system: tapenet without OPENBLAS_CORETYPE, the Python
@@ -121,8 +135,9 @@ workload() {
 	book:tapenet) measure "$w:$s" "${tn[@]}" "$tmp/infer" --model "$book" --json ;;
 	book:numpy) measure "$w:$s" "${py[@]}" scripts/bench/book_numpy.py "$book" "$mnist" ;;
 	mlp:tapenet | convnet:tapenet) measure "$w:$s" "${tn[@]}" "$tmp/infer" --model "$w" --batch-size 100 --json ;;
-	mlp:torch | convnet:torch) measure "$w:$s" "${pt[@]}" scripts/bench/torch_bench.py infer "$w" "$tmp/$w.npz" "$mnist" 100 ;;
-	mlp:ort | convnet:ort) measure "$w:$s" "${js[@]}" infer "$tmp/$w.onnx" "$mnist" 100 "$threads" ;;
+	deep:tapenet) measure "$w:$s" "${tn[@]}" "$tmp/infer" --model "$deep" --batch-size 100 --json ;;
+	mlp:torch | convnet:torch | deep:torch) measure "$w:$s" "${pt[@]}" scripts/bench/torch_bench.py infer "$w" "$tmp/$w.npz" "$mnist" 100 ;;
+	mlp:ort | convnet:ort | deep:ort) measure "$w:$s" "${js[@]}" infer "$tmp/$w.onnx" "$mnist" 100 "$threads" ;;
 	lat-*:tapenet) measure "$w:$s" "${tn[@]}" "$tmp/bench" --latency "${w#lat-}" --images "$LATENCY_IMAGES" --warmup 200 ;;
 	lat-*:torch) measure "$w:$s" "${pt[@]}" scripts/bench/torch_bench.py latency "${w#lat-}" "$tmp/${w#lat-}.npz" "$mnist" "$LATENCY_IMAGES" 200 ;;
 	lat-*:ort) measure "$w:$s" "${js[@]}" latency "$tmp/${w#lat-}.onnx" "$mnist" "$LATENCY_IMAGES" 200 "$threads" ;;
@@ -130,6 +145,11 @@ workload() {
 		measure "$w:$s" "${tn[@]}" "$tmp/train" --arch convnet --limit 10000 --epochs 1 --optimizer adam --lr 0.001 \
 			--batch-size 100 --schedule constant --seed 1 --out "$tmp/c.safetensors" --json ;;
 	convtrain:torch) measure "$w:$s" "${pt[@]}" scripts/bench/torch_bench.py train-convnet "$mnist" 10000 ;;
+	deeptrain:tapenet)
+		measure "$w:$s" "${tn[@]}" "$tmp/train" --arch book-deep --limit 5000 --epochs 1 --optimizer adam --lr 0.001 \
+			--batch-size 100 --schedule constant --seed 1 --out "$tmp/d.safetensors" --json ;;
+	deeptrain:torch) measure "$w:$s" "${pt[@]}" scripts/bench/torch_bench.py train-deep "$mnist" 5000 ;;
+	peak:tapenet) measure "$w:$s" "${tn[@]}" "$tmp/bench" --peak --reps 5 ;;
 	epoch:tapenet)
 		measure "$w:$s" "${tn[@]}" "$tmp/train" --hidden 100 --activation relu --optimizer adam --lr 0.001 --batch-size 100 \
 			--schedule constant --epochs 1 --seed 1 --out "$tmp/m.safetensors" --json ;;
@@ -146,21 +166,36 @@ workloads=(
 	"book tapenet numpy"
 	"mlp tapenet torch ort"
 	"convnet tapenet torch ort"
+	"deep tapenet torch ort"
 	"lat-mlp tapenet torch ort"
 	"lat-convnet tapenet torch ort"
 	"convtrain tapenet torch"
+	"deeptrain tapenet torch"
 	"epoch tapenet torch"
 	"sgemm512 tapenet numpy"
 	"sgemm2048 tapenet numpy"
+	"peak tapenet"
 )
+if [ -n "$ONLY" ]; then
+	picked=()
+	for line in "${workloads[@]}"; do
+		case " $ONLY " in *" ${line%% *} "*) picked+=("$line") ;; esac
+	done
+	if [ ${#picked[@]} -eq 0 ]; then
+		echo "bench.sh: ONLY=\"$ONLY\" names no workload (book mlp convnet deep lat-mlp lat-convnet convtrain deeptrain epoch sgemm512 sgemm2048 peak)" >&2
+		exit 2
+	fi
+	workloads=("${picked[@]}")
+fi
 
 {
 	echo "machine:   $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $threads cores, $(uname -r)"
+	echo "CPU flags: $(tr ' ' '\n' <<<"${flags#*: }" | grep -E '^(avx|fma|sse4|f16c|amx)' | sort -u | tr '\n' ' ')"
 	echo "OpenBLAS:  OPENBLAS_CORETYPE=${coretype:-(unset)} for numpy and PyTorch only ($why)"
 	echo "tapenet:   $(go version | cut -d' ' -f3), ${TAGS:+-tags $TAGS, }$("${tn[@]}" "$tmp/bench" --sgemm 8 --reps 1 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["blas"])'), OPENBLAS_CORETYPE unset"
 	echo "numpy:     $("${py[@]}" -c 'import numpy; print(numpy.__version__)'); PyTorch $("${pt[@]}" -c 'import torch; print(torch.__version__)') with $threads threads, TORCH_ENV=\"$TORCH_ENV\""
 	echo "ORT:       onnxruntime-node $(node -p "require('$ort/node_modules/onnxruntime-node/package.json').version"), node $(node --version), $threads intra-op threads"
-	echo "rounds:    RUNS=$RUNS, batch-1 over the first $LATENCY_IMAGES test images"
+	echo "rounds:    RUNS=$RUNS, batch-1 over the first $LATENCY_IMAGES test images${ONLY:+, ONLY=\"$ONLY\"}"
 } >"$tmp/header"
 cat "$tmp/header" >&2
 

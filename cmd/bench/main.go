@@ -1,11 +1,13 @@
 // Command bench measures what scripts/bench.sh needs from tapenet beyond
-// cmd/infer and cmd/train: the latency of one image at a time and the
-// GFLOP/s of the matrix multiply Gorgonia runs on.
+// cmd/infer and cmd/train: the latency of one image at a time, the
+// GFLOP/s of the matrix multiply Gorgonia runs on, and the CPU's float32
+// FMA peak.
 //
 // Usage:
 //
 //	go run ./cmd/bench --latency MODEL [flags]
 //	go run ./cmd/bench --sgemm N [flags]
+//	go run ./cmd/bench --peak [--reps N]
 //
 // Run with --help for the flags.
 package main
@@ -37,6 +39,7 @@ float32 matrix multiply (Sgemm) every model runs on. Prints one JSON object.
 Usage:
   go run ./cmd/bench --latency MODEL [--images N] [--warmup N]
   go run ./cmd/bench --sgemm N [--reps N]
+  go run ./cmd/bench --peak [--reps N]
 
 --latency classifies the first --images test images one at a time with
 graph.Predictor.Forward, after --warmup calls that are not counted, and
@@ -49,18 +52,25 @@ that Gorgonia uses (tapenet's Sgemm; OpenBLAS when built with -tags
 openblas) --reps times after one warm-up call, and prints the best and the
 median GFLOP/s (2·N³ floating-point operations per call).
 
-scripts/bench.sh runs both beside PyTorch and ONNX Runtime.
+--peak measures the CPU's float32 FMA throughput with a loop of
+independent FMAs on registers only (AVX-512, else AVX2/FMA; amd64 only), on
+one core and on every core (GOMAXPROCS) at once, best of --reps calls: the
+ceiling any float32 workload's GFLOP/s is a fraction of.
+
+scripts/bench.sh runs them beside PyTorch and ONNX Runtime.
 
 Examples:
   go run ./cmd/bench --latency mlp
   go run ./cmd/bench --latency convnet --images 500 --warmup 50
   go run ./cmd/bench --sgemm 2048 --reps 5
+  go run ./cmd/bench --peak
 `
 
 type options struct {
 	latency        string
 	images, warmup int
 	sgemm, reps    int
+	peak           bool
 }
 
 func main() { cli.Main("bench", run) }
@@ -72,13 +82,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.images, "images", 2000, "with --latency: test images to time, one call each")
 	fs.IntVar(&o.warmup, "warmup", 200, "with --latency: untimed calls first")
 	fs.IntVar(&o.sgemm, "sgemm", 0, "measure the Sgemm of two N×N matrices")
-	fs.IntVar(&o.reps, "reps", 5, "with --sgemm: timed calls")
+	fs.IntVar(&o.reps, "reps", 5, "with --sgemm or --peak: timed calls")
+	fs.BoolVar(&o.peak, "peak", false, "measure the CPU's float32 FMA peak (GFLOP/s, one core and all)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	switch {
-	case (o.latency == "") == (o.sgemm == 0):
-		return cli.Usagef("give exactly one of --latency MODEL or --sgemm N")
+	case btoi(o.latency != "")+btoi(o.sgemm != 0)+btoi(o.peak) != 1:
+		return cli.Usagef("give exactly one of --latency MODEL, --sgemm N or --peak")
 	case o.sgemm < 0:
 		return cli.Usagef("--sgemm must be positive, got %d", o.sgemm)
 	case o.images < 1:
@@ -90,9 +101,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	var res any
 	var err error
-	if o.latency != "" {
+	switch {
+	case o.latency != "":
 		res, err = latency(o)
-	} else {
+	case o.peak:
+		res, err = peak(o.reps)
+	default:
 		res = sgemm(o.sgemm, o.reps)
 	}
 	if err != nil {
@@ -104,6 +118,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	_, err = fmt.Fprintf(stdout, "%s\n", b)
 	return err
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 type latencyResult struct {

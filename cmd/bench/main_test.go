@@ -38,6 +38,32 @@ func TestSgemm(t *testing.T) {
 	}
 }
 
+// --peak reports a positive FMA throughput on one core and on all, where
+// the CPU has an FMA loop (amd64 with AVX2/FMA or AVX-512), and fails with
+// a one-line error elsewhere.
+func TestPeak(t *testing.T) {
+	var so, se bytes.Buffer
+	code := cli.Run("bench", run, []string{"--peak", "--reps", "1"}, &so, &se)
+	if loop, _, _ := fmaLoop(); loop == nil {
+		if code != 1 || !strings.Contains(se.String(), "no FMA loop") {
+			t.Errorf("without an FMA loop: exit %d: %s", code, se.String())
+		}
+		return
+	}
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, se.String())
+	}
+	var r peakResult
+	if err := json.Unmarshal(so.Bytes(), &r); err != nil {
+		t.Fatalf("%v: %s", err, so.String())
+	}
+	// At least 1 GFLOP/s: a CPU with these units does tens per core even
+	// when shared; zero or negative would be a broken measurement.
+	if r.ISA == "" || r.Cores < 1 || r.Core1 < 1 || r.AllCores < 1 || r.RoundsEach < 1 {
+		t.Errorf("result %+v", r)
+	}
+}
+
 func TestQuantile(t *testing.T) {
 	v := []float64{1, 2, 3, 4, 5}
 	for q, want := range map[float64]float64{0: 1, 0.5: 3, 0.99: 4.96, 1: 5} {
@@ -49,7 +75,8 @@ func TestQuantile(t *testing.T) {
 
 func TestUsage(t *testing.T) {
 	for _, args := range [][]string{nil, {"--latency", "mlp", "--sgemm", "8"}, {"--sgemm", "-1"},
-		{"--latency", "mlp", "--images", "0"}, {"--sgemm", "8", "--reps", "0"}, {"--nope"}} {
+		{"--latency", "mlp", "--images", "0"}, {"--sgemm", "8", "--reps", "0"}, {"--nope"},
+		{"--peak", "--sgemm", "8"}, {"--peak", "--reps", "0"}} {
 		var so, se bytes.Buffer
 		if code := cli.Run("bench", run, args, &so, &se); code != 2 {
 			t.Errorf("%q: exit %d, want 2 (%s)", args, code, se.String())

@@ -46,6 +46,7 @@ Examples:
 type options struct {
 	arch, activation, optimizer, out, data, schedule, augment string
 	init                                                      string // --init: a model to fine-tune
+	loss                                                      string // --loss ("": from the output's meaning and the data)
 	hidden                                                    []int
 	lr                                                        float64
 	epochs, batch, limit                                      int
@@ -78,6 +79,7 @@ func runUntil(args []string, stdout, stderr io.Writer, stopAfter int) error {
 	fs.StringVar(&o.data, "data", "", "folder of MNIST-format IDX files (default: the embedded MNIST)")
 	fs.IntVar(&o.limit, "limit", 0, "train on the first N images only (0: all 60,000)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per epoch instead of text")
+	fs.StringVar(&o.loss, "loss", "", "loss: "+strings.Join(train.LossNames(), ", ")+" (default: from what the model's output means: probabilities or logits cross_entropy, log-probabilities nll, sigmoid binary_cross_entropy, plain values cross_entropy on class labels, mse on regression targets)")
 	fs.StringVar(&o.init, "init", "", "fine-tune this model instead of training --arch from scratch: an ONNX file (e.g. from torch.onnx.export), a checkpoint or an embedded model's name")
 	fs.StringVar(&lc.path, "plot", "", "draw the learning curves (loss, train, validation and test accuracy per epoch) to this PNG file, rewritten after every epoch")
 	o.steer.flags(fs)
@@ -128,6 +130,11 @@ func (o *options) check() error {
 		return cli.Usagef("--augment %q is not one of none, shift", o.augment)
 	case o.out == "":
 		return cli.Usagef("--out must name a file")
+	}
+	if o.loss != "" {
+		if _, err := train.LossByName(o.loss); err != nil {
+			return cli.Usagef("--loss %q is not one of %s", o.loss, strings.Join(train.LossNames(), ", "))
+		}
 	}
 	if _, ok := train.DefaultLearningRate(o.optimizer); !ok {
 		return cli.Usagef("--optimizer %q is not one of %s", o.optimizer, strings.Join(train.Optimizers(), ", "))

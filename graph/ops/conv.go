@@ -11,6 +11,8 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/tapenet/tapenet/internal/sgemm"
 )
 
 // convGeom is the geometry of a 2-D convolution over NCHW tensors.
@@ -262,6 +264,7 @@ type conv2dOp struct {
 	inputGrad             bool // false when x is a leaf: a model input needs no gradient
 	out                   outputCache
 	tmp                   scratch
+	cached                *convPlan
 }
 
 // Conv2D adds the 2-D cross-correlation of x (N, C, H, W) with w
@@ -342,10 +345,11 @@ func (op *conv2dOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	out := op.out.get(g.outShape())
 	ys := out.Float32s()
+	p := op.plan(g)
 	forImages(g.n, 2*g.n*g.f*g.kernel*g.cell, &op.tmp, 1, func(from, to, worker int) {
-		cols := op.tmp.get(worker, g.kernel*g.cell)
+		tmp := op.tmp.get(worker, p.size)
 		for i := from; i < to; i++ {
-			op.image(g, ys[i*g.f*g.cell:(i+1)*g.f*g.cell], cols, xs[i*g.c*g.h*g.w:(i+1)*g.c*g.h*g.w], ws, bs)
+			op.image(p, ys[i*g.f*g.cell:(i+1)*g.f*g.cell], tmp, xs[i*g.c*g.h*g.w:(i+1)*g.c*g.h*g.w], ws, bs)
 		}
 	})
 	return out, nil
@@ -380,24 +384,99 @@ func (op *conv2dOp) operands(name fmt.Stringer, in []gorgonia.Value) (g convGeom
 	return g, xs, ws, bs, nil
 }
 
+// convPlan is how conv2dOp.image computes one image: with patchesT and
+// Sgemm, or (stride 1, 32 taps or more, AVX-512, tapenet's sgemm installed) over a
+// zero-padded copy of the image whose taps are shifted views of it
+// (sgemm.MultiplyShifted), which writes no patch matrix. The shifted
+// form computes oh rows of wp = w + 2·pw outputs, of which the last
+// wp - ow per row are thrown away; the ones kept are the same FMA chains
+// over the same values (a padded zero is the +0 patchesT writes), so both
+// give the same bits.
+type convPlan struct {
+	g       convGeom
+	shifted bool
+	hp, wp  int   // padded plane
+	offs    []int // per tap, its offset in the padded image
+	padded  int   // values of the padded image, with the slack the kernel reads
+	size    int   // scratch values per worker
+}
+
+// plan returns the plan for geometry g, kept on the op between runs.
+// It must run before image's workers start.
+func (op *conv2dOp) plan(g convGeom) *convPlan {
+	if op.cached != nil && op.cached.g == g {
+		return op.cached
+	}
+	_, ours := gorgonia.WhichBLAS().(sgemm.BLAS)
+	p := &convPlan{g: g, size: g.kernel * g.cell}
+	if g.sh == 1 && g.sw == 1 && ours && sgemm.Shifted() {
+		p.hp, p.wp = g.h+2*g.ph, g.w+2*g.pw
+		p.offs = make([]int, 0, g.kernel)
+		for ch := 0; ch < g.c; ch++ {
+			for i := 0; i < g.kh; i++ {
+				for j := 0; j < g.kw; j++ {
+					p.offs = append(p.offs, ch*p.hp*p.wp+i*g.dh*p.wp+j*g.dw)
+				}
+			}
+		}
+		p.padded = p.offs[len(p.offs)-1] + (g.oh*p.wp+31)/32*32
+		// With few taps (one input channel) the patch matrix is cheap to
+		// write and the padded columns' extra products cost what it saves
+		// (measured on DeepConvNet's first convolution and the convnet's):
+		// the shifted form is for many taps.
+		if g.kernel >= 32 {
+			p.shifted, p.size = true, p.padded+g.f*g.oh*p.wp
+		}
+	}
+	op.cached = p
+	return p
+}
+
 // image writes the convolution of one image im (C, H, W) into y (F, oh·ow),
-// using cols (c·kh·kw × oh·ow) as scratch.
-func (op *conv2dOp) image(g convGeom, y, cols, im, ws, bs []float32) {
-	sgemm := gorgonia.WhichBLAS().Sgemm
-	g.patchesT(cols, g.cell, im)
+// using tmp (plan.size values) as scratch.
+func (op *conv2dOp) image(p *convPlan, y, tmp, im, ws, bs []float32) {
+	g := p.g
 	// The product adds its sum to C once per depth block of 256 (see
 	// internal/sgemm). With one block, starting C at the bias gives
 	// b + Σ, the bits of (0 + Σ) + b, one pass sooner; a bias of -0 would
 	// not (-0 + -0 is -0, (0 + -0) + -0 is +0), so it takes the long way.
-	if op.bias && g.kernel <= 256 && !slices.ContainsFunc(bs, isNegZero) {
-		for f, bf := range bs {
-			fill(y[f*g.cell:(f+1)*g.cell], bf)
+	biasFirst := op.bias && g.kernel <= 256 && !slices.ContainsFunc(bs, isNegZero)
+	if p.shifted {
+		padded, out := tmp[:p.padded], tmp[p.padded:p.size]
+		clear(padded)
+		for ch := 0; ch < g.c; ch++ {
+			for yy := 0; yy < g.h; yy++ {
+				at := (ch*p.hp+yy+g.ph)*p.wp + g.pw
+				copy(padded[at:at+g.w], im[(ch*g.h+yy)*g.w:(ch*g.h+yy+1)*g.w])
+			}
 		}
-		sgemm(blas.NoTrans, blas.NoTrans, g.f, g.cell, g.kernel, 1, ws, g.kernel, cols, g.cell, 1, y, g.cell)
-		return
+		n := g.oh * p.wp
+		if biasFirst {
+			for f, bf := range bs {
+				fill(out[f*n:(f+1)*n], bf)
+			}
+		} else {
+			clear(out)
+		}
+		sgemm.MultiplyShifted(g.f, n, g.kernel, ws, g.kernel, padded, p.offs, out, n)
+		for f := 0; f < g.f; f++ {
+			for oy := 0; oy < g.oh; oy++ {
+				copy(y[(f*g.oh+oy)*g.ow:(f*g.oh+oy+1)*g.ow], out[f*n+oy*p.wp:f*n+oy*p.wp+g.ow])
+			}
+		}
+	} else {
+		cols := tmp[:g.kernel*g.cell]
+		g.patchesT(cols, g.cell, im)
+		beta := float32(0)
+		if biasFirst {
+			for f, bf := range bs {
+				fill(y[f*g.cell:(f+1)*g.cell], bf)
+			}
+			beta = 1
+		}
+		gorgonia.WhichBLAS().Sgemm(blas.NoTrans, blas.NoTrans, g.f, g.cell, g.kernel, 1, ws, g.kernel, cols, g.cell, beta, y, g.cell)
 	}
-	sgemm(blas.NoTrans, blas.NoTrans, g.f, g.cell, g.kernel, 1, ws, g.kernel, cols, g.cell, 0, y, g.cell)
-	if op.bias {
+	if op.bias && !biasFirst {
 		for f, bf := range bs {
 			plane := y[f*g.cell : (f+1)*g.cell]
 			for p := range plane {

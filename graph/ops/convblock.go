@@ -75,11 +75,12 @@ func (op *convBlockOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	out := op.out.get(tensor.Shape{g.n, g.f, pg.oh, pg.ow})
 	ys := out.Float32s()
 	per := g.f * pg.oh * pg.ow
+	p := op.conv.plan(g)
 	forImages(g.n, 2*g.n*g.f*g.kernel*g.cell, &op.conv.tmp, 2, func(from, to, worker int) {
-		cols := op.conv.tmp.get(2*worker, g.kernel*g.cell)
+		tmp := op.conv.tmp.get(2*worker, p.size)
 		z := op.conv.tmp.get(2*worker+1, g.f*g.cell)
 		for i := from; i < to; i++ {
-			op.conv.image(g, z, cols, xs[i*g.c*g.h*g.w:(i+1)*g.c*g.h*g.w], ws, bs)
+			op.conv.image(p, z, tmp, xs[i*g.c*g.h*g.w:(i+1)*g.c*g.h*g.w], ws, bs)
 			reluSlice(z, z)
 			pg.planes(ys[i*per:(i+1)*per], z)
 		}

@@ -2,10 +2,13 @@ package ops
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
 	"gorgonia.org/tensor"
+
+	"github.com/tapenet/tapenet/internal/sgemm"
 )
 
 // The reference layouts: the patch loops conv.go used before its tap-major
@@ -168,6 +171,67 @@ func TestTranspose(t *testing.T) {
 				if sameBits([]float32{dst[c*ld+r]}, []float32{src[r*cols+c]}) >= 0 {
 					t.Fatalf("%dx%d: [%d][%d] = %v, want %v", rows, cols, c, r, dst[c*ld+r], src[r*cols+c])
 				}
+			}
+		}
+	}
+}
+
+// The shifted forward pass (a padded copy of each image, taps as shifted
+// views of it) gives the patch-matrix path's bits: NaN, infinities and -0
+// in the input, filters and bias (a -0 bias takes the long way in both),
+// padding, dilation, more than one depth block, filters not a multiple of
+// the 8-row tile, batches split over the cores.
+func TestShiftedConvMatchesPatches(t *testing.T) {
+	if !sgemm.Shifted() {
+		t.Skip("no shifted kernel on this CPU: Conv2D always takes the patch path")
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	geoms := append(patchGeoms[:len(patchGeoms):len(patchGeoms)],
+		struct {
+			x, w                  tensor.Shape
+			pad, stride, dilation [2]int
+		}{tensor.Shape{9, 40, 8, 8}, tensor.Shape{13, 40, 3, 3}, [2]int{1, 1}, [2]int{1, 1}, [2]int{1, 1}}, // 360 taps
+		struct {
+			x, w                  tensor.Shape
+			pad, stride, dilation [2]int
+		}{tensor.Shape{12, 1, 28, 28}, tensor.Shape{30, 1, 5, 5}, [2]int{0, 0}, [2]int{1, 1}, [2]int{1, 1}},
+	)
+	for _, c := range geoms {
+		g, err := newConvGeom(c.x, c.w, c.pad, c.stride, c.dilation)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, special := range []bool{false, true} {
+			x := tensor.New(tensor.WithShape(c.x...), tensor.WithBacking(randValues(rng, c.x.TotalSize(), special)))
+			w := tensor.New(tensor.WithShape(c.w...), tensor.WithBacking(randValues(rng, c.w.TotalSize(), special)))
+			bias := randValues(rng, g.f, special)
+			if special {
+				bias[0] = float32(math.Copysign(0, -1))
+			}
+			b := tensor.New(tensor.WithShape(g.f), tensor.WithBacking(bias))
+			op := &conv2dOp{pad: c.pad, stride: c.stride, dilation: c.dilation, bias: true}
+			p := op.plan(g)
+			if (p.padded > 0) != (g.sh == 1 && g.sw == 1) {
+				t.Fatalf("%v: shifted form %v for stride %v", c.x, p.padded > 0, c.stride)
+			}
+			if p.shifted != (p.padded > 0 && g.kernel >= 32) {
+				t.Fatalf("%v: shifted %v for %d taps", c.x, p.shifted, g.kernel)
+			}
+			if p.padded > 0 { // force it on small kernels too
+				p.shifted, p.size = true, p.padded+g.f*g.oh*p.wp
+			}
+			got, err := op.Do(x, w, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotYs := append([]float32(nil), got.(*tensor.Dense).Float32s()...)
+			p.shifted, p.size = false, g.kernel*g.cell // the patch path
+			want, err := op.Do(x, w, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i := sameBits(gotYs, want.(*tensor.Dense).Float32s()); i >= 0 {
+				t.Fatalf("%v%v pad%v stride%v dilation%v special %v: y[%d] = %v, patch path %v", c.x, c.w, c.pad, c.stride, c.dilation, special, i, gotYs[i], want.(*tensor.Dense).Float32s()[i])
 			}
 		}
 	}

@@ -73,3 +73,14 @@ func rowWide512(k int, a []float32, ks int, b []float32, ldb int, c []float32, a
 	_ = c[255]
 	kernel1x256(k, &a[0], ks, &b[0], ldb, &c[0], alpha)
 }
+
+// kernel8x32off is kernel8x32 with row kk of b at b[offs[kk]].
+//
+//go:noescape
+func kernel8x32off(k int, a *float32, rs, ks int, b *float32, offs *int, c *float32, ldc int, alpha float32, rows int, mask uint32)
+
+// tileShifted512 runs kernel8x32off; MultiplyShifted has checked the
+// bounds of a, b and c for the whole product.
+func tileShifted512(k int, a []float32, rs, ks int, b []float32, offs []int, c []float32, ldc int, rows, cols int) {
+	kernel8x32off(k, &a[0], rs, ks, &b[0], &offs[0], &c[0], ldc, 1, rows, uint32(1)<<cols-1)
+}

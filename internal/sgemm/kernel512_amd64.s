@@ -117,6 +117,121 @@ done:
 // one row of C, eight independent FMA chains (a row of C is too short for
 // the 8x32 tile, which would compute seven rows of padding). Same bits as
 // kernel8x32. Strides in elements.
+// func kernel8x32off(k int, a *float32, rs, ks int, b *float32, offs *int, c *float32, ldc int, alpha float32, rows int, mask uint32)
+//
+// kernel8x32 with row kk of b at b[offs[kk]] instead of b[kk*ldb]: the
+// same FMA chains on the same values, for B matrices whose rows are
+// shifted views of one buffer (a convolution's taps over a padded image).
+
+TEXT ·kernel8x32off(SB), NOSPLIT, $0-84
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), R8
+	MOVQ rs+16(FP), R10
+	MOVQ ks+24(FP), R12
+	MOVQ b+32(FP), DI
+	MOVQ offs+40(FP), SI
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), R14
+	SHLQ $2, R10
+	SHLQ $2, R12
+	SHLQ $2, R14
+	LEAQ (R10)(R10*2), R11 // 3 rows
+	LEAQ (R8)(R10*4), R9   // row 4
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	TESTQ CX, CX
+	JE offstore
+
+offloop:
+	MOVQ (SI), R13
+	VMOVUPS (DI)(R13*4), Z16
+	VMOVUPS 64(DI)(R13*4), Z17
+	VBROADCASTSS (R8), Z18
+	VBROADCASTSS (R8)(R10*1), Z19
+	VFMADD231PS Z16, Z18, Z0
+	VFMADD231PS Z17, Z18, Z1
+	VFMADD231PS Z16, Z19, Z2
+	VFMADD231PS Z17, Z19, Z3
+	VBROADCASTSS (R8)(R10*2), Z20
+	VBROADCASTSS (R8)(R11*1), Z21
+	VFMADD231PS Z16, Z20, Z4
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z16, Z21, Z6
+	VFMADD231PS Z17, Z21, Z7
+	VBROADCASTSS (R9), Z22
+	VBROADCASTSS (R9)(R10*1), Z23
+	VFMADD231PS Z16, Z22, Z8
+	VFMADD231PS Z17, Z22, Z9
+	VFMADD231PS Z16, Z23, Z10
+	VFMADD231PS Z17, Z23, Z11
+	VBROADCASTSS (R9)(R10*2), Z24
+	VBROADCASTSS (R9)(R11*1), Z25
+	VFMADD231PS Z16, Z24, Z12
+	VFMADD231PS Z17, Z24, Z13
+	VFMADD231PS Z16, Z25, Z14
+	VFMADD231PS Z17, Z25, Z15
+	ADDQ R12, R8
+	ADDQ R12, R9
+	ADDQ $8, SI
+	DECQ CX
+	JNZ offloop
+
+offstore:
+	VBROADCASTSS alpha+64(FP), Z26
+	MOVL mask+80(FP), AX
+	KMOVW AX, K1
+	SHRL $16, AX
+	KMOVW AX, K2
+	MOVQ rows+72(FP), BX
+
+#define OFFROW(lo, hi) \
+	VMULPS Z26, lo, lo; \
+	VMULPS Z26, hi, hi; \
+	VMOVUPS.Z (DX), K1, Z27; \
+	VMOVUPS.Z 64(DX), K2, Z28; \
+	VADDPS Z27, lo, lo; \
+	VADDPS Z28, hi, hi; \
+	VMOVUPS lo, K1, (DX); \
+	VMOVUPS hi, K2, 64(DX); \
+	ADDQ R14, DX; \
+	DECQ BX; \
+	JLE offdone
+
+	TESTQ BX, BX
+	JLE offdone
+	OFFROW(Z0, Z1)
+	OFFROW(Z2, Z3)
+	OFFROW(Z4, Z5)
+	OFFROW(Z6, Z7)
+	OFFROW(Z8, Z9)
+	OFFROW(Z10, Z11)
+	OFFROW(Z12, Z13)
+	OFFROW(Z14, Z15)
+
+offdone:
+	VZEROUPPER
+	RET
+
+// func kernel1x128(k int, a *float32, ks int, b *float32, ldb int, c *float32, alpha float32)
+//
+// c[j] += alpha * (sum over kk < k of a[kk*ks] * b[kk*ldb+j]) for j < 128:
+// one row of C, eight independent FMA chains (a row of C is too short for
+// the 8x32 tile, which would compute seven rows of padding). Same bits as
+// kernel8x32. Strides in elements.
 TEXT ·kernel1x128(SB), NOSPLIT, $0-52
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI

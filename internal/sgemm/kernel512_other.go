@@ -19,3 +19,7 @@ func rowTail512(k int, a []float32, ks int, b []float32, ldb int, c []float32, a
 func rowWide512(k int, a []float32, ks int, b []float32, ldb int, c []float32, alpha float32) {
 	panic("sgemm: no AVX-512 kernel on this architecture")
 }
+
+func tileShifted512(k int, a []float32, rs, ks int, b []float32, offs []int, c []float32, ldc int, rows, cols int) {
+	panic("sgemm: no AVX-512 kernel on this architecture")
+}

@@ -5,9 +5,14 @@ Usage:
   torch_bench.py infer   ARCH WEIGHTS.npz MNIST_DIR BATCH
   torch_bench.py latency ARCH WEIGHTS.npz MNIST_DIR IMAGES WARMUP
   torch_bench.py train-convnet MNIST_DIR LIMIT
+  torch_bench.py train-deep MNIST_DIR LIMIT
 
-ARCH is mlp (784-256-10 ReLU) or convnet (the book's SimpleConvNet, as
-models.ConvNet: conv 30x5x5, ReLU, 2x2 max-pool, 100 ReLU, 10); WEIGHTS.npz
+ARCH is mlp (784-256-10 ReLU), convnet (the book's SimpleConvNet, as
+models.ConvNet: conv 30x5x5, ReLU, 2x2 max-pool, 100 ReLU, 10) or deep (the
+book's DeepConvNet, as models.BookDeepConvNet: six 3x3 convolutions of
+16, 16, 32, 32, 64, 64 filters, padding 1 but 2 for the fourth, ReLU, a 2x2
+max-pool after every second, 50 ReLU, the book's dropout 0.5, 10, dropout
+0.5); WEIGHTS.npz
 is what `cmd/export --format npz` writes (dense weights stored (in, out), the
 transpose of nn.Linear.weight; conv weights (out, in, kh, kw) as PyTorch's).
 
@@ -15,9 +20,9 @@ infer: the 10,000 test images in batches of BATCH; prints {"seconds",
 "accuracy"}, seconds of the batch loop only (as cmd/infer --json).
 latency: the first IMAGES test images one at a time after WARMUP untimed
 calls; prints {"median_us", "p99_us", "min_us", "accuracy"}.
-train-convnet: one epoch over the first LIMIT training images, Adam lr 0.001,
-batch 100, shuffled; prints {"seconds"} of the training loop (as cmd/train
---json).
+train-convnet, train-deep: one epoch over the first LIMIT training images,
+Adam lr 0.001, batch 100, shuffled; prints {"seconds"} of the training loop
+(as cmd/train --json).
 Pixels are scaled to [0, 1] (pixel/255), as tapenet's datasets do.
 """
 import gzip, json, os, sys, time
@@ -35,17 +40,38 @@ def images(d, split):
     t = load(f"{d}/{split}-labels-idx1-ubyte.gz", 8).astype(np.int64)
     return torch.from_numpy(x), torch.from_numpy(t)
 
+class BookDropout(nn.Module):
+    """The book's dropout (common/layers.py Dropout): in training x times a
+    fresh mask of x > rate, unscaled; at test time x * (1 - rate)."""
+    def __init__(self, rate):
+        super().__init__()
+        self.rate = rate
+
+    def forward(self, x):
+        if self.training:
+            return x * (torch.rand_like(x) > self.rate)
+        return x * (1 - self.rate)
+
 def build(arch):
+    if arch == "deep":
+        layers = []
+        for i, (cin, cout, pad) in enumerate([(1, 16, 1), (16, 16, 1), (16, 32, 1), (32, 32, 2), (32, 64, 1), (64, 64, 1)]):
+            layers += [nn.Conv2d(cin, cout, 3, padding=pad), nn.ReLU()]
+            if i % 2 == 1:
+                layers.append(nn.MaxPool2d(2, 2))
+        return nn.Sequential(*layers, nn.Flatten(), nn.Linear(64 * 4 * 4, 50), nn.ReLU(), BookDropout(0.5),
+                             nn.Linear(50, 10), BookDropout(0.5))
     if arch == "mlp":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
     if arch == "convnet":
         return nn.Sequential(nn.Conv2d(1, 30, 5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
                              nn.Linear(4320, 100), nn.ReLU(), nn.Linear(100, 10))
-    sys.exit(f"unknown arch {arch!r}: mlp or convnet")
+    sys.exit(f"unknown arch {arch!r}: mlp, convnet or deep")
 
 def load_weights(model, arch, path):
     z = np.load(path)
-    names = {"mlp": ["fc1", "fc2"], "convnet": ["conv2d1", "fc1", "fc2"]}[arch]
+    names = {"mlp": ["fc1", "fc2"], "convnet": ["conv2d1", "fc1", "fc2"],
+             "deep": [f"conv2d{i}" for i in range(1, 7)] + ["fc1", "fc2"]}[arch]
     layers = [m for m in model if isinstance(m, (nn.Linear, nn.Conv2d))]
     with torch.no_grad():
         for name, layer in zip(names, layers):
@@ -62,12 +88,12 @@ def quantile(sorted_vals, q):
 def main():
     torch.set_num_threads(int(os.environ.get("THREADS", "2")))
     mode = sys.argv[1]
-    if mode == "train-convnet":
+    if mode in ("train-convnet", "train-deep"):
         d, limit = sys.argv[2], int(sys.argv[3])
         torch.manual_seed(1)
         x, t = images(d, "train")
         x, t = x[:limit], t[:limit]
-        model = build("convnet")
+        model = build(mode.removeprefix("train-"))
         opt = torch.optim.Adam(model.parameters(), lr=0.001)
         loss_fn = nn.CrossEntropyLoss()
         start = time.perf_counter()
