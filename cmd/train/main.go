@@ -69,7 +69,7 @@ func runUntil(args []string, stdout, stderr io.Writer, stopAfter int) error {
 	var o options
 	var lc curves // --plot
 	fs := cli.NewFlags("train", usage, stdout)
-	fs.StringVar(&o.arch, "arch", "mlp", "architecture, built for the data's sample shape and classes (or regression targets): mlp (hidden layers from --hidden), book (784-50-100-10 sigmoid), convnet (the book's SimpleConvNet: conv 30x5x5, relu, 2x2 max-pool, 100 relu, 10), resnet (a small residual CNN, models.ResNet) or book-deep (the book's chapter 8 DeepConvNet, with its dropout)")
+	fs.StringVar(&o.arch, "arch", "mlp", "architecture, built for the data's sample shape and classes (or regression targets): mlp (hidden layers from --hidden), book (784-50-100-10 sigmoid), convnet (the book's SimpleConvNet: conv 30x5x5, relu, 2x2 max-pool, 100 relu, 10), resnet (a small residual CNN, models.ResNet), book-deep (the book's chapter 8 DeepConvNet, with its dropout) or lstm (LSTM 128 over image rows as time steps, models.RowLSTM)")
 	fs.IntSliceVar(&o.hidden, "hidden", []int{256}, "hidden layer sizes of the mlp, comma-separated")
 	fs.StringVar(&o.activation, "activation", "relu", "hidden activation of the mlp: "+strings.Join(slices.DeleteFunc(models.Activations(), func(s string) bool { return s == "step" }), ", "))
 	fs.StringVar(&o.optimizer, "optimizer", "adam", "optimizer, with PyTorch's formulas: "+strings.Join(train.Optimizers(), ", ")+" (momentum and nesterov: SGD with momentum 0.9)")
