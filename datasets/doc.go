@@ -1,5 +1,6 @@
-// Package datasets loads labelled image data as float32 tensors: any file
-// in the IDX format, and the MNIST data set, which is embedded in the
+// Package datasets loads labelled data as float32 tensors: IDX files,
+// numpy archives (.npz) of samples and labels or regression targets, and
+// the MNIST data set, which is embedded in the
 // package (nothing is downloaded).
 //
 // # MNIST
@@ -15,6 +16,14 @@
 // format), gzip-compressed or not: images of rank 3 (N, rows, cols) or 4
 // (N, channels, rows, cols; files named ...-images-idx4-ubyte), the number
 // of classes told by the labels.
+//
+// # Data sets from numpy
+//
+// Open reads a data set from an IDX folder or from a numpy archive (.npz)
+// with arrays x, y and, optionally, x_test and y_test, as Python writes it
+// with numpy.savez. An integer y holds class labels; a float y holds
+// regression targets, and the Set's Targets (N, k) replace Labels
+// (Set.Regression).
 //
 // # IDX files
 //

@@ -34,8 +34,25 @@ type Set struct {
 	// OneHot is the (N, Classes) one-hot form of Labels when
 	// Options.OneHot was set, else nil.
 	OneHot *tensor.Dense
-	// Classes is the number of classes.
+	// Classes is the number of classes (0 for a regression set).
 	Classes int
+	// Targets holds the float32 regression targets of a regression set,
+	// shape (N, k), one row per sample; nil for a classification set,
+	// whose Labels, OneHot and Classes are then nil, nil and 0.
+	Targets *tensor.Dense
+}
+
+// Regression reports whether s is a regression set: its samples have
+// targets (Targets), not classes.
+func (s *Set) Regression() bool { return s.Targets != nil }
+
+// TargetColumns returns the number of regression targets per sample (k of
+// Targets' (N, k)), 0 for a classification set.
+func (s *Set) TargetColumns() int {
+	if s.Targets == nil {
+		return 0
+	}
+	return s.Targets.Shape()[1]
 }
 
 // NewSet builds a Set from raw bytes (one per element, N samples of the
@@ -100,7 +117,12 @@ func OneHot(labels []int, classes int) *tensor.Dense {
 }
 
 // Len returns the number of samples.
-func (s *Set) Len() int { return len(s.Labels) }
+func (s *Set) Len() int {
+	if s.X == nil {
+		return len(s.Labels)
+	}
+	return s.X.Shape()[0]
+}
 
 // SampleShape returns the shape of one sample, e.g. [784] or [1 28 28].
 func (s *Set) SampleShape() []int { return append([]int(nil), s.X.Shape()[1:]...) }
@@ -126,8 +148,15 @@ func (s *Set) Slice(from, to int) *Set {
 	shape := append([]int{to - from}, s.SampleShape()...)
 	out := &Set{
 		X:       tensor.New(tensor.WithShape(shape...), tensor.WithBacking(s.Data()[from*per:to*per])),
-		Labels:  s.Labels[from:to],
 		Classes: s.Classes,
+	}
+	if s.Labels != nil {
+		out.Labels = s.Labels[from:to]
+	}
+	if s.Targets != nil {
+		k := s.TargetColumns()
+		ts := s.Targets.Data().([]float32)
+		out.Targets = tensor.New(tensor.WithShape(to-from, k), tensor.WithBacking(ts[from*k:to*k]))
 	}
 	if s.OneHot != nil {
 		oh := s.OneHot.Data().([]float32)
@@ -142,8 +171,11 @@ type Batch struct {
 	Start int
 	// X holds the samples (a view of the Set's memory, not a copy).
 	X *tensor.Dense
-	// Labels holds their classes.
+	// Labels holds their classes (nil for a regression set).
 	Labels []int
+	// Targets holds their regression targets, (size, k), a view of the
+	// Set's memory; nil for a classification set.
+	Targets *tensor.Dense
 }
 
 // Batches yields the Set in order in batches of size samples; the last batch
@@ -157,7 +189,7 @@ func (s *Set) Batches(size int) iter.Seq[Batch] {
 		for from := 0; from < s.Len(); from += size {
 			to := min(from+size, s.Len())
 			sub := s.Slice(from, to)
-			if !yield(Batch{Start: from, X: sub.X, Labels: sub.Labels}) {
+			if !yield(Batch{Start: from, X: sub.X, Labels: sub.Labels, Targets: sub.Targets}) {
 				return
 			}
 		}

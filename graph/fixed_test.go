@@ -227,3 +227,25 @@ func TestClassifyFixedBatch(t *testing.T) {
 		t.Errorf("8 samples: %v", err)
 	}
 }
+
+func TestScalarSampleInputSpec(t *testing.T) {
+	x := graph.Input("bias").WithBatch(3)
+	m, err := graph.NewModel([]*graph.Tensor{x}, []*graph.Tensor{graph.Apply(graph.Identity{}, x)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"inputs":[{"name":"bias","shape":[],"batch":3}]`) {
+		t.Errorf("spec %s", b)
+	}
+	back, err := graph.FromSpec(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := back.Inputs()[0]; in.Batch != 3 || len(in.Shape) != 0 {
+		t.Errorf("reloaded input %+v", in)
+	}
+}

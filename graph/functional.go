@@ -126,7 +126,7 @@ func Input(name string, shape ...int) *Tensor {
 	if err := checkInputShape(shape); err != nil {
 		return &Tensor{err: fmt.Errorf("input %s: %w", name, err)}
 	}
-	return &Tensor{call: &call{name: name, shape: slices.Clone(shape)}}
+	return &Tensor{call: &call{name: name, shape: append([]int{}, shape...)}} // [] rather than null in specs
 }
 
 // Apply applies a layer to tensors and returns its output. A single input
@@ -474,7 +474,7 @@ func newModel(inputs, outputs []*Tensor, load ParamLoader) (*Model, error) {
 		nodeName[c] = name
 		specs, err := paramSpecs(c.layer, inShapes)
 		if err != nil {
-			return nil, fmt.Errorf("model: layer %s (%s): %w", l.name, c.layer.Kind(), err)
+			return nil, fmt.Errorf("model: %w", &LayerError{Layer: l.name, Kind: c.layer.Kind(), Err: err})
 		}
 		if calls[li] == 1 {
 			l.in = inShapes[0]
@@ -491,7 +491,7 @@ func newModel(inputs, outputs []*Tensor, load ParamLoader) (*Model, error) {
 				}
 			}
 		} else if !sameParams(l.specs, specs) {
-			return nil, fmt.Errorf("model: layer %s (%s) applied to %v needs parameters of other shapes than on %v", l.name, c.layer.Kind(), inShapes[0], l.in)
+			return nil, fmt.Errorf("model: %w", &LayerError{Layer: l.name, Kind: c.layer.Kind(), Err: fmt.Errorf("applied to %v needs parameters of other shapes than on %v", inShapes[0], l.in)})
 		}
 		m.nodes = append(m.nodes, Node{Name: name, Layer: l.name, Inputs: in, Shape: slices.Clone(c.shape), DType: c.dtype.Or(), Batch: c.batch})
 		m.nodeLayer = append(m.nodeLayer, li)

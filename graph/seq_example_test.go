@@ -116,10 +116,101 @@ func TestSeqBadInput(t *testing.T) {
 		{[]graph.Layer{&graph.LSTM{Units: 3}}, "want (time, features) inputs"},
 		{[]graph.Layer{&graph.TimeDense{Units: 0}}, "units must be positive"},
 		{[]graph.Layer{&graph.LayerNorm{Eps: -1}}, "eps -1 is negative"},
+		{[]graph.Layer{&graph.Embedding{Vocab: 5, Dim: 4}, &graph.PositionalEmbedding{MaxLen: 5}}, "a sequence of 6 steps is longer than max_len 5"},
+		{[]graph.Layer{&graph.Embedding{Vocab: 5, Dim: 4}, &graph.MultiHeadAttention{Heads: 3}}, "4 features do not split into 3 heads"},
+		{[]graph.Layer{&graph.Embedding{Vocab: 5, Dim: 4}, &graph.TransformerEncoderBlock{Heads: 2, FF: 8, Activation: "tanh"}}, `activation "tanh"`},
 	} {
 		_, err := graph.NewSequential([]int{6}, c.layers...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: error %v, want %q", c.layers, err, c.want)
 		}
+	}
+}
+
+// A small Transformer encoder over padded id sequences: the key padding
+// mask is a second input.
+func transformerClassifier() (*graph.Model, error) {
+	ids := graph.Input("ids", 6)
+	mask := graph.Input("mask", 6)
+	h := graph.Apply(&graph.Embedding{Vocab: 20, Dim: 8}, ids)
+	h = graph.Apply(&graph.PositionalEmbedding{MaxLen: 16}, h)
+	h = graph.Apply(&graph.TransformerEncoderBlock{Heads: 2, FF: 16, NormFirst: true, Activation: "gelu"}, h, mask)
+	y := graph.Apply(&graph.Dense{Units: 3}, h)
+	return graph.NewModel([]*graph.Tensor{ids, mask}, []*graph.Tensor{graph.Apply(graph.Softmax{}, y), h})
+}
+
+func TestTransformerRoundTripAndMask(t *testing.T) {
+	m, err := transformerClassifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(3)
+	ids := tensor.New(tensor.WithShape(2, 6), tensor.WithBacking([]float32{1, 2, 3, 4, 0, 0, 5, 6, 7, 8, 9, 10}))
+	mask := tensor.New(tensor.WithShape(2, 6), tensor.WithBacking([]float32{0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0}))
+	want, err := graph.NewPredictor(m).Predict(ids, mask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := checkpoint.Write(&buf, m); err != nil {
+		t.Fatal(err)
+	}
+	back, err := checkpoint.Read(&buf, graph.Builtin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := graph.NewPredictor(back).Predict(ids, mask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got[0].Float32s(), want[0].Float32s()) || !slices.Equal(got[1].Float32s(), want[1].Float32s()) {
+		t.Error("the reloaded transformer predicts differently")
+	}
+	// The ids at padded steps do not change the other steps' encodings.
+	ids2 := ids.Clone().(*tensor.Dense)
+	ids2.Float32s()[4], ids2.Float32s()[5] = 17, 18
+	other, err := graph.NewPredictor(m).Predict(ids2, mask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := other[1].Float32s(), want[1].Float32s(); !slices.Equal(a[:4*8], b[:4*8]) || slices.Equal(a[4*8:6*8], b[4*8:6*8]) {
+		t.Errorf("padded ids changed the unpadded steps' encodings (or not even their own)")
+	}
+	// A mask of the wrong shape is one error at declaration.
+	ids3, bad := graph.Input("ids", 6), graph.Input("mask", 5)
+	h := graph.Apply(&graph.Embedding{Vocab: 20, Dim: 8}, ids3)
+	h = graph.Apply(&graph.MultiHeadAttention{Heads: 2}, h, bad)
+	if _, err := graph.NewModel([]*graph.Tensor{ids3, bad}, []*graph.Tensor{h}); err == nil || !strings.Contains(err.Error(), "padding mask of shape (1, 5), want (batch, time) = (1, 6)") {
+		t.Errorf("mask of the wrong shape: %v", err)
+	}
+}
+
+// Embedding takes int64 ids (an Int64 input) as well as whole float32 ones,
+// with the same vectors.
+func TestEmbeddingInt64Ids(t *testing.T) {
+	build := func(d graph.DType) *graph.Model {
+		x := graph.Input("ids", 4).As(d)
+		y := graph.Apply(&graph.LSTM{Units: 3, Sequences: true}, graph.Apply(&graph.Embedding{Vocab: 9, Dim: 5}, x))
+		m, err := graph.NewModel([]*graph.Tensor{x}, []*graph.Tensor{y})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(5)
+		return m
+	}
+	f, err := graph.NewPredictor(build(graph.Float32)).Forward(tensor.New(tensor.WithShape(2, 4), tensor.WithBacking([]float32{0, 8, 3, 3, 1, 2, 7, 6})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, err := graph.NewPredictor(build(graph.Int64)).Forward(tensor.New(tensor.WithShape(2, 4), tensor.WithBacking([]int64{0, 8, 3, 3, 1, 2, 7, 6})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(f.Float32s(), i.Float32s()) {
+		t.Errorf("int64 ids give %v, float32 ids %v", i.Float32s()[:3], f.Float32s()[:3])
+	}
+	_, err = graph.NewPredictor(build(graph.Int64)).Forward(tensor.New(tensor.WithShape(1, 4), tensor.WithBacking([]int64{0, 9, 3, 3})))
+	if err == nil || !strings.Contains(err.Error(), "id 9 outside the vocabulary of 9") {
+		t.Errorf("id 9 of 9: %v", err)
 	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/tapenet/tapenet/graph/ops"
 	"gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // Uniform returns an initialiser drawing from U(-limit, limit): PyTorch's
@@ -219,11 +218,7 @@ func (l *LayerNorm) Params(in []int) ([]ParamSpec, error) {
 	}
 	d := in[len(in)-1]
 	return []ParamSpec{
-		{Name: "weight", Shape: []int{d}, Init: func(_ *rand.Rand, _ []int, data []float32) {
-			for i := range data {
-				data[i] = 1
-			}
-		}},
+		{Name: "weight", Shape: []int{d}, Init: ones},
 		{Name: "bias", Shape: []int{d}},
 	}, nil
 }
@@ -300,27 +295,11 @@ func (d *TimeDense) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) 
 	if err != nil {
 		return nil, err
 	}
-	shape := x.Shape().Clone()
-	if len(shape) < 2 {
-		return nil, fmt.Errorf("timedense: input %v has no features axis", shape)
-	}
-	feat := shape[len(shape)-1]
-	rows := shape.TotalSize() / feat
-	in := x
-	if len(shape) != 2 {
-		if in, err = ops.Reshape(x, tensor.Shape{rows, feat}); err != nil {
-			return nil, err
-		}
-	}
-	y, err := ops.Dense(in, w, b)
+	y, err := lastAxisDense(x, w, b)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("timedense: %w", err)
 	}
-	if len(shape) == 2 {
-		return y, nil
-	}
-	shape[len(shape)-1] = d.Units
-	return ops.Reshape(y, shape)
+	return y, nil
 }
 
 // seqBuiltins are the sequence layers' constructors, registered as
@@ -334,5 +313,8 @@ func seqBuiltins() []Constructor {
 		func() Layer { return &LayerNorm{} },
 		func() Layer { return &GELU{} },
 		func() Layer { return &TimeDense{} },
+		func() Layer { return &MultiHeadAttention{} },
+		func() Layer { return &PositionalEmbedding{} },
+		func() Layer { return &TransformerEncoderBlock{} },
 	}
 }

@@ -23,6 +23,7 @@ type torchCase struct {
 		Shape []int     `json:"shape"`
 		Data  []float64 `json:"data"`
 	} `json:"params"`
+	Mask  []float64            `json:"mask"`
 	R     []float64            `json:"r"`
 	Y     []float64            `json:"y"`
 	Grads map[string][]float64 `json:"grads"`
@@ -71,16 +72,25 @@ func torchRun(t *testing.T, c torchCase) ([]float32, map[string][]float32) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	layers := []Layer{l}
 	_, xgrad := c.Grads["x"]
+	x := Input("x", c.Shape[1:]...)
+	inputs := []*Tensor{x}
+	h := x
 	if xgrad { // a copy first, so that x is not a leaf and its gradient is computed
-		layers = []Layer{copyLayer{}, l}
+		h = Apply(copyLayer{}, x)
 	}
-	m, err := NewSequential(c.Shape[1:], layers...)
+	if c.Mask != nil {
+		mask := Input("mask", c.Shape[1])
+		inputs = append(inputs, mask)
+		h = ApplyNamed("layer", l, h, mask)
+	} else {
+		h = ApplyNamed("layer", l, h)
+	}
+	m, err := NewModel(inputs, []*Tensor{h})
 	if err != nil {
 		t.Fatal(err)
 	}
-	prefix := m.Layers()[len(layers)-1].Name + "."
+	prefix := "layer."
 	for name, p := range c.Params {
 		if err := m.SetParam(prefix+name, p.Shape, f32s(p.Data)); err != nil {
 			t.Fatal(err)
@@ -111,6 +121,11 @@ func torchRun(t *testing.T, c torchCase) ([]float32, map[string][]float32) {
 	gorgonia.Read(y, &yv)
 	if err := gorgonia.Let(p.Input(), tensor.New(tensor.WithShape(c.Shape...), tensor.WithBacking(f32s(c.X)))); err != nil {
 		t.Fatal(err)
+	}
+	if c.Mask != nil {
+		if err := gorgonia.Let(p.Inputs[1], tensor.New(tensor.WithShape(c.Shape[:2]...), tensor.WithBacking(f32s(c.Mask)))); err != nil {
+			t.Fatal(err)
+		}
 	}
 	vm := gorgonia.NewTapeMachine(p.Graph, gorgonia.BindDualValues(p.Learnables...))
 	defer vm.Close()

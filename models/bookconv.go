@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/tapenet/tapenet/graph"
@@ -60,22 +61,28 @@ func BookDeepConvNet() (*graph.Model, error) {
 	return bookDeep(bookChannels, [6]int{16, 16, 32, 32, 64, 64}, [6]int{3, 3, 3, 3, 3, 3}, 50, 10)
 }
 
-// bookDeep is DeepConvNet with the given sizes.
+// bookDeep is DeepConvNet with the given sizes over 28×28 images.
 func bookDeep(channels int, filters, kernels [6]int, hidden, classes int) (*graph.Model, error) {
-	var layers []graph.Layer
+	return bookDeepFor([]int{channels, bookSide, bookSide}, nil, filters, kernels, hidden, head{classes: classes})
+}
+
+// bookDeepFor is DeepConvNet over samples of shape in, reshaped to images
+// by the layers pre, with the head h (a regression head drops the last
+// dropout: its values are not scaled).
+func bookDeepFor(in []int, pre []graph.Layer, filters, kernels [6]int, hidden int, h head) (*graph.Model, error) {
+	layers := slices.Clone(pre)
 	for i := range filters {
 		layers = append(layers, &graph.Conv2D{Filters: filters[i], Kernel: kernels[i], Padding: bookDeepPads[i]}, graph.ReLU{})
 		if i%2 == 1 {
 			layers = append(layers, &graph.MaxPool2D{Kernel: 2, Stride: 2})
 		}
 	}
-	layers = append(layers,
-		graph.Flatten{},
-		&graph.Dense{Units: hidden}, graph.ReLU{}, &BookDropout{Rate: 0.5},
-		&graph.Dense{Units: classes}, &BookDropout{Rate: 0.5},
-		graph.Softmax{},
-	)
-	return graph.NewSequential([]int{channels, bookSide, bookSide}, layers...)
+	layers = append(layers, graph.Flatten{}, &graph.Dense{Units: hidden}, graph.ReLU{}, &BookDropout{Rate: 0.5})
+	out := h.layers("")
+	if h.classes > 0 {
+		out = []graph.Layer{out[0], &BookDropout{Rate: 0.5}, out[1]}
+	}
+	return graph.NewSequential(in, append(layers, out...)...)
 }
 
 // fromBookConv builds SimpleConvNet or DeepConvNet from the book's params.pkl

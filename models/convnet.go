@@ -1,6 +1,10 @@
 package models
 
-import "github.com/tapenet/tapenet/graph"
+import (
+	"slices"
+
+	"github.com/tapenet/tapenet/graph"
+)
 
 // ConvNet returns the book's SimpleConvNet (chapter 7) over 1×28×28 images:
 // convolution with 30 filters of 5×5 (stride 1, no padding) -> ReLU ->
@@ -8,11 +12,17 @@ import "github.com/tapenet/tapenet/graph"
 // Shapes: (1,28,28) -> (30,24,24) -> (30,12,12) -> 4320 -> 100 -> 10;
 // 433,890 parameters. Train it on images loaded with Flatten: false.
 func ConvNet() (*graph.Model, error) {
-	return graph.NewSequential([]int{1, 28, 28},
+	return convNet([]int{1, 28, 28}, nil, head{classes: 10})
+}
+
+// convNet is ConvNet over samples of shape in, reshaped to images by the
+// layers pre, with the head h.
+func convNet(in []int, pre []graph.Layer, h head) (*graph.Model, error) {
+	layers := append(slices.Clone(pre),
 		&graph.Conv2D{Filters: 30, Kernel: 5}, graph.ReLU{},
 		&graph.MaxPool2D{Kernel: 2, Stride: 2},
 		graph.Flatten{},
 		&graph.Dense{Units: 100}, graph.ReLU{},
-		&graph.Dense{Units: 10}, graph.Softmax{},
 	)
+	return graph.NewSequential(in, append(layers, h.layers("")...)...)
 }

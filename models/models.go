@@ -10,6 +10,13 @@
 //	m, err := models.BookDeepConvNet()                  // the book's chapter 8 DeepConvNet
 //	m, err := models.ResNet()                           // a small residual CNN
 //
+// ForData builds the same architectures (mlp, book, convnet, resnet,
+// book-deep) for any sample shape and task: a softmax head over the data's
+// classes, or a regression head of one identity unit per target:
+//
+//	m, err := models.ForData("convnet", []int{3, 32, 32}, 5, 0) // colour images, 5 classes
+//	m, err := models.ForData("mlp", []int{13}, 0, 1)            // 13 features, one target
+//
 // # Pretrained models
 //
 // Open("mlp") returns the default model, a 784-256-10 ReLU net (98.19% on
@@ -80,16 +87,7 @@ func initFor(activation string) string {
 // layer per hidden size, each followed by the activation, then a Dense
 // layer of out units and a softmax.
 func MLP(in int, hidden []int, out int, activation string) (*graph.Model, error) {
-	act, err := Activation(activation)
-	if err != nil {
-		return nil, err
-	}
-	var layers []graph.Layer
-	for _, h := range hidden {
-		layers = append(layers, &graph.Dense{Units: h, Init: initFor(activation)}, act)
-	}
-	layers = append(layers, &graph.Dense{Units: out, Init: initFor(activation)}, graph.Softmax{})
-	return graph.NewSequential([]int{in}, layers...)
+	return mlp([]int{in}, hidden, head{classes: out}, activation)
 }
 
 // TwoLayerNet returns the book's TwoLayerNet: in -> hidden (activation) ->

@@ -18,8 +18,18 @@ import "github.com/tapenet/tapenet/graph"
 // 7×7 maps learned faster in short trials than global average pooling did.
 // Train it on images loaded with Flatten: false.
 func ResNet() (*graph.Model, error) {
-	x := graph.Input("image", 1, 28, 28)
-	h := graph.Apply(graph.ReLU{}, graph.Apply(&graph.Conv2D{Filters: 16, Kernel: 3, Padding: 1}, x))
+	return resNet([]int{1, 28, 28}, nil, head{classes: 10})
+}
+
+// resNet is ResNet over samples of shape in, reshaped to images by the
+// layers pre, with the head hd.
+func resNet(in []int, pre []graph.Layer, hd head) (*graph.Model, error) {
+	x := graph.Input("image", in...)
+	h := x
+	for _, l := range pre {
+		h = graph.Apply(l, h)
+	}
+	h = graph.Apply(graph.ReLU{}, graph.Apply(&graph.Conv2D{Filters: 16, Kernel: 3, Padding: 1}, h))
 	h = graph.Apply(&graph.MaxPool2D{}, h)
 	h = graph.Apply(&graph.MaxPool2D{}, graph.Apply(&graph.Conv2D{Filters: 48, Kernel: 3, Padding: 1}, h))
 	h = graph.Apply(graph.ReLU{}, graph.Apply(&graph.BatchNorm{}, h))
@@ -27,6 +37,8 @@ func ResNet() (*graph.Model, error) {
 	r = graph.Apply(&graph.BatchNorm{}, graph.Apply(&graph.Conv2D{Filters: 48, Kernel: 3, Padding: 1}, r))
 	h = graph.Apply(graph.ReLU{}, graph.Apply(graph.Add{}, h, r))
 	h = graph.Apply(graph.Flatten{}, h)
-	out := graph.Apply(graph.Softmax{}, graph.Apply(&graph.Dense{Units: 10}, h))
-	return graph.NewModel([]*graph.Tensor{x}, []*graph.Tensor{out})
+	for _, l := range hd.layers("") {
+		h = graph.Apply(l, h)
+	}
+	return graph.NewModel([]*graph.Tensor{x}, []*graph.Tensor{h})
 }

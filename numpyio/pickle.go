@@ -1195,7 +1195,7 @@ func ReadPickleObject(r io.Reader) (obj any, err error) {
 		return nil, fmt.Errorf("numpyio: %w", err)
 	}
 	c := objConverter{v: v, done: map[any]any{}, busy: map[any]bool{}}
-	obj, err = c.convert(res, 0, "")
+	obj, err = c.convert(res, 0)
 	if err != nil {
 		return nil, fmt.Errorf("numpyio: pickle: %w", err)
 	}
@@ -1237,6 +1237,12 @@ func objTypeName(x any) string {
 	return typeName(x)
 }
 
+// tupleKey identifies a tuple of the VM (a slice) for objConverter.done.
+type tupleKey struct {
+	first *any
+	n     int
+}
+
 // objConverter turns VM values into ReadPickleObject's, each shared value
 // once.
 type objConverter struct {
@@ -1245,36 +1251,46 @@ type objConverter struct {
 	busy map[any]bool // lists and dicts being converted (a cycle if met again)
 }
 
-func (c *objConverter) convert(x any, depth int, path string) (any, error) {
+func (c *objConverter) convert(x any, depth int) (any, error) {
 	if depth > MaxPickleDepth {
-		return nil, fmt.Errorf("%s: nested deeper than %d: %w", pathName(path), MaxPickleDepth, ErrLimit)
+		return nil, fmt.Errorf("nested deeper than %d: %w", MaxPickleDepth, ErrLimit)
 	}
 	switch x := x.(type) {
 	case nil, bool, int64, float64, string, []byte:
 		return x, nil
 	case *pyArray:
-		a, err := c.v.convert(x)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", pathName(path), err)
-		}
-		return a, nil
+		return c.v.convert(x)
 	case pyTuple:
-		return c.list(x, depth, path)
+		if len(x) == 0 {
+			return []any{}, nil
+		}
+		// A tuple is memoized by its first item's address: a pickle may
+		// nest one memoized tuple twice in the next, and so on.
+		key := tupleKey{&x[0], len(x)}
+		if y, ok := c.done[key]; ok {
+			return y, nil
+		}
+		y, err := c.list(x, depth)
+		if err != nil {
+			return nil, err
+		}
+		c.done[key] = y
+		return y, nil
 	case *pyList, *pyDict:
 		if y, ok := c.done[x]; ok {
 			return y, nil
 		}
 		if c.busy[x] {
-			return nil, fmt.Errorf("%s: contains itself: %w", pathName(path), ErrFormat)
+			return nil, fmt.Errorf("%s contains itself: %w", typeName(x), ErrFormat)
 		}
 		c.busy[x] = true
 		defer delete(c.busy, x)
 		var y any
 		var err error
 		if l, ok := x.(*pyList); ok {
-			y, err = c.list(l.items, depth, path)
+			y, err = c.list(l.items, depth)
 		} else {
-			y, err = c.dict(x.(*pyDict), depth, path)
+			y, err = c.dict(x.(*pyDict), depth)
 		}
 		if err != nil {
 			return nil, err
@@ -1282,41 +1298,34 @@ func (c *objConverter) convert(x any, depth int, path string) (any, error) {
 		c.done[x] = y
 		return y, nil
 	}
-	return nil, fmt.Errorf("%s: %s is not plain data: %w", pathName(path), typeName(x), ErrFormat)
+	return nil, fmt.Errorf("%s is not plain data: %w", typeName(x), ErrFormat)
 }
 
-func pathName(path string) string {
-	if path == "" {
-		return "top-level object"
-	}
-	return path
-}
-
-func (c *objConverter) list(items []any, depth int, path string) ([]any, error) {
+func (c *objConverter) list(items []any, depth int) ([]any, error) {
 	out := make([]any, len(items))
 	for i, it := range items {
-		y, err := c.convert(it, depth+1, fmt.Sprintf("%s[%d]", path, i))
+		y, err := c.convert(it, depth+1)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("[%d]: %w", i, err)
 		}
 		out[i] = y
 	}
 	return out, nil
 }
 
-func (c *objConverter) dict(d *pyDict, depth int, path string) (*Dict, error) {
+func (c *objConverter) dict(d *pyDict, depth int) (*Dict, error) {
 	out := &Dict{Keys: slices.Clone(d.keys), Values: make(map[string]any, len(d.keys)), IntKeys: slices.Clone(d.ikeys), IntValues: make(map[int64]any, len(d.ikeys))}
 	for _, k := range d.keys {
-		y, err := c.convert(d.vals[k], depth+1, fmt.Sprintf("%s[%q]", path, k))
+		y, err := c.convert(d.vals[k], depth+1)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("[%q]: %w", k, err)
 		}
 		out.Values[k] = y
 	}
 	for _, k := range d.ikeys {
-		y, err := c.convert(d.ivals[k], depth+1, fmt.Sprintf("%s[%d]", path, k))
+		y, err := c.convert(d.ivals[k], depth+1)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("[%d]: %w", k, err)
 		}
 		out.IntValues[k] = y
 	}

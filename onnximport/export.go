@@ -2,9 +2,12 @@ package onnximport
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
 	"github.com/tapenet/tapenet/export"
+	"github.com/tapenet/tapenet/graph"
 )
 
 // The ONNX forms of this package's layers (export.ONNXLayer), so that an
@@ -206,4 +209,90 @@ func (l *Pad) ONNXNode(b *export.ONNXBuilder, x string) (string, error) {
 		return "", err
 	}
 	return b.Node("Pad", []string{x, p, v}, &onnx.AttributeProto{Name: "mode", Type: onnx.AttributeProto_STRING, S: []byte("constant")}), nil
+}
+
+// ONNXNode emits the operator with its attributes, its constant operands
+// as initializers (float32 and int64 ones; others are an error).
+func (l *Op) ONNXNode(b *export.ONNXBuilder, x string) (string, error) {
+	if l.Op == constKernel {
+		return "", fmt.Errorf("onnx-op: a constant output does not export")
+	}
+	// export writes opset 13: the node must mean there what it meant in
+	// the model's opset.
+	const to = 13
+	switch {
+	case since[l.Op] > to:
+		return "", fmt.Errorf("onnx-op %s: the operator is newer than opset %d, which export writes", l.Op, to)
+	case (l.Op == "Softmax" || l.Op == "LogSoftmax" || l.Op == "Hardmax") && l.Opset < 13:
+		return "", fmt.Errorf("onnx-op %s of opset %d (its 2-D form) does not export to opset %d", l.Op, l.Opset, to)
+	}
+	for name, last := range attrsUntil[l.Op] {
+		if _, ok := l.Ints[name]; ok && to > last {
+			return "", fmt.Errorf("onnx-op %s: attribute %s does not export to opset %d", l.Op, name, to)
+		}
+		if _, ok := l.Floats[name]; ok && to > last {
+			return "", fmt.Errorf("onnx-op %s: attribute %s does not export to opset %d", l.Op, name, to)
+		}
+	}
+	for k, first := range inputsFrom[l.Op] {
+		if k < len(l.Inputs) && l.Inputs[k] != "absent" && to < first {
+			return "", fmt.Errorf("onnx-op %s: input %d does not export to opset %d", l.Op, k, to)
+		}
+	}
+	tensors := b.Inputs()
+	var ins []string
+	t, c := 0, 0
+	for _, in := range l.Inputs {
+		switch in {
+		case "":
+			if t >= len(tensors) {
+				return "", fmt.Errorf("onnx-op %s: %d inputs", l.Op, len(tensors))
+			}
+			ins = append(ins, tensors[t])
+			t++
+		case "const":
+			k := l.Consts[c]
+			c++
+			var name string
+			var err error
+			switch k.DType.Or() {
+			case graph.Float32:
+				v := make([]float32, len(k.F))
+				for j, f := range k.F {
+					v[j] = float32(f)
+				}
+				name, err = b.Constant(fmt.Sprintf("c%d", c), k.Shape, v)
+			case graph.Int64:
+				name, err = b.ConstantInt64(fmt.Sprintf("c%d", c), k.Shape, k.I)
+			default:
+				err = fmt.Errorf("onnx-op %s: a %s constant does not export", l.Op, k.DType)
+			}
+			if err != nil {
+				return "", err
+			}
+			ins = append(ins, name)
+		default:
+			ins = append(ins, "")
+		}
+	}
+	var attrs []*onnx.AttributeProto
+	for _, name := range slices.Sorted(maps.Keys(l.Ints)) {
+		v := l.Ints[name]
+		if len(v) == 1 && !slices.Contains([]string{"axes", "perm"}, name) {
+			attrs = append(attrs, export.AttrInt(name, v[0]))
+		} else {
+			attrs = append(attrs, export.AttrInts(name, v...))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(l.Floats)) {
+		v := l.Floats[name]
+		if len(v) != 1 {
+			return "", fmt.Errorf("onnx-op %s: attribute %s of %d floats does not export", l.Op, name, len(v))
+		}
+		attrs = append(attrs, export.AttrFloat(name, float32(v[0])))
+	}
+	for _, name := range slices.Sorted(maps.Keys(l.Strings)) {
+		attrs = append(attrs, &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_STRING, S: []byte(l.Strings[name])})
+	}
+	return b.Node(l.Op, ins, attrs...), nil
 }

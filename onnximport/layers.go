@@ -30,6 +30,7 @@ func constructors() []graph.Constructor {
 		func() graph.Layer { return &Slice{} },
 		func() graph.Layer { return &Fill{} },
 		func() graph.Layer { return &Pad{} },
+		func() graph.Layer { return &Op{} },
 	}
 }
 

@@ -65,6 +65,11 @@ func Operators() []string {
 	for op := range handlers {
 		ops = append(ops, op)
 	}
+	for op := range kernels {
+		if _, dup := handlers[op]; !dup && op != constKernel {
+			ops = append(ops, op)
+		}
+	}
 	sort.Strings(ops)
 	return ops
 }
@@ -75,6 +80,12 @@ func (im *importer) convert(n *onnx.NodeProto) error {
 		return unsupported("operator domain %q", n.Domain)
 	}
 	h, ok := handlers[n.OpType]
+	if isGeneric(im, n.OpType) {
+		h, ok = genericNode, true
+	}
+	if _, kernel := kernels[n.OpType]; !ok && kernel {
+		return errNeedsFixed
+	}
 	if !ok {
 		return unsupported("operator %s (the importer converts %s)", n.OpType, strings.Join(Operators(), ", "))
 	}
@@ -97,6 +108,9 @@ func (im *importer) convert(n *onnx.NodeProto) error {
 		if !ok {
 			return fmt.Errorf("input %q is not a graph input, an initializer or the output of an earlier node", name)
 		}
+		if v.scalar && !isGeneric(im, n.OpType) {
+			return unsupported("a scalar (rank-0) tensor %q as an input of %s", name, n.OpType)
+		}
 		nc.in = append(nc.in, v)
 	}
 	for _, o := range n.Output {
@@ -104,7 +118,104 @@ func (im *importer) convert(n *onnx.NodeProto) error {
 			return fmt.Errorf("output %q names a tensor already defined", o)
 		}
 	}
+	if nc.opset < 7 {
+		first, ok := oldForms[n.OpType]
+		if !ok || first > nc.opset {
+			return unsupported("%s in opset %d (an older form than the one tapenet reads; export with opset 7 or later)", n.OpType, nc.opset)
+		}
+	}
+	if err := nc.upgrade(); err != nil {
+		return err
+	}
 	return h(nc)
+}
+
+// oldForms lists the operators read in models of opsets 1 to 6: those whose
+// form then is the one read (the opset it dates from). Others changed at
+// opset 7 (broadcasting, consumed_inputs, is_test) and are refused there.
+var oldForms = map[string]int64{
+	"Softplus": 1, "Softsign": 1, "Not": 1, "GlobalAveragePool": 1, "GlobalMaxPool": 1, "Identity": 1,
+	"Transpose": 1, "Flatten": 1, "MatMul": 1, "Elu": 6, "HardSigmoid": 6, "Selu": 6, "LeakyRelu": 6,
+	"InstanceNormalization": 6, "Relu": 6, "Sigmoid": 6, "Tanh": 6, "Abs": 6, "Neg": 6, "Exp": 6,
+	"Log": 6, "Sqrt": 6, "Reciprocal": 6, "Floor": 6, "Ceil": 6,
+}
+
+// isGeneric reports whether an operator becomes an onnx-op layer: every
+// operator with a kernel in a model of fixed shapes, and elementwise ones
+// without a handler of their own in any model.
+func isGeneric(im *importer, op string) bool {
+	k, ok := kernels[op]
+	_, handled := handlers[op]
+	return ok && op != constKernel && (im.fixed || (!handled && k.elementwise))
+}
+
+// since gives, for operators new within the opsets imported, the first
+// opset that has them.
+var since = map[string]int64{
+	"ConstantOfShape": 9, "Where": 9, "Erf": 9, "Sign": 9, "IsNaN": 9, "Sinh": 9, "Cosh": 9, "Asinh": 9,
+	"Acosh": 9, "Atanh": 9, "Expand": 8, "Mod": 10, "IsInf": 10, "ThresholdedRelu": 10, "Celu": 12,
+	"GreaterOrEqual": 12, "LessOrEqual": 12, "HardSwish": 14, "Mish": 18,
+}
+
+// upgrade rewrites the node's older forms into the one its handler reads:
+// Pad before opset 11 and Slice before opset 10 take as attributes what
+// later opsets take as inputs; BatchNormalization before opset 9 has a
+// spatial attribute. Operators newer than the model's opset are refused.
+func (nc *nodeCtx) upgrade() error {
+	if first, ok := since[nc.n.OpType]; ok && nc.opset < first {
+		return unsupported("%s in opset %d (the operator exists from opset %d)", nc.n.OpType, nc.opset, first)
+	}
+	ints := func(name string) (*value, bool, error) {
+		v, ok, err := nc.attrInts(name)
+		if err != nil || !ok {
+			return nil, ok, err
+		}
+		delete(nc.attrs, name)
+		return &value{c: &constant{dt: tInt64, shape: []int{len(v)}, i: slices.Clone(v)}}, true, nil
+	}
+	switch {
+	case nc.n.OpType == "Pad" && nc.opset < 11:
+		if len(nc.in) != 1 {
+			return fmt.Errorf("%d inputs; Pad before opset 11 takes one, its pads an attribute", len(nc.in))
+		}
+		pads, ok, err := ints("pads")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("pad before opset 11 needs the pads attribute")
+		}
+		fill, err := nc.attrFloat("value", 0)
+		if err != nil {
+			return err
+		}
+		delete(nc.attrs, "value")
+		nc.in = append(nc.in, pads, &value{c: &constant{dt: tFloat, shape: []int{}, f: []float32{fill}}})
+	case nc.n.OpType == "Slice" && nc.opset < 10:
+		if len(nc.in) != 1 {
+			return fmt.Errorf("%d inputs; Slice before opset 10 takes one, its starts, ends and axes attributes", len(nc.in))
+		}
+		for _, name := range []string{"starts", "ends", "axes"} {
+			v, ok, err := ints(name)
+			if err != nil {
+				return err
+			}
+			if !ok && name != "axes" {
+				return fmt.Errorf("slice before opset 10 needs the %s attribute", name)
+			}
+			nc.in = append(nc.in, v) // nil when absent
+		}
+	case nc.n.OpType == "BatchNormalization" && nc.opset < 9:
+		spatial, err := nc.attrInt("spatial", 1)
+		if err != nil {
+			return err
+		}
+		if spatial != 1 {
+			return unsupported("spatial=%d (statistics per element, BatchNormalization before opset 9)", spatial)
+		}
+		delete(nc.attrs, "spatial")
+	}
+	return nil
 }
 
 // inputs checks the number of inputs given (trailing omitted ones count

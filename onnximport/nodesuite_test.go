@@ -185,6 +185,10 @@ func runNodeTest(dir string) (r nodeResult) {
 				r.outcome, r.note = outError, fmt.Sprintf("%s: input %d: %v", filepath.Base(set), k, err)
 				return r
 			}
+			if len(x.Shape()) == 0 {
+				// An ONNX scalar is a one-element tensor (1) in tapenet.
+				x = asVector(x)
+			}
 			xs = append(xs, x)
 		}
 		got, err := pr.Predict(xs...)
@@ -368,7 +372,7 @@ func protoTensor(tp *onnx.TensorProto) (*tensor.Dense, error) {
 		return nil, fmt.Errorf("element type %s", dt)
 	}
 	if len(shape) == 0 {
-		return tensor.New(tensor.FromScalar(backing)), nil // not reached for most tests
+		return tensor.New(tensor.WithShape(), tensor.WithBacking(backing)), nil
 	}
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(backing)), nil
 }
@@ -400,6 +404,9 @@ func compareTensors(got, want *tensor.Dense) string {
 	}
 	if !slices.Equal([]int(got.Shape()), []int(want.Shape())) && !(got.Shape().TotalSize() == 1 && want.Shape().TotalSize() == 1 && len(want.Shape()) == 0) {
 		return fmt.Sprintf("shape %v, ONNX's is %v", got.Shape(), want.Shape())
+	}
+	if len(want.Shape()) == 0 {
+		want = asVector(want)
 	}
 	g, err := graph.Contiguous(got)
 	if err != nil {
@@ -444,6 +451,26 @@ func compareTensors(got, want *tensor.Dense) string {
 		return fmt.Sprintf("ONNX's output is %T", w)
 	}
 	return ""
+}
+
+// asVector returns a scalar tensor as a tensor of shape (1).
+func asVector(x *tensor.Dense) *tensor.Dense {
+	var backing any
+	switch v := x.Data().(type) {
+	case float32:
+		backing = []float32{v}
+	case float64:
+		backing = []float64{v}
+	case int64:
+		backing = []int64{v}
+	case int32:
+		backing = []int32{v}
+	case bool:
+		backing = []bool{v}
+	default:
+		backing = v // already a slice
+	}
+	return tensor.New(tensor.WithShape(1), tensor.WithBacking(backing))
 }
 
 func firstDiff[T comparable](a, b []T) int {
@@ -493,6 +520,7 @@ func coverageMarkdown(results []nodeResult, summary string, took time.Duration) 
 	b.WriteString("The suite is ONNX's own (python3-onnx 1.12's `onnx.backend.test`, one operator per test, ")
 	b.WriteString("inputs and outputs computed by ONNX's reference); outputs are compared with its tolerances ")
 	fmt.Fprintf(&b, "(rtol %g, atol %g, NaN where NaN, same element type and shape).\n\n", suiteRtol, suiteAtol)
+	b.WriteString("An ONNX scalar (rank 0) is a tensor of shape (1) in tapenet (its tensors keep at least one axis): scalar inputs are fed as (1), and a (1) output equals a scalar one. ")
 	b.WriteString("*pass*: equal; *refused*: the import gave an error (an honest answer); *error*: imported, then running failed; ")
 	b.WriteString("*wrong*: an output differs; *crash*: a panic or no answer in 30 s.\n\n")
 	fmt.Fprintf(&b, "**%s.** Run in %s.\n\n", summary, took.Round(time.Second))

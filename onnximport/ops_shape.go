@@ -456,7 +456,11 @@ func shapeOp(nc *nodeCtx) error {
 	} else {
 		dims = fullShape(v.t)
 		sym = make([]bool, len(dims))
-		sym[0] = true
+		if b := v.t.Batch(); b > 0 {
+			dims[0] = b // a fixed batch: an ordinary dimension
+		} else {
+			sym[0] = true
+		}
 	}
 	r := int64(len(dims))
 	start, err := nc.attrInt("start", 0)
@@ -944,6 +948,9 @@ func constantOfShape(nc *nodeCtx) error {
 func pad(nc *nodeCtx) error {
 	if err := nc.allow("mode"); err != nil {
 		return err
+	}
+	if nc.input(3) != nil {
+		return unsupported("Pad with an axes input (opset 18's form)")
 	}
 	if err := nc.inputs(2, 3); err != nil {
 		return err

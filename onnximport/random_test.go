@@ -54,6 +54,10 @@ func TestRandomGraphsMatchORT(t *testing.T) {
 		if err != nil {
 			t.Fatalf("graph %d (%v): imported but does not run: %v", k, opsOf(mp.Graph.Node), err)
 		}
+		if out.Dtype() != tensor.Float32 {
+			refused["non-float output (the node suite checks those)"]++
+			continue
+		}
 		runs = append(runs, accepted{fmt.Sprintf("graph %d opset %d", k, mp.OpsetImport[0].Version), opsOf(mp.Graph.Node), out.Data().([]float32), append([]int{3}, m.OutputShape(0)...)})
 		jobs = append(jobs, ortJob{Model: marshal(t, mp), Batch: 2, Inputs: []ortInput{{Name: "x", Data: x, Dims: append([]int{3}, sample...)}}})
 	}

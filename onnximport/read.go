@@ -18,8 +18,8 @@ import (
 const (
 	// MinOpset and MaxOpset bound the versions of the default ONNX operator
 	// set ("" or "ai.onnx") a model may import; others are an error.
-	MinOpset = 11
-	MaxOpset = 17
+	MinOpset = 1
+	MaxOpset = 21
 	// MaxBytes caps the size of a serialized model Read accepts (1 GiB).
 	MaxBytes = 1 << 30
 	// MaxNodes caps the number of nodes of a graph.
@@ -143,8 +143,48 @@ func IsONNX(head []byte) bool {
 // an operator, attribute or form that is not supported is a *NodeError
 // wrapping ErrUnsupported; the importer never builds a model it cannot
 // run exactly.
-func FromProto(mp *onnx.ModelProto) (m *graph.Model, err error) {
+func FromProto(mp *onnx.ModelProto) (*graph.Model, error) {
+	m, err := fromProto(mp, false)
+	if err == nil || !allFixed(mp) {
+		return m, err
+	}
+	// Every input has a fixed shape: import again with the batch as an
+	// axis like the others, which operators may work along.
+	return fromProto(mp, true)
+}
+
+// allFixed reports whether every graph input that is not an initializer
+// has a fixed shape of at least one dimension.
+func allFixed(mp *onnx.ModelProto) bool {
+	g := mp.GetGraph()
+	inits := map[string]bool{}
+	for _, t := range g.GetInitializer() {
+		inits[t.GetName()] = true
+	}
+	n := 0
+	for _, vi := range g.GetInput() {
+		if inits[vi.GetName()] {
+			continue
+		}
+		n++
+		tt := vi.GetType().GetTensorType()
+		if tt == nil || tt.GetShape() == nil {
+			return false
+		}
+		for _, d := range tt.GetShape().GetDim() {
+			if v, ok := d.Value.(*onnx.TensorShapeProto_Dimension_DimValue); !ok || v.DimValue < 1 {
+				return false
+			}
+		}
+	}
+	return n > 0
+}
+
+// fromProto imports the model, with every input's first axis a symbolic
+// batch, or (fixed) every input of its fixed shape.
+func fromProto(mp *onnx.ModelProto, fixed bool) (m *graph.Model, err error) {
 	im := &importer{
+		fixed:  fixed,
 		values: map[string]*value{},
 		names:  map[string]bool{},
 		shared: map[string]graph.Layer{},
@@ -189,7 +229,7 @@ func FromProto(mp *onnx.ModelProto) (m *graph.Model, err error) {
 		if _, isInit := im.values[vi.GetName()]; isInit {
 			continue // an input with a default value: the initializer
 		}
-		t, err := modelInput(vi)
+		t, err := modelInput(vi, fixed)
 		if err != nil {
 			return nil, fmt.Errorf("onnx: %w", err)
 		}
@@ -197,7 +237,7 @@ func FromProto(mp *onnx.ModelProto) (m *graph.Model, err error) {
 			return nil, fmt.Errorf("onnx: input %q is listed twice", vi.Name)
 		}
 		im.names[vi.Name] = true
-		im.values[vi.Name] = &value{t: t}
+		im.values[vi.Name] = &value{t: t, scalar: len(vi.GetType().GetTensorType().GetShape().GetDim()) == 0}
 		inputs = append(inputs, t)
 	}
 	if len(inputs) == 0 {
@@ -225,10 +265,15 @@ func FromProto(mp *onnx.ModelProto) (m *graph.Model, err error) {
 		switch {
 		case v == nil:
 			return nil, fmt.Errorf("onnx: output %q is not computed by any node", vi.GetName())
-		case v.c != nil:
+		case v.c != nil && !fixed:
 			return nil, fmt.Errorf("onnx: output %q: %w", vi.GetName(), unsupported("an output that is a constant, not computed from the inputs"))
 		}
 		t := v.t
+		if v.c != nil {
+			if t, err = constOutput(v.c, inputs[0]); err != nil {
+				return nil, fmt.Errorf("onnx: output %q: %w", vi.GetName(), err)
+			}
+		}
 		if slices.Contains(inputs, t) {
 			t = graph.Apply(graph.Identity{}, t)
 		}
@@ -252,9 +297,13 @@ func FromProto(mp *onnx.ModelProto) (m *graph.Model, err error) {
 type value struct {
 	t *graph.Tensor
 	c *constant
+	// scalar marks a tensor that is an ONNX scalar (rank 0), held as a
+	// tensor of shape (1): only onnx-op layers take it.
+	scalar bool
 }
 
 type importer struct {
+	fixed  bool // every input of a fixed shape (the batch an ordinary axis)
 	g      *onnx.GraphProto
 	opset  int64
 	values map[string]*value
@@ -315,9 +364,10 @@ func (im *importer) opsets(mp *onnx.ModelProto) error {
 	return nil
 }
 
-// modelInput declares the model input of a graph input: float32, the
-// batch first and symbolic, fixed sample dimensions.
-func modelInput(vi *onnx.ValueInfoProto) (*graph.Tensor, error) {
+// modelInput declares the model input of a graph input: the batch first
+// and symbolic (or, fixed, the first dimension's size), fixed sample
+// dimensions, of one of graph's element types.
+func modelInput(vi *onnx.ValueInfoProto, fixed bool) (*graph.Tensor, error) {
 	name := vi.GetName()
 	if name == "" {
 		return nil, fmt.Errorf("an input has no name")
@@ -326,19 +376,31 @@ func modelInput(vi *onnx.ValueInfoProto) (*graph.Tensor, error) {
 	if tt == nil {
 		return nil, fmt.Errorf("input %q: %w", name, unsupported("an input that is not a tensor"))
 	}
-	if tt.ElemType != tFloat {
-		return nil, fmt.Errorf("input %q: %w", name, unsupported("element type %s (inputs must be float)", typeName(tt.ElemType)))
+	dt, err := onnxDType(tt.ElemType)
+	if err != nil {
+		return nil, fmt.Errorf("input %q: %w", name, err)
 	}
 	dims := tt.GetShape().GetDim()
-	if tt.GetShape() == nil || len(dims) < 2 {
+	if tt.GetShape() == nil || (len(dims) < 1 && !fixed) {
 		return nil, fmt.Errorf("input %q has shape %s: want (batch, sample dimensions...)", name, dimsString(dims))
 	}
-	// The batch: a dim_param ("N", "batch_size", "unk__42"), or no value,
-	// or a value below 1 as some converters write for "unknown".
-	if d, fixed := dims[0].Value.(*onnx.TensorShapeProto_Dimension_DimValue); fixed && d.DimValue > 0 {
-		return nil, fmt.Errorf("input %q has shape %s: %w", name, dimsString(dims),
-			unsupported("a fixed batch size; export with a symbolic one (torch.onnx.export(..., dynamic_axes={%q: {0: \"N\"}}))", name))
+	if len(dims) == 0 {
+		// A scalar: a tensor of one element, (1).
+		t := graph.Input(name)
+		if dt != graph.Float32 {
+			t = t.As(dt)
+		}
+		t = t.WithBatch(1)
+		return t, t.Err()
 	}
+	// The batch: a dim_param ("N", "batch_size", "unk__42"), no value, a
+	// value below 1 as some converters write for "unknown", or a fixed size
+	// (torch.onnx.export without dynamic_axes). The model's batch stays
+	// symbolic either way: no layer the importer makes works along it, and
+	// Shape's batch element stays the symbolic batch size, so a model
+	// exported at one batch size runs at that one and at any other (the
+	// graph does not tie the batch into its arithmetic; what would, such as
+	// a Reshape to a literal first dimension, is refused).
 	shape := make([]int, len(dims)-1)
 	for k, d := range dims[1:] {
 		v, ok := d.Value.(*onnx.TensorShapeProto_Dimension_DimValue)
@@ -348,6 +410,12 @@ func modelInput(vi *onnx.ValueInfoProto) (*graph.Tensor, error) {
 		shape[k] = int(v.DimValue)
 	}
 	t := graph.Input(name, shape...)
+	if dt != graph.Float32 {
+		t = t.As(dt)
+	}
+	if fixed {
+		t = t.WithBatch(int(dims[0].GetDimValue()))
+	}
 	return t, t.Err()
 }
 

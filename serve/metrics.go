@@ -1,13 +1,17 @@
 package serve
 
 import (
+	"context"
 	"net/http"
+	"path"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
 )
 
 // metrics are one server's Prometheus metrics, in a registry of its own
@@ -18,6 +22,7 @@ type metrics struct {
 	requests  *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
 	inFlight  prometheus.Gauge
+	grpcCalls *prometheus.CounterVec
 	batchSize *prometheus.HistogramVec
 	runTime   *prometheus.HistogramVec
 }
@@ -36,6 +41,9 @@ func newMetrics() *metrics {
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tapenet_http_requests_in_flight", Help: "Requests being handled now.",
 		}),
+		grpcCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tapenet_grpc_requests_total", Help: "gRPC calls answered, by model (empty for none), method and status code.",
+		}, []string{"model", "method", "code"}),
 		batchSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "tapenet_batch_size", Help: "Samples per model run (dynamic batches, before padding), by model.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 11), // 1 .. 1024
@@ -45,7 +53,7 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16), // 50 us .. 1.6 s
 		}, []string{"model"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.inFlight, m.batchSize, m.runTime,
+	reg.MustRegister(m.requests, m.latency, m.inFlight, m.grpcCalls, m.batchSize, m.runTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -60,6 +68,7 @@ func (m *metrics) observeBatch(model string, samples int, run time.Duration) {
 func (m *metrics) forget(model string) {
 	labels := prometheus.Labels{"model": model}
 	m.requests.DeletePartialMatch(labels)
+	m.grpcCalls.DeletePartialMatch(labels)
 	m.latency.DeletePartialMatch(labels)
 	m.batchSize.DeletePartialMatch(labels)
 	m.runTime.DeletePartialMatch(labels)
@@ -118,4 +127,32 @@ func (m *metrics) instrument(next http.Handler, known func(string) bool) http.Ha
 		m.requests.WithLabelValues(model, route, strconv.Itoa(code)).Inc()
 		m.latency.WithLabelValues(model, route).Observe(time.Since(start).Seconds())
 	})
+}
+
+// modelNamer is a gRPC request that names a model.
+type modelNamer interface{ GetModelName() string }
+
+// nameNamer is a gRPC request whose model is its name.
+type nameNamer interface{ GetName() string }
+
+// grpcInterceptor counts gRPC calls by model (a served one only), method
+// and status code.
+func (m *metrics) grpcInterceptor(known func(string) bool) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		m.inFlight.Inc()
+		defer m.inFlight.Dec()
+		resp, err := handler(ctx, req)
+		model := ""
+		switch r := req.(type) {
+		case modelNamer:
+			model = r.GetModelName()
+		case nameNamer:
+			model = r.GetName()
+		}
+		if model != "" && !known(model) {
+			model = ""
+		}
+		m.grpcCalls.WithLabelValues(model, path.Base(info.FullMethod), status.Code(err).String()).Inc()
+		return resp, err
+	}
 }

@@ -675,3 +675,6 @@ func writeInferResponse(w http.ResponseWriter, name, id string, outs []outputTen
 	w.Write(head)
 	w.Write(tail)
 }
+
+// ModelNames returns the names of the models served now, sorted.
+func (s *Server) ModelNames() []string { return s.modelNames() }

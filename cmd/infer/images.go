@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"math"
 	"os"
+	"slices"
 	"sort"
 
 	"github.com/tapenet/tapenet/graph"
@@ -95,7 +95,7 @@ func runImages(o options, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("model %s: %w", o.model, err)
 		}
-		probs, classes, err := probabilities(out, m.OutputLayer(0).Kind() == "softmax")
+		probs, classes, err := probabilities(out, m.OutputMeaning(0))
 		if err != nil {
 			return fmt.Errorf("model %s: %w", o.model, err)
 		}
@@ -181,9 +181,10 @@ func (r *imageResult) setProbabilities(p []float32) {
 	}
 }
 
-// probabilities returns the rows of out (N, classes) as probabilities:
-// as they are when the model ends in a softmax, else through one.
-func probabilities(out *tensor.Dense, isSoftmax bool) ([]float32, int, error) {
+// probabilities returns the rows of out (N, classes) as probabilities,
+// as the output's meaning says (graph.ToProbabilities): as they are for
+// probabilities, through a softmax for logits, exp for log-probabilities.
+func probabilities(out *tensor.Dense, meaning graph.Meaning) ([]float32, int, error) {
 	data, classes, err := graph.Rows(out)
 	if err != nil {
 		return nil, 0, err
@@ -191,25 +192,12 @@ func probabilities(out *tensor.Dense, isSoftmax bool) ([]float32, int, error) {
 	if len(out.Shape()) != 2 || classes < 1 {
 		return nil, 0, fmt.Errorf("output of shape %v is not (batch, classes)", []int(out.Shape()))
 	}
-	if isSoftmax {
-		return data, classes, nil
+	if meaning == graph.Values {
+		meaning = graph.Logits // an output that does not say: scores, as before
 	}
-	probs := make([]float32, len(data))
-	for r := 0; r < len(data); r += classes {
-		row := data[r : r+classes]
-		top := row[0]
-		for _, v := range row {
-			top = max(top, v)
-		}
-		sum := 0.0
-		for c, v := range row {
-			e := math.Exp(float64(v - top))
-			probs[r+c] = float32(e)
-			sum += e
-		}
-		for c := range row {
-			probs[r+c] = float32(float64(probs[r+c]) / sum)
-		}
+	probs := slices.Clone(data)
+	if err := graph.ToProbabilities(meaning, probs, classes); err != nil {
+		return nil, 0, err
 	}
 	return probs, classes, nil
 }

@@ -1,5 +1,8 @@
-// Command infer runs a tapenet model over MNIST and reports its accuracy,
-// or classifies image files (drawings, scans, photos of handwritten digits).
+// Command infer runs a tapenet model over a data set (MNIST by default, an
+// IDX folder or a numpy .npz) and reports its accuracy, or for regression
+// sets its MSE, MAE and R²; classifies image files (drawings, scans, photos
+// of handwritten digits); or runs any model on numpy arrays (--input,
+// --output).
 //
 // Usage:
 //
@@ -33,10 +36,24 @@ classify image files.
 Usage:
   go run ./cmd/infer [flags]
   go run ./cmd/infer [flags] IMAGE...      (or --image IMAGE, repeatable)
+  go run ./cmd/infer [flags] --input [NAME=]FILE.npy|.npz [--output FILE.npy|.npz]
 
 With no flags, runs the embedded default model over the 10,000 embedded
 MNIST test images and prints accuracy, per-class accuracy, the confusion
 matrix and images per second.
+
+With --data, runs a data set instead: a folder of IDX files (MNIST's file
+names; images of rank 3, or rank 4 for colour: ...-images-idx4-ubyte) or
+a numpy .npz with arrays x and y (and x_test, y_test): an integer y gives
+classes (their number told by the labels), a float y regression targets,
+reported as mse, mae and r2 (R² per target column, averaged).
+
+With --input, runs the model on arrays: one .npy or .npz per model input
+(NAME=FILE picks the input; an .npz's arrays are matched to the inputs by
+name), each of shape (N, input shape...) and of the input's type (float
+inputs take float16/32/64 arrays, int64 and int32 inputs integer arrays).
+The outputs are printed, or written with --output to an .npy (one output)
+or .npz (all, by name) in their own type (float32 for most).
 
 Given images (PNG, JPEG, GIF, BMP, WebP; any size, dark ink on light paper
 or light on dark), frames each as MNIST's digits were made (crop, fit into
@@ -51,6 +68,9 @@ Examples:
   go run ./cmd/infer --model weights.npz --activation relu
   go run ./cmd/infer --model model.onnx                 # exported by PyTorch (torch.onnx.export)
   go run ./cmd/infer --data ~/fashion-mnist --split test --json
+  go run ./cmd/infer --model reg.safetensors --data data.npz --json   # mse, mae, r2
+  go run ./cmd/infer --input x.npy --output y.npy       # y = the mlp's probabilities
+  go run ./cmd/infer --model m.onnx --input ids=tokens.npy --input mask=mask.npy --output out.npz
   go run ./cmd/infer --errors errors.png --confusion confusion.png   # pictures
   go run ./cmd/infer my_seven.png photo_of_a_two.jpg
   go run ./cmd/infer --model convnet --json --image digit.png
@@ -63,6 +83,8 @@ type options struct {
 	pics                                        pictureOptions // --errors, --confusion
 	images                                      []string       // --image and positional arguments
 	polarity                                    string         // --polarity for images
+	inputs                                      []string       // --input [NAME=]FILE.npy|.npz
+	output                                      string         // --output FILE.npy|.npz
 }
 
 func main() {
@@ -85,7 +107,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlags("infer", usage, stdout)
 	fs.StringVar(&o.model, "model", models.Default, "embedded model name ("+strings.Join(models.Names(), ", ")+"), checkpoint file (.safetensors), book-format weights (.pkl, .npz with W1, b1, W2, b2, ...), or an ONNX model (.onnx, e.g. from torch.onnx.export)")
 	fs.StringVar(&o.activation, "activation", "sigmoid", "hidden activation for book-format weights (.pkl, .npz): "+strings.Join(models.Activations(), ", "))
-	fs.StringVar(&o.data, "data", "", "folder of MNIST-format IDX files, .gz or not (default: the embedded MNIST)")
+	fs.StringVar(&o.data, "data", "", "data set: a folder of IDX files (MNIST's names, .gz or not, rank 3 or 4 images), or a numpy .npz with arrays x, y and optionally x_test, y_test (float y: regression, reported as mse, mae, r2) (default: the embedded MNIST)")
 	fs.StringVar(&o.split, "split", "test", "which split to run: test or train")
 	fs.IntVar(&o.batch, "batch-size", 100, "images per batch")
 	fs.IntVar(&o.limit, "limit", 0, "run the first N images only (0: all)")
@@ -96,11 +118,32 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.pics.confusion, "confusion", "", "draw the confusion matrix as a heat map with the counts to this PNG file")
 	fs.StringArrayVar(&o.images, "image", nil, "classify this image file instead of MNIST (repeatable; file names may also follow the flags)")
 	fs.StringVar(&o.polarity, "polarity", "auto", "ink of --image files: auto (told from the border), dark-on-light or light-on-dark")
+	fs.StringArrayVar(&o.inputs, "input", nil, "run the model on arrays instead: [NAME=]FILE.npy or FILE.npz (repeatable; inputs matched by NAME= or by the .npz's array names); each of shape (N, input shape...) and of the input's type")
+	fs.StringVar(&o.output, "output", "", "with --input: write the model's output to this .npy (one output) or .npz (every output, by name), in the output's own type (float32 for most)")
 	rest, err := fs.ParseArgs(args)
 	if err != nil {
 		return err
 	}
 	o.images = append(o.images, rest...)
+	if len(o.inputs) > 0 || o.output != "" {
+		for _, name := range []string{"data", "split", "limit", "predictions", "errors", "errors-max", "confusion", "image", "polarity"} {
+			if fs.Changed(name) {
+				return cli.Usagef("--%s applies to data-set runs, not to --input arrays", name)
+			}
+		}
+		switch {
+		case len(o.inputs) == 0:
+			return cli.Usagef("--output needs --input")
+		case len(o.images) > 0:
+			return cli.Usagef("image files and --input do not go together")
+		case o.batch < 1:
+			return cli.Usagef("--batch-size must be at least 1, got %d", o.batch)
+		}
+		if _, err := models.Activation(o.activation); err != nil {
+			return cli.Usagef("--activation: %v", err)
+		}
+		return runArrays(o, stdout)
+	}
 	if len(o.images) > 0 {
 		for _, name := range []string{"data", "split", "limit", "batch-size", "predictions", "errors", "errors-max", "confusion"} {
 			if fs.Changed(name) {
@@ -141,7 +184,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("model %s has %d inputs; infer feeds one (the images)", o.model, n)
 	}
 	opt := datasets.Options{Normalize: true, Flatten: len(m.Input()) == 1, SampleShape: m.Input()}
-	set, err := datasets.Load(o.data, split, opt)
+	set, err := loadSet(o.data, split, fs.Changed("split"), opt)
 	if err != nil {
 		return err
 	}
@@ -151,13 +194,20 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if set.Regression() {
+		return o.runRegression(pr, m, set, batch, stdout)
+	}
 	start := time.Now()
 	preds, err := pr.Classify(set.X, batch)
 	secs := time.Since(start).Seconds()
 	if err != nil {
 		return fmt.Errorf("model %s: %w", o.model, err)
 	}
-	rep := newReport(o.model, set.Labels, preds, set.Classes, secs)
+	classes := set.Classes
+	if out := m.OutputShape(0); len(out) == 1 {
+		classes = max(classes, out[0]) // a model of more classes than the labels show
+	}
+	rep := newReport(o.model, set.Labels, preds, classes, secs)
 	if o.predictions != "" {
 		err := cli.WriteFile(o.predictions, func(w io.Writer) error {
 			bw := bufio.NewWriter(w)

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"math"
+	"slices"
 
 	"gorgonia.org/tensor"
 
@@ -79,9 +79,9 @@ func mistakes(pr *graph.Predictor, m *graph.Model, set *datasets.Set, preds []in
 }
 
 // confidences runs the samples idx of set through the model in one batch
-// and returns the softmax probability of each one's predicted class. A
-// model ending in softmax gives probabilities already; other outputs are
-// taken as logits.
+// and returns the probability of each one's predicted class, as the
+// output's meaning gives it (graph.ToProbabilities); an output of no
+// stated meaning is taken as logits.
 func confidences(pr *graph.Predictor, m *graph.Model, set *datasets.Set, idx, preds []int) ([]float64, error) {
 	per := set.SampleSize()
 	data := set.Data()
@@ -99,28 +99,21 @@ func confidences(pr *graph.Predictor, m *graph.Model, set *datasets.Set, idx, pr
 		return nil, fmt.Errorf("model output is %v, want float32", out.Dtype())
 	}
 	cols := len(vals) / len(idx)
-	softmaxed := m.OutputLayer(0).Kind() == "softmax"
+	meaning := m.OutputMeaning(0)
+	if meaning == graph.Values {
+		meaning = graph.Logits // an output that does not say: scores, as before
+	}
 	res := make([]float64, len(idx))
 	for k, i := range idx {
-		row := vals[k*cols : (k+1)*cols]
+		row := slices.Clone(vals[k*cols : (k+1)*cols])
 		p := preds[i]
 		if p >= cols {
 			return nil, fmt.Errorf("predicted class %d but the model has %d outputs", p, cols)
 		}
-		if softmaxed {
-			res[k] = float64(row[p])
-			continue
+		if err := graph.ToProbabilities(meaning, row, cols); err != nil {
+			return nil, err
 		}
-		// The book's softmax: subtract the row's maximum before exp.
-		top := math.Inf(-1)
-		for _, v := range row {
-			top = math.Max(top, float64(v))
-		}
-		sum := 0.0
-		for _, v := range row {
-			sum += math.Exp(float64(v) - top)
-		}
-		res[k] = math.Exp(float64(row[p])-top) / sum
+		res[k] = float64(row[p])
 	}
 	return res, nil
 }

@@ -19,12 +19,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	_ "github.com/tapenet/tapenet/blas" // tapenet's Sgemm as Gorgonia's BLAS
+	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/internal/cli"
 	"github.com/tapenet/tapenet/models"
 	"github.com/tapenet/tapenet/serve"
@@ -38,10 +40,15 @@ Usage:
 
 With no flags, serves the embedded default model on localhost:8080:
   http://localhost:8080/                      draw a digit, see what the model reads
-  POST /v2/models/mlp/infer                   KServe v2 (Open Inference Protocol) inference
+  POST /v2/models/mlp/infer                   KServe v2 (Open Inference Protocol) inference,
+                                              JSON or Triton's binary tensors; classification
   GET  /v2/health/live, /v2/health/ready      probes; GET /v2, /v2/models/mlp metadata
   POST /v1/classify                           an image file in, class and probabilities out
   GET  /metrics                               Prometheus metrics
+With --model-repository DIR, serves every model file in DIR (.safetensors,
+.pkl, .npz, .onnx) under its base name, with Triton's repository API:
+  POST /v2/repository/index, /v2/repository/models/NAME/load and /unload
+With --grpc-addr, also the v2 protocol over gRPC (inference.GRPCInferenceService).
 
 Concurrent requests are batched: up to --max-batch samples, waiting at most
 --max-delay for more, run by --workers workers over one shared model.
@@ -49,6 +56,7 @@ SIGINT or SIGTERM stops it gracefully: requests in flight finish first.
 
 Examples:
   go run ./cmd/serve --model convnet --addr :9000
+  go run ./cmd/serve --model-repository models/ --grpc-addr :8081
   curl -s localhost:8080/v1/classify --data-binary @digit.png
 `
 
@@ -62,23 +70,33 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var (
-		model, activation, name, addr string
-		opt                           serve.Options
+		model, activation, name, addr, repo, grpcAddr string
+		opt                                           serve.Options
 	)
 	fs := cli.NewFlags("serve", usage, stdout)
 	fs.StringVar(&model, "model", models.Default, "embedded model name ("+strings.Join(models.Names(), ", ")+"), checkpoint file (.safetensors), or book-format weights (.pkl, .npz)")
 	fs.StringVar(&activation, "activation", "sigmoid", "hidden activation for book-format weights (.pkl, .npz): "+strings.Join(models.Activations(), ", "))
 	fs.StringVar(&name, "name", "", "model name in the URLs (default: the embedded model's name or the file's base name)")
+	fs.StringVar(&repo, "model-repository", "", "serve every model file in this directory (.safetensors, .pkl, .npz, .onnx) under its base name, instead of --model")
 	fs.StringVar(&addr, "addr", "localhost:8080", "address to listen on (host:port; :8080 for every interface)")
+	fs.StringVar(&grpcAddr, "grpc-addr", "", "also serve the v2 protocol over gRPC on this address (host:port; empty: no gRPC)")
 	fs.IntVar(&opt.MaxBatch, "max-batch", 32, "samples per model run at most (dynamic batching)")
 	fs.DurationVar(&opt.MaxDelay, "max-delay", 0, "how long a batch waits for more requests (0: no wait; requests that queue while the workers are busy still batch)")
 	fs.IntVar(&opt.Workers, "workers", runtime.GOMAXPROCS(0), "model runners, each with its own compiled graphs")
 	fs.IntVar(&opt.QueueSize, "queue", 1024, "requests waiting at most; beyond, 503 at once")
 	fs.Int64Var(&opt.MaxBodyBytes, "max-body", 8<<20, "request body size limit in bytes")
 	fs.IntVar(&opt.MaxSamples, "max-samples", 1024, "samples in one inference request at most")
+	fs.Int64Var(&opt.MaxAnswerBytes, "max-answer", 32<<20, "bytes of one answer at most, estimated before the model runs (beyond: 413)")
+	fs.Int64Var(&opt.MaxMemory, "max-memory", 1<<30, "bytes that requests in flight may hold together (bodies, tensors, answers, decoded images); beyond, requests wait, then 503")
+	fs.Int64Var(&opt.ActivationBudget, "activation-budget", serve.ActivationBudget, "bytes of activations a model's compiled graphs may hold (every padded batch up to --max-batch, every worker); a model over it does not start")
+	fs.Int64Var(&opt.MaxImagePixels, "max-image-pixels", 16<<20, "pixels of an uploaded image at most")
+	fs.Int64Var(&opt.MaxDecodeMemory, "max-decode-memory", 128<<20, "bytes decoding one uploaded image may allocate (pixels x bytes per pixel of its colour model)")
+	fs.IntVar(&opt.MaxDecodes, "max-decodes", 2, "uploaded images decoded at once; more wait")
+	fs.StringVar(&opt.CORSOrigin, "cors-origin", "", "let this origin (or \"*\") call the API from a browser; by default cross-origin requests are refused")
 	fs.DurationVar(&opt.ReadTimeout, "read-timeout", 30*time.Second, "time to read a whole request")
 	fs.DurationVar(&opt.WriteTimeout, "write-timeout", 30*time.Second, "time to answer a request once read")
 	fs.DurationVar(&opt.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long requests in flight may still take")
+	fs.DurationVar(&opt.Drain, "drain", time.Second, "on SIGINT/SIGTERM, how long new requests on open connections get 503 with Connection: close before the listener closes")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -92,6 +110,14 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		{"--queue must be at least 1", opt.QueueSize < 1},
 		{"--max-body must be at least 1024 bytes", opt.MaxBodyBytes < 1024},
 		{"--max-samples must be at least 1", opt.MaxSamples < 1},
+		{"--max-answer must be at least 1024 bytes", opt.MaxAnswerBytes < 1024},
+		{"--max-memory must be at least 16 MiB", opt.MaxMemory < 16<<20},
+		{"--activation-budget must be at least 1 MiB", opt.ActivationBudget < 1<<20},
+		{"--max-image-pixels must be at least 784", opt.MaxImagePixels < 784},
+		{"--max-decode-memory must be at least 1 MiB", opt.MaxDecodeMemory < 1<<20},
+		{"--max-decodes must be at least 1", opt.MaxDecodes < 1},
+		{"--drain must not be negative", opt.Drain < 0},
+		{"--model and --model-repository: give one", repo != "" && fs.Changed("model")},
 		{"--read-timeout, --write-timeout and --shutdown-timeout must be positive", opt.ReadTimeout <= 0 || opt.WriteTimeout <= 0 || opt.ShutdownTimeout <= 0},
 		{"--model must name a file or an embedded model", model == ""},
 	} {
@@ -102,6 +128,9 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if _, err := models.Activation(activation); err != nil {
 		return cli.Usagef("--activation: %v", err)
 	}
+	if opt.Drain == 0 {
+		opt.Drain = -1 // Options: 0 is the default, negative none
+	}
 	if name == "" {
 		name = modelName(model)
 	}
@@ -109,11 +138,22 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return cli.Usagef("--name %q: use letters, digits, '.', '_' and '-'", name)
 	}
 	opt.Name = name
-	m, err := models.Open(model, models.OpenOptions{Activation: activation})
-	if err != nil {
-		return err
+	// The Go heap may grow to twice what is live before a collection; a
+	// soft limit a little above --max-memory keeps the process near it.
+	debug.SetMemoryLimit(opt.MaxMemory + 256<<20)
+	var srv *serve.Server
+	var err error
+	if repo != "" {
+		srv, err = serve.NewRepository(repo, func(path string) (*graph.Model, error) {
+			return models.Open(path, models.OpenOptions{Activation: activation})
+		}, opt)
+	} else {
+		var m *graph.Model
+		if m, err = models.Open(model, models.OpenOptions{Activation: activation}); err != nil {
+			return err
+		}
+		srv, err = serve.New(m, opt)
 	}
-	srv, err := serve.New(m, opt)
 	if err != nil {
 		return err
 	}
@@ -123,7 +163,23 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("--addr: %w", err)
 	}
 	url := "http://" + ln.Addr().String()
-	fmt.Fprintf(stdout, "serving model %s on %s/ (KServe v2: %s/v2/models/%s, metrics: %s/metrics)\n", name, url, url, name, url)
+	if repo != "" {
+		fmt.Fprintf(stdout, "serving the models of %s (%s) on %s/ (KServe v2: %s/v2/models/NAME, metrics: %s/metrics)\n", repo, strings.Join(srv.ModelNames(), ", "), url, url, url)
+	} else {
+		fmt.Fprintf(stdout, "serving model %s on %s/ (KServe v2: %s/v2/models/%s, metrics: %s/metrics)\n", name, url, url, name, url)
+	}
+	grpcDone := make(chan error, 1)
+	grpcDone <- nil
+	if grpcAddr != "" {
+		gln, err := net.Listen("tcp", grpcAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--grpc-addr: %w", err)
+		}
+		fmt.Fprintf(stdout, "serving gRPC (inference.GRPCInferenceService) on %s\n", gln.Addr())
+		<-grpcDone
+		go func() { grpcDone <- srv.ServeGRPC(ctx, srv.GRPCServer(), gln) }()
+	}
 	go func() {
 		start := time.Now()
 		if err := srv.WaitReady(ctx); err == nil {
@@ -133,6 +189,9 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}()
 	err = srv.Serve(ctx, ln)
+	if gerr := <-grpcDone; err == nil && gerr != nil {
+		err = fmt.Errorf("gRPC: %w", gerr)
+	}
 	if err == nil {
 		fmt.Fprintln(stderr, "serve: stopped")
 	}

@@ -1,198 +1,298 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"time"
 
-	"github.com/tapenet/tapenet/models"
-
 	"github.com/schollz/progressbar/v3"
+	"gorgonia.org/tensor"
 
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/graph"
-	"github.com/tapenet/tapenet/graph/checkpoint"
 	"github.com/tapenet/tapenet/graph/train"
 	"github.com/tapenet/tapenet/internal/cli"
-	"github.com/tapenet/tapenet/viz"
+	"github.com/tapenet/tapenet/models"
 )
 
 // train runs the epochs of the run the flags describe, or continues res,
-// writing the outputs after every epoch. It returns after epoch stopAfter
-// when that is not 0.
+// through train.Fit, writing the outputs after every epoch. It returns
+// after epoch stopAfter when that is not 0.
 func (o *options) train(fs *cli.Flags, res *resumed, lc *curves, stdout, stderr io.Writer, stopAfter int) error {
-	var m *graph.Model
-	if res != nil {
-		m = res.model
-	} else {
-		var err error
-		if o.init != "" {
-			// Fine-tune a model trained elsewhere: its weights, not Init's.
-			if m, err = models.Open(o.init); err != nil {
-				return err
-			}
-			if in := m.Inputs(); len(in) != 1 || (fmt.Sprint(in[0].Shape) != "[784]" && fmt.Sprint(in[0].Shape) != "[1 28 28]") {
-				return fmt.Errorf("model %s takes %v; train feeds MNIST images, (784) or (1, 28, 28)", o.init, in)
-			}
-			o.arch = o.init // named in the output instead of --arch
-		} else if m, err = o.model(); err != nil {
-			return err
-		}
-		if m, err = withDropout(m, o.dropout); err != nil {
-			return err
-		}
-	}
-	// Convolutional models take (N, 1, 28, 28) images, the others (N, 784).
-	opt := datasets.Options{Normalize: true, Flatten: len(m.Input()) == 1, OneHot: true, SampleShape: m.Input()}
-	trainSet, test, err := loadData(o.data, opt)
+	m, trainSet, test, err := o.modelAndData(res)
 	if err != nil {
 		return err
 	}
+	regression := trainSet.Regression()
+	if regression && lc.path != "" {
+		return cli.Usagef("--plot draws accuracies: the data set %s has regression targets", o.data)
+	}
 	trainSet = trainSet.Head(o.limit)
-	var val *datasets.Set
+	k := 0
 	if o.validation != "" {
-		k, err := validationSize(o.validation, trainSet.Len())
-		if err != nil {
+		if k, err = validationSize(o.validation, trainSet.Len()); err != nil {
 			return err
 		}
-		n := trainSet.Len()
-		trainSet, val = trainSet.Slice(0, n-k), trainSet.Slice(n-k, n)
 	}
-	if o.batch, err = cli.Batch("--batch-size", o.batch, max(trainSet.Len(), test.Len()), m.SampleValues(), 2); err != nil {
+	most := trainSet.Len()
+	if test != nil {
+		most = max(most, test.Len())
+	}
+	if o.batch, err = cli.Batch("--batch-size", o.batch, most, m.SampleValues(), 2); err != nil {
 		return err
 	}
-	steps := (trainSet.Len() + o.batch - 1) / o.batch
-	rs := runState{settings: settingsOf(fs), augment: rand.NewPCG(o.seed, 0xa06), stopping: train.EarlyStopping{Patience: o.patience}}
 	if res == nil && o.init == "" {
 		m.Init(o.seed)
 	}
-	cfg, err := o.trainConfig(m, steps)
+	cfg, err := o.trainConfig(m, (trainSet.Len()-k+o.batch-1)/o.batch)
 	if err != nil {
 		return err
+	}
+	loss, why, err := o.chooseLoss(m, regression)
+	if err != nil {
+		return err
+	}
+	cfg.Losses = []train.Loss{loss}
+	cfg.Task = train.Classification
+	if regression {
+		cfg.Task = train.Regression
 	}
 	tr, err := train.NewTrainer(m, cfg)
 	if err != nil {
 		return err
 	}
+	fo := train.FitOptions{Epochs: o.epochs, Batch: o.batch, Patience: o.patience, ScoreTrain: true, Seed: o.seed,
+		Extra: map[string]string{"settings": settingsJSON(fs)}}
 	if res != nil {
-		if err := tr.SetState(res.state); err != nil {
-			return fmt.Errorf("--resume %s: %w", o.resume, err)
+		if res.state.Epochs >= o.epochs {
+			return cli.Usagef("--resume %s: the run has done %d epochs; give --epochs above %d to continue it", o.resume, res.state.Epochs, res.state.Epochs)
 		}
-		if tr.Epochs() >= o.epochs {
-			return cli.Usagef("--resume %s: the run has done %d epochs; give --epochs above %d to continue it", o.resume, tr.Epochs(), tr.Epochs())
-		}
-		rs.augment, rs.stopping, lc.epochs = res.run.augment, res.run.stopping, res.run.curves
-		rs.stopping.Patience = o.patience
+		fo.Resume = res.state
 	}
-	augRNG := rand.New(rs.augment)
 	if !o.json {
 		if res != nil {
-			fmt.Fprintf(stdout, "resuming %s after epoch %d of %d\n", o.resume, tr.Epochs(), o.epochs)
+			fmt.Fprintf(stdout, "resuming %s after epoch %d of %d\n", o.resume, res.state.Epochs, o.epochs)
 		}
-		fmt.Fprintf(stdout, "training %s (%d parameters) on %d images, loss %s, optimizer %s, batch %d\n",
-			o.arch, m.ParamCount(), trainSet.Len(), tr.Loss(), o.optimizer, o.batch)
+		fmt.Fprintf(stdout, "training %s (%d parameters) on %d samples, loss %s (%s), optimizer %s, batch %d\n",
+			o.arch, m.ParamCount(), trainSet.Len()-k, tr.Loss(), why, o.optimizer, o.batch)
 	}
-	pr := graph.NewPredictor(m)
-	for epoch := tr.Epochs() + 1; epoch <= o.epochs; epoch++ {
-		var progress func(int)
-		var bar *progressbar.ProgressBar
-		if !o.json && cli.IsTerminal(stderr) {
-			bar = progressbar.NewOptions(trainSet.Len(), progressbar.OptionSetWriter(stderr),
-				progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", epoch, o.epochs)),
-				progressbar.OptionShowCount(), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
-			progress = func(done int) { bar.Set(done) }
+	fo.Callbacks = o.callbacks(lc, trainSet.Len()-k, k > 0, stdout, stderr, stopAfter)
+	data := train.FitData{X: []*tensor.Dense{trainSet.X}, T: []*tensor.Dense{targets(trainSet, m, loss)}, ValidationSplit: k}
+	if test != nil {
+		data.TestX, data.TestT = []*tensor.Dense{test.X}, []*tensor.Dense{targets(test, m, loss)}
+	}
+	if o.augment == "shift" {
+		data.Augment = func(x []*tensor.Dense, rng *rand.Rand) ([]*tensor.Dense, error) {
+			s, err := datasets.Shift(x[0], 2, rng)
+			return []*tensor.Dense{s}, err
 		}
-		x := trainSet.X
-		if o.augment == "shift" {
-			if x, err = datasets.Shift(trainSet.X, 2, augRNG); err != nil {
-				return err
-			}
+	}
+	hist, err := train.Fit(context.Background(), tr, data, fo)
+	if err != nil {
+		if res != nil {
+			return fmt.Errorf("--resume %s: %w", o.resume, err)
 		}
-		start := time.Now()
-		st, err := tr.Epoch(x, trainSet.OneHot, o.batch, progress)
-		secs := time.Since(start).Seconds()
-		if bar != nil {
-			bar.Finish()
-		}
-		if err != nil {
-			return fmt.Errorf("epoch %d: %w", epoch, err)
-		}
-		trainAcc, err := train.Accuracy(pr, trainSet.X, trainSet.Labels, o.batch)
-		if err != nil {
-			return err
-		}
-		testAcc, err := train.Accuracy(pr, test.X, test.Labels, o.batch)
-		if err != nil {
-			return err
-		}
-		var vm train.Metrics
-		best, stop := false, false
-		if val != nil {
-			if vm, err = tr.Evaluate(val.X, val.OneHot, o.batch); err != nil {
-				return fmt.Errorf("epoch %d: validation: %w", epoch, err)
-			}
-			best, stop = rs.stopping.Observe(epoch, vm.Accuracy)
-		}
-		if err := cli.WriteFile(o.out, func(w io.Writer) error { return checkpoint.Write(w, m) }); err != nil {
-			return err
-		}
-		if best && o.best != "" {
-			if err := cli.WriteFile(o.best, func(w io.Writer) error { return checkpoint.Write(w, m) }); err != nil {
-				return err
-			}
-		}
-		point := viz.Epoch{Epoch: epoch, Loss: st.Loss, TrainAccuracy: trainAcc, TestAccuracy: testAcc, ValidationAccuracy: vm.Accuracy}
-		if err := lc.add(o, trainSet.Len(), point, val != nil); err != nil {
-			return err
-		}
-		rs.curves = lc.epochs
-		if o.checkpoint != "" {
-			extra, err := rs.extra()
-			if err != nil {
-				return fmt.Errorf("--checkpoint: %w", err)
-			}
-			if err := cli.WriteFile(o.checkpoint, func(w io.Writer) error { return tr.WriteCheckpoint(w, extra) }); err != nil {
-				return err
-			}
-		}
-		if o.json {
-			rec := map[string]any{
-				"epoch": epoch, "loss": st.Loss, "train_accuracy": trainAcc, "test_accuracy": testAcc,
-				"seconds": secs, "steps": st.Steps, "learning_rate": tr.LearningRate(),
-			}
-			if val != nil {
-				rec["validation_loss"], rec["validation_accuracy"], rec["best"] = vm.Loss, vm.Accuracy, best
-			}
-			if stop {
-				rec["stopped"] = true
-			}
-			line, _ := json.Marshal(rec)
-			fmt.Fprintf(stdout, "%s\n", line)
-		} else {
-			valText := ""
-			if val != nil {
-				valText = fmt.Sprintf("  val %.4f (loss %.4f)", vm.Accuracy, vm.Loss)
-			}
-			fmt.Fprintf(stdout, "epoch %d/%d  loss %.4f  train %.4f%s  test %.4f  %.1fs\n", epoch, o.epochs, st.Loss, trainAcc, valText, testAcc, secs)
-			if stop {
-				fmt.Fprintf(stdout, "stopping: validation accuracy has not improved for %d epochs (best %.4f at epoch %d)\n",
-					rs.stopping.Waited, rs.stopping.Best, rs.stopping.BestEpoch)
-			}
-		}
-		if stop || epoch == stopAfter {
-			break
-		}
+		return err
 	}
 	if !o.json {
 		fmt.Fprintf(stdout, "wrote %s\n", o.out)
-		if o.best != "" && rs.stopping.BestEpoch > 0 {
-			fmt.Fprintf(stdout, "wrote %s (epoch %d, validation %.4f)\n", o.best, rs.stopping.BestEpoch, rs.stopping.Best)
+		if o.best != "" && hist.Stopping.BestEpoch > 0 {
+			fmt.Fprintf(stdout, "wrote %s (epoch %d, validation %.4f)\n", o.best, hist.Stopping.BestEpoch, hist.Stopping.Best)
 		}
 		if o.checkpoint != "" {
 			fmt.Fprintf(stdout, "wrote %s (resume with --resume %s)\n", o.checkpoint, o.checkpoint)
 		}
 	}
 	return nil
+}
+
+// modelAndData returns the model to train (the resumed one, the --init
+// one or a new --arch built for the data, with --dropout's layers) and the
+// data (--data, or the embedded MNIST) in the model's sample shape.
+func (o *options) modelAndData(res *resumed) (*graph.Model, *datasets.Set, *datasets.Set, error) {
+	var m *graph.Model
+	var err error
+	switch {
+	case res != nil:
+		m = res.model
+	case o.init != "":
+		// Fine-tune a model trained elsewhere: its weights, not Init's.
+		if m, err = models.Open(o.init); err != nil {
+			return nil, nil, nil, err
+		}
+		if len(m.Inputs()) != 1 || len(m.Outputs()) != 1 {
+			return nil, nil, nil, fmt.Errorf("model %s has %d inputs and %d outputs; train feeds one of each", o.init, len(m.Inputs()), len(m.Outputs()))
+		}
+		o.arch = o.init // named in the output instead of --arch
+	}
+	opt := datasets.Options{Normalize: true}
+	if m != nil {
+		// Flat models take (N, values), the others (N, sample shape...).
+		opt.Flatten, opt.SampleShape = len(m.Input()) == 1, m.Input()
+	} else {
+		opt.Flatten = o.arch == "mlp" || o.arch == "book"
+	}
+	trainSet, test, err := loadData(o.data, opt)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if m == nil {
+		in := []int(trainSet.X.Shape()[1:])
+		if m, err = o.model(in, trainSet.Classes, trainSet.TargetColumns()); err != nil {
+			return nil, nil, nil, err
+		}
+		if m, err = train.WithDropout(m, o.dropout); err != nil {
+			return nil, nil, nil, cli.Usagef("--dropout: %v", err)
+		}
+		for _, s := range []*datasets.Set{trainSet, test} {
+			if s != nil {
+				if err := s.X.Reshape(append([]int{s.Len()}, m.Input()...)...); err != nil {
+					return nil, nil, nil, fmt.Errorf("--arch %s takes samples of shape %v: %w", o.arch, m.Input(), err)
+				}
+			}
+		}
+	} else if o.dropout != 0 && res == nil {
+		if m, err = train.WithDropout(m, o.dropout); err != nil {
+			return nil, nil, nil, cli.Usagef("--dropout: %v", err)
+		}
+	}
+	if err := fitsData(m, trainSet); err != nil {
+		return nil, nil, nil, err
+	}
+	return m, trainSet, test, nil
+}
+
+// fitsData checks that the model's output fits the data's targets: as
+// many values as regression targets, or at least as many as classes.
+func fitsData(m *graph.Model, s *datasets.Set) error {
+	shape := m.OutputShape(0)
+	width := 1
+	for _, d := range shape {
+		width *= d
+	}
+	switch {
+	case s.Regression() && width != s.TargetColumns():
+		return cli.Usagef("the model's output has shape %v, but the data has %d regression targets per sample", shape, s.TargetColumns())
+	case !s.Regression() && (len(shape) != 1 || shape[0] < s.Classes):
+		return cli.Usagef("the model's output has shape %v, but the data has %d classes", shape, s.Classes)
+	}
+	return nil
+}
+
+// targets returns the targets of s for the model and loss: regression
+// targets, one-hot rows as wide as the model's output, or the labels for
+// a sparse loss.
+func targets(s *datasets.Set, m *graph.Model, loss train.Loss) *tensor.Dense {
+	switch {
+	case s.Regression():
+		return s.Targets
+	case isSparse(loss):
+		return tensor.New(tensor.WithShape(len(s.Labels)), tensor.WithBacking(slices.Clone(s.Labels)))
+	}
+	return datasets.OneHot(s.Labels, m.OutputShape(0)[0])
+}
+
+func isSparse(l train.Loss) bool {
+	sl, ok := l.(train.SparseLoss)
+	return ok && sl.Sparse()
+}
+
+// chooseLoss returns the loss of --loss, or the default for the model's
+// output and the data (regression targets or classes), and why; a --loss
+// that does not fit them is a usage error.
+func (o *options) chooseLoss(m *graph.Model, regression bool) (train.Loss, string, error) {
+	meaning, shape := m.OutputMeaning(0), m.OutputShape(0)
+	task := "class labels"
+	if regression {
+		task = "regression targets"
+	}
+	var loss train.Loss
+	why := fmt.Sprintf("--loss, on output %s of %s", meaning, task)
+	if o.loss == "" {
+		loss = train.DefaultLoss(meaning, !regression)
+		why = fmt.Sprintf("the output means %s", meaning)
+		if meaning == graph.Values {
+			why += ", the targets are " + task
+		}
+	} else {
+		var err error
+		if loss, err = train.LossByName(o.loss); err != nil {
+			return nil, "", cli.Usagef("--loss: %v", err)
+		}
+	}
+	if _, err := loss.Input(meaning, shape); err != nil {
+		return nil, "", cli.Usagef("--loss %s does not fit the model's output (%s, shape %v): %v", loss, meaning, shape, err)
+	}
+	if t := train.TaskOf(meaning, loss); regression && t != train.Regression {
+		return nil, "", cli.Usagef("--loss %s is a classification loss, but the data has regression targets: use mse, mae or huber", loss)
+	}
+	return loss, why, nil
+}
+
+// callbacks are the run's outputs, in the order they are written after
+// each epoch.
+func (o *options) callbacks(lc *curves, images int, validation bool, stdout, stderr io.Writer, stopAfter int) []train.Callback {
+	cbs := []train.Callback{}
+	if !o.json && cli.IsTerminal(stderr) {
+		cbs = append(cbs, &bar{w: stderr, total: images, epochs: o.epochs})
+	}
+	cbs = append(cbs, train.SaveModel(o.out))
+	if o.best != "" {
+		cbs = append(cbs, train.SaveBest(o.best))
+	}
+	cbs = append(cbs, train.EpochFunc(func(r *train.FitRun) error { return lc.draw(o, images, r.History, validation) }))
+	if o.checkpoint != "" {
+		cbs = append(cbs, train.SaveCheckpoint(o.checkpoint))
+	}
+	if o.json {
+		cbs = append(cbs, train.JSONLog(stdout))
+	} else {
+		cbs = append(cbs, train.TextLog(stdout))
+	}
+	if stopAfter > 0 {
+		cbs = append(cbs, train.EpochFunc(func(r *train.FitRun) error {
+			if r.Last().Epoch == stopAfter {
+				return train.ErrStop
+			}
+			return nil
+		}))
+	}
+	return cbs
+}
+
+// bar draws a progress bar of each epoch on a terminal.
+type bar struct {
+	w             io.Writer
+	total, epochs int
+	pb            *progressbar.ProgressBar
+	epoch         int
+}
+
+// OnStep advances the bar, starting one per epoch.
+func (b *bar) OnStep(r *train.FitRun, done int) {
+	if b.pb == nil {
+		b.epoch = r.Trainer.Epochs() + 1
+		b.pb = progressbar.NewOptions(b.total, progressbar.OptionSetWriter(b.w),
+			progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", b.epoch, b.epochs)),
+			progressbar.OptionShowCount(), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
+	}
+	b.pb.Set(done)
+}
+
+// OnEpochEnd clears the bar.
+func (b *bar) OnEpochEnd(*train.FitRun) error {
+	if b.pb != nil {
+		b.pb.Finish()
+		b.pb = nil
+	}
+	return nil
+}
+
+func settingsJSON(fs *cli.Flags) string {
+	b, _ := json.Marshal(settingsOf(fs)) // a map of strings always encodes
+	return string(b)
 }

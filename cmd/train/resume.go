@@ -1,17 +1,14 @@
 package main
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"strings"
 
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
 	"github.com/tapenet/tapenet/internal/cli"
-	"github.com/tapenet/tapenet/viz"
 )
 
 // savedFlags are the flags a --checkpoint file records and --resume
@@ -24,38 +21,6 @@ var savedFlags = []string{
 
 // modelFlags are fixed by the resumed model.
 var modelFlags = []string{"arch", "hidden", "activation", "dropout"}
-
-// runState is what the command saves beside the Trainer's state.
-type runState struct {
-	settings map[string]string
-	augment  *rand.PCG
-	stopping train.EarlyStopping
-	curves   []viz.Epoch
-}
-
-// extra encodes rs for train.Trainer.WriteCheckpoint.
-func (rs *runState) extra() (map[string]string, error) {
-	settings, err := json.Marshal(rs.settings)
-	if err != nil {
-		return nil, err
-	}
-	aug, err := rs.augment.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	stopping, err := json.Marshal(rs.stopping)
-	if err != nil {
-		return nil, err
-	}
-	curves, err := json.Marshal(rs.curves)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]string{
-		"settings": string(settings), "augment_rng": hex.EncodeToString(aug),
-		"early_stopping": string(stopping), "curves": string(curves),
-	}, nil
-}
 
 // settingsOf records the values of savedFlags.
 func settingsOf(fs *cli.Flags) map[string]string {
@@ -77,9 +42,9 @@ func flagValue(fs *cli.Flags, name string) string {
 
 // resumed is a run read back from a --resume file.
 type resumed struct {
-	model *graph.Model
-	state *train.State
-	run   runState
+	model    *graph.Model
+	state    *train.State
+	settings map[string]string
 }
 
 // readResume reads a --resume file and applies its settings to every flag
@@ -98,25 +63,11 @@ func readResume(path string, fs *cli.Flags) (*resumed, error) {
 		return nil, fmt.Errorf("--resume %s holds weights only, no training state (write one with --checkpoint)", path)
 	}
 	r := &resumed{model: m, state: st}
-	if err := json.Unmarshal([]byte(st.Extra["settings"]), &r.run.settings); err != nil {
+	if err := json.Unmarshal([]byte(train.FitExtra(st)["settings"]), &r.settings); err != nil {
 		return nil, fmt.Errorf("--resume %s: settings: %w", path, err)
 	}
-	aug, err := hex.DecodeString(st.Extra["augment_rng"])
-	if err != nil {
-		return nil, fmt.Errorf("--resume %s: augmentation generator: %w", path, err)
-	}
-	r.run.augment = rand.NewPCG(0, 0)
-	if err := r.run.augment.UnmarshalBinary(aug); err != nil {
-		return nil, fmt.Errorf("--resume %s: augmentation generator: %w", path, err)
-	}
-	if err := json.Unmarshal([]byte(st.Extra["early_stopping"]), &r.run.stopping); err != nil {
-		return nil, fmt.Errorf("--resume %s: early stopping: %w", path, err)
-	}
-	if err := json.Unmarshal([]byte(st.Extra["curves"]), &r.run.curves); err != nil {
-		return nil, fmt.Errorf("--resume %s: curves: %w", path, err)
-	}
 	for _, name := range savedFlags {
-		v, ok := r.run.settings[name]
+		v, ok := r.settings[name]
 		if !ok {
 			return nil, fmt.Errorf("--resume %s: setting %s missing", path, name)
 		}

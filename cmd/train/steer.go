@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -105,80 +104,20 @@ func validationSize(v string, n int) (int, error) {
 	return k, nil
 }
 
-// schedule returns the learning-rate schedule of the flags for epochs of
-// steps steps: cosine, step and exp change the rate once per epoch (the
-// cosine as earlier versions did, so the embedded models keep their bytes);
-// the warm-up counts steps.
-func (o *options) lrSchedule(steps int) train.Schedule {
-	var s train.Schedule = train.Constant{}
-	switch o.schedule {
-	case "cosine":
-		s = train.PerEpoch{Steps: steps, Schedule: train.Cosine{Steps: o.epochs}}
-	case "step":
-		s = train.PerEpoch{Steps: steps, Schedule: train.StepDecay{Every: o.decayEpochs, Gamma: defaultTo(o.gamma, 0.1)}}
-	case "exp":
-		s = train.PerEpoch{Steps: steps, Schedule: train.Exponential{Gamma: defaultTo(o.gamma, 0.9)}}
-	}
-	if o.warmup > 0 {
-		s = train.Warmup{Steps: o.warmup, Then: s}
-	}
-	return s
-}
-
-func defaultTo(v, d float64) float64 {
-	if v == 0 {
-		return d
-	}
-	return v
-}
-
 // trainConfig is the Trainer configuration of the flags.
 func (o *options) trainConfig(m *graph.Model, steps int) (train.Config, error) {
 	opt, err := train.OptimizerByName(o.optimizer, train.OptimizerOptions{Momentum: o.momentum, WeightDecay: o.weightDecay})
 	if err != nil {
 		return train.Config{}, cli.Usagef("--optimizer: %v", err)
 	}
-	cfg := train.Config{
-		Optimizer: opt, LearningRate: o.lr,
-		ClipNorm: o.clipNorm, Schedule: o.lrSchedule(steps), Seed: o.seed,
+	sched, err := train.ScheduleByName(o.schedule, train.ScheduleOptions{Epochs: o.epochs, StepsPerEpoch: steps,
+		Gamma: o.gamma, DecayEpochs: o.decayEpochs, Warmup: o.warmup})
+	if err != nil {
+		return train.Config{}, cli.Usagef("--schedule: %v", err)
 	}
+	cfg := train.Config{Optimizer: opt, LearningRate: o.lr, ClipNorm: o.clipNorm, Schedule: sched, Seed: o.seed}
 	if o.noDecayBiasNorm {
 		cfg.NoDecay = train.BiasAndNormParams(m)
 	}
 	return cfg, nil
-}
-
-// withDropout returns m (a stack of layers) with a Dropout layer of the
-// given rate after each activation that feeds a dense layer.
-func withDropout(m *graph.Model, rate float64) (*graph.Model, error) {
-	if rate == 0 {
-		return m, nil
-	}
-	if !m.IsSequential() {
-		return nil, fmt.Errorf("--dropout: the model is not a stack of layers")
-	}
-	layers := m.Layers()
-	var out []graph.NamedLayer
-	n := 0
-	for i, nl := range layers {
-		out = append(out, nl)
-		if i+1 < len(layers) && isActivation(nl.Layer) {
-			if _, dense := layers[i+1].Layer.(*graph.Dense); dense {
-				n++
-				out = append(out, graph.NamedLayer{Name: fmt.Sprintf("dropout%d", n), Layer: &graph.Dropout{Rate: rate}})
-			}
-		}
-	}
-	if n == 0 {
-		return nil, cli.Usagef("--dropout: the model has no hidden activation feeding a dense layer")
-	}
-	return graph.NewNamed(m.Input(), out...)
-}
-
-func isActivation(l graph.Layer) bool {
-	switch l.(type) {
-	case graph.ReLU, graph.Sigmoid, graph.Tanh, graph.Identity:
-		return true
-	}
-	return false
 }

@@ -245,6 +245,9 @@ func FuzzFromSpec(f *testing.F) {
 	f.Add([]byte(`{"format":"tapenet.sequential/v1","input":[4],"layers":[{"name":"fc1","kind":"dense","config":{"units":3}},{"name":"s","kind":"softmax"}]}`))
 	f.Add([]byte(`{"format":"tapenet.sequential/v1","input":[1,8,8],"layers":[{"name":"a","kind":"relu"},{"name":"fc","kind":"dense","config":{"units":2,"init":"xavier"}}]}`))
 	f.Add([]byte(`{"format":"tapenet.sequential/v1","input":[2],"layers":[{"name":"t","kind":"tanh"},{"name":"st","kind":"step"},{"name":"i","kind":"identity"},{"name":"sg","kind":"sigmoid"}]}`))
+	f.Add([]byte(`{"format":"tapenet.model/v2","inputs":[{"name":"x","shape":[3],"batch":4}],"layers":[{"name":"fc1","kind":"dense","config":{"units":2}},{"name":"l","kind":"log_softmax"}],"nodes":[{"layer":"fc1","inputs":["x"]},{"layer":"l","inputs":["fc1"]}],"outputs":["l"]}`))
+	f.Add([]byte(`{"format":"tapenet.model/v2","inputs":[{"name":"ids","shape":[5],"dtype":"int64"},{"name":"x","shape":[5],"dtype":"float32"}],"layers":[{"name":"a","kind":"add"}],"nodes":[{"layer":"a","inputs":["ids","x"]}],"outputs":["a"]}`))
+	f.Add([]byte(`{"format":"tapenet.model/v2","inputs":[{"name":"x","shape":[],"batch":3}],"layers":[{"name":"i","kind":"identity"}],"nodes":[{"layer":"i","inputs":["x"]}],"outputs":["i"]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := graph.FromSpec(b, nil)
 		if err != nil {
@@ -263,6 +266,34 @@ func FuzzFromSpec(f *testing.F) {
 			t.Fatalf("spec changed: %s -> %s", spec, again)
 		}
 	})
+}
+
+// TestEmbeddedWeightsKeepTheirBytes reads each checkpoint of the model
+// zoo (tapenet.model/v2 specs, float32 inputs of a symbolic batch) and
+// writes it back: the bytes must not change, so the typed inputs and fixed
+// batches of the spec cost older models nothing.
+func TestEmbeddedWeightsKeepTheirBytes(t *testing.T) {
+	files, err := filepath.Glob("../../models/weights/*.safetensors")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no embedded weights found: %v", err)
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := checkpoint.Read(bytes.NewReader(b), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		var out bytes.Buffer
+		if err := checkpoint.Write(&out, m); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out.Bytes(), b) {
+			t.Errorf("%s: written back as %d different bytes (was %d)", file, out.Len(), len(b))
+		}
+	}
 }
 
 // TestReadsSequentialV1 reads a checkpoint written by the first version of

@@ -10,19 +10,237 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// Metrics are a model's scores on a data set.
+// Task is what the first output of a model is trained for, which decides
+// the metrics that apply to it (see Metrics).
+type Task string
+
+// The tasks.
+const (
+	// Classification picks one class per sample: the argmax along the last
+	// axis (probabilities, log-probabilities, logits).
+	Classification Task = "classification"
+	// BinaryClassification gives independent yes/no answers, one per
+	// output value (binary or multi-label).
+	BinaryClassification Task = "binary_classification"
+	// Regression predicts values.
+	Regression Task = "regression"
+)
+
+// TaskOf returns the task of an output of meaning m trained with loss l:
+// Classification for the cross-entropies and NLL, BinaryClassification for
+// binary cross-entropy, and for any other loss the task of the meaning
+// (Regression for Values).
+func TaskOf(m graph.Meaning, l Loss) Task {
+	if n, ok := l.(LossName); ok {
+		switch n.dense() {
+		case CrossEntropy, NLL:
+			return Classification
+		case BinaryCrossEntropy:
+			return BinaryClassification
+		}
+	}
+	switch {
+	case m.Classes():
+		return Classification
+	case m.Binary():
+		return BinaryClassification
+	}
+	return Regression
+}
+
+// Metrics are a model's scores on a data set. Loss and Samples are always
+// set; the others are those of the task of the model's first output
+// (Task) and are zero (nil) for the other tasks.
 type Metrics struct {
+	// Task is the task of the first output, which says which of the
+	// fields below apply.
+	Task Task
 	// Loss is the mean over the samples of the training objective (the
 	// weighted sum of the outputs' losses), computed in inference mode:
 	// dropout off, batch normalisation on its running statistics.
 	Loss float64
-	// Accuracy is the fraction of samples whose first output has its
-	// largest value where the target has (the class, for one-hot rows or
-	// labels); for an output of one value per sample, whose output and
-	// target fall on the same side of ½ (of 0 for logits).
-	Accuracy float64
 	// Samples is the number of samples scored.
 	Samples int
+
+	// Accuracy (classification) is the fraction of samples whose first
+	// output has its largest value where the target has (the class, for
+	// one-hot rows or labels); for binary classification, the fraction
+	// of output values on the target's side of ½ (of 0 for logits).
+	Accuracy float64
+	// TopK (classification, more than K classes) is the fraction of
+	// samples whose target class is among the K largest values of the
+	// output (Config.TopK, default 5); K is 0 when it does not apply.
+	TopK float64
+	K    int
+	// PerClass (classification, and binary with one value per sample)
+	// holds per class the fraction of its samples classified right (its
+	// recall); NaN for a class with no samples.
+	PerClass []float64
+	// Confusion (as PerClass, up to 100 classes) counts the samples by
+	// [target class][predicted class].
+	Confusion [][]int
+
+	// MSE and MAE (regression) are the mean over every output value of
+	// the squared and absolute errors, and R2 the coefficient of
+	// determination 1 - Σ(y-t)²/Σ(t-t̄)² of each output value (column)
+	// over the samples, averaged over the columns (scikit-learn's
+	// r2_score); NaN when a column's targets are all equal.
+	MSE, MAE, R2 float64
+}
+
+// maxConfusion is the most classes Metrics.Confusion is counted for.
+const maxConfusion = 100
+
+// scorer accumulates the task metrics of the first output over batches.
+type scorer struct {
+	task      Task
+	logits    bool // binary: the output values are logits (threshold 0)
+	k         int
+	n         int // samples
+	values    int // binary: output values scored
+	correct   int
+	topk      int
+	confusion [][]int
+	perTotal  []int
+	perRight  []int
+	// regression, per column, in float64
+	sqErr, absErr   float64
+	sumT, sumT2, ss []float64
+}
+
+func newScorer(task Task, logits bool, k, cols int) *scorer {
+	s := &scorer{task: task, logits: logits}
+	classes := cols
+	switch task {
+	case Classification:
+		if cols > k && k > 0 {
+			s.k = k
+		}
+	case BinaryClassification:
+		classes = 0
+		if cols == 1 {
+			classes = 2
+		}
+	case Regression:
+		classes = 0
+		s.sumT, s.sumT2, s.ss = make([]float64, cols), make([]float64, cols), make([]float64, cols)
+	}
+	if classes > 0 {
+		s.perTotal, s.perRight = make([]int, classes), make([]int, classes)
+		if classes <= maxConfusion {
+			s.confusion = make([][]int, classes)
+			for i := range s.confusion {
+				s.confusion[i] = make([]int, classes)
+			}
+		}
+	}
+	return s
+}
+
+// add scores a batch: outputs y against targets t, in rows of cols values.
+func (s *scorer) add(y, t []float32, cols int) error {
+	if len(y) != len(t) || cols < 1 || len(y)%cols != 0 {
+		return fmt.Errorf("%d outputs against %d targets in rows of %d", len(y), len(t), cols)
+	}
+	rows := len(y) / cols
+	s.n += rows
+	switch s.task {
+	case Classification:
+		for r := range rows {
+			yr, tr := y[r*cols:(r+1)*cols], t[r*cols:(r+1)*cols]
+			s.count(argmax(tr), argmax(yr))
+			if s.k > 0 && rank(yr, argmax(tr)) < s.k {
+				s.topk++
+			}
+		}
+	case BinaryClassification:
+		th := float32(0.5)
+		if s.logits {
+			th = 0
+		}
+		for i := range y {
+			want, got := 0, 0
+			if t[i] > 0.5 {
+				want = 1
+			}
+			if y[i] > th {
+				got = 1
+			}
+			if cols == 1 {
+				s.count(want, got)
+			} else if want == got {
+				s.correct++
+			}
+		}
+		s.values += len(y)
+	case Regression:
+		for i := range y {
+			d := float64(y[i]) - float64(t[i])
+			s.sqErr += d * d
+			s.absErr += math.Abs(d)
+			c, tv := i%cols, float64(t[i])
+			s.sumT[c] += tv
+			s.sumT2[c] += tv * tv
+			s.ss[c] += d * d
+		}
+	}
+	return nil
+}
+
+// count records a sample of class want predicted as got.
+func (s *scorer) count(want, got int) {
+	if want == got {
+		s.correct++
+		s.perRight[want]++
+	}
+	s.perTotal[want]++
+	if s.confusion != nil {
+		s.confusion[want][got]++
+	}
+}
+
+// rank returns how many values of row are larger than row[j] (ties before
+// j count as larger, as a stable descending sort puts them first).
+func rank(row []float32, j int) int {
+	r := 0
+	for i, v := range row {
+		if v > row[j] || (v == row[j] && i < j) {
+			r++
+		}
+	}
+	return r
+}
+
+// metrics fills the task's fields of m.
+func (s *scorer) metrics(m *Metrics) {
+	m.Task = s.task
+	n := float64(s.n)
+	switch s.task {
+	case Classification, BinaryClassification:
+		if s.task == BinaryClassification {
+			n = float64(s.values)
+		}
+		m.Accuracy = float64(s.correct) / n
+		if s.k > 0 {
+			m.K, m.TopK = s.k, float64(s.topk)/float64(s.n)
+		}
+		if s.perTotal != nil {
+			m.PerClass = make([]float64, len(s.perTotal))
+			for c, tot := range s.perTotal {
+				m.PerClass[c] = float64(s.perRight[c]) / float64(tot) // NaN for 0/0
+			}
+			m.Confusion = s.confusion
+		}
+	case Regression:
+		vals := n * float64(len(s.ss))
+		m.MSE, m.MAE = s.sqErr/vals, s.absErr/vals
+		r2 := 0.0
+		for c := range s.ss {
+			tot := s.sumT2[c] - s.sumT[c]*s.sumT[c]/n
+			r2 += 1 - s.ss[c]/tot
+		}
+		m.R2 = r2 / float64(len(s.ss))
+	}
 }
 
 type evalProg struct {
@@ -31,26 +249,34 @@ type evalProg struct {
 	loss    *gorgonia.Node
 	vm      *tape.Machine
 	xs, ts  []*tensor.Dense
-	logits  bool // the first output node holds logits
+	out     gorgonia.Value // a copy of the first output's node as its loss takes it
+	logits  bool           // out holds logits
 }
 
 func (tr *Trainer) evalProg(batch int) (*evalProg, error) {
 	if ep, ok := tr.evals[batch]; ok {
 		return ep, nil
 	}
-	p, err := tr.m.BuildWith(batch, graph.BuildOptions{Logits: true})
+	p, err := tr.m.BuildWith(batch, graph.BuildOptions{Logits: true, Fuse: true})
 	if err != nil {
 		return nil, err
 	}
-	targets, loss, err := tr.addLosses(p)
+	lg, err := tr.addLosses(p)
 	if err != nil {
 		return nil, err
 	}
-	ep := &evalProg{p: p, targets: targets, loss: loss, logits: p.Cut[0]}
+	meaning := lg.means[0]
+	logits := meaning == graph.Logits || meaning == graph.BinaryLogits || meaning == graph.Values
+	ep := &evalProg{p: p, targets: lg.targets, loss: lg.total, logits: logits}
+	// Read copies the value before any in-place operation of the loss
+	// reuses its memory.
+	z := lg.ins[0]
+	ep.out = tensor.New(tensor.WithShape(z.Shape()...), tensor.Of(tensor.Float32))
+	gorgonia.Read(z, &ep.out)
 	for _, in := range p.Inputs {
 		ep.xs = append(ep.xs, tensor.New(tensor.WithShape(in.Shape()...), tensor.Of(tensor.Float32)))
 	}
-	for _, t := range targets {
+	for _, t := range lg.targets {
 		ep.ts = append(ep.ts, tensor.New(tensor.WithShape(t.Shape()...), tensor.Of(tensor.Float32)))
 	}
 	ep.vm = tape.New(p.Graph)
@@ -87,7 +313,16 @@ func (tr *Trainer) EvaluateInputs(xs, ts []*tensor.Dense, batch int) (Metrics, e
 		return Metrics{}, fmt.Errorf("evaluate: %w", err)
 	}
 	var loss float64
-	correct := 0
+	task := tr.Task()
+	shape := tr.m.OutputShape(0)
+	cols := 1
+	for _, d := range shape {
+		cols *= d
+	}
+	if task == Classification && len(shape) > 0 {
+		cols = shape[len(shape)-1] // one sample per position along the other axes
+	}
+	sc := newScorer(task, false, tr.topK, cols)
 	idx := make([]int, 0, batch)
 	for from := 0; from < n; from += batch {
 		idx = idx[:0]
@@ -123,46 +358,27 @@ func (tr *Trainer) EvaluateInputs(xs, ts []*tensor.Dense, batch int) (Metrics, e
 			return Metrics{}, fmt.Errorf("evaluate: loss is %T, not float32", ep.loss.Value().Data())
 		}
 		loss += float64(l) * float64(len(idx))
-		out, err := graph.Contiguous(ep.p.Outputs[0].Value().(*tensor.Dense))
+		out, err := graph.Contiguous(ep.out.(*tensor.Dense))
 		if err != nil {
 			return Metrics{}, fmt.Errorf("evaluate: %w", err)
 		}
-		c, err := countCorrect(out.Data().([]float32), ep.ts[0].Data().([]float32), len(idx), ep.logits)
-		if err != nil {
+		sc.logits = ep.logits
+		if err := sc.add(out.Data().([]float32), ep.ts[0].Data().([]float32), cols); err != nil {
 			return Metrics{}, fmt.Errorf("evaluate: %w", err)
 		}
-		correct += c
 	}
-	return Metrics{Loss: loss / float64(n), Accuracy: float64(correct) / float64(n), Samples: n}, nil
+	m := Metrics{Loss: loss / float64(n), Samples: n}
+	sc.metrics(&m)
+	return m, nil
 }
 
-// countCorrect counts the rows of y (rows of the same length as t's) whose
-// argmax is t's, or for rows of one value, on the same side of the
-// threshold.
-func countCorrect(y, t []float32, rows int, logits bool) (int, error) {
-	if len(y) != len(t) || rows == 0 || len(y)%rows != 0 {
-		return 0, fmt.Errorf("%d outputs against %d targets for %d samples", len(y), len(t), rows)
+// Task returns the task of the model's first output, Config.Task or from
+// its meaning and its loss (TaskOf): the metrics Evaluate reports.
+func (tr *Trainer) Task() Task {
+	if tr.task != "" {
+		return tr.task
 	}
-	cols := len(y) / rows
-	correct := 0
-	if cols == 1 {
-		th := float32(0.5)
-		if logits {
-			th = 0
-		}
-		for i := range y {
-			if (y[i] > th) == (t[i] > 0.5) {
-				correct++
-			}
-		}
-		return correct, nil
-	}
-	for r := 0; r < rows; r++ {
-		if argmax(y[r*cols:(r+1)*cols]) == argmax(t[r*cols:(r+1)*cols]) {
-			correct++
-		}
-	}
-	return correct, nil
+	return TaskOf(tr.m.OutputMeaning(0), tr.losses[0])
 }
 
 // argmax returns the index of the largest value (the first on ties).

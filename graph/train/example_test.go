@@ -2,7 +2,11 @@ package train_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 
 	"gorgonia.org/tensor"
 
@@ -96,4 +100,33 @@ func ExampleTrainer_Evaluate() {
 	// Output:
 	// validation accuracy 1.00, overall 1.00, after 100 steps
 	// resumable at epoch 20 step 100 with adamw state
+}
+
+// A whole training program: a classifier of two blobs, trained with a
+// validation split and early stopping, the best model saved.
+func ExampleFit() {
+	rng := rand.New(rand.NewPCG(1, 2))
+	xs, labels := make([]float32, 2*300), make([]int, 300)
+	for i := range labels {
+		labels[i] = i % 2
+		xs[2*i], xs[2*i+1] = float32(rng.NormFloat64()+2*float64(i%2)), float32(rng.NormFloat64())
+	}
+	x, y := tensor.New(tensor.WithShape(300, 2), tensor.WithBacking(xs)), tensor.New(tensor.WithShape(300), tensor.WithBacking(labels))
+
+	dir, _ := os.MkdirTemp("", "fit")
+	defer os.RemoveAll(dir)
+
+	m, _ := graph.NewSequential([]int{2}, &graph.Dense{Units: 8}, graph.ReLU{}, &graph.Dense{Units: 2}, graph.Softmax{})
+	m.Init(1)
+	tr, _ := train.NewTrainer(m, train.Config{LearningRate: 0.01, Losses: []train.Loss{train.SparseCrossEntropy}, Seed: 1})
+	h, err := train.Fit(context.Background(), tr, train.FitData{X: []*tensor.Dense{x}, T: []*tensor.Dense{y}, ValidationSplit: 60},
+		train.FitOptions{Epochs: 20, Batch: 30, Patience: 5, Callbacks: []train.Callback{train.SaveBest(filepath.Join(dir, "best.safetensors"))}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	last := h.Epochs[len(h.Epochs)-1]
+	fmt.Printf("%d epochs, validation accuracy %.2f, best at epoch %d\n", last.Epoch, last.Validation.Accuracy, h.Stopping.BestEpoch)
+	// Output:
+	// 11 epochs, validation accuracy 0.93, best at epoch 6
 }

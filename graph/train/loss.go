@@ -7,6 +7,7 @@ import (
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/ops"
 	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // Loss is the training objective of one model output: a scalar node that
@@ -275,11 +276,13 @@ func rows(y, t *gorgonia.Node) (*gorgonia.Node, *gorgonia.Node, error) {
 	s := y.Shape()
 	c := s[len(s)-1]
 	n := s.TotalSize() / c
-	y2, err := gorgonia.Reshape(y, []int{n, c})
+	// Copies (ops.Reshape), not gorgonia.Reshape's views: the softmax's
+	// shift runs in place.
+	y2, err := ops.Reshape(y, tensor.Shape{n, c})
 	if err != nil {
 		return nil, nil, err
 	}
-	t2, err := gorgonia.Reshape(t, []int{n, c})
+	t2, err := ops.Reshape(t, tensor.Shape{n, c})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,6 +1,9 @@
 package train
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // Schedule gives the learning rate of every step from the base rate
 // (Config.LearningRate). The Trainer asks it before each step, with step
@@ -115,4 +118,55 @@ type PerEpoch struct {
 // Rate returns Schedule's rate of the epoch holding step.
 func (s PerEpoch) Rate(base float64, step int) float64 {
 	return s.Schedule.Rate(base, step/max(s.Steps, 1))
+}
+
+// ScheduleNames lists the names ScheduleByName knows.
+func ScheduleNames() []string { return []string{"cosine", "constant", "step", "exp"} }
+
+// ScheduleOptions shape a schedule made by name.
+type ScheduleOptions struct {
+	// Epochs is the run's length and StepsPerEpoch the steps of one epoch.
+	Epochs, StepsPerEpoch int
+	// Gamma is the decay factor of "step" (per DecayEpochs; default 0.1)
+	// and "exp" (per epoch; default 0.9).
+	Gamma float64
+	// DecayEpochs is the epochs between two decays of "step" (default 5).
+	DecayEpochs int
+	// Warmup, if positive, raises the rate linearly over the first Warmup
+	// steps, then follows the schedule (Warmup).
+	Warmup int
+}
+
+// ScheduleByName returns a schedule of the rate over the epochs:
+// "constant"; "cosine" (Cosine over the epochs, down to near zero),
+// "step" (StepDecay every DecayEpochs) and "exp" (Exponential), each
+// changing the rate once per epoch (PerEpoch); with Warmup steps first.
+func ScheduleByName(name string, o ScheduleOptions) (Schedule, error) {
+	if o.StepsPerEpoch < 1 || o.Epochs < 1 {
+		return nil, fmt.Errorf("schedule %s: %d epochs of %d steps", name, o.Epochs, o.StepsPerEpoch)
+	}
+	if !(o.Gamma >= 0 && o.Gamma <= 1) || o.DecayEpochs < 0 || o.Warmup < 0 {
+		return nil, fmt.Errorf("schedule %s: gamma %v not in (0, 1], or negative decay epochs %d or warm-up %d", name, o.Gamma, o.DecayEpochs, o.Warmup)
+	}
+	var s Schedule
+	switch name {
+	case "constant":
+		s = Constant{}
+	case "cosine":
+		s = PerEpoch{Steps: o.StepsPerEpoch, Schedule: Cosine{Steps: o.Epochs}}
+	case "step":
+		every := o.DecayEpochs
+		if every == 0 {
+			every = 5
+		}
+		s = PerEpoch{Steps: o.StepsPerEpoch, Schedule: StepDecay{Every: every, Gamma: defaultTo(o.Gamma, 0.1)}}
+	case "exp":
+		s = PerEpoch{Steps: o.StepsPerEpoch, Schedule: Exponential{Gamma: defaultTo(o.Gamma, 0.9)}}
+	default:
+		return nil, fmt.Errorf("unknown schedule %q (want one of %v)", name, ScheduleNames())
+	}
+	if o.Warmup > 0 {
+		s = Warmup{Steps: o.Warmup, Then: s}
+	}
+	return s, nil
 }

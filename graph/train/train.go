@@ -47,6 +47,13 @@ type Config struct {
 	// LossWeights holds a weight per model output: training minimises
 	// Σ weight·loss (default: every weight 1).
 	LossWeights []float64
+	// Task, if set, is the task of the first output, which decides the
+	// metrics Evaluate reports (default TaskOf its meaning and loss): set
+	// Classification to score a plain-values output trained by MSE on
+	// one-hot rows as a classifier.
+	Task Task
+	// TopK is the K of Metrics.TopK (default 5).
+	TopK int
 	// Seed seeds the shuffling of each epoch and the masks of the model's
 	// dropout layers, from two streams: the same seed gives the same run.
 	Seed uint64
@@ -72,6 +79,8 @@ type Trainer struct {
 	schedule Schedule
 	noDecay  func(string) bool
 	clipNorm float64
+	topK     int
+	task     Task
 
 	shuffleSrc, dropoutSrc *rand.PCG
 	shuffle, dropout       *rand.Rand
@@ -135,6 +144,13 @@ func NewTrainer(m *graph.Model, cfg Config) (*Trainer, error) {
 			classes[i] = shape[0]
 		}
 	}
+	topK := cfg.TopK
+	if topK == 0 {
+		topK = 5
+	}
+	if topK < 0 {
+		return nil, fmt.Errorf("top-k %d is negative", topK)
+	}
 	schedule := cfg.Schedule
 	if schedule == nil {
 		schedule = Constant{}
@@ -145,7 +161,7 @@ func NewTrainer(m *graph.Model, cfg Config) (*Trainer, error) {
 	return &Trainer{
 		m: m, outputs: outputs, losses: losses, logits: logits, weights: slices.Clone(cfg.LossWeights), classes: classes,
 		opt: opt, clears: clears, base: lr, rate: lr, schedule: schedule,
-		noDecay: cfg.NoDecay, clipNorm: cfg.ClipNorm,
+		noDecay: cfg.NoDecay, clipNorm: cfg.ClipNorm, topK: topK, task: cfg.Task,
 		shuffleSrc: shuffleSrc, shuffle: rand.New(shuffleSrc),
 		dropoutSrc: dropoutSrc, dropout: rand.New(dropoutSrc),
 		progs: map[int]*trainProg{}, evals: map[int]*evalProg{},
@@ -223,10 +239,18 @@ func (tr *Trainer) Loss() Loss { return tr.losses[0] }
 // weighted sum.
 func (tr *Trainer) Losses() []Loss { return slices.Clone(tr.losses) }
 
+// lossGraph is what addLosses adds to a program.
+type lossGraph struct {
+	targets []*gorgonia.Node // a target node per output
+	total   *gorgonia.Node   // the weighted sum of the losses
+	ins     []*gorgonia.Node // the node each loss takes (logits or output)
+	means   []graph.Meaning  // and its meaning
+}
+
 // addLosses adds a target node and the loss of each output of p, and their
-// weighted sum; it returns the targets and the sum.
-func (tr *Trainer) addLosses(p *graph.Program) ([]*gorgonia.Node, *gorgonia.Node, error) {
-	var targets []*gorgonia.Node
+// weighted sum.
+func (tr *Trainer) addLosses(p *graph.Program) (*lossGraph, error) {
+	lg := &lossGraph{}
 	var total *gorgonia.Node
 	for i, z := range p.Outputs {
 		l := tr.losses[i]
@@ -239,7 +263,7 @@ func (tr *Trainer) addLosses(p *graph.Program) ([]*gorgonia.Node, *gorgonia.Node
 				// normalisation left out (it uses no scope).
 				y, err := tr.m.OutputLayer(i).Forward(nil, z)
 				if err != nil {
-					return nil, nil, fmt.Errorf("output %s: %w", tr.outputs[i], err)
+					return nil, fmt.Errorf("output %s: %w", tr.outputs[i], err)
 				}
 				z = y
 			}
@@ -251,26 +275,28 @@ func (tr *Trainer) addLosses(p *graph.Program) ([]*gorgonia.Node, *gorgonia.Node
 		target := gorgonia.NewTensor(p.Graph, tensor.Float32, z.Dims(), gorgonia.WithShape(z.Shape()...), gorgonia.WithName(name))
 		loss, err := l.Build(z, target, meaning)
 		if err != nil {
-			return nil, nil, fmt.Errorf("output %s: loss %s: %w", tr.outputs[i], l, err)
+			return nil, fmt.Errorf("output %s: loss %s: %w", tr.outputs[i], l, err)
 		}
 		if loss == nil || !loss.IsScalar() {
-			return nil, nil, fmt.Errorf("output %s: loss %s is not a scalar node", tr.outputs[i], l)
+			return nil, fmt.Errorf("output %s: loss %s is not a scalar node", tr.outputs[i], l)
 		}
 		if tr.weights != nil {
 			w := gorgonia.NewConstant(float32(tr.weights[i]))
 			if loss, err = gorgonia.Mul(w, loss); err != nil {
-				return nil, nil, fmt.Errorf("output %s: weighted loss: %w", tr.outputs[i], err)
+				return nil, fmt.Errorf("output %s: weighted loss: %w", tr.outputs[i], err)
 			}
 		}
 		if total == nil {
 			total = loss
 		} else if total, err = gorgonia.Add(total, loss); err != nil {
-			return nil, nil, fmt.Errorf("sum of losses: %w", err)
+			return nil, fmt.Errorf("sum of losses: %w", err)
 		}
-		targets = append(targets, target)
+		lg.targets = append(lg.targets, target)
+		lg.ins, lg.means = append(lg.ins, z), append(lg.means, meaning)
 	}
 	gorgonia.WithName("loss")(total)
-	return targets, total, nil
+	lg.total = total
+	return lg, nil
 }
 
 func (tr *Trainer) prog(batch int) (*trainProg, error) {
@@ -281,12 +307,12 @@ func (tr *Trainer) prog(batch int) (*trainProg, error) {
 	if err != nil {
 		return nil, err
 	}
-	targets, loss, err := tr.addLosses(p)
+	lg, err := tr.addLosses(p)
 	if err != nil {
 		return nil, err
 	}
-	tp := &trainProg{p: p, targets: targets, loss: loss}
-	for _, t := range targets {
+	tp := &trainProg{p: p, targets: lg.targets, loss: lg.total}
+	for _, t := range lg.targets {
 		tp.ts = append(tp.ts, tensor.New(tensor.WithShape(t.Shape()...), tensor.Of(tensor.Float32)))
 	}
 	if len(p.Learnables) == 0 {
@@ -497,6 +523,16 @@ func (tr *Trainer) Epoch(x, t *tensor.Dense, batch int, progress func(done int))
 // progress, if not nil, is called after each step with the samples done so
 // far.
 func (tr *Trainer) EpochInputs(xs, ts []*tensor.Dense, batch int, progress func(done int)) (EpochStats, error) {
+	var after func(int) error
+	if progress != nil {
+		after = func(done int) error { progress(done); return nil }
+	}
+	return tr.epoch(xs, ts, batch, after)
+}
+
+// epoch is EpochInputs whose progress function may end the epoch with an
+// error after any step.
+func (tr *Trainer) epoch(xs, ts []*tensor.Dense, batch int, progress func(done int) error) (EpochStats, error) {
 	if batch < 1 {
 		return EpochStats{}, fmt.Errorf("trainer: batch size %d is not positive", batch)
 	}
@@ -534,7 +570,9 @@ func (tr *Trainer) EpochInputs(xs, ts []*tensor.Dense, batch int, progress func(
 		total += float64(loss) * float64(len(idx))
 		st.Steps++
 		if progress != nil {
-			progress(from + len(idx))
+			if err := progress(from + len(idx)); err != nil {
+				return st, err
+			}
 		}
 	}
 	st.Loss = total / float64(n)
