@@ -539,7 +539,7 @@ func (op *conv2dOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia
 // after block, whatever the orientation and however the product is cut
 // into calls along the depth at multiples of 256 (the later calls adding
 // to C): so dW has the same bits. The patches are never all in memory:
-// each core takes a range of taps (rows of P, whole 8-row tiles, evenly)
+// each core takes a range of taps (rows of P, as many each as can be)
 // and walks the N·oh·ow depth in steps of filterGradChunk, writing that
 // part of its rows of P into a cache-sized buffer and multiplying it.
 type conv2dFilterGradOp struct {
@@ -571,11 +571,9 @@ func (op *conv2dFilterGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		}
 	})
 	dwT := op.tmp.get(1, g.kernel*g.f)
-	tiles := (g.kernel + 7) / 8
 	sgemm := gorgonia.WhichBLAS().Sgemm
 	op.tmp.reserve(2 + runtime.GOMAXPROCS(0)) // buffer 2+w is worker w's
-	forImages(tiles, 2*g.kernel*g.f*rows, nil, 0, func(from, to, worker int) {
-		k0, k1 := 8*from, min(8*to, g.kernel)
+	forImages(g.kernel, 2*g.kernel*g.f*rows, nil, 0, func(k0, k1, worker int) {
 		p := op.tmp.get(2+worker, (k1-k0)*filterGradChunk)
 		for r0 := 0; r0 < rows; r0 += filterGradChunk {
 			depth := min(filterGradChunk, rows-r0)
