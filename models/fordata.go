@@ -10,7 +10,7 @@ import (
 )
 
 // Arches lists the architectures ForData builds.
-func Arches() []string { return []string{"mlp", "book", "convnet", "resnet", "book-deep"} }
+func Arches() []string { return []string{"mlp", "book", "convnet", "resnet", "book-deep", "lstm"} }
 
 // ArchOptions tune the architectures of ForData. The zero value gives
 // cmd/train's defaults.
@@ -39,10 +39,14 @@ type ArchOptions struct {
 //     at least 4×4.
 //   - book-deep: the book's DeepConvNet with its dropout, over images of
 //     at least 8×8 (a regression head drops the last dropout).
+//   - lstm: an LSTM of 128 units over the rows of an image as time steps
+//     (channels·rows steps of cols values; (steps, features) samples as
+//     they are; a flat square as one channel), its last state, then the
+//     head (Xavier init).
 //
 // On MNIST's shapes ([784] for mlp and book, [1 28 28] for the convnets)
 // with 10 classes it builds exactly the models of MLP, BookNet, ConvNet,
-// ResNet and BookDeepConvNet.
+// ResNet, BookDeepConvNet and RowLSTM.
 func ForData(arch string, in []int, classes, targets int, opts ...ArchOptions) (*graph.Model, error) {
 	var opt ArchOptions
 	if len(opts) > 0 {
@@ -91,7 +95,31 @@ func forData(arch string, in []int, classes, targets int, opt ArchOptions) (*gra
 		}
 		return bookDeepFor(in, pre, [6]int{16, 16, 32, 32, 64, 64}, [6]int{3, 3, 3, 3, 3, 3}, 50, h)
 	}
+	if arch == "lstm" {
+		return rowLSTM(in, h)
+	}
 	return nil, fmt.Errorf("unknown architecture (want %s)", strings.Join(Arches(), ", "))
+}
+
+// rowLSTM reads the rows of a sample as time steps: (steps, features)
+// samples as they are, images (channels, rows, cols) as channels·rows
+// steps of cols values (the rows of each channel in turn).
+func rowLSTM(in []int, h head) (*graph.Model, error) {
+	var pre []graph.Layer
+	switch len(in) {
+	case 2:
+	case 1, 3:
+		p, img, err := asImage(in)
+		if err != nil {
+			return nil, err
+		}
+		pre = append(p, &graph.Reshape{Shape: []int{img[0] * img[1], img[2]}})
+	default:
+		return nil, fmt.Errorf("samples of rank %d are not sequences; want (steps, features) or images", len(in))
+	}
+	layers := append(pre, &graph.LSTM{Units: 128})
+	layers = append(layers, h.layers("xavier")...)
+	return graph.NewSequential(in, layers...)
 }
 
 // head is the output of a model: classes (softmax) or regression targets.

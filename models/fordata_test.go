@@ -122,7 +122,7 @@ func TestForDataErrors(t *testing.T) {
 		opt              models.ArchOptions
 		want             string
 	}{
-		{"vgg", []int{784}, 10, 0, models.ArchOptions{}, "unknown architecture (want mlp, book, convnet, resnet, book-deep)"},
+		{"vgg", []int{784}, 10, 0, models.ArchOptions{}, "unknown architecture (want mlp, book, convnet, resnet, book-deep, lstm)"},
 		{"mlp", []int{784}, 0, 0, models.ArchOptions{}, "want either classes"},
 		{"mlp", []int{784}, 10, 2, models.ArchOptions{}, "want either classes"},
 		{"mlp", []int{0, 3}, 10, 0, models.ArchOptions{}, "positive dimensions"},

@@ -10,6 +10,13 @@
 //	m, err := models.BookDeepConvNet()                  // the book's chapter 8 DeepConvNet
 //	m, err := models.ResNet()                           // a small residual CNN
 //
+// ForData builds the same architectures (mlp, book, convnet, resnet,
+// book-deep) for any sample shape and task: a softmax head over the data's
+// classes, or a regression head of one identity unit per target:
+//
+//	m, err := models.ForData("convnet", []int{3, 32, 32}, 5, 0) // colour images, 5 classes
+//	m, err := models.ForData("mlp", []int{13}, 0, 1)            // 13 features, one target
+//
 // # Pretrained models
 //
 // Open("mlp") returns the default model, a 784-256-10 ReLU net (98.19% on

@@ -55,3 +55,19 @@ func ExampleReadPickle_refused() {
 	// Output:
 	// numpyio: pickle: offset 2: refused global "os.system"
 }
+
+// WriteNPY keeps an int64 array's exact values (Ints); the reader gives
+// them back with the type numpy stored.
+func ExampleWriteNPY() {
+	ids := numpyio.Array{Shape: []int{2, 2}, Data: []float32{1, 2, 3, 4}, DType: "int64", Ints: []int64{1 << 40, 2, 3, 4}}
+	var buf bytes.Buffer
+	if err := numpyio.WriteNPY(&buf, ids); err != nil {
+		log.Fatal(err)
+	}
+	a, err := numpyio.ReadNPY(&buf)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(a.DType, a.Shape, a.Ints)
+	// Output: int64 [2 2] [1099511627776 2 3 4]
+}

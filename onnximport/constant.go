@@ -22,7 +22,29 @@ const (
 	tUint32 = int32(onnx.TensorProto_UINT32)
 	tUint64 = int32(onnx.TensorProto_UINT64)
 	tBool   = int32(onnx.TensorProto_BOOL)
+	// tFloat16 is read for initializers and constants only, converted.
+	tFloat16 = int32(onnx.TensorProto_FLOAT16)
 )
+
+// halfToFloat converts an IEEE 754 binary16 value to float32.
+func halfToFloat(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	frac := uint32(h) & 0x3ff
+	switch {
+	case exp == 0x1f: // infinity or NaN
+		return math.Float32frombits(sign | 0x7f800000 | frac<<13)
+	case exp == 0 && frac == 0:
+		return math.Float32frombits(sign)
+	case exp == 0: // subnormal: frac·2^-24
+		v := float32(frac) / (1 << 24)
+		if sign != 0 {
+			v = -v
+		}
+		return v
+	}
+	return math.Float32frombits(sign | (exp+127-15)<<23 | frac<<13)
+}
 
 func typeName(dt int32) string {
 	if s, ok := onnx.TensorProto_DataType_name[dt]; ok {
@@ -232,7 +254,7 @@ func tensorFromProto(t *onnx.TensorProto, maxElements int) (*constant, error) {
 		return nil, fmt.Errorf("tensor %q: %w", t.Name, unsupported("a segmented tensor"))
 	}
 	dt := t.DataType
-	if !isFloat(dt) && !isInt(dt) {
+	if !isFloat(dt) && !isInt(dt) && dt != tFloat16 {
 		return nil, fmt.Errorf("tensor %q: %w", t.Name, unsupported("element type %s", typeName(dt)))
 	}
 	if len(t.Dims) > 8 {
@@ -251,6 +273,24 @@ func tensorFromProto(t *onnx.TensorProto, maxElements int) (*constant, error) {
 		}
 	}
 	c := &constant{dt: dt, shape: shape, init: t.Name, learn: true}
+	if dt == tFloat16 {
+		// Half-precision weights become float32 on load (exactly: every
+		// float16 value is a float32 one).
+		c.dt, c.f = tFloat, make([]float32, n)
+		switch {
+		case t.RawData != nil && len(t.RawData) == 2*n:
+			for k := range c.f {
+				c.f[k] = halfToFloat(binary.LittleEndian.Uint16(t.RawData[2*k:]))
+			}
+		case t.RawData == nil && len(t.Int32Data) == n:
+			for k, v := range t.Int32Data {
+				c.f[k] = halfToFloat(uint16(v))
+			}
+		default:
+			return nil, fmt.Errorf("tensor %q: %d bytes of raw data and %d int32 values for %d FLOAT16 values", t.Name, len(t.RawData), len(t.Int32Data), n)
+		}
+		return c, nil
+	}
 	if t.RawData != nil {
 		es := elemSize(dt)
 		if len(t.RawData) != n*es {

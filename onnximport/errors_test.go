@@ -96,7 +96,12 @@ func TestModelErrors(t *testing.T) {
 		want        string
 		unsupported bool
 	}{
-		{"opset 6", func(m *onnx.ModelProto) { m.OpsetImport[0].Version = 6 }, "not supported: opset 6 (tapenet imports opsets 7 to 21", true},
+		{"opset 0", func(m *onnx.ModelProto) { m.OpsetImport[0].Version = 0 }, "not supported: opset 0 (tapenet imports opsets 1 to 21", true},
+		{"opset 5 Gemm", func(m *onnx.ModelProto) {
+			m.OpsetImport[0].Version = 5
+			m.Graph.Node[0] = n1("Gemm", []string{"x", "w"})
+			m.Graph.Initializer = []*onnx.TensorProto{floats("w", []int{3, 1}, 1, 2, 3)}
+		}, "Gemm in opset 5 (an older form", true},
 		{"opset 22", func(m *onnx.ModelProto) { m.OpsetImport[0].Version = 22 }, "not supported: opset 22", true},
 		{"no default opset", func(m *onnx.ModelProto) { m.OpsetImport[0].Domain = "ai.onnx.ml" }, "no version of the default operator set", false},
 		{"symbolic sample dimension", func(m *onnx.ModelProto) {

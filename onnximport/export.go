@@ -291,5 +291,8 @@ func (l *Op) ONNXNode(b *export.ONNXBuilder, x string) (string, error) {
 		}
 		attrs = append(attrs, export.AttrFloat(name, float32(v[0])))
 	}
+	for _, name := range slices.Sorted(maps.Keys(l.Strings)) {
+		attrs = append(attrs, &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_STRING, S: []byte(l.Strings[name])})
+	}
 	return b.Node(l.Op, ins, attrs...), nil
 }

@@ -220,7 +220,9 @@ func FuzzGraph(f *testing.F) {
 				t.Fatalf("imported %v at opset %d, but batch %d fails: %v", opsOf(mp.Graph.Node), mp.OpsetImport[0].Version, batch, err)
 			}
 		}
-		if err := export.WriteONNX(&bytes.Buffer{}, m); err != nil {
+		// It exports, or the error names an onnx-op layer whose form has no
+		// opset-13 equivalent (export writes opset 13).
+		if err := export.WriteONNX(&bytes.Buffer{}, m); err != nil && !strings.Contains(err.Error(), "onnx-op") {
 			t.Fatalf("imported %v, but it does not export: %v", opsOf(mp.Graph.Node), err)
 		}
 	})

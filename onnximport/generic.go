@@ -37,7 +37,19 @@ type Op struct {
 	Inputs []string `json:"inputs"`
 	// Consts are the constant operands.
 	Consts []OpConst `json:"consts,omitempty"`
+	// Scalars marks the tensor inputs that are ONNX scalars (rank 0),
+	// held as tensors of one element of shape (1): tapenet's tensors keep
+	// at least one axis. An output that ONNX makes a scalar is likewise
+	// (1).
+	Scalars []bool `json:"scalars,omitempty"`
+	// Output is which of the operator's Outputs outputs the layer
+	// computes (an operator of several outputs is one layer per output).
+	Output  int `json:"output,omitempty"`
+	Outputs int `json:"outputs,omitempty"`
 }
+
+// scalar reports whether tensor input k is an ONNX scalar.
+func (l *Op) scalar(k int) bool { return k < len(l.Scalars) && l.Scalars[k] }
 
 // OpConst is a constant operand of an Op.
 type OpConst struct {
@@ -95,7 +107,7 @@ func (l *Op) Merge(_ *graph.Scope, xs []*gorgonia.Node) (*gorgonia.Node, error) 
 		return nil, fmt.Errorf("onnx-op %s: %w", l.Op, err)
 	}
 	if len(out.shape) == 0 {
-		return nil, fmt.Errorf("onnx-op %s: a scalar output (tapenet's tensors keep at least one axis)", l.Op)
+		out.shape = []int{1} // an ONNX scalar, held as (1)
 	}
 	cfg, _ := json.Marshal(l)
 	ranks := make([]int, len(xs))
@@ -118,8 +130,14 @@ func (l *Op) metas(types []graph.DType, shapes [][]int) ([]*meta, error) {
 				return nil, fmt.Errorf("onnx-op %s: %d tensor inputs, want more", l.Op, len(types))
 			}
 			m := &meta{dt: types[t].Or()}
-			if shapes != nil {
+			if shapes != nil && !l.scalar(t) {
 				m.shape = shapes[t]
+			}
+			if shapes != nil && l.scalar(t) {
+				if shapeSize(shapes[t]) != 1 {
+					return nil, fmt.Errorf("onnx-op %s: scalar input %d of shape %v", l.Op, t, shapes[t])
+				}
+				m.shape = []int{}
 			}
 			out = append(out, m)
 			t++
@@ -146,7 +164,11 @@ func (l *Op) arrays(xs []*arr) ([]*arr, error) {
 	for _, in := range l.Inputs {
 		switch in {
 		case "":
-			out = append(out, xs[t])
+			x := xs[t]
+			if l.scalar(t) {
+				x.shape = []int{}
+			}
+			out = append(out, x)
 			t++
 		case "const":
 			k := l.Consts[c]
@@ -318,10 +340,20 @@ func (op *genericOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
+	if len(out.shape) == 0 {
+		return tensor.Shape{1}, nil
+	}
 	return tensor.Shape(out.shape), nil
 }
 
-func (op *genericOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+func (op *genericOp) Do(vs ...gorgonia.Value) (v gorgonia.Value, err error) {
+	defer func() {
+		// A kernel must not take the program down on values it did not
+		// expect: an error naming the operator instead.
+		if r := recover(); r != nil {
+			v, err = nil, fmt.Errorf("%s: internal error: %v", op, r)
+		}
+	}()
 	xs := make([]*arr, len(vs))
 	for k, v := range vs {
 		a, err := fromValue(v)
@@ -347,6 +379,9 @@ func (op *genericOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	y, err := op.kern.run(op.layer, ins, out)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	if len(y.shape) == 0 {
+		y.shape = []int{1}
 	}
 	return y.value(), nil
 }
@@ -455,17 +490,29 @@ var errNeedsFixed = unsupported("this form with a symbolic batch (it works along
 // genericNode converts a node into an Op layer, or folds it when every
 // input is a constant.
 func genericNode(nc *nodeCtx) error {
-	k := kernels[nc.n.OpType]
 	if err := nc.allow(genericAttrs[nc.n.OpType]...); err != nil {
 		return err
 	}
-	if err := nc.onlyFirstOutput(); err != nil {
-		return err
+	multi := slices.Contains([]string{"Split", "TopK", "LayerNormalization", "SoftmaxCrossEntropyLoss", "Dropout", "MaxPool"}, nc.n.OpType)
+	if !multi {
+		if err := nc.onlyFirstOutput(); err != nil {
+			return err
+		}
 	}
 	if err := opsetForm(nc); err != nil {
 		return err
 	}
-	l := &Op{Op: nc.n.OpType, Opset: nc.opset}
+	if nc.n.OpType == "Dropout" {
+		if tm := nc.input(2); tm != nil {
+			if tm.c == nil {
+				return unsupported("Dropout with training_mode computed at run time (tapenet imports inference graphs)")
+			}
+			if r := nc.input(1); len(tm.c.i) == 1 && tm.c.i[0] != 0 && (r == nil || r.c == nil || r.c.dt != tFloat || len(r.c.f) != 1 || r.c.f[0] != 0) {
+				return unsupported("Dropout in training mode with a ratio other than 0 (random)")
+			}
+		}
+	}
+	l := &Op{Op: nc.n.OpType, Opset: nc.opset, Outputs: len(nc.n.Output)}
 	for name, a := range nc.attrs {
 		switch a.Type {
 		case 2: // INT
@@ -480,6 +527,8 @@ func genericNode(nc *nodeCtx) error {
 				f[j] = float64(v)
 			}
 			l.Floats = setAttr(l.Floats, name, f)
+		case 3: // STRING
+			l.Strings = setAttr(l.Strings, name, string(a.S))
 		default:
 			return unsupported("attribute %s of type %s", name, a.Type)
 		}
@@ -502,12 +551,33 @@ func genericNode(nc *nodeCtx) error {
 				return unsupported("input %d computed from the model's inputs (it must be a constant)", j)
 			}
 			l.Inputs = append(l.Inputs, "")
+			l.Scalars = append(l.Scalars, v.scalar)
 			tensors = append(tensors, v.t)
 		}
 	}
 	for len(l.Inputs) > 0 && l.Inputs[len(l.Inputs)-1] == "absent" {
 		l.Inputs = l.Inputs[:len(l.Inputs)-1]
 	}
+	if multi {
+		for k, name := range nc.n.Output {
+			if name == "" {
+				continue
+			}
+			lk := *l
+			lk.Output = k
+			if err := genericApply(nc, k, &lk, tensors, consts); err != nil {
+				return fmt.Errorf("output %d: %w", k, err)
+			}
+		}
+		return nil
+	}
+	return genericApply(nc, 0, l, tensors, consts)
+}
+
+// genericApply computes output k of a node as the Op l of the tensors (or
+// folds it when there are none).
+func genericApply(nc *nodeCtx, outK int, l *Op, tensors []*graph.Tensor, consts []*arr) error {
+	k := kernels[l.Op]
 	if len(tensors) == 0 {
 		// Every input known: fold.
 		ins, err := l.arrays(consts)
@@ -536,16 +606,44 @@ func genericNode(nc *nodeCtx) error {
 		if err != nil {
 			return err
 		}
-		return nc.outConst(constantOf(y))
+		return nc.out(outK, &value{c: constantOf(y)})
 	}
 	if !nc.im.fixed && !k.elementwise {
 		return errNeedsFixed
+	}
+	if !slices.Contains(l.Scalars, true) {
+		l.Scalars = nil
+	}
+	metas, err := l.metas(tensorTypes(tensors), tensorShapes(tensors))
+	if err != nil {
+		return err
+	}
+	out, err := k.infer(l, metas)
+	if err != nil {
+		return err
 	}
 	t, err := nc.apply(l, nil, tensors...)
 	if err != nil {
 		return err
 	}
-	return nc.outTensor(t)
+	return nc.out(outK, &value{t: t, scalar: len(out.shape) == 0})
+}
+
+func tensorTypes(ts []*graph.Tensor) []graph.DType {
+	out := make([]graph.DType, len(ts))
+	for k, t := range ts {
+		out[k] = t.DType()
+	}
+	return out
+}
+
+// tensorShapes returns the tensors' whole shapes, the batch first.
+func tensorShapes(ts []*graph.Tensor) [][]int {
+	out := make([][]int, len(ts))
+	for k, t := range ts {
+		out[k] = append([]int{max(1, t.Batch())}, t.Shape()...)
+	}
+	return out
 }
 
 func setAttr[T any](m map[string]T, name string, v T) map[string]T {
@@ -563,9 +661,6 @@ func constOutput(c *constant, x *graph.Tensor) (*graph.Tensor, error) {
 	k, err := opConst(c)
 	if err != nil {
 		return nil, err
-	}
-	if len(c.shape) == 0 {
-		return nil, unsupported("a scalar output (tapenet's tensors keep at least one axis)")
 	}
 	t := graph.Apply(&Op{Op: constKernel, Inputs: []string{"", "const"}, Consts: []OpConst{k}}, x)
 	return t, t.Err()

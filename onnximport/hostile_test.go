@@ -296,3 +296,22 @@ func TestBoundedWork(t *testing.T) {
 		}
 	})
 }
+
+// FLOAT16 initializers become float32 on load, exactly.
+func TestFloat16Initializer(t *testing.T) {
+	// 1, -2, 0.5, 65504 (the largest half), 2^-24 (the smallest subnormal).
+	halves := []uint16{0x3c00, 0xc000, 0x3800, 0x7bff, 0x0001}
+	raw := make([]byte, 0, 2*len(halves))
+	for _, h := range halves {
+		raw = binary.LittleEndian.AppendUint16(raw, h)
+	}
+	w := &onnx.TensorProto{Name: "w", Dims: []int64{5}, DataType: int32(onnx.TensorProto_FLOAT16), RawData: raw}
+	m, err := onnximport.Decode(marshal(t, modelProto(13, []int{5}, []*onnx.NodeProto{n1("Add", []string{"x", "w"})}, w)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := forward(t, m, []int{1, 5}, make([]float32, 5))
+	if want := []float32{1, -2, 0.5, 65504, 1.0 / (1 << 24)}; !slices.Equal(y, want) {
+		t.Errorf("y = %v, want %v", y, want)
+	}
+}

@@ -297,7 +297,7 @@ func binaryKernel(b binaryForm) kernel {
 				}
 				return nil
 			case l.Op == "Pow":
-				if !isFloatType(a) || !slices.Contains(numTypes, c) {
+				if !slices.Contains(numTypes, a) || !slices.Contains(numTypes, c) {
 					return fmt.Errorf("pow of %s by %s", a, c)
 				}
 				return nil
@@ -373,6 +373,18 @@ func binaryKernel(b binaryForm) kernel {
 						r += q
 					}
 					y.f[k] = r
+				case l.Op == "Pow" && isIntType(x.dt):
+					e := 0.0
+					if z.f != nil {
+						e = z.f[ib]
+					} else {
+						e = float64(z.i[ib])
+					}
+					p := math.Pow(float64(x.i[ia]), e)
+					if math.IsNaN(p) || math.IsInf(p, 0) || math.Abs(p) > 1<<62 {
+						return fmt.Errorf("%d to the power %v is out of range", x.i[ia], e)
+					}
+					y.i[k] = wrapDType(int64(p), out.dt)
 				case isIntType(x.dt):
 					v, err := b.i(x.i[ia], z.i[ib])
 					if err != nil {
@@ -414,8 +426,11 @@ func variadicKernel(name string) kernel {
 				return fmt.Errorf("no inputs")
 			}
 			for k := range in {
-				if err := wantTypes(in, k, floatTypes...); err != nil {
+				if err := wantTypes(in, k, numTypes...); err != nil {
 					return err
+				}
+				if (name == "Sum" || name == "Mean") && isIntType(in[k].dt) {
+					return fmt.Errorf("%s of %s", name, in[k].dt)
 				}
 				if in[k].dt != in[0].dt {
 					return fmt.Errorf("inputs of types %s and %s", in[0].dt, in[k].dt)
@@ -436,6 +451,17 @@ func variadicKernel(name string) kernel {
 		},
 		run: func(_ *Op, in []*arr, out meta) (*arr, error) {
 			y := newArr(out)
+			if isIntType(out.dt) { // Max and Min
+				for j, x := range in {
+					for k, s := range bcastIndex(x.shape, out.shape) {
+						v := x.i[s]
+						if j == 0 || (name == "Max" && v > y.i[k]) || (name == "Min" && v < y.i[k]) {
+							y.i[k] = v
+						}
+					}
+				}
+				return y, nil
+			}
 			for j, x := range in {
 				idx := bcastIndex(x.shape, out.shape)
 				for k, s := range idx {

@@ -80,8 +80,11 @@ func (im *importer) convert(n *onnx.NodeProto) error {
 		return unsupported("operator domain %q", n.Domain)
 	}
 	h, ok := handlers[n.OpType]
-	if k, generic := kernels[n.OpType]; generic && (im.fixed || (!ok && k.elementwise)) {
+	if isGeneric(im, n.OpType) {
 		h, ok = genericNode, true
+	}
+	if _, kernel := kernels[n.OpType]; !ok && kernel {
+		return errNeedsFixed
 	}
 	if !ok {
 		return unsupported("operator %s (the importer converts %s)", n.OpType, strings.Join(Operators(), ", "))
@@ -105,6 +108,9 @@ func (im *importer) convert(n *onnx.NodeProto) error {
 		if !ok {
 			return fmt.Errorf("input %q is not a graph input, an initializer or the output of an earlier node", name)
 		}
+		if v.scalar && !isGeneric(im, n.OpType) {
+			return unsupported("a scalar (rank-0) tensor %q as an input of %s", name, n.OpType)
+		}
 		nc.in = append(nc.in, v)
 	}
 	for _, o := range n.Output {
@@ -112,10 +118,35 @@ func (im *importer) convert(n *onnx.NodeProto) error {
 			return fmt.Errorf("output %q names a tensor already defined", o)
 		}
 	}
+	if nc.opset < 7 {
+		first, ok := oldForms[n.OpType]
+		if !ok || first > nc.opset {
+			return unsupported("%s in opset %d (an older form than the one tapenet reads; export with opset 7 or later)", n.OpType, nc.opset)
+		}
+	}
 	if err := nc.upgrade(); err != nil {
 		return err
 	}
 	return h(nc)
+}
+
+// oldForms lists the operators read in models of opsets 1 to 6: those whose
+// form then is the one read (the opset it dates from). Others changed at
+// opset 7 (broadcasting, consumed_inputs, is_test) and are refused there.
+var oldForms = map[string]int64{
+	"Softplus": 1, "Softsign": 1, "Not": 1, "GlobalAveragePool": 1, "GlobalMaxPool": 1, "Identity": 1,
+	"Transpose": 1, "Flatten": 1, "MatMul": 1, "Elu": 6, "HardSigmoid": 6, "Selu": 6, "LeakyRelu": 6,
+	"InstanceNormalization": 6, "Relu": 6, "Sigmoid": 6, "Tanh": 6, "Abs": 6, "Neg": 6, "Exp": 6,
+	"Log": 6, "Sqrt": 6, "Reciprocal": 6, "Floor": 6, "Ceil": 6,
+}
+
+// isGeneric reports whether an operator becomes an onnx-op layer: every
+// operator with a kernel in a model of fixed shapes, and elementwise ones
+// without a handler of their own in any model.
+func isGeneric(im *importer, op string) bool {
+	k, ok := kernels[op]
+	_, handled := handlers[op]
+	return ok && op != constKernel && (im.fixed || (!handled && k.elementwise))
 }
 
 // since gives, for operators new within the opsets imported, the first

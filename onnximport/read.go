@@ -18,7 +18,7 @@ import (
 const (
 	// MinOpset and MaxOpset bound the versions of the default ONNX operator
 	// set ("" or "ai.onnx") a model may import; others are an error.
-	MinOpset = 7
+	MinOpset = 1
 	MaxOpset = 21
 	// MaxBytes caps the size of a serialized model Read accepts (1 GiB).
 	MaxBytes = 1 << 30
@@ -167,11 +167,11 @@ func allFixed(mp *onnx.ModelProto) bool {
 			continue
 		}
 		n++
-		dims := vi.GetType().GetTensorType().GetShape().GetDim()
-		if len(dims) == 0 {
+		tt := vi.GetType().GetTensorType()
+		if tt == nil || tt.GetShape() == nil {
 			return false
 		}
-		for _, d := range dims {
+		for _, d := range tt.GetShape().GetDim() {
 			if v, ok := d.Value.(*onnx.TensorShapeProto_Dimension_DimValue); !ok || v.DimValue < 1 {
 				return false
 			}
@@ -237,7 +237,7 @@ func fromProto(mp *onnx.ModelProto, fixed bool) (m *graph.Model, err error) {
 			return nil, fmt.Errorf("onnx: input %q is listed twice", vi.Name)
 		}
 		im.names[vi.Name] = true
-		im.values[vi.Name] = &value{t: t}
+		im.values[vi.Name] = &value{t: t, scalar: len(vi.GetType().GetTensorType().GetShape().GetDim()) == 0}
 		inputs = append(inputs, t)
 	}
 	if len(inputs) == 0 {
@@ -297,6 +297,9 @@ func fromProto(mp *onnx.ModelProto, fixed bool) (m *graph.Model, err error) {
 type value struct {
 	t *graph.Tensor
 	c *constant
+	// scalar marks a tensor that is an ONNX scalar (rank 0), held as a
+	// tensor of shape (1): only onnx-op layers take it.
+	scalar bool
 }
 
 type importer struct {
@@ -378,8 +381,17 @@ func modelInput(vi *onnx.ValueInfoProto, fixed bool) (*graph.Tensor, error) {
 		return nil, fmt.Errorf("input %q: %w", name, err)
 	}
 	dims := tt.GetShape().GetDim()
-	if tt.GetShape() == nil || len(dims) < 1 {
+	if tt.GetShape() == nil || (len(dims) < 1 && !fixed) {
 		return nil, fmt.Errorf("input %q has shape %s: want (batch, sample dimensions...)", name, dimsString(dims))
+	}
+	if len(dims) == 0 {
+		// A scalar: a tensor of one element, (1).
+		t := graph.Input(name)
+		if dt != graph.Float32 {
+			t = t.As(dt)
+		}
+		t = t.WithBatch(1)
+		return t, t.Err()
 	}
 	// The batch: a dim_param ("N", "batch_size", "unk__42"), no value, a
 	// value below 1 as some converters write for "unknown", or a fixed size

@@ -4,7 +4,9 @@
 # 64 concurrent clients with dynamic batching and without it. Bounded: 60
 # requests per client (1,200 for the single client) and 2 minutes per run;
 # it fails on any error. Prints the README's table. About a minute on 2 cores.
+# Then (serve.TestLoadProtocols) mlp over HTTP JSON, HTTP binary tensors,
+# gRPC typed and raw contents: 1-client latency, 64-client throughput.
 #   scripts/loadtest.sh [-load-clients 64] [-load-requests 60]
 set -eu
 cd "$(dirname "$0")/.."
-go test -count=1 -run 'TestLoad$' ./serve -load -v "$@" | grep -v '^=== '
+go test -count=1 -run 'TestLoad$|TestLoadProtocols$' ./serve -load -load-protocols -v "$@" | grep -v '^=== '

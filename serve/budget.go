@@ -62,10 +62,3 @@ func (b *memoryBudget) release(n int64) {
 	b.freed = make(chan struct{})
 	b.mu.Unlock()
 }
-
-// inUse returns the bytes taken now.
-func (b *memoryBudget) inUse() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.used
-}

@@ -59,6 +59,7 @@ func TestInt64Inputs(t *testing.T) {
 	for _, bad := range []struct{ data, msg string }{
 		{`[1,2,3,4,5,6,7,1.5]`, `1.5 is not an INT64`},
 		{`[1,2,3,4,5,6,7,99999999999999999999]`, `is not an INT64`},
+		{`[1,2,3,4,5,6,7,10]`, `outside the vocabulary of 10`},
 	} {
 		var req map[string]any
 		json.Unmarshal([]byte(`{"inputs":[{"name":"ids","shape":[2,4],"datatype":"INT64","data":`+bad.data+`}]}`), &req)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/graph/ops"
 	"github.com/tapenet/tapenet/imageprep"
 )
 
@@ -477,6 +478,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, "the request body ended early (the upload was aborted)"
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, "request timed out waiting for the model"
+	case errors.Is(err, ops.ErrInputValue):
+		return http.StatusBadRequest, err.Error()
 	}
 	return http.StatusInternalServerError, err.Error()
 }

@@ -298,3 +298,48 @@ func TestArrayFlagErrors(t *testing.T) {
 		t.Error("y.npy written")
 	}
 }
+
+// Any model --model opens runs on arrays: the book's SimpleConvNet pickle
+// gives the probabilities numpy's book code gave for the same images
+// (models/testdata/book_simple_convnet_probs.npy), and an ONNX model gives
+// what its Predictor gives.
+func TestInputOtherModels(t *testing.T) {
+	dir := t.TempDir()
+	want := readNPY(t, "../../models/testdata/book_simple_convnet_probs.npy")
+	n := min(want.Shape[0], 20)
+	test, err := datasets.MNIST(datasets.Test, datasets.Options{Normalize: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := slices.Clone(test.Data()[:n*784])
+	writeNPY(t, filepath.Join(dir, "x.npy"), numpyio.Array{Shape: []int{n, 1, 28, 28}, Data: x})
+	pkl, _ := filepath.Abs("../../models/testdata/book_simple_convnet.pkl")
+	if _, se, code := infer(t, dir, "--model", pkl, "--input", "x.npy", "--output", "p.npy"); code != 0 {
+		t.Fatalf("exit %d: %s", code, se)
+	}
+	got := readNPY(t, filepath.Join(dir, "p.npy"))
+	for i, v := range got.Data {
+		if d := math.Abs(float64(v - want.Data[i])); d > 1e-5 {
+			t.Fatalf("value %d: %v, numpy %v", i, v, want.Data[i])
+		}
+	}
+	onnx, _ := filepath.Abs("../../onnximport/testdata/mlp_op11.onnx")
+	m, err := models.Open(onnx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := m.Inputs()[0]
+	flat := numpyio.Array{Shape: append([]int{n}, in.Shape...), Data: x}
+	writeNPY(t, filepath.Join(dir, "flat.npy"), flat)
+	if _, se, code := infer(t, dir, "--model", onnx, "--input", in.Name+"=flat.npy", "--output", "o.npz"); code != 0 {
+		t.Fatalf("onnx: exit %d: %s", code, se)
+	}
+	ref, err := graph.NewPredictor(m).Forward(tensor.New(tensor.WithShape(flat.Shape...), tensor.WithBacking(x)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arrays, err := numpyio.Load(filepath.Join(dir, "o.npz"))
+	if err != nil || !bitsEqual(arrays[m.Outputs()[0]].Data, ref.Data().([]float32)) {
+		t.Fatalf("onnx output differs from Forward (%v)", err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/graph/train"
 	"github.com/tapenet/tapenet/internal/cli"
 )
 
@@ -43,58 +44,21 @@ func loadSet(data string, split datasets.Split, splitGiven bool, opt datasets.Op
 }
 
 // regression is the report of a regression run; its JSON form is the
-// --json output.
+// --json output. R2 is null when a target column is constant (R² is then
+// undefined).
 type regression struct {
-	Model     string  `json:"model"`
-	Samples   int     `json:"samples"`
-	Targets   int     `json:"targets"`
-	MSE       float64 `json:"mse"`
-	MAE       float64 `json:"mae"`
-	R2        float64 `json:"r2"`
-	Seconds   float64 `json:"seconds"`
-	PerSecond float64 `json:"samples_per_second"`
-}
-
-// regressionMetrics returns the mean squared error and mean absolute
-// error over every value of pred against want (both N rows of cols), and
-// R², the coefficient of determination, of each column averaged over the
-// columns (scikit-learn's r2_score with its default uniform_average): 1 -
-// Σ(pred-want)² / Σ(want-mean)². A column of constant targets scores 1 if
-// predicted exactly, else 0 (scikit-learn's choice too). Sums are float64.
-func regressionMetrics(pred, want []float32, cols int) (mse, mae, r2 float64) {
-	n := len(want) / cols
-	for i, w := range want {
-		d := float64(pred[i]) - float64(w)
-		mse += d * d
-		mae += math.Abs(d)
-	}
-	mse /= float64(len(want))
-	mae /= float64(len(want))
-	for c := range cols {
-		var mean float64
-		for r := range n {
-			mean += float64(want[r*cols+c])
-		}
-		mean /= float64(n)
-		var res, tot float64
-		for r := range n {
-			w := float64(want[r*cols+c])
-			d := float64(pred[r*cols+c]) - w
-			res += d * d
-			tot += (w - mean) * (w - mean)
-		}
-		switch {
-		case tot > 0:
-			r2 += 1 - res/tot
-		case res == 0:
-			r2++
-		}
-	}
-	return mse, mae, r2 / float64(cols)
+	Model     string   `json:"model"`
+	Samples   int      `json:"samples"`
+	Targets   int      `json:"targets"`
+	MSE       float64  `json:"mse"`
+	MAE       float64  `json:"mae"`
+	R2        *float64 `json:"r2"`
+	Seconds   float64  `json:"seconds"`
+	PerSecond float64  `json:"samples_per_second"`
 }
 
 // runRegression runs a regression set through the model and reports MSE,
-// MAE and R² (computed here: graph/train has no regression metrics yet).
+// MAE and R² as graph/train's Evaluate computes them.
 func (o options) runRegression(pr *graph.Predictor, m *graph.Model, set *datasets.Set, batch int, stdout io.Writer) error {
 	for _, f := range []struct{ name, v string }{{"--errors", o.pics.errors}, {"--confusion", o.pics.confusion}} {
 		if f.v != "" {
@@ -108,27 +72,35 @@ func (o options) runRegression(pr *graph.Predictor, m *graph.Model, set *dataset
 	if out := m.OutputShape(0); !slices.Equal(out, []int{k}) {
 		return fmt.Errorf("model %s gives outputs of shape %v per sample; data set %s has %d targets per sample", o.model, out, o.data, k)
 	}
+	// The metrics are graph/train's (Metrics.MSE, MAE, R2), from an
+	// evaluation that changes nothing in the model.
+	tr, err := train.NewTrainer(m, train.Config{Task: train.Regression})
+	if err != nil {
+		return fmt.Errorf("model %s: scoring regression: %w", o.model, err)
+	}
 	start := time.Now()
-	outs, err := predictBatches(pr, m, []*tensor.Dense{set.X}, batch)
+	met, err := tr.Evaluate(set.X, set.Targets, batch)
 	secs := time.Since(start).Seconds()
 	if err != nil {
 		return fmt.Errorf("model %s: %w", o.model, err)
 	}
-	pred, _, err := graph.Rows(outs[0])
-	if err != nil {
-		return fmt.Errorf("model %s: %w", o.model, err)
+	rep := regression{Model: o.model, Samples: set.Len(), Targets: k, MSE: met.MSE, MAE: met.MAE, Seconds: secs}
+	if r2 := met.R2; !math.IsNaN(r2) && !math.IsInf(r2, 0) {
+		rep.R2 = &r2
 	}
-	want := set.Targets.Data().([]float32)
-	if len(pred) != len(want) {
-		return fmt.Errorf("model %s: %d output values for %d targets", o.model, len(pred), len(want))
-	}
-	rep := regression{Model: o.model, Samples: set.Len(), Targets: k, Seconds: secs}
-	rep.MSE, rep.MAE, rep.R2 = regressionMetrics(pred, want, k)
 	if secs > 0 {
 		rep.PerSecond = float64(rep.Samples) / secs
 	}
 	if o.predictions != "" {
-		err := cli.WriteFile(o.predictions, func(w io.Writer) error {
+		outs, err := predictBatches(pr, m, []*tensor.Dense{set.X}, batch)
+		if err != nil {
+			return fmt.Errorf("model %s: %w", o.model, err)
+		}
+		pred, _, err := graph.Rows(outs[0])
+		if err != nil {
+			return fmt.Errorf("model %s: %w", o.model, err)
+		}
+		err = cli.WriteFile(o.predictions, func(w io.Writer) error {
 			bw := bufio.NewWriter(w)
 			for r := range set.Len() {
 				for c, v := range pred[r*k : (r+1)*k] {
@@ -153,7 +125,11 @@ func (o options) runRegression(pr *graph.Predictor, m *graph.Model, set *dataset
 		_, err = fmt.Fprintf(stdout, "%s\n", b)
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "model: %s\nregression: %d samples, %d targets each\nmse: %.6g\nmae: %.6g\nr2: %.6g\n\nsamples per second: %.0f (%d samples in %.3f s)\n",
-		rep.Model, rep.Samples, rep.Targets, rep.MSE, rep.MAE, rep.R2, rep.PerSecond, rep.Samples, rep.Seconds)
+	r2 := "undefined (a target column is constant)"
+	if rep.R2 != nil {
+		r2 = fmt.Sprintf("%.6g", *rep.R2)
+	}
+	_, err = fmt.Fprintf(stdout, "model: %s\nregression: %d samples, %d targets each\nmse: %.6g\nmae: %.6g\nr2: %s\n\nsamples per second: %.0f (%d samples in %.3f s)\n",
+		rep.Model, rep.Samples, rep.Targets, rep.MSE, rep.MAE, r2, rep.PerSecond, rep.Samples, rep.Seconds)
 	return err
 }

@@ -5,8 +5,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -126,67 +124,5 @@ func TestServe(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "serve: ready") || !strings.Contains(stderr.String(), "serve: stopped") {
 		t.Errorf("stderr %q", stderr.String())
-	}
-}
-
-// The manifests in deploy/ start the server with flags it accepts and probe
-// endpoints it answers with 200 once ready. (Their YAML is not applied to a
-// cluster here; see the README.)
-func TestDeployManifests(t *testing.T) {
-	for _, file := range []string{"kubernetes.yaml", "inferenceservice.yaml"} {
-		t.Run(file, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("..", "..", "deploy", file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			text := string(data)
-			m := regexp.MustCompile(`(?m)^\s*args: \[(.*)\]$`).FindStringSubmatch(text)
-			if m == nil {
-				t.Fatal("no args: [...] line")
-			}
-			var args []string
-			for _, a := range strings.Split(m[1], ",") {
-				args = append(args, strings.Trim(strings.TrimSpace(a), `"`))
-			}
-			paths := regexp.MustCompile(`(?m)^\s*path: (/\S+)$`).FindAllStringSubmatch(text, -1)
-			if len(paths) < 2 || !strings.Contains(text, "8080") {
-				t.Fatalf("want the probes' paths and port 8080: %v", paths)
-			}
-			var stdout, stderr syncBuffer
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() {
-				done <- serveMain(ctx, append(args, "--addr", "127.0.0.1:0"), &stdout, &stderr)
-			}()
-			defer func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Errorf("serve %v: %v (stderr %q)", args, err, stderr.String())
-				}
-			}()
-			var base string
-			for start := time.Now(); base == "" && time.Since(start) < 20*time.Second; time.Sleep(10 * time.Millisecond) {
-				if m := regexp.MustCompile(`on (http://127\.0\.0\.1:\d+)/`).FindStringSubmatch(stdout.String()); m != nil {
-					base = m[1]
-				}
-				select {
-				case err := <-done:
-					t.Fatalf("serve %v: %v: %s", args, err, stderr.String())
-				default:
-				}
-			}
-			for _, p := range paths {
-				code := 0
-				for start := time.Now(); code != 200 && time.Since(start) < 20*time.Second; time.Sleep(20 * time.Millisecond) {
-					if resp, err := http.Get(base + p[1]); err == nil {
-						code = resp.StatusCode
-						resp.Body.Close()
-					}
-				}
-				if code != 200 {
-					t.Errorf("probe %s: status %d", p[1], code)
-				}
-			}
-		})
 	}
 }

@@ -23,15 +23,13 @@ import (
 // through train.Fit, writing the outputs after every epoch. It returns
 // after epoch stopAfter when that is not 0.
 func (o *options) train(fs *cli.Flags, res *resumed, lc *curves, stdout, stderr io.Writer, stopAfter int) error {
-	m, err := o.startModel(res)
+	m, trainSet, test, err := o.modelAndData(res)
 	if err != nil {
 		return err
 	}
-	// Convolutional models take (N, 1, 28, 28) images, the others (N, 784).
-	opt := datasets.Options{Normalize: true, Flatten: len(m.Input()) == 1, OneHot: true, SampleShape: m.Input()}
-	trainSet, test, err := loadData(o.data, opt)
-	if err != nil {
-		return err
+	regression := trainSet.Regression()
+	if regression && lc.path != "" {
+		return cli.Usagef("--plot draws accuracies: the data set %s has regression targets", o.data)
 	}
 	trainSet = trainSet.Head(o.limit)
 	k := 0
@@ -40,7 +38,11 @@ func (o *options) train(fs *cli.Flags, res *resumed, lc *curves, stdout, stderr 
 			return err
 		}
 	}
-	if o.batch, err = cli.Batch("--batch-size", o.batch, max(trainSet.Len(), test.Len()), m.SampleValues(), 2); err != nil {
+	most := trainSet.Len()
+	if test != nil {
+		most = max(most, test.Len())
+	}
+	if o.batch, err = cli.Batch("--batch-size", o.batch, most, m.SampleValues(), 2); err != nil {
 		return err
 	}
 	if res == nil && o.init == "" {
@@ -50,12 +52,15 @@ func (o *options) train(fs *cli.Flags, res *resumed, lc *curves, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	loss, why, err := o.chooseLoss(m, false)
+	loss, why, err := o.chooseLoss(m, regression)
 	if err != nil {
 		return err
 	}
 	cfg.Losses = []train.Loss{loss}
 	cfg.Task = train.Classification
+	if regression {
+		cfg.Task = train.Regression
+	}
 	tr, err := train.NewTrainer(m, cfg)
 	if err != nil {
 		return err
@@ -72,12 +77,14 @@ func (o *options) train(fs *cli.Flags, res *resumed, lc *curves, stdout, stderr 
 		if res != nil {
 			fmt.Fprintf(stdout, "resuming %s after epoch %d of %d\n", o.resume, res.state.Epochs, o.epochs)
 		}
-		fmt.Fprintf(stdout, "training %s (%d parameters) on %d images, loss %s (%s), optimizer %s, batch %d\n",
+		fmt.Fprintf(stdout, "training %s (%d parameters) on %d samples, loss %s (%s), optimizer %s, batch %d\n",
 			o.arch, m.ParamCount(), trainSet.Len()-k, tr.Loss(), why, o.optimizer, o.batch)
 	}
 	fo.Callbacks = o.callbacks(lc, trainSet.Len()-k, k > 0, stdout, stderr, stopAfter)
-	data := train.FitData{X: []*tensor.Dense{trainSet.X}, T: []*tensor.Dense{targets(trainSet, loss)}, ValidationSplit: k,
-		TestX: []*tensor.Dense{test.X}, TestT: []*tensor.Dense{targets(test, loss)}}
+	data := train.FitData{X: []*tensor.Dense{trainSet.X}, T: []*tensor.Dense{targets(trainSet, m, loss)}, ValidationSplit: k}
+	if test != nil {
+		data.TestX, data.TestT = []*tensor.Dense{test.X}, []*tensor.Dense{targets(test, m, loss)}
+	}
 	if o.augment == "shift" {
 		data.Augment = func(x []*tensor.Dense, rng *rand.Rand) ([]*tensor.Dense, error) {
 			s, err := datasets.Shift(x[0], 2, rng)
@@ -103,39 +110,95 @@ func (o *options) train(fs *cli.Flags, res *resumed, lc *curves, stdout, stderr 
 	return nil
 }
 
-// startModel returns the model to train: the resumed one, the --init one
-// or a new --arch, with --dropout's layers.
-func (o *options) startModel(res *resumed) (*graph.Model, error) {
-	if res != nil {
-		return res.model, nil
-	}
+// modelAndData returns the model to train (the resumed one, the --init
+// one or a new --arch built for the data, with --dropout's layers) and the
+// data (--data, or the embedded MNIST) in the model's sample shape.
+func (o *options) modelAndData(res *resumed) (*graph.Model, *datasets.Set, *datasets.Set, error) {
 	var m *graph.Model
 	var err error
-	if o.init != "" {
+	switch {
+	case res != nil:
+		m = res.model
+	case o.init != "":
 		// Fine-tune a model trained elsewhere: its weights, not Init's.
 		if m, err = models.Open(o.init); err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
-		if in := m.Inputs(); len(in) != 1 || (fmt.Sprint(in[0].Shape) != "[784]" && fmt.Sprint(in[0].Shape) != "[1 28 28]") {
-			return nil, fmt.Errorf("model %s takes %v; train feeds MNIST images, (784) or (1, 28, 28)", o.init, in)
+		if len(m.Inputs()) != 1 || len(m.Outputs()) != 1 {
+			return nil, nil, nil, fmt.Errorf("model %s has %d inputs and %d outputs; train feeds one of each", o.init, len(m.Inputs()), len(m.Outputs()))
 		}
 		o.arch = o.init // named in the output instead of --arch
-	} else if m, err = o.model(); err != nil {
-		return nil, err
 	}
-	if m, err = train.WithDropout(m, o.dropout); err != nil {
-		return nil, cli.Usagef("--dropout: %v", err)
+	opt := datasets.Options{Normalize: true}
+	if m != nil {
+		// Flat models take (N, values), the others (N, sample shape...).
+		opt.Flatten, opt.SampleShape = len(m.Input()) == 1, m.Input()
+	} else {
+		opt.Flatten = o.arch == "mlp" || o.arch == "book"
 	}
-	return m, nil
+	trainSet, test, err := loadData(o.data, opt)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if m == nil {
+		in := []int(trainSet.X.Shape()[1:])
+		if m, err = o.model(in, trainSet.Classes, trainSet.TargetColumns()); err != nil {
+			return nil, nil, nil, err
+		}
+		if m, err = train.WithDropout(m, o.dropout); err != nil {
+			return nil, nil, nil, cli.Usagef("--dropout: %v", err)
+		}
+		for _, s := range []*datasets.Set{trainSet, test} {
+			if s != nil {
+				if err := s.X.Reshape(append([]int{s.Len()}, m.Input()...)...); err != nil {
+					return nil, nil, nil, fmt.Errorf("--arch %s takes samples of shape %v: %w", o.arch, m.Input(), err)
+				}
+			}
+		}
+	} else if o.dropout != 0 && res == nil {
+		if m, err = train.WithDropout(m, o.dropout); err != nil {
+			return nil, nil, nil, cli.Usagef("--dropout: %v", err)
+		}
+	}
+	if err := fitsData(m, trainSet); err != nil {
+		return nil, nil, nil, err
+	}
+	return m, trainSet, test, nil
 }
 
-// targets returns the targets of s for the loss: one-hot rows, or the
-// labels for a sparse loss.
-func targets(s *datasets.Set, loss train.Loss) *tensor.Dense {
-	if sl, ok := loss.(train.SparseLoss); ok && sl.Sparse() {
+// fitsData checks that the model's output fits the data's targets: as
+// many values as regression targets, or at least as many as classes.
+func fitsData(m *graph.Model, s *datasets.Set) error {
+	shape := m.OutputShape(0)
+	width := 1
+	for _, d := range shape {
+		width *= d
+	}
+	switch {
+	case s.Regression() && width != s.TargetColumns():
+		return cli.Usagef("the model's output has shape %v, but the data has %d regression targets per sample", shape, s.TargetColumns())
+	case !s.Regression() && (len(shape) != 1 || shape[0] < s.Classes):
+		return cli.Usagef("the model's output has shape %v, but the data has %d classes", shape, s.Classes)
+	}
+	return nil
+}
+
+// targets returns the targets of s for the model and loss: regression
+// targets, one-hot rows as wide as the model's output, or the labels for
+// a sparse loss.
+func targets(s *datasets.Set, m *graph.Model, loss train.Loss) *tensor.Dense {
+	switch {
+	case s.Regression():
+		return s.Targets
+	case isSparse(loss):
 		return tensor.New(tensor.WithShape(len(s.Labels)), tensor.WithBacking(slices.Clone(s.Labels)))
 	}
-	return s.OneHot
+	return datasets.OneHot(s.Labels, m.OutputShape(0)[0])
+}
+
+func isSparse(l train.Loss) bool {
+	sl, ok := l.(train.SparseLoss)
+	return ok && sl.Sparse()
 }
 
 // chooseLoss returns the loss of --loss, or the default for the model's

@@ -1,4 +1,5 @@
-// Command train trains a tapenet model on MNIST and writes a checkpoint.
+// Command train trains a tapenet model on MNIST, an IDX folder or a numpy
+// .npz data set (classification or regression) and writes a checkpoint.
 //
 // Usage:
 //
@@ -22,7 +23,8 @@ import (
 )
 
 const usage = `
-train: train a model on MNIST with Gorgonia and save it as a checkpoint.
+train: train a model on MNIST (or --data: an IDX folder or a numpy .npz of
+classes or regression targets) with Gorgonia and save it as a checkpoint.
 
 Usage:
   go run ./cmd/train [flags]
@@ -41,6 +43,8 @@ Examples:
       --out models/weights/resnet.safetensors             # the embedded "resnet"
   go run ./cmd/train --arch book --activation sigmoid --optimizer sgd --lr 0.1
   go run ./cmd/train --init model.onnx --epochs 1 --out tuned.safetensors  # fine-tune a PyTorch model
+  go run ./cmd/train --data cifar5/ --arch convnet   # any IDX folder: the model fits its shape and classes
+  go run ./cmd/train --data houses.npz --loss huber  # float y: a regression head (default loss mse)
 ` + steerUsage
 
 type options struct {
@@ -65,7 +69,7 @@ func runUntil(args []string, stdout, stderr io.Writer, stopAfter int) error {
 	var o options
 	var lc curves // --plot
 	fs := cli.NewFlags("train", usage, stdout)
-	fs.StringVar(&o.arch, "arch", "mlp", "architecture: mlp (hidden layers from --hidden), book (784-50-100-10 sigmoid), convnet (the book's SimpleConvNet: conv 30x5x5, relu, 2x2 max-pool, 100 relu, 10), resnet (a small residual CNN, models.ResNet) or book-deep (the book's chapter 8 DeepConvNet, with its dropout)")
+	fs.StringVar(&o.arch, "arch", "mlp", "architecture, built for the data's sample shape and classes (or regression targets): mlp (hidden layers from --hidden), book (784-50-100-10 sigmoid), convnet (the book's SimpleConvNet: conv 30x5x5, relu, 2x2 max-pool, 100 relu, 10), resnet (a small residual CNN, models.ResNet), book-deep (the book's chapter 8 DeepConvNet, with its dropout) or lstm (LSTM 128 over image rows as time steps, models.RowLSTM)")
 	fs.IntSliceVar(&o.hidden, "hidden", []int{256}, "hidden layer sizes of the mlp, comma-separated")
 	fs.StringVar(&o.activation, "activation", "relu", "hidden activation of the mlp: "+strings.Join(slices.DeleteFunc(models.Activations(), func(s string) bool { return s == "step" }), ", "))
 	fs.StringVar(&o.optimizer, "optimizer", "adam", "optimizer, with PyTorch's formulas: "+strings.Join(train.Optimizers(), ", ")+" (momentum and nesterov: SGD with momentum 0.9)")
@@ -76,7 +80,7 @@ func runUntil(args []string, stdout, stderr io.Writer, stopAfter int) error {
 	fs.IntVar(&o.batch, "batch-size", 100, "samples per optimisation step")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for initial weights, shuffling, dropout masks and augmentation; the same seed gives the same checkpoint")
 	fs.StringVar(&o.out, "out", "model.safetensors", "checkpoint file to write")
-	fs.StringVar(&o.data, "data", "", "folder of MNIST-format IDX files (default: the embedded MNIST)")
+	fs.StringVar(&o.data, "data", "", "data set: a folder of IDX files (train-images-idx3-ubyte or idx4, labels, optional t10k-...; .gz or not) or a numpy .npz (x, y, optional x_test, y_test; integer y: classes, float y: regression targets) (default: the embedded MNIST)")
 	fs.IntVar(&o.limit, "limit", 0, "train on the first N images only (0: all 60,000)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per epoch instead of text")
 	fs.StringVar(&o.loss, "loss", "", "loss: "+strings.Join(train.LossNames(), ", ")+" (default: from what the model's output means: probabilities or logits cross_entropy, log-probabilities nll, sigmoid binary_cross_entropy, plain values cross_entropy on class labels, mse on regression targets)")
@@ -131,6 +135,9 @@ func (o *options) check() error {
 	case o.out == "":
 		return cli.Usagef("--out must name a file")
 	}
+	if o.init == "" && o.resume == "" && !slices.Contains(models.Arches(), o.arch) {
+		return cli.Usagef("--arch %q is not one of %s", o.arch, strings.Join(models.Arches(), ", "))
+	}
 	if o.loss != "" {
 		if _, err := train.LossByName(o.loss); err != nil {
 			return cli.Usagef("--loss %q is not one of %s", o.loss, strings.Join(train.LossNames(), ", "))
@@ -153,27 +160,29 @@ func (o *options) check() error {
 	return nil
 }
 
-func (o *options) model() (*graph.Model, error) {
-	switch o.arch {
-	case "mlp":
-		return models.MLP(784, o.hidden, 10, o.activation)
-	case "book":
-		return models.BookNet()
-	case "convnet":
-		return models.ConvNet()
-	case "resnet":
-		return models.ResNet()
-	case "book-deep":
-		return models.BookDeepConvNet()
+// model builds --arch for samples of shape in and the data's task:
+// classes, or regression targets per sample.
+func (o *options) model(in []int, classes, targets int) (*graph.Model, error) {
+	if !slices.Contains(models.Arches(), o.arch) {
+		return nil, cli.Usagef("--arch %q is not one of %s", o.arch, strings.Join(models.Arches(), ", "))
 	}
-	return nil, cli.Usagef("--arch %q is not one of mlp, book, convnet, resnet, book-deep", o.arch)
+	m, err := models.ForData(o.arch, in, classes, targets, models.ArchOptions{Hidden: o.hidden, Activation: o.activation})
+	if err != nil {
+		return nil, cli.Usagef("%v", err)
+	}
+	return m, nil
 }
 
-func loadData(dir string, opt datasets.Options) (trainSet, test *datasets.Set, err error) {
-	if trainSet, err = datasets.Load(dir, datasets.Train, opt); err != nil {
+// loadData reads --data (an IDX folder or an .npz), or the embedded MNIST
+// when it is "". The test split may be nil.
+func loadData(path string, opt datasets.Options) (trainSet, test *datasets.Set, err error) {
+	if path != "" {
+		return datasets.Open(path, opt)
+	}
+	if trainSet, err = datasets.MNIST(datasets.Train, opt); err != nil {
 		return nil, nil, err
 	}
-	if test, err = datasets.Load(dir, datasets.Test, opt); err != nil {
+	if test, err = datasets.MNIST(datasets.Test, opt); err != nil {
 		return nil, nil, err
 	}
 	return trainSet, test, nil

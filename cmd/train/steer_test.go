@@ -236,7 +236,7 @@ func TestValidationAndEarlyStopping(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, se)
 	}
-	if !strings.Contains(so, "on 240 images") || strings.Count(so, "  val ") != 2 {
+	if !strings.Contains(so, "on 240 samples") || strings.Count(so, "  val ") != 2 {
 		t.Errorf("a 0.2 split of 300 images: output\n%s", so)
 	}
 	img := testutil.DecodePNG(t, p("c.png"))

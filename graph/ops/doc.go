@@ -6,8 +6,12 @@
 //	y, err := ops.Dense(x, w, b) // x·W + b: one Sgemm into the bias rows
 //	y, err = ops.ReLU(y)         // max(0, y), no mask tensor per run
 //
-// Conv2D (patches per image, one product into NCHW planes that start at the
-// bias), MaxPool2D (no argmax mask: the gradient finds each maximum again),
+// Conv2D (one product per image into NCHW planes that start at the bias:
+// stride-1 convolutions with many taps read the taps as shifted views of a
+// zero-padded copy of the image, the others a patch matrix; the filter
+// gradient one tap-major product over the batch in cache-sized steps, the
+// taps split over the cores; the input gradient tap-major patches added
+// back tap by tap), MaxPool2D (no argmax mask: the gradient finds each maximum again),
 // Softmax, Sigmoid and the rest give the values of the Gorgonia graphs they
 // replace bit for bit, gradients included, and the tests compare them.
 // ConvReLUPool is the three layers as one inference-only op. Dense and
@@ -28,7 +32,12 @@
 // # Speed
 //
 // The matrix products run on whatever BLAS Gorgonia uses (gorgonia.Use):
-// import package blas to install tapenet's. Sigmoid runs eight lanes at a
+// import package blas to install tapenet's. The convolutions' gradients
+// compute products in another orientation than gorgonia.Conv2d's, and
+// their bit-for-bit equality rests on tapenet's Sgemm (each element one
+// FMA chain per depth block of 256, whatever the orientation); with
+// another BLAS (-tags openblas) they agree within its rounding instead.
+// The shifted forward pass runs only on tapenet's Sgemm with AVX-512. Sigmoid runs eight lanes at a
 // time with AVX2 and FMA, ReLU, its gradient and 2×2 pooling sixteen with
 // AVX-512, on amd64 (chosen at run time), portable Go elsewhere. Large ops
 // split their images over the cores.

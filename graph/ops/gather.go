@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/chewxy/hm"
@@ -75,7 +76,7 @@ func indices(v gorgonia.Value, rows int) ([]int, tensor.Shape, error) {
 		out = make([]int, len(ids))
 		for i, id := range ids {
 			if id < 0 || id >= int64(rows) {
-				return nil, nil, fmt.Errorf("id %d at position %d is outside [0, %d)", id, i, rows)
+				return nil, nil, fmt.Errorf("%w: id %d at position %d is outside [0, %d)", ErrInputValue, id, i, rows)
 			}
 			out[i] = int(id)
 		}
@@ -83,7 +84,7 @@ func indices(v gorgonia.Value, rows int) ([]int, tensor.Shape, error) {
 		out = make([]int, len(ids))
 		for i, id := range ids {
 			if id < 0 || int(id) >= rows {
-				return nil, nil, fmt.Errorf("id %d at position %d is outside [0, %d)", id, i, rows)
+				return nil, nil, fmt.Errorf("%w: id %d at position %d is outside [0, %d)", ErrInputValue, id, i, rows)
 			}
 			out[i] = int(id)
 		}
@@ -194,3 +195,8 @@ func (op *lookupGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	return out, nil
 }
+
+// ErrInputValue is wrapped by the run-time errors of ops that refuse a
+// value of their input (an id outside a table, a non-whole id): the input
+// is wrong, not the model, so a server answers it as a client error.
+var ErrInputValue = errors.New("input value out of range")

@@ -77,14 +77,14 @@ func idsOf(v gorgonia.Value, dst []int) ([]int, error) {
 	case []float32:
 		for _, x := range d[:n] {
 			if x != float32(math.Trunc(float64(x))) || math.Abs(float64(x)) > 1<<30 {
-				return nil, fmt.Errorf("id %v is not a whole number", x)
+				return nil, fmt.Errorf("%w: id %v is not a whole number", ErrInputValue, x)
 			}
 			dst = append(dst, int(x))
 		}
 	case []float64:
 		for _, x := range d[:n] {
 			if x != math.Trunc(x) || math.Abs(x) > 1<<30 {
-				return nil, fmt.Errorf("id %v is not a whole number", x)
+				return nil, fmt.Errorf("%w: id %v is not a whole number", ErrInputValue, x)
 			}
 			dst = append(dst, int(x))
 		}
@@ -108,7 +108,7 @@ func (op *embedOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	for _, id := range op.ids {
 		if id < 0 || id >= vocab {
-			return nil, fmt.Errorf("embedding: id %d outside the vocabulary of %d", id, vocab)
+			return nil, fmt.Errorf("embedding: %w: id %d outside the vocabulary of %d", ErrInputValue, id, vocab)
 		}
 	}
 	shape := append(in[1].Shape().Clone(), d)

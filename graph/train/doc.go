@@ -23,6 +23,24 @@
 //		...
 //	}
 //
+// # The fit loop
+//
+// Fit runs the epochs of a whole run, as cmd/train does: a validation split
+// or set and a test set scored after every epoch (Metrics of the task:
+// accuracy, top-k, per class for classification; MSE, MAE, R² for
+// regression), early stopping, an augmentation with its own seeded
+// generator, and callbacks after every epoch (SaveModel, SaveBest,
+// SaveCheckpoint, TextLog, JSONLog, an EpochFunc of your own; a
+// StepCallback after every step). A run resumes from a SaveCheckpoint file
+// (ReadCheckpoint, FitOptions.Resume) to the same bytes as a run that was
+// not interrupted. ScheduleByName, OptimizerByName, LossByName and
+// WithDropout turn a command's flags into the run's parts.
+//
+//	tr, _ := train.NewTrainer(m, train.Config{Losses: []train.Loss{train.SparseCrossEntropy}, Seed: 1})
+//	h, err := train.Fit(ctx, tr, train.FitData{X: []*tensor.Dense{x}, T: []*tensor.Dense{labels}, ValidationSplit: 5000},
+//		train.FitOptions{Epochs: 10, Batch: 100, Patience: 3,
+//			Callbacks: []train.Callback{train.SaveBest("best.safetensors"), train.TextLog(os.Stdout)}})
+//
 // # Optimisers
 //
 // SGD (with momentum and Nesterov momentum), AdaGrad, RMSprop, Adam and
@@ -37,7 +55,10 @@
 // # Losses and targets
 //
 // Targets are tensors of the output's shape (one-hot rows for
-// classification) or, for SparseCrossEntropy, one class label per sample.
+// classification) or, for a SparseLoss, one class label per sample. Each
+// built-in loss (LossNames) picks its formula from the output's
+// graph.Meaning and refuses an output it does not fit; DefaultLoss gives
+// the one that fits, and TaskOf the metrics that apply.
 // Config.Losses sets the loss of each output, a LossFunc wraps your own,
 // and Config.LossWeights weighs the outputs of a model with several.
 //

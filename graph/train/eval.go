@@ -257,7 +257,7 @@ func (tr *Trainer) evalProg(batch int) (*evalProg, error) {
 	if ep, ok := tr.evals[batch]; ok {
 		return ep, nil
 	}
-	p, err := tr.m.BuildWith(batch, graph.BuildOptions{Logits: true})
+	p, err := tr.m.BuildWith(batch, graph.BuildOptions{Logits: true, Fuse: true})
 	if err != nil {
 		return nil, err
 	}

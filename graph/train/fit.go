@@ -330,7 +330,8 @@ func (s *Scores) scoreName() string {
 // opt.ScoreTrain) training sets after each epoch, then calling the
 // callbacks; it stops early when opt.Patience epochs pass without a
 // better validation score, when a callback returns ErrStop, or when ctx
-// is done (checked before every step; it then returns ctx's error). It
+// is done (checked before every epoch and after every step; it then
+// returns ctx's error, the last epoch's outputs already written). It
 // returns the history of the run. The run is the Trainer's: the same
 // Trainer configuration, data and seeds give the same weights bit for
 // bit, and a run resumed from a SaveCheckpoint file ends with the bytes of
@@ -369,10 +370,13 @@ func Fit(ctx context.Context, tr *Trainer, data FitData, opt FitOptions) (*Histo
 		}
 	}
 	for epoch := tr.Epochs() + 1; epoch <= opt.Epochs; epoch++ {
+		if err := ctx.Err(); err != nil {
+			return r.History, fmt.Errorf("fit: before epoch %d: %w", epoch, err)
+		}
 		xs := x
 		if data.Augment != nil {
 			if xs, err = data.Augment(x, augRNG); err != nil {
-				return r.History, fmt.Errorf("fit: epoch %d: augment: %w", epoch, err)
+				return r.History, fmt.Errorf("epoch %d: augment: %w", epoch, err)
 			}
 		}
 		start := time.Now()
@@ -383,26 +387,26 @@ func Fit(ctx context.Context, tr *Trainer, data FitData, opt FitOptions) (*Histo
 			return ctx.Err()
 		})
 		if err != nil {
-			return r.History, fmt.Errorf("fit: epoch %d: %w", epoch, err)
+			return r.History, fmt.Errorf("epoch %d: %w", epoch, err)
 		}
 		e := EpochLog{Epoch: epoch, Loss: st.Loss, Steps: st.Steps, Seconds: time.Since(start).Seconds(), LearningRate: tr.LearningRate()}
 		r.Train, r.Validation, r.Test = Metrics{}, Metrics{}, Metrics{}
 		if opt.ScoreTrain {
 			if r.Train, err = tr.EvaluateInputs(x, t, opt.Batch); err != nil {
-				return r.History, fmt.Errorf("fit: epoch %d: training set: %w", epoch, err)
+				return r.History, fmt.Errorf("epoch %d: training set: %w", epoch, err)
 			}
 			e.Train = scoresOf(r.Train)
 		}
 		if valX != nil {
 			if r.Validation, err = tr.EvaluateInputs(valX, valT, opt.Batch); err != nil {
-				return r.History, fmt.Errorf("fit: epoch %d: validation: %w", epoch, err)
+				return r.History, fmt.Errorf("epoch %d: validation: %w", epoch, err)
 			}
 			e.Validation = scoresOf(r.Validation)
 			e.Best, e.Stopped = r.History.Stopping.Observe(epoch, e.Validation.Score())
 		}
 		if data.TestX != nil {
 			if r.Test, err = tr.EvaluateInputs(data.TestX, data.TestT, opt.Batch); err != nil {
-				return r.History, fmt.Errorf("fit: epoch %d: test: %w", epoch, err)
+				return r.History, fmt.Errorf("epoch %d: test: %w", epoch, err)
 			}
 			e.Test = scoresOf(r.Test)
 		}
@@ -412,7 +416,7 @@ func Fit(ctx context.Context, tr *Trainer, data FitData, opt FitOptions) (*Histo
 			if err := c.OnEpochEnd(r); errors.Is(err, ErrStop) {
 				stop = true
 			} else if err != nil {
-				return r.History, fmt.Errorf("fit: epoch %d: %w", epoch, err)
+				return r.History, fmt.Errorf("epoch %d: %w", epoch, err)
 			}
 		}
 		if stop {

@@ -17,6 +17,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"image/draw"
@@ -25,6 +26,8 @@ import (
 	"time"
 
 	_ "github.com/tapenet/tapenet/blas"
+	"gorgonia.org/tensor"
+
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/examples/book/internal/bookex"
 	"github.com/tapenet/tapenet/graph"
@@ -133,10 +136,9 @@ func trainNet(m *graph.Model, o options) (float64, float64, error) {
 		return 0, 0, err
 	}
 	start := time.Now()
-	for e := range o.epochs {
-		if _, err := tr.Epoch(trainSet.X, trainSet.OneHot, 100, nil); err != nil {
-			return 0, 0, fmt.Errorf("epoch %d: %w", e+1, err)
-		}
+	data := train.FitData{X: []*tensor.Dense{trainSet.X}, T: []*tensor.Dense{trainSet.OneHot}}
+	if _, err := train.Fit(context.Background(), tr, data, train.FitOptions{Epochs: o.epochs, Batch: 100}); err != nil {
+		return 0, 0, err
 	}
 	secs := time.Since(start).Seconds()
 	preds, err := graph.NewPredictor(m).Classify(test.X, 100)
