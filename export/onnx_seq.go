@@ -193,9 +193,10 @@ func layerNormONNX(b *ONNXBuilder, x string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	mean := b.Node("ReduceMean", []string{x}, AttrInts("axes", -1), AttrInt("keepdims", 1))
+	last := int64(len(b.InputShape())) // the last axis, counting the batch
+	mean := b.Node("ReduceMean", []string{x}, AttrInts("axes", last), AttrInt("keepdims", 1))
 	d := b.Node("Sub", []string{x, mean})
-	v := b.Node("ReduceMean", []string{b.Node("Mul", []string{d, d})}, AttrInts("axes", -1), AttrInt("keepdims", 1))
+	v := b.Node("ReduceMean", []string{b.Node("Mul", []string{d, d})}, AttrInts("axes", last), AttrInt("keepdims", 1))
 	sd := b.Node("Sqrt", []string{b.Node("Add", []string{v, e})})
 	n := b.Node("Div", []string{d, sd})
 	return b.Node("Add", []string{b.Node("Mul", []string{n, w}), bias}), nil
