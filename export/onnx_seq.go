@@ -36,6 +36,8 @@ func seqONNX(kind string) (ONNXFunc, bool) {
 		return geluONNX, true
 	case "timedense":
 		return timeDenseONNX, true
+	case "multiheadattention":
+		return attentionONNX, true
 	}
 	return nil, false
 }
@@ -254,4 +256,105 @@ func timeDenseONNX(b *ONNXBuilder, x string) (string, error) {
 		return "", err
 	}
 	return b.Node("Add", []string{b.Node("MatMul", []string{x, w}), bias}), nil
+}
+
+// transposed returns the (cols, rows) transpose of a (rows, cols) block of
+// v starting at row from.
+func transposed(v []float32, from, rows, cols int) []float32 {
+	out := make([]float32, rows*cols)
+	for r := range rows {
+		for c := range cols {
+			out[c*rows+r] = v[(from+r)*cols+c]
+		}
+	}
+	return out
+}
+
+// attentionONNX writes MultiHeadAttention without a padding mask as its
+// standard decomposition: per projection MatMul + Add, the heads split by
+// Reshape and Transpose, softmax(q·kᵀ/√d [+ causal mask])·v, the heads
+// joined and the output projection.
+func attentionONNX(b *ONNXBuilder, x string) (string, error) {
+	a, ok := b.layer.Layer.(*graph.MultiHeadAttention)
+	if !ok {
+		return "", fmt.Errorf("multiheadattention: layer is a %T", b.layer.Layer)
+	}
+	if len(b.Inputs()) != 1 {
+		return "", fmt.Errorf("multiheadattention with a padding mask has no ONNX translation yet")
+	}
+	in := b.InputShape()
+	if len(in) != 2 {
+		return "", fmt.Errorf("multiheadattention: want (time, features) inputs, got %v", in)
+	}
+	t, e, h := in[0], in[1], a.Heads
+	d := e / h
+	win, _, err := b.paramValues("in_proj_weight")
+	if err != nil {
+		return "", err
+	}
+	bin, _, err := b.paramValues("in_proj_bias")
+	if err != nil {
+		return "", err
+	}
+	wout, _, err := b.paramValues("out_proj_weight")
+	if err != nil {
+		return "", err
+	}
+	bout, _, err := b.paramValues("out_proj_bias")
+	if err != nil {
+		return "", err
+	}
+	// proj computes x·W[rows from..from+e]ᵀ + b[from..from+e].
+	proj := func(name, x string, w, bias []float32, from int) (string, error) {
+		wt, err := b.Constant(name+"_weight", []int{e, e}, transposed(w, from, e, e))
+		if err != nil {
+			return "", err
+		}
+		bb, err := b.Constant(name+"_bias", []int{e}, bias[from:from+e])
+		if err != nil {
+			return "", err
+		}
+		return b.Node("Add", []string{b.Node("MatMul", []string{x, wt}), bb}), nil
+	}
+	split, err := b.ConstantInt64("heads_shape", []int{4}, []int64{0, int64(t), int64(h), int64(d)})
+	if err != nil {
+		return "", err
+	}
+	var qkv [3]string
+	for i, name := range []string{"q", "k", "v"} {
+		p, err := proj(name, x, win, bin, i*e)
+		if err != nil {
+			return "", err
+		}
+		perm := []int64{0, 2, 1, 3} // (N, H, T, D)
+		if name == "k" {
+			perm = []int64{0, 2, 3, 1} // (N, H, D, T)
+		}
+		qkv[i] = b.Node("Transpose", []string{b.Node("Reshape", []string{p, split})}, AttrInts("perm", perm...))
+	}
+	scale, err := b.Constant("scale", nil, []float32{float32(1 / math.Sqrt(float64(d)))})
+	if err != nil {
+		return "", err
+	}
+	scores := b.Node("Mul", []string{b.Node("MatMul", []string{qkv[0], qkv[1]}), scale})
+	if a.Causal {
+		mask := make([]float32, t*t)
+		for i := range t {
+			for j := i + 1; j < t; j++ {
+				mask[i*t+j] = float32(math.Inf(-1))
+			}
+		}
+		m, err := b.Constant("causal_mask", []int{t, t}, mask)
+		if err != nil {
+			return "", err
+		}
+		scores = b.Node("Add", []string{scores, m})
+	}
+	p := b.Node("Softmax", []string{scores}, AttrInt("axis", -1))
+	ctx := b.Node("Transpose", []string{b.Node("MatMul", []string{p, qkv[2]})}, AttrInts("perm", 0, 2, 1, 3))
+	join, err := b.ConstantInt64("join_shape", []int{3}, []int64{0, int64(t), int64(e)})
+	if err != nil {
+		return "", err
+	}
+	return proj("out", b.Node("Reshape", []string{ctx, join}), wout, bout, 0)
 }

@@ -76,6 +76,10 @@ func seqCases() []seqCase {
 		{name: "gru last", model: sequential([]int{steps, feats}, &graph.GRU{Units: 5}), input: floatSeq(steps, feats), ops: []string{"Transpose", "GRU", "Squeeze"}},
 		{name: "gru sequences", model: sequential([]int{steps, feats}, &graph.GRU{Units: 5, Sequences: true}), input: floatSeq(steps, feats), ops: []string{"Transpose", "GRU", "Squeeze", "Transpose"}},
 		{name: "layernorm", model: sequential([]int{steps, 8}, &graph.TimeDense{Units: 8}, &graph.LayerNorm{Eps: 1e-3}), input: floatSeq(steps, 8), ops: []string{"MatMul", "Add", "ReduceMean", "Sub", "Mul", "ReduceMean", "Add", "Sqrt", "Div", "Mul", "Add"}},
+		{name: "multiheadattention", model: sequential([]int{steps, 8}, &graph.MultiHeadAttention{Heads: 2}), input: floatSeq(steps, 8),
+			ops: attentionOps(false)},
+		{name: "multiheadattention causal", model: sequential([]int{steps, 8}, &graph.MultiHeadAttention{Heads: 4, Causal: true}), input: floatSeq(steps, 8),
+			ops: attentionOps(true)},
 		{name: "gelu exact", model: sequential([]int{7}, &graph.GELU{}), input: floatSeq(7), ops: []string{"Div", "Erf", "Mul", "Add", "Mul"}},
 		{name: "gelu tanh", model: sequential([]int{7}, &graph.GELU{Tanh: true}), input: floatSeq(7), ops: []string{"Mul", "Mul", "Mul", "Add", "Mul", "Tanh", "Mul", "Add", "Mul"}},
 	}
@@ -116,4 +120,14 @@ func TestONNXSeqRuntime(t *testing.T) {
 			t.Logf("ORT %s: max |difference| %.3g over %v", res.Version, d, got.Dims)
 		})
 	}
+}
+
+// attentionOps lists the ONNX operators of MultiHeadAttention's
+// decomposition.
+func attentionOps(causal bool) []string {
+	ops := []string{"MatMul", "Add", "Reshape", "Transpose", "MatMul", "Add", "Reshape", "Transpose", "MatMul", "Add", "Reshape", "Transpose", "MatMul", "Mul"}
+	if causal {
+		ops = append(ops, "Add")
+	}
+	return append(ops, "Softmax", "MatMul", "Transpose", "Reshape", "MatMul", "Add")
 }
