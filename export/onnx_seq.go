@@ -38,6 +38,8 @@ func seqONNX(kind string) (ONNXFunc, bool) {
 		return timeDenseONNX, true
 	case "multiheadattention":
 		return attentionONNX, true
+	case "positionalembedding":
+		return positionsONNX, true
 	}
 	return nil, false
 }
@@ -357,4 +359,22 @@ func attentionONNX(b *ONNXBuilder, x string) (string, error) {
 		return "", err
 	}
 	return proj("out", b.Node("Reshape", []string{ctx, join}), wout, bout, 0)
+}
+
+// positionsONNX adds the first time rows of the table (a constant of
+// those rows: the sequence length is fixed in the model) to x.
+func positionsONNX(b *ONNXBuilder, x string) (string, error) {
+	in := b.InputShape()
+	w, shape, err := b.paramValues("weight")
+	if err != nil {
+		return "", err
+	}
+	if len(in) != 2 || len(shape) != 2 || in[0] > shape[0] || in[1] != shape[1] {
+		return "", fmt.Errorf("positionalembedding: input %v does not fit the table %v", in, shape)
+	}
+	rows, err := b.Constant("positions", in, w[:in[0]*in[1]])
+	if err != nil {
+		return "", err
+	}
+	return b.Node("Add", []string{x, rows}), nil
 }

@@ -80,6 +80,7 @@ func seqCases() []seqCase {
 			ops: attentionOps(false)},
 		{name: "multiheadattention causal", model: sequential([]int{steps, 8}, &graph.MultiHeadAttention{Heads: 4, Causal: true}), input: floatSeq(steps, 8),
 			ops: attentionOps(true)},
+		{name: "positionalembedding", model: sequential([]int{steps, 4}, &graph.PositionalEmbedding{MaxLen: 9}), input: floatSeq(steps, 4), ops: []string{"Add"}},
 		{name: "gelu exact", model: sequential([]int{7}, &graph.GELU{}), input: floatSeq(7), ops: []string{"Div", "Erf", "Mul", "Add", "Mul"}},
 		{name: "gelu tanh", model: sequential([]int{7}, &graph.GELU{Tanh: true}), input: floatSeq(7), ops: []string{"Mul", "Mul", "Mul", "Add", "Mul", "Tanh", "Mul", "Add", "Mul"}},
 	}
