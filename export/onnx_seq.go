@@ -40,6 +40,8 @@ func seqONNX(kind string) (ONNXFunc, bool) {
 		return attentionONNX, true
 	case "positionalembedding":
 		return positionsONNX, true
+	case "transformerencoderblock":
+		return transformerONNX, true
 	}
 	return nil, false
 }
@@ -181,19 +183,24 @@ func layerNormONNX(b *ONNXBuilder, x string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("layernorm: layer is a %T", b.layer.Layer)
 	}
-	w, err := b.Param("weight")
+	return layerNormNodes(b, x, "", ln.Eps)
+}
+
+// layerNormNodes normalises x over its last axis with the parameters
+// prefix+"weight" and prefix+"bias" (eps 0: 1e-5).
+func layerNormNodes(b *ONNXBuilder, x, prefix string, eps float64) (string, error) {
+	w, err := b.Param(prefix + "weight")
 	if err != nil {
 		return "", err
 	}
-	bias, err := b.Param("bias")
+	bias, err := b.Param(prefix + "bias")
 	if err != nil {
 		return "", err
 	}
-	eps := ln.Eps
 	if eps == 0 {
 		eps = 1e-5
 	}
-	e, err := b.Constant("eps", nil, []float32{float32(eps)})
+	e, err := b.Constant(prefix+"eps", nil, []float32{float32(eps)})
 	if err != nil {
 		return "", err
 	}
@@ -213,6 +220,11 @@ func geluONNX(b *ONNXBuilder, x string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("gelu: layer is a %T", b.layer.Layer)
 	}
+	return geluNodes(b, x, gl.Tanh)
+}
+
+// geluNodes applies GELU, exact or (tanh) its tanh form, to x.
+func geluNodes(b *ONNXBuilder, x string, tanh bool) (string, error) {
 	c := func(name string, v float64) (string, error) { return b.Constant(name, nil, []float32{float32(v)}) }
 	half, err := c("half", 0.5)
 	if err != nil {
@@ -223,7 +235,7 @@ func geluONNX(b *ONNXBuilder, x string) (string, error) {
 		return "", err
 	}
 	var inner string
-	if gl.Tanh {
+	if tanh {
 		k, err := c("k", math.Sqrt(2/math.Pi))
 		if err != nil {
 			return "", err
@@ -284,25 +296,31 @@ func attentionONNX(b *ONNXBuilder, x string) (string, error) {
 	if len(b.Inputs()) != 1 {
 		return "", fmt.Errorf("multiheadattention with a padding mask has no ONNX translation yet")
 	}
+	return attentionNodes(b, x, "", a.Heads, a.Causal)
+}
+
+// attentionNodes applies self-attention with the parameters
+// prefix+"in_proj_weight" ... prefix+"out_proj_bias" to x.
+func attentionNodes(b *ONNXBuilder, x, prefix string, h int, causal bool) (string, error) {
 	in := b.InputShape()
 	if len(in) != 2 {
-		return "", fmt.Errorf("multiheadattention: want (time, features) inputs, got %v", in)
+		return "", fmt.Errorf("attention: want (time, features) inputs, got %v", in)
 	}
-	t, e, h := in[0], in[1], a.Heads
+	t, e := in[0], in[1]
 	d := e / h
-	win, _, err := b.paramValues("in_proj_weight")
+	win, _, err := b.paramValues(prefix + "in_proj_weight")
 	if err != nil {
 		return "", err
 	}
-	bin, _, err := b.paramValues("in_proj_bias")
+	bin, _, err := b.paramValues(prefix + "in_proj_bias")
 	if err != nil {
 		return "", err
 	}
-	wout, _, err := b.paramValues("out_proj_weight")
+	wout, _, err := b.paramValues(prefix + "out_proj_weight")
 	if err != nil {
 		return "", err
 	}
-	bout, _, err := b.paramValues("out_proj_bias")
+	bout, _, err := b.paramValues(prefix + "out_proj_bias")
 	if err != nil {
 		return "", err
 	}
@@ -339,7 +357,7 @@ func attentionONNX(b *ONNXBuilder, x string) (string, error) {
 		return "", err
 	}
 	scores := b.Node("Mul", []string{b.Node("MatMul", []string{qkv[0], qkv[1]}), scale})
-	if a.Causal {
+	if causal {
 		mask := make([]float32, t*t)
 		for i := range t {
 			for j := i + 1; j < t; j++ {
@@ -377,4 +395,77 @@ func positionsONNX(b *ONNXBuilder, x string) (string, error) {
 		return "", err
 	}
 	return b.Node("Add", []string{x, rows}), nil
+}
+
+// transformerONNX writes TransformerEncoderBlock (without a padding mask)
+// from the attention, layer normalisation and GELU decompositions, the
+// feed-forward as MatMul + Add, ReLU as Relu.
+func transformerONNX(b *ONNXBuilder, x string) (string, error) {
+	tb, ok := b.layer.Layer.(*graph.TransformerEncoderBlock)
+	if !ok {
+		return "", fmt.Errorf("transformerencoderblock: layer is a %T", b.layer.Layer)
+	}
+	if len(b.Inputs()) != 1 {
+		return "", fmt.Errorf("transformerencoderblock with a padding mask has no ONNX translation yet")
+	}
+	dense := func(name, x string) (string, error) {
+		w, err := b.Param(name + "_weight")
+		if err != nil {
+			return "", err
+		}
+		bias, err := b.Param(name + "_bias")
+		if err != nil {
+			return "", err
+		}
+		return b.Node("Add", []string{b.Node("MatMul", []string{x, w}), bias}), nil
+	}
+	ff := func(x string) (string, error) {
+		h, err := dense("linear1", x)
+		if err != nil {
+			return "", err
+		}
+		if tb.Activation == "gelu" {
+			if h, err = geluNodes(b, h, false); err != nil {
+				return "", err
+			}
+		} else {
+			h = b.Node("Relu", []string{h})
+		}
+		return dense("linear2", h)
+	}
+	attn := func(x string) (string, error) { return attentionNodes(b, x, "attn_", tb.Heads, tb.Causal) }
+	norm := func(name, x string) (string, error) { return layerNormNodes(b, x, name+"_", tb.Eps) }
+	if tb.NormFirst {
+		n1, err := norm("norm1", x)
+		if err != nil {
+			return "", err
+		}
+		a, err := attn(n1)
+		if err != nil {
+			return "", err
+		}
+		x1 := b.Node("Add", []string{x, a})
+		n2, err := norm("norm2", x1)
+		if err != nil {
+			return "", err
+		}
+		f, err := ff(n2)
+		if err != nil {
+			return "", err
+		}
+		return b.Node("Add", []string{x1, f}), nil
+	}
+	a, err := attn(x)
+	if err != nil {
+		return "", err
+	}
+	x1, err := norm("norm1", b.Node("Add", []string{x, a}))
+	if err != nil {
+		return "", err
+	}
+	f, err := ff(x1)
+	if err != nil {
+		return "", err
+	}
+	return norm("norm2", b.Node("Add", []string{x1, f}))
 }
