@@ -71,6 +71,9 @@ func Read(r io.Reader, seed uint32) (*Data, error) {
 			return nil, fmt.Errorf("line %d: no '_' between question and answer", line)
 		}
 		q, a := []rune(s[:i]), []rune(s[i:])
+		if len(q) == 0 {
+			return nil, fmt.Errorf("line %d: empty question before '_'", line)
+		}
 		if len(qs) > 0 && (len(q) != len(qs[0]) || len(a) != len(as[0])) {
 			return nil, fmt.Errorf("line %d: question/answer lengths %d/%d, want %d/%d like line 1", line, len(q), len(a), len(qs[0]), len(as[0]))
 		}

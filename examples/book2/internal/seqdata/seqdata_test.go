@@ -88,6 +88,7 @@ func TestReadVocabAndSplit(t *testing.T) {
 func TestReadErrors(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"", "no lines"},
+		{"_\n", "line 1: empty question"},
 		{"1+1  _2  \n12+1 \n", "line 2: no '_'"},
 		{"1+1  _2  \n1+1 _2  \n", "line 2: question/answer lengths"},
 	} {
