@@ -211,9 +211,20 @@ func runORT(t *testing.T, dir string, model []byte, batch int, names []string, x
 	script, _ := filepath.Abs(filepath.Join("testdata", "ort", "run_inputs.js"))
 	args := []string{script, path, fmt.Sprint(batch)}
 	for i, x := range xs {
-		file := filepath.Join(tmp, fmt.Sprintf("x%d.f32", i))
-		writeF32(t, file, x)
+		file := filepath.Join(tmp, fmt.Sprintf("x%d", i))
 		dims := strings.Trim(strings.ReplaceAll(fmt.Sprint([]int(x.Shape())), " ", ","), "[]")
+		if ids, ok := x.Data().([]int64); ok {
+			raw := make([]byte, 0, 8*len(ids))
+			for _, v := range ids {
+				raw = binary.LittleEndian.AppendUint64(raw, uint64(v))
+			}
+			if err := os.WriteFile(file, raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			dims += ":int64"
+		} else {
+			writeF32(t, file, x)
+		}
 		args = append(args, names[i]+"="+file+":"+dims)
 	}
 	cmd := exec.Command("node", args...)

@@ -87,7 +87,7 @@ func builtinONNX(kind string) (ONNXFunc, bool) {
 	case "avgpool2d":
 		return avgPool2dONNX, true
 	}
-	return nil, false
+	return seqONNX(kind)
 }
 
 // ONNXKinds returns graph's layer kinds that have a built-in ONNX
@@ -122,6 +122,7 @@ type ONNXBuilder struct {
 	layer  graph.NamedLayer
 	inputs []string        // ONNX names of the node's input tensors
 	shapes [][]int         // their per-sample shapes
+	dtypes []graph.DType   // their element types
 	names  map[string]bool // tensor names in use (parameter names reserved)
 	inits  map[string]bool // parameters already added as initializers
 	count  map[string]int  // nodes per op type, for node names
@@ -278,7 +279,24 @@ func floatTensor(name string, shape []int, values []float32) *onnx.TensorProto {
 	return &onnx.TensorProto{Name: name, Dims: dims, DataType: int32(onnx.TensorProto_FLOAT), RawData: raw}
 }
 
-func valueInfo(name string, sample []int) *onnx.ValueInfoProto {
+// onnxElemType returns the ONNX element type of d.
+func onnxElemType(d graph.DType) (onnx.TensorProto_DataType, error) {
+	switch d.Or() {
+	case graph.Float32:
+		return onnx.TensorProto_FLOAT, nil
+	case graph.Float64:
+		return onnx.TensorProto_DOUBLE, nil
+	case graph.Int64:
+		return onnx.TensorProto_INT64, nil
+	case graph.Int32:
+		return onnx.TensorProto_INT32, nil
+	case graph.Bool:
+		return onnx.TensorProto_BOOL, nil
+	}
+	return 0, fmt.Errorf("no ONNX element type for %s", d)
+}
+
+func valueInfo(name string, sample []int, elem onnx.TensorProto_DataType) *onnx.ValueInfoProto {
 	dims := []*onnx.TensorShapeProto_Dimension{{Value: &onnx.TensorShapeProto_Dimension_DimParam{DimParam: ONNXBatch}}}
 	for _, d := range sample {
 		dims = append(dims, &onnx.TensorShapeProto_Dimension{Value: &onnx.TensorShapeProto_Dimension_DimValue{DimValue: int64(d)}})
@@ -286,14 +304,15 @@ func valueInfo(name string, sample []int) *onnx.ValueInfoProto {
 	return &onnx.ValueInfoProto{
 		Name: name,
 		Type: &onnx.TypeProto{Value: &onnx.TypeProto_TensorType{TensorType: &onnx.TypeProto_Tensor{
-			ElemType: int32(onnx.TensorProto_FLOAT),
+			ElemType: int32(elem),
 			Shape:    &onnx.TensorShapeProto{Dim: dims},
 		}}},
 	}
 }
 
 // ONNXModel translates m into an ONNX model: opset ONNXOpset, IR version
-// ONNXIRVersion, one float32 graph input per model input and one output per
+// ONNXIRVersion, one graph input per model input (of the input's element
+// type: float32, or int64 ids for an Embedding) and one output per
 // model output, each of shape (N, sample shape...) with N a symbolic batch
 // dimension. A model of one input and one output names them "input" and
 // "output" (ONNXInput, ONNXOutput); otherwise inputs keep the model's input
@@ -323,6 +342,7 @@ func ONNXModel(m *graph.Model) (*onnx.ModelProto, error) {
 	}
 	tensors := map[string]string{} // model tensor name -> ONNX tensor name
 	shapes := map[string][]int{}   // model tensor name -> per-sample shape
+	dtypes := map[string]graph.DType{}
 	for _, in := range inputs {
 		name := in.Name
 		if single {
@@ -331,10 +351,15 @@ func ONNXModel(m *graph.Model) (*onnx.ModelProto, error) {
 		if names[name] {
 			return nil, fmt.Errorf("onnx: input %q has the name of a parameter", name)
 		}
-		g.Input = append(g.Input, valueInfo(name, in.Shape))
+		elem, err := onnxElemType(in.DType)
+		if err != nil {
+			return nil, fmt.Errorf("onnx: input %q: %w", in.Name, err)
+		}
+		g.Input = append(g.Input, valueInfo(name, in.Shape, elem))
 		names[name] = true
 		tensors[in.Name] = name
 		shapes[in.Name] = in.Shape
+		dtypes[in.Name] = in.DType.Or()
 	}
 	nodes := m.Nodes()
 	isNode := map[string]bool{}
@@ -376,6 +401,7 @@ func ONNXModel(m *graph.Model) (*onnx.ModelProto, error) {
 		for _, in := range n.Inputs {
 			b.inputs = append(b.inputs, tensors[in])
 			b.shapes = append(b.shapes, shapes[in])
+			b.dtypes = append(b.dtypes, dtypes[in])
 		}
 		out, err := fn(b, b.inputs[0])
 		if err != nil {
@@ -398,6 +424,7 @@ func ONNXModel(m *graph.Model) (*onnx.ModelProto, error) {
 		}
 		tensors[n.Name] = out
 		shapes[n.Name] = n.Shape
+		dtypes[n.Name] = n.DType.Or()
 	}
 	for i, o := range outputs {
 		name := outName[o]
@@ -410,14 +437,19 @@ func ONNXModel(m *graph.Model) (*onnx.ModelProto, error) {
 			}
 			g.Node = append(g.Node, &onnx.NodeProto{Name: name + "/Identity", OpType: "Identity", Input: []string{tensors[o]}, Output: []string{name}})
 		}
-		g.Output = append(g.Output, valueInfo(name, m.OutputShape(i)))
+		elem, err := onnxElemType(dtypes[o])
+		if err != nil {
+			return nil, fmt.Errorf("onnx: output %q: %w", o, err)
+		}
+		g.Output = append(g.Output, valueInfo(name, m.OutputShape(i), elem))
 	}
 	var doc []string
 	for _, vi := range g.Input {
-		doc = append(doc, fmt.Sprintf("input %q: float32 %s", vi.Name, batchShape(shapes[inputOf(inputs, vi.Name, single)])))
+		in := inputOf(inputs, vi.Name, single)
+		doc = append(doc, fmt.Sprintf("input %q: %s %s", vi.Name, dtypes[in], batchShape(shapes[in])))
 	}
 	for i, vi := range g.Output {
-		doc = append(doc, fmt.Sprintf("output %q: float32 %s", vi.Name, batchShape(m.OutputShape(i))))
+		doc = append(doc, fmt.Sprintf("output %q: %s %s", vi.Name, dtypes[outputs[i]], batchShape(m.OutputShape(i))))
 	}
 	return &onnx.ModelProto{
 		IrVersion:       ONNXIRVersion,

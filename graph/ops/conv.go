@@ -600,28 +600,34 @@ func (g convGeom) tapRow(dst []float32, k int, xs []float32, r0 int) {
 	ch, i, j := k/(g.kh*g.kw), k/g.kw%g.kh, k%g.kw
 	y0, x0 := i*g.dh-g.ph, j*g.dw-g.pw
 	lo, hi := span(x0, g.sw, g.w, g.ow)
-	for r := r0; r < r0+len(dst); {
-		img, q := r/g.cell, r%g.cell
+	// The position (image, output row, column) of r0, then moved along
+	// without divisions.
+	img, q := r0/g.cell, r0%g.cell
+	oy, ox := q/g.ow, q%g.ow
+	for at := 0; at < len(dst); {
 		plane := xs[(img*g.c+ch)*g.h*g.w : (img*g.c+ch+1)*g.h*g.w]
-		oy, ox := q/g.ow, q%g.ow
-		n := min(g.ow-ox, r0+len(dst)-r) // outputs of this row in dst
-		out := dst[r-r0 : r-r0+n]
-		r += n
+		n := min(g.ow-ox, len(dst)-at) // outputs of this row in dst
+		out := dst[at : at+n]
+		at += n
 		y := oy*g.sh + y0
 		a, b := max(ox, lo), min(ox+n, hi)
-		if y < 0 || y >= g.h || a >= b {
+		switch {
+		case y < 0 || y >= g.h || a >= b:
 			zero(out)
-			continue
+		default:
+			zero(out[:a-ox])
+			zero(out[b-ox:])
+			src := plane[y*g.w : (y+1)*g.w]
+			if g.sw == 1 {
+				copy(out[a-ox:b-ox], src[a+x0:b+x0])
+			} else {
+				for x := a; x < b; x++ {
+					out[x-ox] = src[x*g.sw+x0]
+				}
+			}
 		}
-		zero(out[:a-ox])
-		zero(out[b-ox:])
-		src := plane[y*g.w : (y+1)*g.w]
-		if g.sw == 1 {
-			copy(out[a-ox:b-ox], src[a+x0:b+x0])
-			continue
-		}
-		for x := a; x < b; x++ {
-			out[x-ox] = src[x*g.sw+x0]
+		if ox, oy = 0, oy+1; oy == g.oh {
+			oy, img = 0, img+1
 		}
 	}
 }

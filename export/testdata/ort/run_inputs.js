@@ -4,7 +4,8 @@
 //   node run_inputs.js MODEL.onnx BATCH NAME=FILE:N,D1,D2,... [...]
 //
 // Each NAME=FILE:DIMS feeds the graph input NAME from FILE, raw
-// little-endian float32 in row-major order of shape DIMS; every input has
+// little-endian float32 in row-major order of shape DIMS (or, with
+// NAME=FILE:DIMS:int64, little-endian int64); every input has
 // the same N samples. They run in batches of BATCH samples (the last one
 // smaller), to exercise the dynamic batch dimension, and the outputs are
 // joined along the batch axis.
@@ -20,13 +21,15 @@ async function main() {
   const batch = parseInt(batchArg, 10);
   if (!(batch > 0) || specs.length === 0) throw new Error('usage: run_inputs.js MODEL BATCH NAME=FILE:DIMS...');
   const inputs = specs.map((s) => {
-    const m = /^([^=]+)=(.+):([0-9,]+)$/.exec(s);
+    const m = /^([^=]+)=(.+):([0-9,]+)(:int64)?$/.exec(s);
     if (!m) throw new Error('bad input ' + s);
     const dims = m[3].split(',').map(Number);
-    const data = new Float32Array(new Uint8Array(fs.readFileSync(m[2])).buffer); // copy: aligned
+    const bytes = new Uint8Array(fs.readFileSync(m[2])).buffer; // copy: aligned
+    const type = m[4] ? 'int64' : 'float32';
+    const data = m[4] ? new BigInt64Array(bytes) : new Float32Array(bytes);
     const per = dims.slice(1).reduce((a, b) => a * b, 1);
     if (data.length !== dims[0] * per) throw new Error(`${m[1]}: ${data.length} values for dims ${dims}`);
-    return { name: m[1], dims, per, data };
+    return { name: m[1], dims, per, data, type };
   });
   const n = inputs[0].dims[0];
   const session = await ort.InferenceSession.create(model);
@@ -36,7 +39,7 @@ async function main() {
     const b = Math.min(batch, n - from);
     const feeds = {};
     for (const x of inputs) {
-      feeds[x.name] = new ort.Tensor('float32', x.data.slice(from * x.per, (from + b) * x.per), [b, ...x.dims.slice(1)]);
+      feeds[x.name] = new ort.Tensor(x.type, x.data.slice(from * x.per, (from + b) * x.per), [b, ...x.dims.slice(1)]);
     }
     const outs = await session.run(feeds);
     res.batch_sizes.push(b);
