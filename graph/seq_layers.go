@@ -103,6 +103,19 @@ func recurrentParams(kind string, cell ops.Cell, units int, in []int) ([]ParamSp
 	}, nil
 }
 
+// recurrentWeights returns weight_ih, weight_hh, bias_ih and bias_hh.
+func recurrentWeights(s *Scope) ([4]*gorgonia.Node, error) {
+	var ps [4]*gorgonia.Node
+	for i, name := range []string{"weight_ih", "weight_hh", "bias_ih", "bias_hh"} {
+		p, err := s.Param(name)
+		if err != nil {
+			return ps, err
+		}
+		ps[i] = p
+	}
+	return ps, nil
+}
+
 // recurrentMerge runs the cell from the initial states xs[1] (h0) and,
 // for an LSTM, xs[2] (c0): each (batch, units), PyTorch's h0/c0 without
 // the layer axis.
@@ -114,13 +127,9 @@ func recurrentMerge(s *Scope, cell ops.Cell, xs []*gorgonia.Node, sequences bool
 	if len(xs) < 2 || len(xs) > max {
 		return nil, fmt.Errorf("%v: %d inputs, want the sequence and up to %d initial states", cell, len(xs), max-1)
 	}
-	var ps [4]*gorgonia.Node
-	for i, name := range []string{"weight_ih", "weight_hh", "bias_ih", "bias_hh"} {
-		p, err := s.Param(name)
-		if err != nil {
-			return nil, err
-		}
-		ps[i] = p
+	ps, err := recurrentWeights(s)
+	if err != nil {
+		return nil, err
 	}
 	var c0 *gorgonia.Node
 	if len(xs) == 3 {
@@ -130,13 +139,9 @@ func recurrentMerge(s *Scope, cell ops.Cell, xs []*gorgonia.Node, sequences bool
 }
 
 func recurrentForward(s *Scope, cell ops.Cell, x *gorgonia.Node, sequences bool) (*gorgonia.Node, error) {
-	var ps [4]*gorgonia.Node
-	for i, name := range []string{"weight_ih", "weight_hh", "bias_ih", "bias_hh"} {
-		p, err := s.Param(name)
-		if err != nil {
-			return nil, err
-		}
-		ps[i] = p
+	ps, err := recurrentWeights(s)
+	if err != nil {
+		return nil, err
 	}
 	return ops.Recurrent(cell, x, ps[0], ps[1], ps[2], ps[3], !sequences)
 }
