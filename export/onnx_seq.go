@@ -125,6 +125,9 @@ func reorderBlocks(v []float32, gates int, order []int) []float32 {
 // sequences, else Y_h (1, batch, H) squeezed to (batch, H).
 func recurrentONNX(op string, order []int) ONNXFunc {
 	return func(b *ONNXBuilder, x string) (string, error) {
+		if len(b.Inputs()) > 1 {
+			return "", fmt.Errorf("%s: initial-state inputs (h0, c0) have no ONNX translation yet", op)
+		}
 		in := b.InputShape()
 		if len(in) != 2 {
 			return "", fmt.Errorf("%s: want (time, features) inputs, got %v", op, in)
