@@ -36,6 +36,12 @@ func seqONNX(kind string) (ONNXFunc, bool) {
 		return geluONNX, true
 	case "timedense":
 		return timeDenseONNX, true
+	case "multiheadattention":
+		return attentionONNX, true
+	case "positionalembedding":
+		return positionsONNX, true
+	case "transformerencoderblock":
+		return transformerONNX, true
 	}
 	return nil, false
 }
@@ -119,6 +125,9 @@ func reorderBlocks(v []float32, gates int, order []int) []float32 {
 // sequences, else Y_h (1, batch, H) squeezed to (batch, H).
 func recurrentONNX(op string, order []int) ONNXFunc {
 	return func(b *ONNXBuilder, x string) (string, error) {
+		if len(b.Inputs()) > 1 {
+			return "", fmt.Errorf("%s: initial-state inputs (h0, c0) have no ONNX translation yet", op)
+		}
 		in := b.InputShape()
 		if len(in) != 2 {
 			return "", fmt.Errorf("%s: want (time, features) inputs, got %v", op, in)
@@ -177,25 +186,31 @@ func layerNormONNX(b *ONNXBuilder, x string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("layernorm: layer is a %T", b.layer.Layer)
 	}
-	w, err := b.Param("weight")
+	return layerNormNodes(b, x, "", ln.Eps)
+}
+
+// layerNormNodes normalises x over its last axis with the parameters
+// prefix+"weight" and prefix+"bias" (eps 0: 1e-5).
+func layerNormNodes(b *ONNXBuilder, x, prefix string, eps float64) (string, error) {
+	w, err := b.Param(prefix + "weight")
 	if err != nil {
 		return "", err
 	}
-	bias, err := b.Param("bias")
+	bias, err := b.Param(prefix + "bias")
 	if err != nil {
 		return "", err
 	}
-	eps := ln.Eps
 	if eps == 0 {
 		eps = 1e-5
 	}
-	e, err := b.Constant("eps", nil, []float32{float32(eps)})
+	e, err := b.Constant(prefix+"eps", nil, []float32{float32(eps)})
 	if err != nil {
 		return "", err
 	}
-	mean := b.Node("ReduceMean", []string{x}, AttrInts("axes", -1), AttrInt("keepdims", 1))
+	last := int64(len(b.InputShape())) // the last axis, counting the batch
+	mean := b.Node("ReduceMean", []string{x}, AttrInts("axes", last), AttrInt("keepdims", 1))
 	d := b.Node("Sub", []string{x, mean})
-	v := b.Node("ReduceMean", []string{b.Node("Mul", []string{d, d})}, AttrInts("axes", -1), AttrInt("keepdims", 1))
+	v := b.Node("ReduceMean", []string{b.Node("Mul", []string{d, d})}, AttrInts("axes", last), AttrInt("keepdims", 1))
 	sd := b.Node("Sqrt", []string{b.Node("Add", []string{v, e})})
 	n := b.Node("Div", []string{d, sd})
 	return b.Node("Add", []string{b.Node("Mul", []string{n, w}), bias}), nil
@@ -208,6 +223,11 @@ func geluONNX(b *ONNXBuilder, x string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("gelu: layer is a %T", b.layer.Layer)
 	}
+	return geluNodes(b, x, gl.Tanh)
+}
+
+// geluNodes applies GELU, exact or (tanh) its tanh form, to x.
+func geluNodes(b *ONNXBuilder, x string, tanh bool) (string, error) {
 	c := func(name string, v float64) (string, error) { return b.Constant(name, nil, []float32{float32(v)}) }
 	half, err := c("half", 0.5)
 	if err != nil {
@@ -218,7 +238,7 @@ func geluONNX(b *ONNXBuilder, x string) (string, error) {
 		return "", err
 	}
 	var inner string
-	if gl.Tanh {
+	if tanh {
 		k, err := c("k", math.Sqrt(2/math.Pi))
 		if err != nil {
 			return "", err
@@ -253,4 +273,202 @@ func timeDenseONNX(b *ONNXBuilder, x string) (string, error) {
 		return "", err
 	}
 	return b.Node("Add", []string{b.Node("MatMul", []string{x, w}), bias}), nil
+}
+
+// transposed returns the (cols, rows) transpose of a (rows, cols) block of
+// v starting at row from.
+func transposed(v []float32, from, rows, cols int) []float32 {
+	out := make([]float32, rows*cols)
+	for r := range rows {
+		for c := range cols {
+			out[c*rows+r] = v[(from+r)*cols+c]
+		}
+	}
+	return out
+}
+
+// attentionONNX writes MultiHeadAttention without a padding mask as its
+// standard decomposition: per projection MatMul + Add, the heads split by
+// Reshape and Transpose, softmax(q·kᵀ/√d [+ causal mask])·v, the heads
+// joined and the output projection.
+func attentionONNX(b *ONNXBuilder, x string) (string, error) {
+	a, ok := b.layer.Layer.(*graph.MultiHeadAttention)
+	if !ok {
+		return "", fmt.Errorf("multiheadattention: layer is a %T", b.layer.Layer)
+	}
+	if len(b.Inputs()) != 1 {
+		return "", fmt.Errorf("multiheadattention with a padding mask has no ONNX translation yet")
+	}
+	return attentionNodes(b, x, "", a.Heads, a.Causal)
+}
+
+// attentionNodes applies self-attention with the parameters
+// prefix+"in_proj_weight" ... prefix+"out_proj_bias" to x.
+func attentionNodes(b *ONNXBuilder, x, prefix string, h int, causal bool) (string, error) {
+	in := b.InputShape()
+	if len(in) != 2 {
+		return "", fmt.Errorf("attention: want (time, features) inputs, got %v", in)
+	}
+	t, e := in[0], in[1]
+	d := e / h
+	win, _, err := b.paramValues(prefix + "in_proj_weight")
+	if err != nil {
+		return "", err
+	}
+	bin, _, err := b.paramValues(prefix + "in_proj_bias")
+	if err != nil {
+		return "", err
+	}
+	wout, _, err := b.paramValues(prefix + "out_proj_weight")
+	if err != nil {
+		return "", err
+	}
+	bout, _, err := b.paramValues(prefix + "out_proj_bias")
+	if err != nil {
+		return "", err
+	}
+	// proj computes x·W[rows from..from+e]ᵀ + b[from..from+e].
+	proj := func(name, x string, w, bias []float32, from int) (string, error) {
+		wt, err := b.Constant(name+"_weight", []int{e, e}, transposed(w, from, e, e))
+		if err != nil {
+			return "", err
+		}
+		bb, err := b.Constant(name+"_bias", []int{e}, bias[from:from+e])
+		if err != nil {
+			return "", err
+		}
+		return b.Node("Add", []string{b.Node("MatMul", []string{x, wt}), bb}), nil
+	}
+	split, err := b.ConstantInt64("heads_shape", []int{4}, []int64{0, int64(t), int64(h), int64(d)})
+	if err != nil {
+		return "", err
+	}
+	var qkv [3]string
+	for i, name := range []string{"q", "k", "v"} {
+		p, err := proj(name, x, win, bin, i*e)
+		if err != nil {
+			return "", err
+		}
+		perm := []int64{0, 2, 1, 3} // (N, H, T, D)
+		if name == "k" {
+			perm = []int64{0, 2, 3, 1} // (N, H, D, T)
+		}
+		qkv[i] = b.Node("Transpose", []string{b.Node("Reshape", []string{p, split})}, AttrInts("perm", perm...))
+	}
+	scale, err := b.Constant("scale", nil, []float32{float32(1 / math.Sqrt(float64(d)))})
+	if err != nil {
+		return "", err
+	}
+	scores := b.Node("Mul", []string{b.Node("MatMul", []string{qkv[0], qkv[1]}), scale})
+	if causal {
+		mask := make([]float32, t*t)
+		for i := range t {
+			for j := i + 1; j < t; j++ {
+				mask[i*t+j] = float32(math.Inf(-1))
+			}
+		}
+		m, err := b.Constant("causal_mask", []int{t, t}, mask)
+		if err != nil {
+			return "", err
+		}
+		scores = b.Node("Add", []string{scores, m})
+	}
+	p := b.Node("Softmax", []string{scores}, AttrInt("axis", -1))
+	ctx := b.Node("Transpose", []string{b.Node("MatMul", []string{p, qkv[2]})}, AttrInts("perm", 0, 2, 1, 3))
+	join, err := b.ConstantInt64("join_shape", []int{3}, []int64{0, int64(t), int64(e)})
+	if err != nil {
+		return "", err
+	}
+	return proj("out", b.Node("Reshape", []string{ctx, join}), wout, bout, 0)
+}
+
+// positionsONNX adds the first time rows of the table (a constant of
+// those rows: the sequence length is fixed in the model) to x.
+func positionsONNX(b *ONNXBuilder, x string) (string, error) {
+	in := b.InputShape()
+	w, shape, err := b.paramValues("weight")
+	if err != nil {
+		return "", err
+	}
+	if len(in) != 2 || len(shape) != 2 || in[0] > shape[0] || in[1] != shape[1] {
+		return "", fmt.Errorf("positionalembedding: input %v does not fit the table %v", in, shape)
+	}
+	rows, err := b.Constant("positions", in, w[:in[0]*in[1]])
+	if err != nil {
+		return "", err
+	}
+	return b.Node("Add", []string{x, rows}), nil
+}
+
+// transformerONNX writes TransformerEncoderBlock (without a padding mask)
+// from the attention, layer normalisation and GELU decompositions, the
+// feed-forward as MatMul + Add, ReLU as Relu.
+func transformerONNX(b *ONNXBuilder, x string) (string, error) {
+	tb, ok := b.layer.Layer.(*graph.TransformerEncoderBlock)
+	if !ok {
+		return "", fmt.Errorf("transformerencoderblock: layer is a %T", b.layer.Layer)
+	}
+	if len(b.Inputs()) != 1 {
+		return "", fmt.Errorf("transformerencoderblock with a padding mask has no ONNX translation yet")
+	}
+	dense := func(name, x string) (string, error) {
+		w, err := b.Param(name + "_weight")
+		if err != nil {
+			return "", err
+		}
+		bias, err := b.Param(name + "_bias")
+		if err != nil {
+			return "", err
+		}
+		return b.Node("Add", []string{b.Node("MatMul", []string{x, w}), bias}), nil
+	}
+	ff := func(x string) (string, error) {
+		h, err := dense("linear1", x)
+		if err != nil {
+			return "", err
+		}
+		if tb.Activation == "gelu" {
+			if h, err = geluNodes(b, h, false); err != nil {
+				return "", err
+			}
+		} else {
+			h = b.Node("Relu", []string{h})
+		}
+		return dense("linear2", h)
+	}
+	attn := func(x string) (string, error) { return attentionNodes(b, x, "attn_", tb.Heads, tb.Causal) }
+	norm := func(name, x string) (string, error) { return layerNormNodes(b, x, name+"_", tb.Eps) }
+	if tb.NormFirst {
+		n1, err := norm("norm1", x)
+		if err != nil {
+			return "", err
+		}
+		a, err := attn(n1)
+		if err != nil {
+			return "", err
+		}
+		x1 := b.Node("Add", []string{x, a})
+		n2, err := norm("norm2", x1)
+		if err != nil {
+			return "", err
+		}
+		f, err := ff(n2)
+		if err != nil {
+			return "", err
+		}
+		return b.Node("Add", []string{x1, f}), nil
+	}
+	a, err := attn(x)
+	if err != nil {
+		return "", err
+	}
+	x1, err := norm("norm1", b.Node("Add", []string{x, a}))
+	if err != nil {
+		return "", err
+	}
+	f, err := ff(x1)
+	if err != nil {
+		return "", err
+	}
+	return norm("norm2", b.Node("Add", []string{x1, f}))
 }

@@ -3,6 +3,7 @@ package graph_test
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -212,5 +213,61 @@ func TestEmbeddingInt64Ids(t *testing.T) {
 	_, err = graph.NewPredictor(build(graph.Int64)).Forward(tensor.New(tensor.WithShape(1, 4), tensor.WithBacking([]int64{0, 9, 3, 3})))
 	if err == nil || !strings.Contains(err.Error(), "id 9 outside the vocabulary of 9") {
 		t.Errorf("id 9 of 9: %v", err)
+	}
+}
+
+// TestLSTMInitialState: an LSTM applied to (x, h0, c0) equals the plain
+// LSTM when the states are zero, differs when they are not, and needs
+// states of (batch, units).
+func TestLSTMInitialState(t *testing.T) {
+	build := func(states bool) *graph.Model {
+		x := graph.Input("x", 3, 2)
+		ins := []*graph.Tensor{x}
+		l := &graph.LSTM{Units: 4, Sequences: true}
+		var y *graph.Tensor
+		if states {
+			h0, c0 := graph.Input("h0", 4), graph.Input("c0", 4)
+			ins = append(ins, h0, c0)
+			y = graph.ApplyNamed("lstm", l, x, h0, c0)
+		} else {
+			y = graph.ApplyNamed("lstm", l, x)
+		}
+		m, err := graph.NewModel(ins, []*graph.Tensor{y})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(5)
+		return m
+	}
+	x := tensor.New(tensor.WithShape(2, 3, 2), tensor.WithBacking([]float32{1, -1, 0.5, 2, 0, 1, -2, 0.3, 1, 1, 0, -1}))
+	zero := func() *tensor.Dense {
+		return tensor.New(tensor.WithShape(2, 4), tensor.WithBacking(make([]float32, 8)))
+	}
+	plain, err := graph.NewPredictor(build(false)).Predict(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withStates := graph.NewPredictor(build(true))
+	fromZero, err := withStates.Predict(x, zero(), zero())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := plain[0].Data().([]float32), fromZero[0].Data().([]float32)
+	for i := range a {
+		if math.Abs(float64(a[i]-b[i])) > 1e-6 {
+			t.Fatalf("zero states: %v, plain LSTM %v", b, a)
+		}
+	}
+	h0 := tensor.New(tensor.WithShape(2, 4), tensor.WithBacking([]float32{1, 1, 1, 1, -1, -1, -1, -1}))
+	fromH, err := withStates.Predict(x, h0, zero())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := fromH[0].Data().([]float32); math.Abs(float64(c[0]-a[0])) < 1e-6 {
+		t.Errorf("h0 changed nothing: %v", c)
+	}
+	x2, bad := graph.Input("x", 3, 2), graph.Input("h0", 5)
+	if _, err := graph.NewModel([]*graph.Tensor{x2, bad}, []*graph.Tensor{graph.Apply(&graph.LSTM{Units: 4}, x2, bad)}); err == nil {
+		t.Error("h0 of 5 units accepted by an LSTM of 4")
 	}
 }

@@ -103,14 +103,45 @@ func recurrentParams(kind string, cell ops.Cell, units int, in []int) ([]ParamSp
 	}, nil
 }
 
-func recurrentForward(s *Scope, cell ops.Cell, x *gorgonia.Node, sequences bool) (*gorgonia.Node, error) {
+// recurrentWeights returns weight_ih, weight_hh, bias_ih and bias_hh.
+func recurrentWeights(s *Scope) ([4]*gorgonia.Node, error) {
 	var ps [4]*gorgonia.Node
 	for i, name := range []string{"weight_ih", "weight_hh", "bias_ih", "bias_hh"} {
 		p, err := s.Param(name)
 		if err != nil {
-			return nil, err
+			return ps, err
 		}
 		ps[i] = p
+	}
+	return ps, nil
+}
+
+// recurrentMerge runs the cell from the initial states xs[1] (h0) and,
+// for an LSTM, xs[2] (c0): each (batch, units), PyTorch's h0/c0 without
+// the layer axis.
+func recurrentMerge(s *Scope, cell ops.Cell, xs []*gorgonia.Node, sequences bool) (*gorgonia.Node, error) {
+	max := 2
+	if cell == ops.LSTMCell {
+		max = 3
+	}
+	if len(xs) < 2 || len(xs) > max {
+		return nil, fmt.Errorf("%v: %d inputs, want the sequence and up to %d initial states", cell, len(xs), max-1)
+	}
+	ps, err := recurrentWeights(s)
+	if err != nil {
+		return nil, err
+	}
+	var c0 *gorgonia.Node
+	if len(xs) == 3 {
+		c0 = xs[2]
+	}
+	return ops.RecurrentFrom(cell, xs[0], ps[0], ps[1], ps[2], ps[3], xs[1], c0, !sequences)
+}
+
+func recurrentForward(s *Scope, cell ops.Cell, x *gorgonia.Node, sequences bool) (*gorgonia.Node, error) {
+	ps, err := recurrentWeights(s)
+	if err != nil {
+		return nil, err
 	}
 	return ops.Recurrent(cell, x, ps[0], ps[1], ps[2], ps[3], !sequences)
 }
@@ -142,6 +173,12 @@ func (r *SimpleRNN) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) 
 	return recurrentForward(s, ops.TanhCell, x, r.Sequences)
 }
 
+// Merge runs the layer over xs[0] from the initial state xs[1] (h0), each
+// (batch, Units), as PyTorch's h0/c0 (ops.RecurrentFrom).
+func (r *SimpleRNN) Merge(s *Scope, xs []*gorgonia.Node) (*gorgonia.Node, error) {
+	return recurrentMerge(s, ops.TanhCell, xs, r.Sequences)
+}
+
 // LSTM is nn.LSTM (one layer, batch first, zero initial state), gates i,
 // f, g, o stacked in that order in its weights: "weight_ih" (4·Units, in),
 // "weight_hh" (4·Units, Units), "bias_ih", "bias_hh" (4·Units). Output the
@@ -166,6 +203,12 @@ func (r *LSTM) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 	return recurrentForward(s, ops.LSTMCell, x, r.Sequences)
 }
 
+// Merge runs the layer over xs[0] from the initial state xs[1] (h0) and, optionally, xs[2] (c0), each
+// (batch, Units), as PyTorch's h0/c0 (ops.RecurrentFrom).
+func (r *LSTM) Merge(s *Scope, xs []*gorgonia.Node) (*gorgonia.Node, error) {
+	return recurrentMerge(s, ops.LSTMCell, xs, r.Sequences)
+}
+
 // GRU is nn.GRU (one layer, batch first, zero initial state), gates r, z,
 // n stacked in that order: "weight_ih" (3·Units, in), "weight_hh"
 // (3·Units, Units), "bias_ih", "bias_hh" (3·Units). Output the last state
@@ -188,6 +231,12 @@ func (r *GRU) Params(in []int) ([]ParamSpec, error) {
 // Forward adds the fused recurrent op (ops.Recurrent).
 func (r *GRU) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 	return recurrentForward(s, ops.GRUCell, x, r.Sequences)
+}
+
+// Merge runs the layer over xs[0] from the initial state xs[1] (h0), each
+// (batch, Units), as PyTorch's h0/c0 (ops.RecurrentFrom).
+func (r *GRU) Merge(s *Scope, xs []*gorgonia.Node) (*gorgonia.Node, error) {
+	return recurrentMerge(s, ops.GRUCell, xs, r.Sequences)
 }
 
 // LayerNorm normalises the last axis, as nn.LayerNorm(last dim):

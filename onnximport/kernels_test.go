@@ -82,7 +82,44 @@ func kernelCases() []kernelCase {
 		return kernelCase{name: name, opset: 13, in: []typed{a, b}, nodes: []*onnx.NodeProto{n1(op, []string{"x0", "x1"}, attrs...)}, want: y}
 	}
 	x23 := f32([]int{2, 3}, 1, 5, 3, 4, 2, 6)
+	sg := func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }
+	// Recurrent operators of hidden size 1 over x = (1, -1) (seq 2, batch
+	// 1, features 1), by their formulas in ONNX's operator docs.
+	rnnH1 := math.Tanh(0.5*1 + 0.1 + 0.2)
+	rnnH2 := math.Tanh(0.5*-1 + 2*rnnH1 + 0.1 + 0.2)
+	// GRU, gates z, r, h, linear_before_reset=1.
+	gruStep := func(x, h float64) float64 {
+		z := sg(0.3*x + 0.1*h + 0.05 + 0.02)
+		r := sg(-0.4*x + 0.2*h + 0.01 - 0.03)
+		n := math.Tanh(0.7*x + 0.04 + r*(-0.6*h+0.06))
+		return (1-z)*n + z*h
+	}
+	gruH1 := gruStep(1, 0)
+	gruH2 := gruStep(-1, gruH1)
+	// LSTM, gates i, o, f, c.
+	lstmStep := func(x, h, c float64) (float64, float64) {
+		i := sg(0.5*x + 0.1*h + 0.1)
+		o := sg(-0.3*x + 0.2*h - 0.2)
+		f := sg(0.8*x - 0.1*h + 0.3)
+		g := math.Tanh(0.6*x + 0.4*h)
+		c = f*c + i*g
+		return o * math.Tanh(c), c
+	}
+	lstmH1, lstmC1 := lstmStep(1, 0, 0)
+	lstmH2, _ := lstmStep(-1, lstmH1, lstmC1)
 	return []kernelCase{
+		{name: "RNN/Y", opset: 13, in: []typed{f32([]int{2, 1, 1}, 1, -1)},
+			nodes: []*onnx.NodeProto{n1("RNN", []string{"x0", "w", "r", "b"}, aInt("hidden_size", 1))},
+			inits: []*onnx.TensorProto{floats("w", []int{1, 1, 1}, 0.5), floats("r", []int{1, 1, 1}, 2), floats("b", []int{1, 2}, 0.1, 0.2)},
+			want:  f32([]int{2, 1, 1, 1}, rnnH1, rnnH2)},
+		{name: "GRU/Y_h", opset: 13, in: []typed{f32([]int{2, 1, 1}, 1, -1)},
+			nodes: []*onnx.NodeProto{node("GRU", []string{"x0", "w", "r", "b"}, []string{"", "y"}, aInt("hidden_size", 1), aInt("linear_before_reset", 1))},
+			inits: []*onnx.TensorProto{floats("w", []int{1, 3, 1}, 0.3, -0.4, 0.7), floats("r", []int{1, 3, 1}, 0.1, 0.2, -0.6), floats("b", []int{1, 6}, 0.05, 0.01, 0.04, 0.02, -0.03, 0.06)},
+			want:  f32([]int{1, 1, 1}, gruH2)},
+		{name: "LSTM/Y", opset: 13, in: []typed{f32([]int{2, 1, 1}, 1, -1)},
+			nodes: []*onnx.NodeProto{n1("LSTM", []string{"x0", "w", "r", "b"}, aInt("hidden_size", 1))},
+			inits: []*onnx.TensorProto{floats("w", []int{1, 4, 1}, 0.5, -0.3, 0.8, 0.6), floats("r", []int{1, 4, 1}, 0.1, 0.2, -0.1, 0.4), floats("b", []int{1, 8}, 0.1, -0.2, 0.3, 0, 0, 0, 0, 0)},
+			want:  f32([]int{2, 1, 1, 1}, lstmH1, lstmH2)},
 		unary("Abs", []float64{-2, 3}, []float64{2, 3}),
 		unary("Neg", []float64{-2, 3}, []float64{2, -3}),
 		unary("Sign", []float64{-2, 0, 3}, []float64{-1, 0, 1}),

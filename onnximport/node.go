@@ -57,6 +57,9 @@ var handlers = map[string]handler{
 	"Cast":               cast,
 	"ConstantOfShape":    constantOfShape,
 	"Pad":                pad,
+	"RNN":                recurrent,
+	"GRU":                recurrent,
+	"LSTM":               recurrent,
 }
 
 // Operators returns the ONNX operators the importer converts, sorted.

@@ -496,6 +496,9 @@ func gather(nc *nodeCtx) error {
 	if err := nc.inputs(2, 2); err != nil {
 		return err
 	}
+	if done, err := embeddingGather(nc); done || err != nil {
+		return err
+	}
 	ic, err := nc.constIn(1, "indices")
 	if err != nil {
 		return err
@@ -1080,4 +1083,32 @@ func pad(nc *nodeCtx) error {
 		return err
 	}
 	return nc.outTensor(t)
+}
+
+// embeddingGather converts Gather of rows (axis 0) of a float matrix
+// initializer by integer indices computed from the model's inputs, as
+// nn.Embedding exports, onto graph.Embedding (weight: the matrix). It
+// reports whether the node had that form. A negative or out-of-range id is
+// an error when the model runs (ONNX counts negative ids from the end).
+func embeddingGather(nc *nodeCtx) (bool, error) {
+	w, ids := nc.input(0), nc.input(1)
+	if w.c == nil || !w.c.learn || w.c.dt != tFloat || len(w.c.shape) != 2 || ids.t == nil {
+		return false, nil
+	}
+	if d := ids.t.DType().Or(); d != graph.Int64 && d != graph.Int32 {
+		return false, nil
+	}
+	axis, err := nc.attrInt("axis", 0)
+	if err != nil || axis != 0 {
+		return false, err
+	}
+	p, err := paramOf("weight", w.c, w.c.shape)
+	if err != nil {
+		return true, err
+	}
+	t, err := nc.apply(&graph.Embedding{Vocab: w.c.shape[0], Dim: w.c.shape[1]}, []param{p}, ids.t)
+	if err != nil {
+		return true, err
+	}
+	return true, nc.outTensor(t)
 }

@@ -57,6 +57,7 @@ type rnnOp struct {
 	cell      Cell
 	last      bool
 	inputGrad bool
+	nstate    int // 0, or the initial states given: 1 (h0) or 2 (LSTM h0, c0)
 	out       outputCache
 	st        rnnState
 }
@@ -79,21 +80,58 @@ type rnnState struct {
 // bias_hh_l0. With last it returns the final state (batch, H), else every
 // step's state (batch, time, H). float32 only.
 func Recurrent(cell Cell, x, wih, whh, bih, bhh *gorgonia.Node, last bool) (*gorgonia.Node, error) {
-	if x.Dtype() != tensor.Float32 || x.Dims() != 3 {
-		return nil, fmt.Errorf("%v: want a float32 (batch, time, features) input, got %v %v", cell, x.Dtype(), x.Shape())
-	}
-	g := cell.Gates()
-	ws, hs := wih.Shape(), whh.Shape()
-	if wih.Dims() != 2 || whh.Dims() != 2 || ws[0]%g != 0 || ws[1] != x.Shape()[2] || hs[0] != ws[0] || hs[1] != ws[0]/g ||
-		bih.Dims() != 1 || bhh.Dims() != 1 || bih.Shape()[0] != ws[0] || bhh.Shape()[0] != ws[0] {
-		return nil, fmt.Errorf("%v: weights %v %v and biases %v %v do not fit an input of %d features", cell, ws, hs, bih.Shape(), bhh.Shape(), x.Shape()[2])
+	if err := checkRecurrent(cell, x, wih, whh, bih, bhh); err != nil {
+		return nil, err
 	}
 	op := &rnnOp{cell: cell, last: last, inputGrad: !x.IsVar()}
 	op.base = base{label: cell.String(), id: fmt.Sprintf("tapenet.%v.%p", cell, op)}
 	return gorgonia.ApplyOp(op, x, wih, whh, bih, bhh)
 }
 
-func (*rnnOp) Arity() int { return 5 }
+func checkRecurrent(cell Cell, x, wih, whh, bih, bhh *gorgonia.Node) error {
+	if x.Dtype() != tensor.Float32 || x.Dims() != 3 {
+		return fmt.Errorf("%v: want a float32 (batch, time, features) input, got %v %v", cell, x.Dtype(), x.Shape())
+	}
+	g := cell.Gates()
+	ws, hs := wih.Shape(), whh.Shape()
+	if wih.Dims() != 2 || whh.Dims() != 2 || ws[0]%g != 0 || ws[1] != x.Shape()[2] || hs[0] != ws[0] || hs[1] != ws[0]/g ||
+		bih.Dims() != 1 || bhh.Dims() != 1 || bih.Shape()[0] != ws[0] || bhh.Shape()[0] != ws[0] {
+		return fmt.Errorf("%v: weights %v %v and biases %v %v do not fit an input of %d features", cell, ws, hs, bih.Shape(), bhh.Shape(), x.Shape()[2])
+	}
+	return nil
+}
+
+// RecurrentFrom is Recurrent from given initial states, as PyTorch's
+// h0/c0: h0 (batch, H) the state before step 0 and, for LSTMCell only, c0
+// (batch, H) the cell state (nil for zeros; must be nil for the other
+// cells). Gradients flow into h0 and c0.
+func RecurrentFrom(cell Cell, x, wih, whh, bih, bhh, h0, c0 *gorgonia.Node, last bool) (*gorgonia.Node, error) {
+	if h0 == nil {
+		return nil, fmt.Errorf("%v: RecurrentFrom needs h0", cell)
+	}
+	if c0 != nil && cell != LSTMCell {
+		return nil, fmt.Errorf("%v: only an LSTM takes a cell state c0", cell)
+	}
+	if err := checkRecurrent(cell, x, wih, whh, bih, bhh); err != nil {
+		return nil, err
+	}
+	b, h := x.Shape()[0], whh.Shape()[1]
+	for _, st := range []*gorgonia.Node{h0, c0} {
+		if st != nil && (st.Dtype() != tensor.Float32 || st.Dims() != 2 || st.Shape()[0] != b || st.Shape()[1] != h) {
+			return nil, fmt.Errorf("%v: initial state %v %v, want float32 (%d, %d)", cell, st.Dtype(), st.Shape(), b, h)
+		}
+	}
+	op := &rnnOp{cell: cell, last: last, inputGrad: !x.IsVar(), nstate: 1}
+	op.base = base{label: cell.String(), id: fmt.Sprintf("tapenet.%v.%p", cell, op)}
+	in := []*gorgonia.Node{x, wih, whh, bih, bhh, h0}
+	if c0 != nil {
+		op.nstate = 2
+		in = append(in, c0)
+	}
+	return gorgonia.ApplyOp(op, in...)
+}
+
+func (op *rnnOp) Arity() int { return 5 + op.nstate }
 
 func (op *rnnOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
@@ -101,13 +139,17 @@ func (op *rnnOp) Type() hm.Type {
 	if op.last {
 		outDims = 2
 	}
-	return hm.NewFnType(gorgonia.TensorType{Dims: 3, Of: a}, gorgonia.TensorType{Dims: 2, Of: a}, gorgonia.TensorType{Dims: 2, Of: a},
-		gorgonia.TensorType{Dims: 1, Of: a}, gorgonia.TensorType{Dims: 1, Of: a}, gorgonia.TensorType{Dims: outDims, Of: a})
+	ts := []hm.Type{gorgonia.TensorType{Dims: 3, Of: a}, gorgonia.TensorType{Dims: 2, Of: a}, gorgonia.TensorType{Dims: 2, Of: a},
+		gorgonia.TensorType{Dims: 1, Of: a}, gorgonia.TensorType{Dims: 1, Of: a}}
+	for i := 0; i < op.nstate; i++ {
+		ts = append(ts, gorgonia.TensorType{Dims: 2, Of: a})
+	}
+	return hm.NewFnType(append(ts, gorgonia.TensorType{Dims: outDims, Of: a})...)
 }
 
 func (op *rnnOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	shapes, err := shapesOf(in)
-	if err != nil || len(shapes) != 5 || len(shapes[0]) != 3 || len(shapes[2]) != 2 {
+	if err != nil || len(shapes) != 5+op.nstate || len(shapes[0]) != 3 || len(shapes[2]) != 2 {
 		return nil, fmt.Errorf("%v: input shapes %v", op, in)
 	}
 	x, h := shapes[0], shapes[2][1]
@@ -118,10 +160,10 @@ func (op *rnnOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *rnnOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(in) != 5 {
-		return nil, fmt.Errorf("%v: %d inputs, want 5", op, len(in))
+	if len(in) != 5+op.nstate {
+		return nil, fmt.Errorf("%v: %d inputs, want %d", op, len(in), 5+op.nstate)
 	}
-	vals := make([][]float32, 5)
+	vals := make([][]float32, len(in))
 	var xshape tensor.Shape
 	for i, v := range in {
 		t, data, err := rowMajor32(v)
@@ -142,7 +184,20 @@ func (op *rnnOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(vals[1]) != gh*nin || len(vals[2]) != gh*h || len(vals[4]) != gh || t < 1 {
 		return nil, fmt.Errorf("%v: weights of %d, %d values do not fit an input of shape %v", op, len(vals[1]), len(vals[2]), xshape)
 	}
-	op.st.forward(op.cell, b, t, nin, h, vals[0], vals[1], vals[2], vals[3], vals[4])
+	var h0, c0 []float32
+	if op.nstate > 0 {
+		h0 = vals[5]
+		if len(h0) != b*h {
+			return nil, fmt.Errorf("%v: h0 of %d values, want (%d, %d)", op, len(h0), b, h)
+		}
+	}
+	if op.nstate > 1 {
+		c0 = vals[6]
+		if len(c0) != b*h {
+			return nil, fmt.Errorf("%v: c0 of %d values, want (%d, %d)", op, len(c0), b, h)
+		}
+	}
+	op.st.forward(op.cell, b, t, nin, h, vals[0], vals[1], vals[2], vals[3], vals[4], h0, c0)
 	hs := op.st.hs
 	if op.last {
 		out := op.out.get(tensor.Shape{b, h})
@@ -169,7 +224,7 @@ func grow(s []float32, n int) []float32 {
 
 // forward runs the cell over the sequence x (batch-major), keeping every
 // intermediate value the backward pass needs.
-func (st *rnnState) forward(cell Cell, b, t, nin, h int, x, wih, whh, bih, bhh []float32) {
+func (st *rnnState) forward(cell Cell, b, t, nin, h int, x, wih, whh, bih, bhh, h0, c0 []float32) {
 	st.b, st.t, st.in, st.h = b, t, nin, h
 	g := cell.Gates()
 	gh := g * h
@@ -181,11 +236,13 @@ func (st *rnnState) forward(cell Cell, b, t, nin, h int, x, wih, whh, bih, bhh [
 	}
 	st.hs = grow(st.hs, (t+1)*b*h)
 	clear(st.hs[:b*h])
+	copy(st.hs[:b*h], h0)
 	st.acts = grow(st.acts, t*b*gh)
 	st.hg = grow(st.hg, b*gh)
 	if cell == LSTMCell {
 		st.cs = grow(st.cs, (t+1)*b*h)
 		clear(st.cs[:b*h])
+		copy(st.cs[:b*h], c0)
 		st.tc = grow(st.tc, t*b*h)
 	}
 	if cell == GRUCell {
@@ -205,7 +262,7 @@ func (st *rnnState) forward(cell Cell, b, t, nin, h int, x, wih, whh, bih, bhh [
 		for i := 0; i < b; i++ {
 			copy(hg[i*gh:(i+1)*gh], bhh)
 		}
-		if s > 0 {
+		if s > 0 || h0 != nil {
 			sgemm(blas.NoTrans, blas.Trans, b, gh, h, 1, hp, h, whh, h, 1, hg, gh)
 		}
 		switch cell {
@@ -282,16 +339,25 @@ func tanhSlice(dst, src []float32) {
 }
 
 // DiffWRT: differentiable in every weight, and in x unless x is a leaf.
-func (op *rnnOp) DiffWRT(int) []bool { return []bool{op.inputGrad, true, true, true, true} }
+func (op *rnnOp) DiffWRT(int) []bool {
+	d := []bool{op.inputGrad, true, true, true, true}
+	for i := 0; i < op.nstate; i++ {
+		d = append(d, true)
+	}
+	return d
+}
 
 // SymDiff returns dx (nil for a leaf input), dW_ih, dW_hh, db_ih and db_hh,
 // all computed by one rnnGradOp (backpropagation through time) and picked
 // out of its result.
 func (op *rnnOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	if len(in) != 5 {
-		return nil, fmt.Errorf("%v: %d inputs, want 5", op, len(in))
+	if len(in) != 5+op.nstate {
+		return nil, fmt.Errorf("%v: %d inputs, want %d", op, len(in), 5+op.nstate)
 	}
-	shapes := []tensor.Shape{in[0].Shape(), in[1].Shape(), in[2].Shape(), in[3].Shape(), in[4].Shape()}
+	shapes := make([]tensor.Shape, len(in))
+	for i, n := range in {
+		shapes[i] = n.Shape()
+	}
 	if !op.inputGrad {
 		shapes[0] = nil
 	}
@@ -412,7 +478,7 @@ func (op *rnnGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 				}
 			}
 		}
-		if s == 0 {
+		if s == 0 && op.fwd.nstate == 0 {
 			break
 		}
 		beta := float32(0)
@@ -443,6 +509,12 @@ func (op *rnnGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	sgemm(blas.Trans, blas.NoTrans, gh, h, t*b, 1, w.dah, gh, st.hs, h, 0, parts[2], h)
 	colSums(parts[3], w.dax, gh)
 	colSums(parts[4], w.dah, gh)
+	if op.fwd.nstate > 0 {
+		copy(parts[5], w.dhn) // the s = 0 step left dL/dh0 there
+	}
+	if op.fwd.nstate > 1 {
+		copy(parts[6], w.dc) // and dL/dc0 = dc·f at s = 0
+	}
 	return out, nil
 }
 

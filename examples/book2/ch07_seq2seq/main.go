@@ -1,0 +1,187 @@
+// Command ch07_seq2seq trains the Seq2seq of "Deep Learning from Scratch 2"
+// (ch07/seq2seq.py, ch07/train_seq2seq.py) on addition data: encoder
+// Embedding (wordvec 16) → LSTM 128 (last state h); decoder Embedding →
+// LSTM 128 starting from h (c zero) → TimeDense over the vocabulary;
+// softmax cross-entropy per step, Adam 0.001, gradients clipped to norm 5,
+// batch 128. After each epoch it prints the validation accuracy: a
+// question counts when the greedy answer (argmax fed back, from the start
+// mark '_') equals the whole answer, as common/util.py eval_seq2seq.
+//
+// The data is the book's dataset/addition.txt with --data, else 50,000
+// generated questions of its format; rows split as sequence.load_data(
+// file, seed=1984). --peeky (ch07/peeky_seq2seq.py) is not implemented.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tapenet/tapenet/examples/book2/internal/seqdata"
+	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/graph/train"
+	"github.com/tapenet/tapenet/internal/cli"
+	"gorgonia.org/tensor"
+)
+
+const usage = `usage: ch07_seq2seq [--reverse] [--data addition.txt] [--epochs N] [--limit N]
+`
+
+func main() { cli.Main("ch07_seq2seq", run) }
+
+func run(args []string, stdout, _ io.Writer) error {
+	fs := cli.NewFlags("ch07_seq2seq", usage, stdout)
+	data := fs.String("data", "", "the book's dataset/addition.txt (default: 50,000 generated questions)")
+	reverse := fs.Bool("reverse", false, "reverse the questions (the book's is_reverse)")
+	peeky := fs.Bool("peeky", false, "the PeekySeq2seq (not implemented)")
+	epochs := fs.Int("epochs", 25, "epochs (the book: 25)")
+	limit := fs.Int("limit", 0, "use only the first N rows after the shuffle (0: all)")
+	seed := fs.Uint64("seed", 1, "seed of the initial weights and of the batch order")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *peeky {
+		return fmt.Errorf("--peeky: the PeekySeq2seq is not implemented")
+	}
+	if *epochs < 1 || *limit < 0 {
+		return cli.Usagef("--epochs must be positive and --limit not negative")
+	}
+	var d *seqdata.Data
+	var err error
+	if *data != "" {
+		d, err = seqdata.Load(*data, 1984)
+	} else {
+		var buf bytes.Buffer
+		if err = seqdata.WriteAddition(&buf, 50000, 1); err == nil {
+			d, err = seqdata.Read(&buf, 1984)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("--data %w", err)
+	}
+	n := d.N()
+	if *limit > 0 && *limit < n {
+		n = *limit
+	}
+	split := n - n/10
+	if split < 1 || split == n {
+		return fmt.Errorf("--limit %d leaves no training or no test rows", n)
+	}
+	start, ok := d.IDs['_']
+	if !ok {
+		return fmt.Errorf("--data: no start mark '_' in the answers")
+	}
+	v := len(d.Chars)
+	m, err := model(v, d.QLen, d.ALen-1)
+	if err != nil {
+		return err
+	}
+	m.Init(*seed)
+	tr, err := train.NewTrainer(m, train.Config{LearningRate: 0.001, ClipNorm: 5, Seed: *seed,
+		Losses: []train.Loss{train.CrossEntropy}})
+	if err != nil {
+		return err
+	}
+	q, dec, tgt := tensors(d, 0, split, *reverse)
+	tq, _, _ := tensors(d, split, n, *reverse)
+	fmt.Fprintf(stdout, "seq2seq: %d train, %d test questions, vocabulary %d, reverse %v\n", split, n-split, v, *reverse)
+	for e := 1; e <= *epochs; e++ {
+		t0 := time.Now()
+		st, err := tr.EpochInputs([]*tensor.Dense{q, dec}, []*tensor.Dense{tgt}, 128, nil)
+		if err != nil {
+			return fmt.Errorf("epoch %d: %w", e, err)
+		}
+		acc, err := accuracy(m, d, tq, split, n, start)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "epoch %d  loss %.4f  val acc %.3f%%  (%.1fs)\n", e, st.Loss, 100*acc, time.Since(t0).Seconds())
+	}
+	fmt.Fprintln(stdout, "book: see figure 7-26 (baseline vs reverse) and 7-28 (peeky)")
+	return nil
+}
+
+// model builds the seq2seq: inputs the question ids (qlen) and the
+// decoder's input ids (steps), output the logits (steps, vocab).
+func model(v, qlen, steps int) (*graph.Model, error) {
+	q, dec := graph.Input("question", qlen), graph.Input("decoder", steps)
+	h := graph.ApplyNamed("enc_lstm", &graph.LSTM{Units: 128},
+		graph.ApplyNamed("enc_embed", &graph.Embedding{Vocab: v, Dim: 16}, q))
+	hs := graph.ApplyNamed("dec_lstm", &graph.LSTM{Units: 128, Sequences: true},
+		graph.ApplyNamed("dec_embed", &graph.Embedding{Vocab: v, Dim: 16}, dec), h)
+	y := graph.ApplyNamed("dec_affine", &graph.TimeDense{Units: v}, hs)
+	return graph.NewModel([]*graph.Tensor{q, dec}, []*graph.Tensor{y})
+}
+
+// tensors returns rows [lo, hi): the questions (reversed if asked), the
+// decoder inputs t[:, :-1] as float32 ids and the targets t[:, 1:] one-hot.
+func tensors(d *seqdata.Data, lo, hi int, reverse bool) (q, dec, tgt *tensor.Dense) {
+	k, s := hi-lo, d.ALen-1
+	v := len(d.Chars)
+	qs, ds, ts := make([]float32, k*d.QLen), make([]float32, k*s), make([]float32, k*s*v)
+	for r := 0; r < k; r++ {
+		row := d.Q[(lo+r)*d.QLen : (lo+r+1)*d.QLen]
+		for j, id := range row {
+			if reverse {
+				j = d.QLen - 1 - j
+			}
+			qs[r*d.QLen+j] = float32(id)
+		}
+		a := d.A[(lo+r)*d.ALen : (lo+r+1)*d.ALen]
+		for j := 0; j < s; j++ {
+			ds[r*s+j] = float32(a[j])
+			ts[(r*s+j)*v+a[j+1]] = 1
+		}
+	}
+	return tensor.New(tensor.WithShape(k, d.QLen), tensor.WithBacking(qs)),
+		tensor.New(tensor.WithShape(k, s), tensor.WithBacking(ds)),
+		tensor.New(tensor.WithShape(k, s, v), tensor.WithBacking(ts))
+}
+
+// accuracy generates greedily: the decoder is causal, so running it with
+// the answer so far and reading step j gives the (j+1)-th character; j
+// runs from 0 (after '_') to the last step. A question is right when every
+// generated character equals the answer's.
+func accuracy(m *graph.Model, d *seqdata.Data, q *tensor.Dense, lo, hi, start int) (float64, error) {
+	k, s, v := hi-lo, d.ALen-1, len(d.Chars)
+	pr := graph.NewPredictor(m)
+	in := make([]float32, k*s)
+	for r := 0; r < k; r++ {
+		in[r*s] = float32(start)
+	}
+	gen := make([]int, k*s)
+	for j := 0; j < s; j++ {
+		out, err := pr.Predict(q, tensor.New(tensor.WithShape(k, s), tensor.WithBacking(append([]float32(nil), in...))))
+		if err != nil {
+			return 0, fmt.Errorf("generate: %w", err)
+		}
+		y := out[0].Data().([]float32)
+		for r := 0; r < k; r++ {
+			row := y[(r*s+j)*v : (r*s+j+1)*v]
+			best := 0
+			for c, p := range row {
+				if p > row[best] {
+					best = c
+				}
+			}
+			gen[r*s+j] = best
+			if j+1 < s {
+				in[r*s+j+1] = float32(best)
+			}
+		}
+	}
+	right := 0
+	for r := 0; r < k; r++ {
+		ok := true
+		for j := 0; j < s; j++ {
+			if gen[r*s+j] != d.A[(lo+r)*d.ALen+j+1] {
+				ok = false
+			}
+		}
+		if ok {
+			right++
+		}
+	}
+	return float64(right) / float64(k), nil
+}
