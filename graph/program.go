@@ -552,7 +552,7 @@ func (pr *Predictor) ClassifyInputs(xs []*tensor.Dense, batch int) ([]int, error
 					if pr.m.inputs[i].Batch > 0 {
 						views[i] = x
 					} else {
-						views[i] = sampleRange(x, from, to)
+						views[i] = SampleRange(x, from, to)
 					}
 				}
 				outs, err := run.run(views, true)
@@ -583,9 +583,10 @@ func (pr *Predictor) ClassifyInputs(xs []*tensor.Dense, batch int) ([]int, error
 	return preds, nil
 }
 
-// sampleRange returns samples [from, to) of the contiguous tensor x, sharing
-// its values.
-func sampleRange(x *tensor.Dense, from, to int) *tensor.Dense {
+// SampleRange returns samples [from, to) of the contiguous tensor x (first
+// axis), sharing its values; unlike x.Slice, a range of one sample keeps
+// its axis. Tensors of a type models do not hold are copied.
+func SampleRange(x *tensor.Dense, from, to int) *tensor.Dense {
 	shape := append([]int{to - from}, x.Shape()[1:]...)
 	per := 1
 	for _, d := range shape[1:] {

@@ -296,10 +296,7 @@ func predictBatches(pr *graph.Predictor, m *graph.Model, xs []*tensor.Dense, bat
 		to := min(from+batch, n)
 		sub := make([]*tensor.Dense, len(xs))
 		for i, x := range xs {
-			var err error
-			if sub[i], err = rows(x, from, to); err != nil {
-				return nil, err
-			}
+			sub[i] = graph.SampleRange(x, from, to)
 		}
 		outs, err := pr.Predict(sub...)
 		if err != nil {
@@ -323,29 +320,6 @@ func predictBatches(pr *graph.Predictor, m *graph.Model, xs []*tensor.Dense, bat
 		res[i] = c
 	}
 	return res, nil
-}
-
-// rows returns samples [from, to) of x (packed, row-major) as a tensor
-// sharing its memory; unlike x.Slice, a run of one sample keeps its axis.
-func rows(x *tensor.Dense, from, to int) (*tensor.Dense, error) {
-	shape := append([]int{to - from}, x.Shape()[1:]...)
-	per := x.Shape().TotalSize() / x.Shape()[0]
-	var back any
-	switch v := x.Data().(type) {
-	case []float32:
-		back = v[from*per : to*per]
-	case []float64:
-		back = v[from*per : to*per]
-	case []int64:
-		back = v[from*per : to*per]
-	case []int32:
-		back = v[from*per : to*per]
-	case []bool:
-		back = v[from*per : to*per]
-	default:
-		return nil, fmt.Errorf("inputs of type %v cannot be batched", x.Dtype())
-	}
-	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(back)), nil
 }
 
 // outputArray converts an output tensor to a numpy array of its own type
