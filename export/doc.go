@@ -14,7 +14,7 @@
 // be exported (a layer with no ONNX form, Graphviz missing for svg and
 // png). To be sure a failed export leaves no partial file, write through a
 // temporary file renamed into place, as cmd/export does with
-// internal/cli.WriteFile.
+// cli.WriteFile.
 //
 // # Formats
 //

@@ -18,7 +18,7 @@ import (
 	"strings"
 
 	"github.com/tapenet/tapenet/export"
-	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/models"
 )
 

@@ -16,7 +16,7 @@ import (
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/checkpoint"
-	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/models"
 	"github.com/tapenet/tapenet/numpyio"
 )

@@ -10,7 +10,7 @@ import (
 
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/graph"
-	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/viz"
 )
 

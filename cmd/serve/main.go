@@ -27,7 +27,7 @@ import (
 
 	_ "github.com/tapenet/tapenet/blas" // tapenet's Sgemm as Gorgonia's BLAS
 	"github.com/tapenet/tapenet/graph"
-	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/models"
 	"github.com/tapenet/tapenet/serve"
 )

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/cli"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.

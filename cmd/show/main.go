@@ -15,7 +15,7 @@ import (
 	"strconv"
 
 	"github.com/tapenet/tapenet/datasets"
-	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/viz"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/internal/testutil"
 	"github.com/tapenet/tapenet/viz"
 )

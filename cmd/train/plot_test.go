@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/internal/testutil"
 )
 

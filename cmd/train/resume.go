@@ -8,7 +8,7 @@ import (
 
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
-	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/cli"
 )
 
 // savedFlags are the flags a --checkpoint file records and --resume

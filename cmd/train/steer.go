@@ -7,7 +7,7 @@ import (
 
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
-	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/cli"
 )
 
 // steer holds the flags that steer a run: optimiser settings,

@@ -11,7 +11,7 @@ import (
 
 	"github.com/tapenet/tapenet/graph/checkpoint"
 	"github.com/tapenet/tapenet/graph/train"
-	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/internal/testutil"
 )
 

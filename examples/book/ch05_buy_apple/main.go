@@ -11,7 +11,7 @@ import (
 	"io"
 
 	"github.com/tapenet/tapenet/examples/book/internal/bookex"
-	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/cli"
 	"gorgonia.org/gorgonia"
 )
 

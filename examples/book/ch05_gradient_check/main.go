@@ -35,7 +35,7 @@ import (
 	"github.com/tapenet/tapenet/examples/book/internal/bookex"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
-	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/cli"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )

@@ -31,7 +31,7 @@ import (
 	"github.com/tapenet/tapenet/examples/book/internal/bookex"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
-	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/cli"
 )
 
 const usage = `

@@ -21,7 +21,7 @@ import (
 	_ "github.com/tapenet/tapenet/blas"
 	"github.com/tapenet/tapenet/examples/book/internal/bookex"
 	"github.com/tapenet/tapenet/graph/train"
-	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/cli"
 )
 
 const usage = `

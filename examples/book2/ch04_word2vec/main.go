@@ -23,7 +23,7 @@ import (
 	"strings"
 
 	"github.com/tapenet/tapenet/examples/book2/internal/book2"
-	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/cli"
 )
 
 const usage = `

@@ -26,7 +26,7 @@ import (
 	_ "github.com/tapenet/tapenet/blas"
 	"github.com/tapenet/tapenet/examples/book2/internal/book2"
 	"github.com/tapenet/tapenet/graph"
-	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/numpyio"
 	"gorgonia.org/tensor"
 )

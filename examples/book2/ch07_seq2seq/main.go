@@ -21,7 +21,7 @@ import (
 	"github.com/tapenet/tapenet/examples/book2/internal/seqdata"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
-	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/cli"
 	"gorgonia.org/tensor"
 )
 

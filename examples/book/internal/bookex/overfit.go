@@ -8,7 +8,7 @@ import (
 
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
-	"github.com/tapenet/tapenet/internal/cli"
+	"github.com/tapenet/tapenet/cli"
 )
 
 // Overfit is the experiment of the book's overfit_weight_decay.py and

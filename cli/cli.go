@@ -1,4 +1,5 @@
-// Package cli holds what tapenet's commands share: exit codes, usage
+// Package cli holds what tapenet's commands share, and what your own
+// command-line programs built on tapenet can use too: exit codes, usage
 // errors, flag parsing with pflag, and atomic file writes.
 package cli
 
