@@ -83,7 +83,8 @@ func (e *Embedding) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) 
 	if e.Padding != nil {
 		pad = *e.Padding
 	}
-	return ops.Embed(w, x, pad)
+	y, err := ops.Embed(w, x, pad)
+	return ops.InLayer(y, s.Name()), err
 }
 
 // recurrentNames are the parameter names of one direction of a recurrent
@@ -185,7 +186,7 @@ func (r recurrent) forward(s *Scope, xs []*gorgonia.Node) (*gorgonia.Node, error
 		if err != nil {
 			return nil, err
 		}
-		ys = append(ys, y)
+		ys = append(ys, ops.InLayer(y, s.Name()))
 	}
 	if len(ys) == 1 {
 		return ys[0], nil

@@ -37,14 +37,16 @@ func (*MaskedMean) CheckTypes(in []DType) error {
 }
 
 // Forward averages over every step.
-func (*MaskedMean) Forward(_ *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
-	return ops.MaskedMean(x, nil)
+func (*MaskedMean) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
+	y, err := ops.MaskedMean(x, nil)
+	return ops.InLayer(y, s.Name()), err
 }
 
 // Merge averages xs[0] over the valid steps given by xs[1].
-func (*MaskedMean) Merge(_ *Scope, xs []*gorgonia.Node) (*gorgonia.Node, error) {
+func (*MaskedMean) Merge(s *Scope, xs []*gorgonia.Node) (*gorgonia.Node, error) {
 	if len(xs) != 2 {
 		return nil, fmt.Errorf("maskedmean: %d inputs, want the sequence and its lengths or padding mask", len(xs))
 	}
-	return ops.MaskedMean(xs[0], xs[1])
+	y, err := ops.MaskedMean(xs[0], xs[1])
+	return ops.InLayer(y, s.Name()), err
 }

@@ -60,6 +60,7 @@ type rnnOp struct {
 	nstate    int // 0, or the initial states given: 1 (h0) or 2 (LSTM h0, c0)
 	reverse   bool
 	lens      seqLens // the lengths or padding mask input, if any
+	inLayer
 	out       outputCache
 	st        rnnState
 }
@@ -211,6 +212,11 @@ func (op *rnnOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *rnnOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	v, err := op.do(in)
+	return v, op.wrap(err)
+}
+
+func (op *rnnOp) do(in []gorgonia.Value) (gorgonia.Value, error) {
 	if len(in) != op.Arity() {
 		return nil, fmt.Errorf("%v: %d inputs, want %d", op, len(in), op.Arity())
 	}

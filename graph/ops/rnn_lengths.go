@@ -8,6 +8,38 @@ import (
 	"gorgonia.org/tensor"
 )
 
+// layerNamer is an op that names, in its run-time errors, the model layer
+// that added it (see InLayer).
+type layerNamer interface{ setLayer(name string) }
+
+// inLayer names a model layer in the run-time errors of an op that embeds
+// it.
+type inLayer struct{ layer string }
+
+func (l *inLayer) setLayer(name string) { l.layer = name }
+
+// wrap prefixes err with the layer's name, if one is set.
+func (l *inLayer) wrap(err error) error {
+	if err == nil || l.layer == "" {
+		return err
+	}
+	return fmt.Errorf("layer %s: %w", l.layer, err)
+}
+
+// InLayer names layer, the model layer that added n, in the run-time
+// errors of n's op (a bad id, length or mask reads "layer NAME: ..."),
+// for the ops that report it: recurrent (RecurrentWith), embedding (Embed)
+// and MaskedMean. Other nodes are left as they are. It returns n.
+func InLayer(n *gorgonia.Node, layer string) *gorgonia.Node {
+	if n == nil {
+		return n
+	}
+	if op, ok := n.Op().(layerNamer); ok {
+		op.setLayer(layer)
+	}
+	return n
+}
+
 // seqLens describes the input that gives a padded batch's lengths: either
 // lengths themselves (int64 or int32, (batch) or (batch, 1)) or a padding
 // mask (bool or float32, (batch, time), true or nonzero on padding steps).

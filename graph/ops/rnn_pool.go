@@ -15,6 +15,7 @@ import (
 type maskedMeanOp struct {
 	base
 	lens seqLens
+	inLayer
 	out  outputCache
 	n    []int // the lengths of the last run
 	b, t int
@@ -63,6 +64,11 @@ func (op *maskedMeanOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error
 }
 
 func (op *maskedMeanOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	v, err := op.do(in)
+	return v, op.wrap(err)
+}
+
+func (op *maskedMeanOp) do(in []gorgonia.Value) (gorgonia.Value, error) {
 	if len(in) != op.Arity() {
 		return nil, fmt.Errorf("maskedmean: %d inputs, want %d", len(in), op.Arity())
 	}
