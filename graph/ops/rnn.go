@@ -61,8 +61,8 @@ type rnnOp struct {
 	reverse   bool
 	lens      seqLens // the lengths or padding mask input, if any
 	inLayer
-	out       outputCache
-	st        rnnState
+	out outputCache
+	st  rnnState
 }
 
 // rnnState is one run's intermediate values, time-major.

@@ -16,7 +16,7 @@ import (
 // table's rows (embedGradOp); the row of the padding id, if any, gets none.
 type embedOp struct {
 	base
-	pad     int // padding id, or -1
+	pad int // padding id, or -1
 	inLayer
 	idsDims int
 	idsType tensor.Dtype
