@@ -21,10 +21,10 @@ import (
 	"strings"
 
 	_ "github.com/tapenet/tapenet/blas"
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/examples/book/internal/bookex"
 	"github.com/tapenet/tapenet/graph"
-	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/models"
 	"github.com/tapenet/tapenet/viz"
 )
