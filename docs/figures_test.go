@@ -1,6 +1,7 @@
 package docs
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -85,13 +86,21 @@ func TestCoverageFigure(t *testing.T) {
 	if fig == nil {
 		t.Fatal("docs/onnx-coverage.md has no bold '**N node tests: ...**' line: the reader is broken")
 	}
-	for _, p := range []string{"docs/interop.md"} {
-		pg, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
+	m := regexp.MustCompile(`^\*\*(\d+) node tests: (\d+) pass`).FindSubmatch(fig)
+	if m == nil {
+		t.Fatalf("docs/onnx-coverage.md: cannot read the pass count from %s", fig)
+	}
+	short := fmt.Sprintf("%s of ONNX's %s node tests pass", m[2], m[1]) // the README's form
+	for _, c := range []struct{ path, want string }{
+		{"docs/interop.md", string(fig)},
+		{"README.md", short},
+	} {
+		pg, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(c.path)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(string(pg), string(fig)) {
-			t.Errorf("%s does not state the coverage table's figure %s (copy that line from docs/onnx-coverage.md)", p, fig)
+		if !strings.Contains(string(pg), c.want) {
+			t.Errorf("%s does not state the coverage table's figure %q (docs/onnx-coverage.md: %s)", c.path, c.want, fig)
 		}
 	}
 }
