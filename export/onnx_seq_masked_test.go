@@ -20,8 +20,8 @@ type extraCase struct {
 	layer   graph.Layer
 	lengths bool
 	mask    graph.DType // a padding mask input of this type ("" none)
-	states  int      // initial states (h0, c0) given
-	ops     []string // the ONNX operators the export must use (nil: not checked)
+	states  int         // initial states (h0, c0) given
+	ops     []string    // the ONNX operators the export must use (nil: not checked)
 }
 
 func extraCases() []extraCase {
