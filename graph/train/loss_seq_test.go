@@ -191,5 +191,34 @@ func TestTrainerIgnoreIndex(t *testing.T) {
 	if step(other) == got {
 		t.Error("a labelled position that was ignored did not change the loss")
 	}
-	t.Logf("trainer loss %.7f, from predictions %.7f", got, want)
+	// Evaluate scores only the labelled positions (one batch: its loss is
+	// the mean over the batch's labelled positions).
+	tr, err := NewTrainer(model(), Config{Losses: []Loss{IgnoreIndex{Index: 0}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	met, err := tr.Evaluate(x, tensor.New(tensor.WithShape(n, steps), tensor.WithBacking(labels)), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	right := 0
+	for r, l := range labels {
+		if l == 0 {
+			continue
+		}
+		z := logits.Float32s()[r*classes : (r+1)*classes]
+		best := 0
+		for c, v := range z {
+			if v > z[best] {
+				best = c
+			}
+		}
+		if best == int(l) {
+			right++
+		}
+	}
+	if wantAcc := float64(right) / float64(count); math.Abs(met.Accuracy-wantAcc) > 1e-12 || math.Abs(met.Loss-want) > 1e-5*math.Max(1, want) {
+		t.Errorf("evaluate: accuracy %v loss %v, want %v (%d of %d labelled) and %v", met.Accuracy, met.Loss, wantAcc, right, count, want)
+	}
+	t.Logf("trainer loss %.7f, from predictions %.7f; accuracy %v over %d labelled positions", got, want, met.Accuracy, count)
 }
