@@ -5,7 +5,8 @@
 // softmax cross-entropy per step, Adam 0.001, gradients clipped to norm 5,
 // batch 128. After each epoch it prints the validation accuracy: a
 // question counts when the greedy answer (argmax fed back, from the start
-// mark '_') equals the whole answer, as common/util.py eval_seq2seq.
+// mark '_', by a stateful generate.Stepper) equals the whole answer, as
+// common/util.py eval_seq2seq.
 //
 // The data is the book's dataset/addition.txt with --data, else 50,000
 // generated questions of its format; rows split as sequence.load_data(
@@ -26,6 +27,7 @@ import (
 	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/examples/book2/internal/seqdata"
 	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/graph/generate"
 	"github.com/tapenet/tapenet/graph/train"
 	"gorgonia.org/tensor"
 )
@@ -152,43 +154,19 @@ func tensors(d *seqdata.Data, lo, hi int, reverse bool) (q, dec, tgt *tensor.Den
 		tensor.New(tensor.WithShape(k, s, v), tensor.WithBacking(ts))
 }
 
-// accuracy generates greedily: the decoder is causal, so running it with
-// the answer so far and reading step j gives the (j+1)-th character; j
-// runs from 0 (after '_') to the last step. A question is right when every
-// generated character equals the answer's.
+// accuracy generates an answer to every question greedily (answers) and
+// returns the share whose every character equals the answer's, as the
+// book's eval_seq2seq.
 func accuracy(m *graph.Model, d *seqdata.Data, q *tensor.Dense, lo, hi, start int) (float64, error) {
-	k, s, v := hi-lo, d.ALen-1, len(d.Chars)
-	pr := graph.NewPredictor(m)
-	in := make([]float32, k*s)
-	for r := 0; r < k; r++ {
-		in[r*s] = float32(start)
-	}
-	gen := make([]int, k*s)
-	for j := 0; j < s; j++ {
-		out, err := pr.Predict(q, tensor.New(tensor.WithShape(k, s), tensor.WithBacking(append([]float32(nil), in...))))
-		if err != nil {
-			return 0, fmt.Errorf("generate: %w", err)
-		}
-		y := out[0].Data().([]float32)
-		for r := 0; r < k; r++ {
-			row := y[(r*s+j)*v : (r*s+j+1)*v]
-			best := 0
-			for c, p := range row {
-				if p > row[best] {
-					best = c
-				}
-			}
-			gen[r*s+j] = best
-			if j+1 < s {
-				in[r*s+j+1] = float32(best)
-			}
-		}
+	gen, err := answers(m, q, d.ALen-1, start)
+	if err != nil {
+		return 0, err
 	}
 	right := 0
-	for r := 0; r < k; r++ {
+	for r, g := range gen {
 		ok := true
-		for j := 0; j < s; j++ {
-			if gen[r*s+j] != d.A[(lo+r)*d.ALen+j+1] {
+		for j, c := range g {
+			if c != d.A[(lo+r)*d.ALen+j+1] {
 				ok = false
 			}
 		}
@@ -196,7 +174,30 @@ func accuracy(m *graph.Model, d *seqdata.Data, q *tensor.Dense, lo, hi, start in
 			right++
 		}
 	}
-	return float64(right) / float64(k), nil
+	return float64(right) / float64(hi-lo), nil
+}
+
+// answers runs the decoder one step at a time (generate.Stepper: its LSTM
+// starts from the encoder's h of each question and carries h and c), from
+// the start mark, feeding back the argmax: steps characters per question,
+// all questions as one batch. The book's Seq2seq.generate, batched.
+func answers(m *graph.Model, q *tensor.Dense, steps, start int) ([][]int, error) {
+	st, err := generate.NewStepper(m, generate.Options{Input: "decoder", Meaning: graph.Logits})
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Reset(q); err != nil {
+		return nil, err
+	}
+	first := make([][]int, q.Shape()[0])
+	for i := range first {
+		first[i] = []int{start}
+	}
+	gen, err := st.Generate(first, steps, generate.Sampler{})
+	if err != nil {
+		return nil, fmt.Errorf("generate: %w", err)
+	}
+	return gen, nil
 }
 
 // bookFigure is what the book reports for the configuration after its 25
