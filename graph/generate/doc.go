@@ -11,10 +11,12 @@
 // probabilities the whole model computes over the prefix at once (within
 // float32 rounding):
 //
-//	st, err := generate.NewStepper(model, generate.Options{})
-//	st.Reset()                      // zero state (and the other inputs, if any)
+//	// model: Embedding -> LSTM (Sequences) -> TimeDense, whose scores are logits
+//	st, err := generate.NewStepper(model, generate.Options{Meaning: graph.Logits})
+//	err = st.Reset()                 // zero state (and the other inputs, if any)
 //	p, err := st.Feed([][]int{{12}}) // probabilities after token 12, one row per sequence
 //	p, err = st.Feed([][]int{{7}})   // ... after 12, 7
+//	ids, err := st.Generate([][]int{{3}}, 20, generate.Sampler{}) // 3, then 20 greedy tokens
 //
 // Which layers carry state: the recurrent layers that the token input
 // reaches. Layers that do not see the tokens (an encoder fed by another

@@ -151,10 +151,8 @@ func NewStepper(m *graph.Model, opt Options) (*Stepper, error) {
 			anyFed = anyFed || fed[name]
 		}
 		fed[n.Name] = anyFed
-		if anyTimed && !timed[n.Inputs[0]] {
-			if _, _, _, ok := recurrent(l); ok {
-				return nil, fmt.Errorf("generate: layer %s (%s) gets the tokens through an initial state, not its sequence", n.Layer, l.Kind())
-			}
+		if _, _, _, ok := recurrent(l); ok && anyFed && !timed[n.Inputs[0]] {
+			return nil, fmt.Errorf("generate: layer %s (%s) runs over a sequence that is not the tokens' time axis; a Stepper cannot step it", n.Layer, l.Kind())
 		}
 		switch cell, units, sequences, ok := recurrent(l); {
 		case ok && timed[n.Inputs[0]]:

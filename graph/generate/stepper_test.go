@@ -333,3 +333,38 @@ func equal(a, b []int) bool {
 	}
 	return true
 }
+
+// TestInt64Tokens: an int64 token input is fed int64 ids.
+func TestInt64Tokens(t *testing.T) {
+	x := graph.Input("ids", 3).As(graph.Int64)
+	y := graph.Apply(&graph.TimeDense{Units: vocab}, graph.Apply(&graph.GRU{Units: 4, Sequences: true},
+		graph.Apply(&graph.Embedding{Vocab: vocab, Dim: 3}, x)))
+	m, err := graph.NewModel([]*graph.Tensor{x}, []*graph.Tensor{y})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(2)
+	ids := tensor.New(tensor.WithShape(1, 3), tensor.WithBacking([]int64{4, 0, 10}))
+	out, err := graph.NewPredictor(m).Forward(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := out.Float32s()[2*vocab:]
+	if err := graph.ToProbabilities(graph.Logits, want, vocab); err != nil {
+		t.Fatal(err)
+	}
+	st, err := generate.NewStepper(m, generate.Options{Meaning: graph.Logits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	p, err := st.Feed([][]int{{4, 0, 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(p[0], want); d > 1e-6 || st.Vocab() != vocab {
+		t.Errorf("int64 ids: max difference %g, vocab %d", d, st.Vocab())
+	}
+}
