@@ -32,7 +32,7 @@ import (
 	"gorgonia.org/tensor"
 )
 
-const usage = `usage: ch07_seq2seq [--reverse] [--data addition.txt] [--epochs N] [--limit N]
+const usage = `usage: ch07_seq2seq [--reverse] [--peeky] [--data addition.txt] [--epochs N] [--limit N]
 `
 
 func main() { cli.Main("ch07_seq2seq", run) }
