@@ -16,6 +16,11 @@
 // encoder's h is concatenated (before the embedding) to the decoder LSTM's
 // input at every step, and (before the LSTM's output) to the TimeDense's
 // input, so every step of the decoder sees the question's summary.
+//
+// The weights start from tapenet's (PyTorch's) initialisation, not the
+// book's randn scalings, and the batches come from --seed's shuffle, not
+// numpy's: the curves are the book's experiment, not its exact numbers.
+// The last line gives what the book reports after 25 epochs (figure 7-26).
 package main
 
 import (
