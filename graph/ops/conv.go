@@ -641,14 +641,48 @@ func (g convGeom) tapRow(dst []float32, k int, xs []float32, r0 int) {
 	}
 }
 
-// conv2dInputGradOp is dx: per image, the patch gradients Wᵀ·dy
-// (c·kh·kw × oh·ow, one FMA chain over the filters per element as
-// gorgonia.Conv2d's dyᵀ·W has) added back into the image by addPatchesT,
-// in col2im's order.
+// conv2dInputGradOp is dx. With stride 1 it is the convolution of the
+// output gradient, padded by the kernel's reach less the padding, with the
+// filters turned half round and their input and output channels swapped
+// (a transposed convolution), computed as the forward pass computes one
+// (conv2dOp.image, the shifted form where it runs): no patch gradients are
+// written and added back. Each dx element is then one FMA chain over all F·kh·kw
+// terms in the order (filter, kernel row, kernel column) turned round,
+// where col2im sums kh·kw chains of F terms each: a different rounding,
+// within the float32 dot-product bound (k·2⁻²⁴·Σ|terms|, k = F·kh·kw) of
+// the exact sum as col2im's is (TestInputGradBound). Otherwise (strides,
+// padding beyond the kernel's reach, no AVX-512): per image, the patch
+// gradients Wᵀ·dy (c·kh·kw × oh·ow, one FMA chain over the filters per
+// element as gorgonia.Conv2d's dyᵀ·W has) added back into the image by
+// addPatchesT, in col2im's order: gorgonia.Conv2d's bits.
 type conv2dInputGradOp struct {
 	gradOp
-	g   convGeom
-	tmp scratch
+	g       convGeom
+	tmp     scratch
+	col2im  bool      // always the patch-gradient path (tests)
+	t       *conv2dOp // the transposed convolution, when it pays
+	flipped []float32 // its filters (C, F, kh, kw)
+}
+
+// transposed returns the stride-1 transposed convolution computing dx and
+// its geometry, or nil when the patch-gradient path is to run.
+func (op *conv2dInputGradOp) transposed() (*conv2dOp, convGeom) {
+	g := op.g
+	th, tw := g.dh*(g.kh-1)-g.ph, g.dw*(g.kw-1)-g.pw
+	if op.col2im || g.sh != 1 || g.sw != 1 || th < 0 || tw < 0 {
+		return nil, convGeom{}
+	}
+	tg, err := newConvGeom(tensor.Shape{g.n, g.f, g.oh, g.ow}, tensor.Shape{g.c, g.f, g.kh, g.kw}, [2]int{th, tw}, [2]int{1, 1}, [2]int{g.dh, g.dw})
+	if err != nil || tg.oh != g.h || tg.ow != g.w {
+		return nil, convGeom{}
+	}
+	if op.t == nil {
+		op.t = &conv2dOp{pad: [2]int{th, tw}, stride: [2]int{1, 1}, dilation: [2]int{g.dh, g.dw}}
+	}
+	if !op.t.plan(tg).shifted {
+		return nil, convGeom{}
+	}
+	return op.t, tg
 }
 
 func (op *conv2dInputGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
@@ -663,6 +697,28 @@ func (op *conv2dInputGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	out := op.out.get(op.shape)
 	dxs := out.Float32s()
+	if t, tg := op.transposed(); t != nil {
+		// flipped[c][f][i][j] = w[f][c][kh-1-i][kw-1-j]
+		op.flipped = slices.Grow(op.flipped[:0], len(ws))[:len(ws)]
+		taps := g.kh * g.kw
+		for f := 0; f < g.f; f++ {
+			for c := 0; c < g.c; c++ {
+				src := ws[(f*g.c+c)*taps : (f*g.c+c+1)*taps]
+				dst := op.flipped[(c*g.f+f)*taps : (c*g.f+f+1)*taps]
+				for k, v := range src {
+					dst[taps-1-k] = v
+				}
+			}
+		}
+		p := t.plan(tg)
+		forImages(g.n, 2*g.n*g.f*g.kernel*g.cell, &t.tmp, 1, func(from, to, worker int) {
+			tmp := t.tmp.get(worker, p.size)
+			for i := from; i < to; i++ {
+				t.image(p, dxs[i*g.c*g.h*g.w:(i+1)*g.c*g.h*g.w], tmp, dys[i*g.f*g.cell:(i+1)*g.f*g.cell], op.flipped, nil)
+			}
+		})
+		return out, nil
+	}
 	sgemm := gorgonia.WhichBLAS().Sgemm
 	forImages(g.n, 2*g.n*g.f*g.kernel*g.cell, &op.tmp, 1, func(from, to, worker int) {
 		cols := op.tmp.get(worker, g.kernel*g.cell)
