@@ -609,9 +609,43 @@ func (g convGeom) tapRow(dst []float32, k int, xs []float32, r0 int) {
 	ch, i, j := k/(g.kh*g.kw), k/g.kw%g.kh, k%g.kw
 	y0, x0 := i*g.dh-g.ph, j*g.dw-g.pw
 	lo, hi := span(x0, g.sw, g.w, g.ow)
+	img, q := r0/g.cell, r0%g.cell
+	if g.sh == 1 && g.sw == 1 && g.ow == g.w {
+		// Outputs as wide as the input (a padded 3×3 convolution): the
+		// tap's values for a run of outputs of one image are one copy of
+		// the plane shifted by the tap, as in patchesT, with the rows and
+		// columns that fall in the padding zeroed.
+		ylo, yhi := span(y0, 1, g.h, g.oh)
+		shift := y0*g.w + x0
+		for at := 0; at < len(dst); img, q = img+1, 0 {
+			plane := xs[(img*g.c+ch)*g.h*g.w : (img*g.c+ch+1)*g.h*g.w]
+			end := min(g.cell, q+len(dst)-at) // this image's outputs [q, end)
+			out := dst[at : at+end-q]         // output q+i in out[i]
+			from, to := max(q, ylo*g.ow, -shift), min(end, yhi*g.ow, len(plane)-shift)
+			if from < to {
+				zero(out[:from-q])
+				copy(out[from-q:to-q], plane[from+shift:to+shift])
+				zero(out[to-q:])
+			} else {
+				zero(out)
+			}
+			for oy := q / g.ow; oy*g.ow < end; oy++ {
+				// this row's columns [a, b) are in out
+				a, b := max(q-oy*g.ow, 0), min(end-oy*g.ow, g.ow)
+				base := oy*g.ow - q
+				if e := min(lo, b); a < e {
+					zero(out[base+a : base+e])
+				}
+				if s := max(hi, a); s < b {
+					zero(out[base+s : base+b])
+				}
+			}
+			at += end - q
+		}
+		return
+	}
 	// The position (image, output row, column) of r0, then moved along
 	// without divisions.
-	img, q := r0/g.cell, r0%g.cell
 	oy, ox := q/g.ow, q%g.ow
 	for at := 0; at < len(dst); {
 		plane := xs[(img*g.c+ch)*g.h*g.w : (img*g.c+ch+1)*g.h*g.w]
