@@ -130,6 +130,9 @@ func (im *importer) convert(n *onnx.NodeProto) error {
 	if err := nc.upgrade(); err != nil {
 		return err
 	}
+	if done, err := batchMoves(nc); done {
+		return err
+	}
 	return h(nc)
 }
 
