@@ -63,14 +63,16 @@ func batchMoves(nc *nodeCtx) (bool, error) {
 		switch {
 		case op == "Transpose" && movesBatch(nc):
 			return true, batchTranspose(nc)
-		case op == "ConstantOfShape" && batchInside(nc):
+		case op == "ConstantOfShape" && batchInside(nc, 0):
 			return true, batchFill(nc)
+		case op == "Expand" && batchInside(nc, 1) && uniform(nc.input(0)):
+			return true, batchExpand(nc)
 		}
 		return false, nil
 	}
 	switch op {
-	case "LSTM", "GRU", "RNN":
-		return false, nil // recurrent reads them
+	case "LSTM", "GRU", "RNN", "Shape":
+		return false, nil // their handlers read them
 	case "Transpose":
 		return true, batchTranspose(nc)
 	case "Squeeze", "Unsqueeze":
@@ -365,10 +367,10 @@ func batchGather(nc *nodeCtx) error {
 	return nc.out(0, movedValue(t, q, nodeLabel(nc)))
 }
 
-// batchInside reports whether ConstantOfShape's shape holds the batch size
-// at one position other than the first.
-func batchInside(nc *nodeCtx) bool {
-	v := nc.input(0)
+// batchInside reports whether input k, a shape, holds the batch size at
+// one position other than the first.
+func batchInside(nc *nodeCtx, k int) bool {
+	v := nc.input(k)
 	if v == nil || v.c == nil || !v.c.hasSym() || len(v.c.shape) != 1 {
 		return false
 	}
@@ -379,6 +381,49 @@ func batchInside(nc *nodeCtx) bool {
 		}
 	}
 	return n == 1 && !v.c.isSym(0)
+}
+
+// uniform reports whether v is a float constant of one value throughout.
+func uniform(v *value) bool {
+	if v == nil || v.c == nil || v.c.dt != tFloat || v.c.size() == 0 {
+		return false
+	}
+	return !slices.ContainsFunc(v.c.f, func(f float32) bool { return f != v.c.f[0] })
+}
+
+// batchExpand converts an Expand of a constant of one value to a shape
+// with the batch size at a position p > 0: the zero initial states
+// PyTorch computes for its recurrent operators in a default export, a
+// constant of the export's batch size expanded to the batch. Every other
+// dimension of the constant must be 1 or the shape's.
+func batchExpand(nc *nodeCtx) error {
+	if err := nc.allow(); err != nil {
+		return err
+	}
+	if err := nc.inputs(2, 2); err != nil {
+		return err
+	}
+	c, sh := nc.input(0).c, nc.input(1).c
+	if len(c.shape) > len(sh.i) {
+		return unsupported("Expand of %v to a shape of rank %d", c, len(sh.i))
+	}
+	var dims []int
+	p := 0
+	off := len(sh.i) - len(c.shape)
+	for k, d := range sh.i {
+		if sh.isSym(k) {
+			p = k
+			continue
+		}
+		if k >= off && c.shape[k-off] != 1 && int64(c.shape[k-off]) != d {
+			return fmt.Errorf("expand %v to %v: dimension %d of %d", c, sh.i, k, c.shape[k-off])
+		}
+		if d < 1 || d > graph.MaxElements {
+			return fmt.Errorf("shape %v: dimension %d out of range", sh.i, d)
+		}
+		dims = append(dims, int(d))
+	}
+	return fillMoved(nc, dims, p, c.f[0])
 }
 
 // batchFill converts a ConstantOfShape of a shape with the batch size at a
@@ -415,11 +460,17 @@ func batchFill(nc *nodeCtx) error {
 		}
 		dims = append(dims, int(d))
 	}
+	return fillMoved(nc, dims, p, fill)
+}
+
+// fillMoved sets the output to a tensor of samples of shape dims, every
+// value fill, with the batch moved to axis p.
+func fillMoved(nc *nodeCtx, dims []int, p int, fill float32) error {
 	if len(dims) == 0 {
-		return unsupported("ConstantOfShape of shape %v: no sample dimension", sh.i)
+		return unsupported("%s to a shape with no sample dimension", nc.n.OpType)
 	}
 	if shapeSize(dims) > graph.MaxElements {
-		return fmt.Errorf("shape %v: more than %d values", sh.i, graph.MaxElements)
+		return fmt.Errorf("shape %v: more than %d values per sample", dims, graph.MaxElements)
 	}
 	t, err := nc.apply(&Fill{Shape: dims, Value: fill}, nil, nc.im.first)
 	if err != nil {
