@@ -81,16 +81,16 @@ func recurrent(nc *nodeCtx) error {
 		return err
 	}
 	d := len(dirs)
-	w, err := rnnWeights(nc, 1, "W", form, d, h, in)
-	if err != nil {
-		return err
-	}
-	r, err := rnnWeights(nc, 2, "R", form, d, h, h)
-	if err != nil {
-		return err
-	}
-	bih, bhh, err := rnnBiases(nc, form, d, h)
-	if err != nil {
+	// The weights: initializers become the layers' parameters; weights
+	// computed by the model (in a model of fixed shapes) are the inputs
+	// of Recurrent layers.
+	var ps [][]param
+	var wts [][4]*graph.Tensor
+	if runtimeWeights(nc) && nc.im.fixed {
+		if wts, err = tensorWeights(nc, form, d, h, in); err != nil {
+			return err
+		}
+	} else if ps, err = paramWeights(nc, form, d, h, in); err != nil {
 		return err
 	}
 	var init [2]*graph.Tensor // initial_h, initial_c as (batch, dirs, H); nil: zeros
@@ -117,8 +117,12 @@ func recurrent(nc *nodeCtx) error {
 				return err
 			}
 		}
-		ps := []param{w[k], r[k], bih[k], bhh[k]}
-		y, last, err := runDirection(nc, form.layer(h), ps, x, reverse, st[0], st[1])
+		var y, last *graph.Tensor
+		if wts != nil {
+			y, last, err = runDirection(nc, &Recurrent{Cell: rnnCells[op]}, nil, wts[k][:], x, reverse, st[0], st[1])
+		} else {
+			y, last, err = runDirection(nc, form.layer(h), ps[k], nil, x, reverse, st[0], st[1])
+		}
 		if err != nil {
 			return err
 		}
@@ -149,8 +153,9 @@ func recurrent(nc *nodeCtx) error {
 
 // runDirection runs one direction's layer over x (batch, seq, in) from
 // the initial states h0 and c0 ((batch, H), nil for zeros), returning
-// every state in time order and the last one computed.
-func runDirection(nc *nodeCtx, l graph.Layer, ps []param, x *graph.Tensor, reverse bool, h0, c0 *graph.Tensor) (*graph.Tensor, *graph.Tensor, error) {
+// every state in time order and the last one computed. The layer has its
+// parameters ps, or takes its weights ws as inputs after x.
+func runDirection(nc *nodeCtx, l graph.Layer, ps []param, ws []*graph.Tensor, x *graph.Tensor, reverse bool, h0, c0 *graph.Tensor) (*graph.Tensor, *graph.Tensor, error) {
 	seq := x.Shape()[0]
 	back := make([]int, seq)
 	for k := range back {
@@ -168,7 +173,7 @@ func runDirection(nc *nodeCtx, l graph.Layer, ps []param, x *graph.Tensor, rever
 			return nil, nil, err
 		}
 	}
-	ins := []*graph.Tensor{x}
+	ins := append([]*graph.Tensor{x}, ws...)
 	if h0 != nil {
 		ins = append(ins, h0)
 	}
@@ -363,6 +368,38 @@ func rnnAttrs(nc *nodeCtx, form rnnForm) ([]bool, int64, error) {
 		return nil, 0, fmt.Errorf("%s without hidden_size", op)
 	}
 	return dirs, layout, nil
+}
+
+// runtimeWeights reports whether W, R or B is computed by the model.
+func runtimeWeights(nc *nodeCtx) bool {
+	for k := 1; k <= 3; k++ {
+		if v := nc.input(k); v != nil && v.c == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// paramWeights reads W, R and B, initializers, as each direction's
+// parameters weight_ih, weight_hh, bias_ih and bias_hh.
+func paramWeights(nc *nodeCtx, form rnnForm, d, h, in int) ([][]param, error) {
+	w, err := rnnWeights(nc, 1, "W", form, d, h, in)
+	if err != nil {
+		return nil, err
+	}
+	r, err := rnnWeights(nc, 2, "R", form, d, h, h)
+	if err != nil {
+		return nil, err
+	}
+	bih, bhh, err := rnnBiases(nc, form, d, h)
+	if err != nil {
+		return nil, err
+	}
+	ps := make([][]param, d)
+	for k := range ps {
+		ps[k] = []param{w[k], r[k], bih[k], bhh[k]}
+	}
+	return ps, nil
 }
 
 // rnnWeights reads W (input 1) or R (input 2), (dirs, G·H, cols), as one
