@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 
+	"github.com/advancedclimatesystems/gonnx/onnx"
 	"github.com/chewxy/hm"
 	"github.com/tapenet/tapenet/graph"
 	"gorgonia.org/gorgonia"
@@ -46,6 +47,68 @@ type Op struct {
 	// computes (an operator of several outputs is one layer per output).
 	Output  int `json:"output,omitempty"`
 	Outputs int `json:"outputs,omitempty"`
+	// Runtime lists the ONNX inputs whose values the operator reads as
+	// constants (a shape, axes, scales, a count) but which the model
+	// computes or takes at run time: at each run their values are bound
+	// as constants, and the output must then have the type and shape
+	// the model declares for it (Declared, DType; a different one is an
+	// error naming both), which is the output the layer is built with.
+	Runtime  []int       `json:"runtime,omitempty"`
+	Declared []int       `json:"declared,omitempty"`
+	DType    graph.DType `json:"dtype,omitempty"`
+}
+
+// inferOut gives the output's type and shape: the kernel's, or for an Op
+// with Runtime inputs the declared one.
+func (l *Op) inferOut(k kernel, in []*meta) (meta, error) {
+	if len(l.Runtime) > 0 {
+		return meta{dt: l.DType.Or(), shape: slices.Clone(l.Declared)}, nil
+	}
+	return k.infer(l, in)
+}
+
+// bindRuntime returns the Op with its Runtime inputs bound to the values
+// they have in this run (as constants) and the other tensor inputs.
+func (l *Op) bindRuntime(xs []*arr) (*Op, []*arr, error) {
+	b := *l
+	b.Runtime, b.Declared, b.DType = nil, nil, ""
+	b.Inputs, b.Consts, b.Scalars = nil, nil, nil
+	var rest []*arr
+	t, c := 0, 0
+	for j, in := range l.Inputs {
+		switch {
+		case in == "const":
+			b.Inputs = append(b.Inputs, "const")
+			b.Consts = append(b.Consts, l.Consts[c])
+			c++
+		case in == "" && slices.Contains(l.Runtime, j):
+			if t >= len(xs) {
+				return nil, nil, fmt.Errorf("onnx-op %s: %d tensor inputs, want more", l.Op, len(xs))
+			}
+			x := xs[t]
+			k := OpConst{DType: x.dt, Shape: slices.Clone(x.shape), F: x.f, I: x.i}
+			if l.scalar(t) {
+				k.Shape = []int{}
+			}
+			if x.dt == graph.Bool {
+				return nil, nil, fmt.Errorf("onnx-op %s: input %d is bool", l.Op, j)
+			}
+			b.Inputs = append(b.Inputs, "const")
+			b.Consts = append(b.Consts, k)
+			t++
+		case in == "":
+			if t >= len(xs) {
+				return nil, nil, fmt.Errorf("onnx-op %s: %d tensor inputs, want more", l.Op, len(xs))
+			}
+			b.Inputs = append(b.Inputs, "")
+			b.Scalars = append(b.Scalars, l.scalar(t))
+			rest = append(rest, xs[t])
+			t++
+		default:
+			b.Inputs = append(b.Inputs, in)
+		}
+	}
+	return &b, rest, nil
 }
 
 // scalar reports whether tensor input k is an ONNX scalar.
@@ -102,7 +165,7 @@ func (l *Op) Merge(_ *graph.Scope, xs []*gorgonia.Node) (*gorgonia.Node, error) 
 	if err != nil {
 		return nil, err
 	}
-	out, err := k.infer(l, metas)
+	out, err := l.inferOut(k, metas)
 	if err != nil {
 		return nil, fmt.Errorf("onnx-op %s: %w", l.Op, err)
 	}
@@ -336,7 +399,7 @@ func (op *genericOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := op.kern.infer(op.layer, metas)
+	out, err := op.layer.inferOut(op.kern, metas)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -362,7 +425,13 @@ func (op *genericOp) Do(vs ...gorgonia.Value) (v gorgonia.Value, err error) {
 		}
 		xs[k] = a
 	}
-	ins, err := op.layer.arrays(xs)
+	l := op.layer
+	if len(l.Runtime) > 0 {
+		if l, xs, err = l.bindRuntime(xs); err != nil {
+			return nil, err
+		}
+	}
+	ins, err := l.arrays(xs)
 	if err != nil {
 		return nil, err
 	}
@@ -372,11 +441,28 @@ func (op *genericOp) Do(vs ...gorgonia.Value) (v gorgonia.Value, err error) {
 			metas[k] = &a.meta
 		}
 	}
-	out, err := op.kern.infer(op.layer, metas)
+	if len(op.layer.Runtime) > 0 && op.kern.types != nil {
+		if err := op.kern.types(l, metas); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	out, err := op.kern.infer(l, metas)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	y, err := op.kern.run(op.layer, ins, out)
+	if len(op.layer.Runtime) > 0 {
+		got, want := out.shape, op.out.shape
+		if len(got) == 0 {
+			got = []int{1}
+		}
+		if !slices.Equal(got, want) || out.dt != op.out.dt {
+			return nil, fmt.Errorf("%s: the values of inputs %v give an output %s %v at run time; the model declares %s %v", op, op.layer.Runtime, out.dt.Or(), out.shape, op.out.dt, op.out.shape)
+		}
+	}
+	if shapeSize(out.shape) > graph.MaxElements {
+		return nil, fmt.Errorf("%s: an output of shape %v (at most %d values)", op, out.shape, graph.MaxElements)
+	}
+	y, err := op.kern.run(l, ins, out)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -548,7 +634,13 @@ func genericNode(nc *nodeCtx) error {
 			l.Consts = append(l.Consts, c)
 		default:
 			if slices.Contains(constInputs[nc.n.OpType], j) {
-				return unsupported("input %d computed from the model's inputs (it must be a constant)", j)
+				if !nc.im.fixed {
+					return unsupported("input %d computed from the model's inputs (it must be a constant)", j)
+				}
+				// Read at run time; the output then has the shape the
+				// model declares (checked by genericApply, and at every
+				// run).
+				l.Runtime = append(l.Runtime, j)
 			}
 			l.Inputs = append(l.Inputs, "")
 			l.Scalars = append(l.Scalars, v.scalar)
@@ -614,11 +706,27 @@ func genericApply(nc *nodeCtx, outK int, l *Op, tensors []*graph.Tensor, consts 
 	if !slices.Contains(l.Scalars, true) {
 		l.Scalars = nil
 	}
+	if len(l.Runtime) > 0 {
+		name := nc.n.Output[outK]
+		dt, shape, ok := nc.im.declared(name)
+		if !ok {
+			return unsupported("input %d computed from the model's inputs (it must be a constant, or the model must declare the type and fixed shape of output %q)", l.Runtime[0], name)
+		}
+		l.DType, l.Declared = dt, shape
+		if l.DType == graph.Float32 {
+			l.DType = ""
+		}
+	}
 	metas, err := l.metas(tensorTypes(tensors), tensorShapes(tensors))
 	if err != nil {
 		return err
 	}
-	out, err := k.infer(l, metas)
+	if k.types != nil && len(l.Runtime) > 0 {
+		if err := k.types(l, metas); err != nil {
+			return err
+		}
+	}
+	out, err := l.inferOut(k, metas)
 	if err != nil {
 		return err
 	}
@@ -723,4 +831,38 @@ func opsetForm(nc *nodeCtx) error {
 		}
 	}
 	return nil
+}
+
+// declared returns the element type and shape the model declares for a
+// tensor (a graph output or value_info), when it declares a fixed one.
+func (im *importer) declared(name string) (graph.DType, []int, bool) {
+	var vis []*onnx.ValueInfoProto
+	vis = append(vis, im.g.GetOutput()...)
+	vis = append(vis, im.g.GetValueInfo()...)
+	for _, vi := range vis {
+		if vi.GetName() != name {
+			continue
+		}
+		tt := vi.GetType().GetTensorType()
+		if tt == nil || tt.GetShape() == nil {
+			return "", nil, false
+		}
+		dt, err := onnxDType(tt.ElemType)
+		if err != nil {
+			return "", nil, false
+		}
+		shape := []int{}
+		for _, d := range tt.GetShape().GetDim() {
+			v, ok := d.Value.(*onnx.TensorShapeProto_Dimension_DimValue)
+			if !ok || v.DimValue < 1 || v.DimValue > graph.MaxElements {
+				return "", nil, false
+			}
+			shape = append(shape, int(v.DimValue))
+		}
+		if shapeSize(shape) > graph.MaxElements {
+			return "", nil, false
+		}
+		return dt, shape, true
+	}
+	return "", nil, false
 }
