@@ -212,6 +212,7 @@ func init() {
 	grads["Resize"] = gradForm{diff: []int{0}, f: resizeGrad}
 	grads["Upsample"] = gradForm{diff: []int{0}, f: resizeGrad}
 	grads["Conv"] = gradForm{diff: []int{0, 1, 2}, f: convGrad}
+	grads["ConvTranspose"] = gradForm{diff: []int{0, 1, 2}, f: convTransposeGrad}
 	grads["LayerNormalization"] = gradForm{diff: []int{0, 1, 2}, f: layerNormGrad, form: func(l *Op) bool { return l.Output == 0 }}
 	grads["Softmax"] = gradForm{diff: []int{0}, f: softmaxGrad}
 	grads["LogSoftmax"] = gradForm{diff: []int{0}, f: softmaxGrad}
@@ -418,6 +419,73 @@ func convGrad(l *Op, in []*arr, _, dy *arr, wrt int) ([]float64, error) {
 							out[xb+off] += d * w.f[wb+kk]
 						} else {
 							out[wb+kk] += d * x.f[xb+off]
+						}
+					}
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// convTransposeGrad is ConvTranspose's gradient with respect to X, W or
+// B, the forward kernel's loops turned around.
+func convTransposeGrad(l *Op, in []*arr, _, dy *arr, wrt int) ([]float64, error) {
+	x, w := in[0], in[1]
+	g, err := l.convTGeom(x.shape, w.shape)
+	if err != nil {
+		return nil, err
+	}
+	r := len(g.in)
+	inSize, kSize, outSize := shapeSize(g.in), shapeSize(g.k), shapeSize(g.out)
+	cg, mg := g.c/g.group, g.m/g.group
+	inSt, kSt, outSt := strides(g.in), strides(g.k), strides(g.out)
+	out := make([]float64, in[wrt].size())
+	if wrt == 2 {
+		for b := range g.n {
+			for m := range g.m {
+				for o := range outSize {
+					out[m] += dy.f[(b*g.m+m)*outSize+o]
+				}
+			}
+		}
+		return out, nil
+	}
+	ic, kc := make([]int, r), make([]int, r)
+	for b := range g.n {
+		for c := range g.c {
+			grp := c / cg
+			for i := range inSize {
+				rem := i
+				for d := range r {
+					ic[d] = rem / inSt[d]
+					rem %= inSt[d]
+				}
+				xi := (b*g.c+c)*inSize + i
+				for mi := range mg {
+					m := grp*mg + mi
+					wb := (c*mg + mi) * kSize
+					for kk := range kSize {
+						rem := kk
+						off, inside := 0, true
+						for d := range r {
+							kc[d] = rem / kSt[d]
+							rem %= kSt[d]
+							p := ic[d]*g.stride[d] - g.pad[d] + kc[d]*g.dil[d]
+							if p < 0 || p >= g.out[d] {
+								inside = false
+								break
+							}
+							off += p * outSt[d]
+						}
+						if !inside {
+							continue
+						}
+						d := dy.f[(b*g.m+m)*outSize+off]
+						if wrt == 0 {
+							out[xi] += d * w.f[wb+kk]
+						} else {
+							out[wb+kk] += d * x.f[xi]
 						}
 					}
 				}
