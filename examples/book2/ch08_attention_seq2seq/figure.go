@@ -93,7 +93,8 @@ func (s *session) drawMaps(mp *maps) *image.RGBA {
 	pw, ph := left+ql*cell, top+st*cell+bottom
 	cols := min(3, len(mp.Rows))
 	nrows := (len(mp.Rows) + cols - 1) / cols
-	img := image.NewRGBA(image.Rect(0, 0, pad+cols*(pw+pad), pad+nrows*(ph+pad)))
+	const head = 20 // the title line
+	img := image.NewRGBA(image.Rect(0, 0, pad+cols*(pw+pad), head+pad+nrows*(ph+pad)))
 	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
 	dr := &font.Drawer{Dst: img, Src: image.NewUniform(viz.Ink), Face: basicfont.Face7x13}
 	label := func(x, y int, text string) {
@@ -101,9 +102,11 @@ func (s *session) drawMaps(mp *maps) *image.RGBA {
 		dr.Dot = fixed.P(x-w/2, y)
 		dr.DrawString(text)
 	}
+	dr.Dot = fixed.P(pad, pad)
+	dr.DrawString("AttentionSeq2seq: attention weights of each answer character (rows) over the question (columns); white = 1, black = 0")
 	for i, r := range mp.Rows {
 		x0 := pad + (i%cols)*(pw+pad) + left
-		y0 := pad + (i/cols)*(ph+pad) + top
+		y0 := head + pad + (i/cols)*(ph+pad) + top
 		w := mp.Weights[i]
 		for j := 0; j < st; j++ {
 			for c := 0; c < ql; c++ {

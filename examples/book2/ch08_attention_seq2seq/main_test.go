@@ -188,3 +188,31 @@ func TestBadInput(t *testing.T) {
 		t.Error("a refused run left a predictions file")
 	}
 }
+
+// FuzzLoadParams feeds any bytes to --params: a model or one error, never
+// a panic.
+func FuzzLoadParams(f *testing.F) {
+	for _, p := range []string{"testdata/AttentionSeq2seq.pkl", "testdata/AttentionSeq2seq_badshape.pkl", "../testdata/Rnnlm.pkl"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	d, err := seqdata.Load("testdata/date_small.txt", 1984)
+	if err != nil {
+		f.Fatal(err)
+	}
+	s := &session{d: d, lo: d.Split, hi: d.N(), v: len(d.Chars), steps: d.ALen - 1}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(dir, "p.pkl")
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m, _, _, err := s.load(path)
+		if (m == nil) == (err == nil) {
+			t.Fatalf("model %v and error %v", m != nil, err)
+		}
+	})
+}
