@@ -30,7 +30,7 @@ func writeDrawings(t *testing.T, dir string, n int) ([]string, []int) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	var paths []string
 	for i := range n {
-		digit, err := set.Image(i)
+		digit, err := set.Gray(i)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -125,37 +125,57 @@ func TestLoadDirBadRanks(t *testing.T) {
 	}
 }
 
-func TestPictureColour(t *testing.T) {
-	// One 3x1x2 sample: pixel 0 is pure red, pixel 1 is (0, 128, 255)/255.
-	s, err := NewSet([]byte{255, 0, 0, 128, 0, 255}, []int{3, 1, 2}, []int{0}, 1, Options{Normalize: true})
-	if err != nil {
-		t.Fatal(err)
+// Image gives a colour sample (3, rows, cols) in colour, pixel by pixel
+// from the channel planes; Gray gives its luminance.
+func TestImageColour(t *testing.T) {
+	// One 3x2x2 sample, planes R, G, B, pixels in row-major order:
+	// (0,0) red, (1,0) (0, 128, 255), (0,1) white, (1,1) (10, 20, 30).
+	raw := []byte{
+		255, 0, 255, 10, // R
+		0, 128, 255, 20, // G
+		0, 255, 255, 30, // B
 	}
-	p, err := s.Picture(0)
-	if err != nil {
-		t.Fatal(err)
+	want := map[image.Point]color.RGBA{
+		{0, 0}: {255, 0, 0, 255}, {1, 0}: {0, 128, 255, 255},
+		{0, 1}: {255, 255, 255, 255}, {1, 1}: {10, 20, 30, 255},
 	}
-	rgba, ok := p.(*image.RGBA)
-	if !ok || rgba.Bounds() != image.Rect(0, 0, 2, 1) {
-		t.Fatalf("picture %T %v, want a 2x1 *image.RGBA", p, p.Bounds())
+	for _, test := range []struct {
+		name string
+		opt  Options
+	}{
+		{"normalised", Options{Normalize: true}}, // values /255, scaled back by 255
+		{"raw", Options{}},                       // values 0-255 as they are
+	} {
+		s, err := NewSet(raw, []int{3, 2, 2}, []int{0}, 1, test.opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.Image(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rgba, ok := p.(*image.RGBA)
+		if !ok || rgba.Bounds() != image.Rect(0, 0, 2, 2) {
+			t.Fatalf("%s: image %T %v, want a 2x2 *image.RGBA", test.name, p, p.Bounds())
+		}
+		for pt, c := range want {
+			if got := rgba.RGBAAt(pt.X, pt.Y); got != c {
+				t.Errorf("%s: pixel %v = %v, want %v", test.name, pt, got, c)
+			}
+		}
+		// Gray is the luminance 0.299 R + 0.587 G + 0.114 B, rounded:
+		// 76.245, 104.206, 255, 0.299*10 + 0.587*20 + 0.114*30 = 18.15.
+		g, err := s.Gray(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(g.Pix, []uint8{76, 104, 255, 18}) {
+			t.Errorf("%s: luminance %v, want [76 104 255 18]", test.name, g.Pix)
+		}
 	}
-	if got := rgba.RGBAAt(0, 0); got != (color.RGBA{255, 0, 0, 255}) {
-		t.Errorf("pixel 0 = %v", got)
-	}
-	if got := rgba.RGBAAt(1, 0); got != (color.RGBA{0, 128, 255, 255}) {
-		t.Errorf("pixel 1 = %v", got)
-	}
-	// Image gives the luminance: 0.299*255 = 76.2, 0.587*128 + 0.114*255 = 104.2.
-	g, err := s.Image(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(g.Pix, []uint8{76, 104}) {
-		t.Errorf("luminance %v, want [76 104]", g.Pix)
-	}
-	// A one-channel sample's Picture is its Image.
+	// A one-channel sample's Image is its Gray.
 	gs, _ := NewSet([]byte{0, 255}, []int{1, 1, 2}, []int{0}, 1, Options{})
-	if p, err := gs.Picture(0); err != nil || !slices.Equal(p.(*image.Gray).Pix, []uint8{0, 255}) {
-		t.Errorf("gray picture: %v %v", p, err)
+	if p, err := gs.Image(0); err != nil || !slices.Equal(p.(*image.Gray).Pix, []uint8{0, 255}) {
+		t.Errorf("gray image: %v %v", p, err)
 	}
 }

@@ -34,7 +34,7 @@
 // # Batches and pictures
 //
 // Set.Batches yields consecutive batches, the last one holding the
-// remainder; Set.Image gives a sample as a grayscale image and Set.Picture
-// in colour; Shift makes randomly
-// shifted copies of images for training.
+// remainder; Set.Image gives a sample as an image (in colour for a
+// (3, rows, cols) sample), Set.Gray as a grayscale one (a colour sample's
+// luminance); Shift makes randomly shifted copies of images for training.
 package datasets

@@ -6,16 +6,40 @@ import (
 	"math"
 )
 
-// Image returns sample i as a grayscale image with MNIST's convention (0 is
-// background, 255 is ink), for showing it (the book's img_show). The
+// Image returns sample i as an image, for showing it (the book's
+// img_show): an *image.RGBA (opaque) for a colour sample of shape
+// (3, rows, cols), channels in the order red, green, blue; otherwise the
+// *image.Gray of Gray. Values in [0, 1] are taken as normalised
+// (Options.Normalize) and scaled by 255; a sample with any value above 1 is
+// taken as raw 0-255. Values are clamped.
+func (s *Set) Image(i int) (image.Image, error) {
+	px, c, rows, cols, err := s.sample(i)
+	if err != nil {
+		return nil, err
+	}
+	if c == 1 {
+		return s.Gray(i)
+	}
+	scale := pixelScale(px)
+	img := image.NewRGBA(image.Rect(0, 0, cols, rows))
+	plane := rows * cols
+	for k := 0; k < plane; k++ {
+		for ch := 0; ch < 3; ch++ {
+			img.Pix[4*k+ch] = toByte(px[ch*plane+k] * scale)
+		}
+		img.Pix[4*k+3] = 255
+	}
+	return img, nil
+}
+
+// Gray returns sample i as a grayscale image with MNIST's convention (0 is
+// background, 255 is ink), as viz.Cell and imageprep take digits. The
 // sample's shape tells the image's: (1, rows, cols) or (rows, cols), or a
 // flat vector of a square number of values (784 is 28 x 28). A colour
 // sample, (3, rows, cols), comes back as its luminance (ITU-R BT.601
-// weights, as image/color's Gray model); Picture gives it in colour.
-// Values in [0, 1] are taken as normalised (Options.Normalize) and scaled
-// by 255; a sample with any value above 1 is taken as raw 0-255. Values are
-// clamped.
-func (s *Set) Image(i int) (*image.Gray, error) {
+// weights, as image/color's Gray model); Image gives it in colour. Values
+// are scaled and clamped as by Image.
+func (s *Set) Gray(i int) (*image.Gray, error) {
 	px, c, rows, cols, err := s.sample(i)
 	if err != nil {
 		return nil, err
@@ -32,30 +56,6 @@ func (s *Set) Image(i int) (*image.Gray, error) {
 		g.Pix[k] = toByte(0.299*clamp(r) + 0.587*clamp(gr) + 0.114*clamp(b))
 	}
 	return g, nil
-}
-
-// Picture returns sample i as an image: an *image.Gray for a one-channel
-// sample (exactly Image's), an *image.RGBA (opaque) for a colour sample of
-// shape (3, rows, cols), channels in the order red, green, blue. Values are
-// scaled and clamped as by Image.
-func (s *Set) Picture(i int) (image.Image, error) {
-	px, c, rows, cols, err := s.sample(i)
-	if err != nil {
-		return nil, err
-	}
-	if c == 1 {
-		return s.Image(i)
-	}
-	scale := pixelScale(px)
-	img := image.NewRGBA(image.Rect(0, 0, cols, rows))
-	plane := rows * cols
-	for k := 0; k < plane; k++ {
-		for ch := 0; ch < 3; ch++ {
-			img.Pix[4*k+ch] = toByte(px[ch*plane+k] * scale)
-		}
-		img.Pix[4*k+3] = 255
-	}
-	return img, nil
 }
 
 // sample returns the values of sample i and its image size.

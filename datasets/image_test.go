@@ -24,7 +24,7 @@ func TestImage(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, i := range []int{0, 1, 9999} {
-				g, err := s.Image(i)
+				g, err := s.Gray(i)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -76,7 +76,7 @@ func TestImageClamps(t *testing.T) {
 		t.Fatal(err)
 	}
 	copy(s.Data(), []float32{-0.5, 0.5, 1, 0})
-	g, err := s.Image(0)
+	g, err := s.Gray(0)
 	if err != nil {
 		t.Fatal(err)
 	}

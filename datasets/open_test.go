@@ -2,6 +2,7 @@ package datasets
 
 import (
 	"bytes"
+	"image"
 	"os"
 	"path/filepath"
 	"slices"
@@ -148,9 +149,9 @@ func TestOpenDir(t *testing.T) {
 	if test.Classes != 5 || test.OneHot.Shape()[1] != 5 {
 		t.Errorf("test split: %d classes, one-hot %v; want the training split's 5", test.Classes, test.OneHot.Shape())
 	}
-	p, err := train.Picture(1)
-	if err != nil || p.Bounds().Dx() != 32 {
-		t.Errorf("picture: %v", err)
+	p, err := train.Image(1)
+	if _, ok := p.(*image.RGBA); err != nil || !ok || p.Bounds().Dx() != 32 {
+		t.Errorf("image: %T %v", p, err)
 	}
 }
 

@@ -28,7 +28,7 @@ func TestDrawingAccuracy(t *testing.T) {
 	rng := rand.New(rand.NewPCG(14, 28))
 	x := make([]float32, 0, n*784)
 	for i := range n {
-		digit, err := set.Image(i)
+		digit, err := set.Gray(i)
 		if err != nil {
 			t.Fatal(err)
 		}

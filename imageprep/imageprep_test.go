@@ -325,7 +325,7 @@ func TestFrameMNISTRoundTrip(t *testing.T) {
 	var diff float64
 	var shifted int
 	for i := range n {
-		orig, err := set.Image(i)
+		orig, err := set.Gray(i)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -360,7 +360,7 @@ func TestFrameDrawings(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for i := range 50 {
-		digit, _ := set.Image(i)
+		digit, _ := set.Gray(i)
 		g, err := Frame(testutil.Drawing(digit, 280, rng), Options{})
 		if err != nil {
 			t.Fatalf("drawing %d: %v", i, err)

@@ -36,7 +36,7 @@ func TestPicture(t *testing.T) {
 	draw.Draw(out, out.Bounds(), image.NewUniform(color.RGBA{246, 247, 249, 255}), image.Point{}, draw.Src)
 	rng := rand.New(rand.NewPCG(2, 8))
 	for k, i := range digits {
-		digit, _ := set.Image(i)
+		digit, _ := set.Gray(i)
 		drawing := testutil.Drawing(digit, side, rng)
 		g, err := imageprep.Frame(drawing, imageprep.Options{})
 		if err != nil {

@@ -173,7 +173,7 @@ func TestBrowser(t *testing.T) {
 			}
 			began := time.Now()
 			for _, i := range view.digits {
-				digit, err := set.Image(i)
+				digit, err := set.Gray(i)
 				if err != nil {
 					t.Fatal(err)
 				}

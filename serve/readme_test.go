@@ -63,7 +63,7 @@ func TestReadmeExamples(t *testing.T) {
 	// curl localhost:8080/v1/classify --data-binary @docs/drawn-7.png
 	drawnPath := filepath.Join("..", "docs", "drawn-7.png")
 	if *updateExample {
-		digit, err := testSet().Image(0)
+		digit, err := testSet().Gray(0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -493,7 +493,7 @@ func TestClassify(t *testing.T) {
 	right := 0
 	const n = 10
 	for i := range n {
-		digit, _ := set.Image(i)
+		digit, _ := set.Gray(i)
 		data := encodePNG(t, testutil.Drawing(digit, 280, rng))
 		ct, body := "image/png", data
 		if i%2 == 1 {

@@ -18,7 +18,7 @@ func ExampleGrid() {
 	}
 	var cells []viz.Cell
 	for i := range 4 {
-		g, err := test.Image(i)
+		g, err := test.Gray(i)
 		if err != nil {
 			panic(err)
 		}

@@ -67,7 +67,7 @@ func mistakes(pr *graph.Predictor, m *graph.Model, set *datasets.Set, preds []in
 	}
 	cells := make([]viz.Cell, len(shown))
 	for k, i := range shown {
-		g, err := set.Image(i)
+		g, err := set.Gray(i)
 		if err != nil {
 			return nil, err
 		}

@@ -95,7 +95,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if o.label >= 0 && set.Labels[i] != o.label {
 			continue
 		}
-		g, err := set.Image(i)
+		g, err := set.Gray(i)
 		if err != nil {
 			return err
 		}

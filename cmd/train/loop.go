@@ -6,16 +6,13 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"slices"
-	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"gorgonia.org/tensor"
 
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
-	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/models"
 )
 
@@ -34,8 +31,8 @@ func (o *options) train(fs *cli.Flags, res *resumed, lc *curves, stdout, stderr 
 	trainSet = trainSet.Head(o.limit)
 	k := 0
 	if o.validation != "" {
-		if k, err = validationSize(o.validation, trainSet.Len()); err != nil {
-			return err
+		if k, err = train.ValidationSize(o.validation, trainSet.Len()); err != nil {
+			return cli.Usagef("--%v", err)
 		}
 	}
 	most := trainSet.Len()
@@ -52,9 +49,9 @@ func (o *options) train(fs *cli.Flags, res *resumed, lc *curves, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	loss, why, err := o.chooseLoss(m, regression)
+	loss, why, err := train.ChooseLoss(m, o.loss, regression)
 	if err != nil {
-		return err
+		return cli.Usagef("--%v", err)
 	}
 	cfg.Losses = []train.Loss{loss}
 	cfg.Task = train.Classification
@@ -81,9 +78,20 @@ func (o *options) train(fs *cli.Flags, res *resumed, lc *curves, stdout, stderr 
 			o.arch, m.ParamCount(), trainSet.Len()-k, tr.Loss(), why, o.optimizer, o.batch)
 	}
 	fo.Callbacks = o.callbacks(lc, trainSet.Len()-k, k > 0, stdout, stderr, stopAfter)
-	data := train.FitData{X: []*tensor.Dense{trainSet.X}, T: []*tensor.Dense{targets(trainSet, m, loss)}, ValidationSplit: k}
-	if test != nil {
-		data.TestX, data.TestT = []*tensor.Dense{test.X}, []*tensor.Dense{targets(test, m, loss)}
+	data := train.FitData{X: []*tensor.Dense{trainSet.X}, ValidationSplit: k}
+	for _, s := range []*datasets.Set{trainSet, test} {
+		if s == nil {
+			continue
+		}
+		t, err := train.Targets(m, loss, s.Labels, s.Targets)
+		if err != nil {
+			return err
+		}
+		if s == trainSet {
+			data.T = []*tensor.Dense{t}
+		} else {
+			data.TestX, data.TestT = []*tensor.Dense{s.X}, []*tensor.Dense{t}
+		}
 	}
 	if o.augment == "shift" {
 		data.Augment = func(x []*tensor.Dense, rng *rand.Rand) ([]*tensor.Dense, error) {
@@ -160,77 +168,10 @@ func (o *options) modelAndData(res *resumed) (*graph.Model, *datasets.Set, *data
 			return nil, nil, nil, cli.Usagef("--dropout: %v", err)
 		}
 	}
-	if err := fitsData(m, trainSet); err != nil {
-		return nil, nil, nil, err
+	if err := train.CheckTargets(m, trainSet.Classes, trainSet.TargetColumns()); err != nil {
+		return nil, nil, nil, cli.Usagef("%v", err)
 	}
 	return m, trainSet, test, nil
-}
-
-// fitsData checks that the model's output fits the data's targets: as
-// many values as regression targets, or at least as many as classes.
-func fitsData(m *graph.Model, s *datasets.Set) error {
-	shape := m.OutputShape(0)
-	width := 1
-	for _, d := range shape {
-		width *= d
-	}
-	switch {
-	case s.Regression() && width != s.TargetColumns():
-		return cli.Usagef("the model's output has shape %v, but the data has %d regression targets per sample", shape, s.TargetColumns())
-	case !s.Regression() && (len(shape) != 1 || shape[0] < s.Classes):
-		return cli.Usagef("the model's output has shape %v, but the data has %d classes", shape, s.Classes)
-	}
-	return nil
-}
-
-// targets returns the targets of s for the model and loss: regression
-// targets, one-hot rows as wide as the model's output, or the labels for
-// a sparse loss.
-func targets(s *datasets.Set, m *graph.Model, loss train.Loss) *tensor.Dense {
-	switch {
-	case s.Regression():
-		return s.Targets
-	case isSparse(loss):
-		return tensor.New(tensor.WithShape(len(s.Labels)), tensor.WithBacking(slices.Clone(s.Labels)))
-	}
-	return datasets.OneHot(s.Labels, m.OutputShape(0)[0])
-}
-
-func isSparse(l train.Loss) bool {
-	sl, ok := l.(train.SparseLoss)
-	return ok && sl.Sparse()
-}
-
-// chooseLoss returns the loss of --loss, or the default for the model's
-// output and the data (regression targets or classes), and why; a --loss
-// that does not fit them is a usage error.
-func (o *options) chooseLoss(m *graph.Model, regression bool) (train.Loss, string, error) {
-	meaning, shape := m.OutputMeaning(0), m.OutputShape(0)
-	task := "class labels"
-	if regression {
-		task = "regression targets"
-	}
-	var loss train.Loss
-	why := fmt.Sprintf("--loss, on output %s of %s", meaning, task)
-	if o.loss == "" {
-		loss = train.DefaultLoss(meaning, !regression)
-		why = fmt.Sprintf("the output means %s", meaning)
-		if meaning == graph.Values {
-			why += ", the targets are " + task
-		}
-	} else {
-		var err error
-		if loss, err = train.LossByName(o.loss); err != nil {
-			return nil, "", cli.Usagef("--loss: %v", err)
-		}
-	}
-	if _, err := loss.Input(meaning, shape); err != nil {
-		return nil, "", cli.Usagef("--loss %s does not fit the model's output (%s, shape %v): %v", loss, meaning, shape, err)
-	}
-	if t := train.TaskOf(meaning, loss); regression && t != train.Regression {
-		return nil, "", cli.Usagef("--loss %s is a classification loss, but the data has regression targets: use mse, mae or huber", loss)
-	}
-	return loss, why, nil
 }
 
 // callbacks are the run's outputs, in the order they are written after
@@ -238,7 +179,7 @@ func (o *options) chooseLoss(m *graph.Model, regression bool) (train.Loss, strin
 func (o *options) callbacks(lc *curves, images int, validation bool, stdout, stderr io.Writer, stopAfter int) []train.Callback {
 	cbs := []train.Callback{}
 	if !o.json && cli.IsTerminal(stderr) {
-		cbs = append(cbs, &bar{w: stderr, total: images, epochs: o.epochs})
+		cbs = append(cbs, train.Progress(stderr))
 	}
 	cbs = append(cbs, train.SaveModel(o.out))
 	if o.best != "" {
@@ -254,42 +195,9 @@ func (o *options) callbacks(lc *curves, images int, validation bool, stdout, std
 		cbs = append(cbs, train.TextLog(stdout))
 	}
 	if stopAfter > 0 {
-		cbs = append(cbs, train.EpochFunc(func(r *train.FitRun) error {
-			if r.Last().Epoch == stopAfter {
-				return train.ErrStop
-			}
-			return nil
-		}))
+		cbs = append(cbs, train.StopAfter(stopAfter))
 	}
 	return cbs
-}
-
-// bar draws a progress bar of each epoch on a terminal.
-type bar struct {
-	w             io.Writer
-	total, epochs int
-	pb            *progressbar.ProgressBar
-	epoch         int
-}
-
-// OnStep advances the bar, starting one per epoch.
-func (b *bar) OnStep(r *train.FitRun, done int) {
-	if b.pb == nil {
-		b.epoch = r.Trainer.Epochs() + 1
-		b.pb = progressbar.NewOptions(b.total, progressbar.OptionSetWriter(b.w),
-			progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", b.epoch, b.epochs)),
-			progressbar.OptionShowCount(), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
-	}
-	b.pb.Set(done)
-}
-
-// OnEpochEnd clears the bar.
-func (b *bar) OnEpochEnd(*train.FitRun) error {
-	if b.pb != nil {
-		b.pb.Finish()
-		b.pb = nil
-	}
-	return nil
 }
 
 func settingsJSON(fs *cli.Flags) string {

@@ -15,10 +15,10 @@ import (
 
 	_ "github.com/tapenet/tapenet/blas" // tapenet's Sgemm as Gorgonia's BLAS
 
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
-	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/models"
 )
 

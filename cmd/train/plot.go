@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/tapenet/tapenet/graph/train"
 	"github.com/tapenet/tapenet/cli"
+	"github.com/tapenet/tapenet/graph/train"
 	"github.com/tapenet/tapenet/viz"
 )
 

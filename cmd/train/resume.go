@@ -3,12 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
-	"github.com/tapenet/tapenet/cli"
 )
 
 // savedFlags are the flags a --checkpoint file records and --resume
@@ -50,17 +49,9 @@ type resumed struct {
 // readResume reads a --resume file and applies its settings to every flag
 // not given on the command line; the model's own flags may not change.
 func readResume(path string, fs *cli.Flags) (*resumed, error) {
-	f, err := os.Open(path)
+	m, st, err := train.Resume(path)
 	if err != nil {
 		return nil, fmt.Errorf("--resume: %w", err)
-	}
-	defer f.Close()
-	m, st, err := train.ReadCheckpoint(f, nil)
-	if err != nil {
-		return nil, fmt.Errorf("--resume %s: %w", path, err)
-	}
-	if st == nil {
-		return nil, fmt.Errorf("--resume %s holds weights only, no training state (write one with --checkpoint)", path)
 	}
 	r := &resumed{model: m, state: st}
 	if err := json.Unmarshal([]byte(train.FitExtra(st)["settings"]), &r.settings); err != nil {

@@ -2,12 +2,10 @@ package main
 
 import (
 	"math"
-	"strconv"
-	"strings"
 
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
-	"github.com/tapenet/tapenet/cli"
 )
 
 // steer holds the flags that steer a run: optimiser settings,
@@ -72,36 +70,11 @@ func (s *steer) check(o *options) error {
 		return cli.Usagef("--best needs --validation")
 	}
 	if s.validation != "" {
-		if _, err := validationSize(s.validation, math.MaxInt); err != nil {
-			return err
+		if _, err := train.ValidationSize(s.validation, math.MaxInt); err != nil {
+			return cli.Usagef("--%v", err)
 		}
 	}
 	return nil
-}
-
-// validationSize parses --validation: a count of images, or a fraction of
-// the n training images; at least one image must stay for training.
-func validationSize(v string, n int) (int, error) {
-	var k int
-	if strings.ContainsAny(v, ".eE") {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || !(f > 0 && f < 1) {
-			return 0, cli.Usagef("--validation %q is neither a count of images nor a fraction in (0, 1)", v)
-		}
-		k = max(1, int(math.Round(f*float64(n))))
-		if n == math.MaxInt {
-			return 1, nil
-		}
-	} else {
-		var err error
-		if k, err = strconv.Atoi(v); err != nil || k < 1 {
-			return 0, cli.Usagef("--validation %q is neither a count of images nor a fraction in (0, 1)", v)
-		}
-	}
-	if k >= n {
-		return 0, cli.Usagef("--validation %s takes %d of the %d training images: none would be left to train on", v, k, n)
-	}
-	return k, nil
 }
 
 // trainConfig is the Trainer configuration of the flags.

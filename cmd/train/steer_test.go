@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/graph/checkpoint"
 	"github.com/tapenet/tapenet/graph/train"
-	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/internal/testutil"
 )
 

@@ -274,7 +274,7 @@ func (tr *Trainer) evalProg(batch int) (*evalProg, error) {
 	ep.out = tensor.New(tensor.WithShape(z.Shape()...), tensor.Of(tensor.Float32))
 	gorgonia.Read(z, &ep.out)
 	for _, in := range p.Inputs {
-		ep.xs = append(ep.xs, tensor.New(tensor.WithShape(in.Shape()...), tensor.Of(tensor.Float32)))
+		ep.xs = append(ep.xs, tensor.New(tensor.WithShape(in.Shape()...), tensor.Of(in.Dtype())))
 	}
 	for _, t := range lg.targets {
 		ep.ts = append(ep.ts, tensor.New(tensor.WithShape(t.Shape()...), tensor.Of(tensor.Float32)))

@@ -130,3 +130,27 @@ func ExampleFit() {
 	// Output:
 	// 11 epochs, validation accuracy 0.93, best at epoch 6
 }
+
+// Choosing the loss and the targets for a model and its data, as cmd/train
+// does: the default follows what the output means and whether the targets
+// are classes or regression values.
+func ExampleChooseLoss() {
+	m, _ := graph.NewSequential([]int{4}, &graph.Dense{Units: 3}, graph.LogSoftmax{})
+	loss, why, _ := train.ChooseLoss(m, "", false)
+	fmt.Println(loss, "-", why)
+	t, _ := train.Targets(m, loss, []int{2, 0}, nil)
+	fmt.Println(t.Data())
+	reg, _ := graph.NewSequential([]int{4}, &graph.Dense{Units: 2})
+	loss, why, _ = train.ChooseLoss(reg, "", true)
+	fmt.Println(loss, "-", why)
+	_, _, err := train.ChooseLoss(reg, "cross_entropy", true)
+	fmt.Println(err)
+	k, _ := train.ValidationSize("0.1", 600)
+	fmt.Println("validation", k)
+	// Output:
+	// nll - the output means log_probabilities
+	// [0 0 1 1 0 0]
+	// mse - the output means values, the targets are regression targets
+	// loss cross_entropy is a classification loss, but the data has regression targets: use mse, mae or huber
+	// validation 60
+}

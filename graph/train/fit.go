@@ -11,9 +11,9 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/checkpoint"
-	"github.com/tapenet/tapenet/cli"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )

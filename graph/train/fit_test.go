@@ -83,21 +83,10 @@ func TestFitResumeMatchesUninterrupted(t *testing.T) {
 	}
 	b := smallNet(t)
 	trb, _ := NewTrainer(b, resumeConfig(b, "adamw"))
-	stop := EpochFunc(func(r *FitRun) error {
-		if r.Last().Epoch == 3 {
-			return ErrStop
-		}
-		return nil
-	})
-	if h, err := Fit(context.Background(), trb, data, opts(filepath.Join(dir, "b"), stop)); err != nil || len(h.Epochs) != 3 {
+	if h, err := Fit(context.Background(), trb, data, opts(filepath.Join(dir, "b"), StopAfter(3))); err != nil || len(h.Epochs) != 3 {
 		t.Fatalf("stopped run: %v, %d epochs", err, len(h.Epochs))
 	}
-	f, err := os.Open(filepath.Join(dir, "b"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, st, err := ReadCheckpoint(f, nil)
-	f.Close()
+	m, st, err := Resume(filepath.Join(dir, "b"))
 	if err != nil {
 		t.Fatal(err)
 	}

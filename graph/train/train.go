@@ -322,7 +322,7 @@ func (tr *Trainer) prog(batch int) (*trainProg, error) {
 		return nil, fmt.Errorf("gradient: %w", err)
 	}
 	for _, in := range p.Inputs {
-		tp.xs = append(tp.xs, tensor.New(tensor.WithShape(in.Shape()...), tensor.Of(tensor.Float32)))
+		tp.xs = append(tp.xs, tensor.New(tensor.WithShape(in.Shape()...), tensor.Of(in.Dtype())))
 	}
 	for _, n := range p.Learnables {
 		name := n.Name()
@@ -516,7 +516,9 @@ func (tr *Trainer) Epoch(x, t *tensor.Dense, batch int, progress func(done int))
 }
 
 // EpochInputs makes one pass over the samples of xs (one tensor of N
-// samples per model input) and ts (one tensor of N targets per output:
+// samples per model input, of the input's element type: float32, or the
+// int64, int32, bool or float64 of an input declared with
+// graph.Tensor.As) and ts (one tensor of N targets per output:
 // (N, outputs...) rows, or (N,) class labels for SparseCrossEntropy) in a
 // random order drawn from the Trainer's seeded generator, in batches of
 // batch samples plus a final partial batch. Strided views are packed first.
@@ -580,55 +582,86 @@ func (tr *Trainer) epoch(xs, ts []*tensor.Dense, batch int, progress func(done i
 	return st, nil
 }
 
-// source gives the rows of one input or target tensor: float32 values
-// (per values a sample) or class labels expanded to one-hot rows.
+// source gives the rows of one input or target tensor: values of the
+// input's element type (per values a sample) or class labels expanded to
+// one-hot rows.
 type source struct {
 	what    string
-	data    []float32
+	data    any // []float32, []float64, []int64, []int32 or []bool
 	per     int
 	labels  []int
 	classes int
 }
 
-// fill writes the rows idx into dst, which holds len(idx) rows.
-func (s source) fill(dst []float32, idx []int) error {
+// fill writes the rows idx into dst, which holds len(idx) rows of the
+// source's element type.
+func (s source) fill(dst *tensor.Dense, idx []int) error {
 	if s.labels != nil {
-		if len(dst) != len(idx)*s.classes {
-			return fmt.Errorf("%s: %d classes do not fit the model's %d values per sample", s.what, s.classes, len(dst)/max(len(idx), 1))
+		d := dst.Data().([]float32) // targets are float32
+		if len(d) != len(idx)*s.classes {
+			return fmt.Errorf("%s: %d classes do not fit the model's %d values per sample", s.what, s.classes, len(d)/max(len(idx), 1))
 		}
-		clear(dst)
+		clear(d)
 		for i, j := range idx {
-			dst[i*s.classes+s.labels[j]] = 1
+			d[i*s.classes+s.labels[j]] = 1
 		}
 		return nil
 	}
-	if len(dst) != len(idx)*s.per {
-		return fmt.Errorf("%s of %d values per sample do not fit the model's %d", s.what, s.per, len(dst)/max(len(idx), 1))
+	switch src := s.data.(type) {
+	case []float32:
+		return fillRows(s, dst, src, idx)
+	case []float64:
+		return fillRows(s, dst, src, idx)
+	case []int64:
+		return fillRows(s, dst, src, idx)
+	case []int32:
+		return fillRows(s, dst, src, idx)
+	case []bool:
+		return fillRows(s, dst, src, idx)
+	}
+	return fmt.Errorf("%s: values of type %T cannot be fed", s.what, s.data)
+}
+
+// fillRows copies the rows idx of src into dst, which must hold values of
+// src's type.
+func fillRows[T any](s source, dst *tensor.Dense, src []T, idx []int) error {
+	d, ok := dst.Data().([]T)
+	if !ok {
+		return fmt.Errorf("%s is %T, the model wants %v", s.what, src, dst.Dtype())
+	}
+	if len(d) != len(idx)*s.per {
+		return fmt.Errorf("%s of %d values per sample do not fit the model's %d", s.what, s.per, len(d)/max(len(idx), 1))
 	}
 	for i, j := range idx {
-		copy(dst[i*s.per:(i+1)*s.per], s.data[j*s.per:(j+1)*s.per])
+		copy(d[i*s.per:(i+1)*s.per], src[j*s.per:(j+1)*s.per])
 	}
 	return nil
 }
 
 func fillAll(dst []*tensor.Dense, src []source, idx []int) error {
 	for k, s := range src {
-		if err := s.fill(dst[k].Data().([]float32), idx); err != nil {
+		if err := s.fill(dst[k], idx); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// inputSources returns the rows of each input tensor, of any element type
+// a model input may have (CheckInputs has checked that it is the input's).
 func (tr *Trainer) inputSources(xs []*tensor.Dense) ([]source, error) {
 	var src []source
 	for i, x := range xs {
 		name := tr.m.Inputs()[i].Name
-		d, per, err := graph.Rows(x)
+		c, err := graph.Contiguous(x)
 		if err != nil {
 			return nil, fmt.Errorf("input %s: %w", name, err)
 		}
-		src = append(src, source{what: "input " + name, data: d, per: per})
+		n, size := c.Shape()[0], c.Shape().TotalSize()
+		if c.Dims() < 1 || n == 0 || c.DataSize() != size {
+			return nil, fmt.Errorf("input %s: %d values for shape %v", name, c.DataSize(), c.Shape())
+		}
+		src = append(src, source{what: "input " + name, data: c.Data(), per: size / n})
 	}
 	return src, nil
 }

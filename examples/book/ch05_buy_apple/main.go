@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/tapenet/tapenet/examples/book/internal/bookex"
 	"github.com/tapenet/tapenet/cli"
+	"github.com/tapenet/tapenet/examples/book/internal/bookex"
 	"gorgonia.org/gorgonia"
 )
 

@@ -31,11 +31,11 @@ import (
 	"strings"
 
 	_ "github.com/tapenet/tapenet/blas"
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/examples/book/internal/bookex"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
-	"github.com/tapenet/tapenet/cli"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )

@@ -21,11 +21,11 @@ import (
 	"time"
 
 	_ "github.com/tapenet/tapenet/blas"
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/examples/book/internal/bookex"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
-	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/models"
 	"gorgonia.org/tensor"
 )

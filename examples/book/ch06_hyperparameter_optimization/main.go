@@ -27,11 +27,11 @@ import (
 	"gonum.org/v1/plot"
 
 	_ "github.com/tapenet/tapenet/blas"
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/examples/book/internal/bookex"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
-	"github.com/tapenet/tapenet/cli"
 )
 
 const usage = `

@@ -19,9 +19,9 @@ import (
 	"io"
 
 	_ "github.com/tapenet/tapenet/blas"
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/examples/book/internal/bookex"
 	"github.com/tapenet/tapenet/graph/train"
-	"github.com/tapenet/tapenet/cli"
 )
 
 const usage = `

@@ -17,8 +17,8 @@ import (
 	"io"
 
 	_ "github.com/tapenet/tapenet/blas"
-	"github.com/tapenet/tapenet/examples/book/internal/bookex"
 	"github.com/tapenet/tapenet/cli"
+	"github.com/tapenet/tapenet/examples/book/internal/bookex"
 )
 
 const usage = `

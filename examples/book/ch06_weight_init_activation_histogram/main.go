@@ -28,9 +28,9 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gorgonia.org/tensor"
 
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/examples/book/internal/bookex"
 	"github.com/tapenet/tapenet/graph"
-	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/models"
 )
 

@@ -28,11 +28,11 @@ import (
 	_ "github.com/tapenet/tapenet/blas"
 	"gorgonia.org/tensor"
 
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/examples/book/internal/bookex"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
-	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/models"
 	"github.com/tapenet/tapenet/viz"
 )

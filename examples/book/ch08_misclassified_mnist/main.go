@@ -89,7 +89,7 @@ func run(args []string, stdout, _ io.Writer) error {
 	cells := make([]viz.Cell, len(show))
 	pairs := make([]string, len(show))
 	for v, i := range show {
-		img, err := set.Image(i)
+		img, err := set.Gray(i)
 		if err != nil {
 			return err
 		}

@@ -11,10 +11,10 @@ import (
 	"gonum.org/v1/plot"
 	"gorgonia.org/tensor"
 
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
-	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/models"
 )
 

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
-	"github.com/tapenet/tapenet/cli"
 )
 
 // Overfit is the experiment of the book's overfit_weight_decay.py and
