@@ -107,4 +107,3 @@ func TestFineTuneTorchExports(t *testing.T) {
 		})
 	}
 }
-
