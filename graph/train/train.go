@@ -539,6 +539,17 @@ func (tr *Trainer) epoch(xs, ts []*tensor.Dense, batch int, progress func(done i
 	if err != nil {
 		return EpochStats{}, fmt.Errorf("trainer: %w", err)
 	}
+	perm := tr.shuffle.Perm(n)
+	var batches [][]int
+	for from := 0; from < n; from += batch {
+		batches = append(batches, perm[from:min(from+batch, n)])
+	}
+	return tr.pass(xs, ts, n, batches, progress)
+}
+
+// pass takes one step per batch of sample indices into xs and ts, of n
+// samples, and counts an epoch.
+func (tr *Trainer) pass(xs, ts []*tensor.Dense, n int, batches [][]int, progress func(done int) error) (EpochStats, error) {
 	srcX, err := tr.inputSources(xs)
 	if err != nil {
 		return EpochStats{}, fmt.Errorf("trainer: %w", err)
@@ -547,11 +558,18 @@ func (tr *Trainer) epoch(xs, ts []*tensor.Dense, batch int, progress func(done i
 	if err != nil {
 		return EpochStats{}, fmt.Errorf("trainer: %w", err)
 	}
-	perm := tr.shuffle.Perm(n)
 	var st EpochStats
 	var total float64
-	for from := 0; from < n; from += batch {
-		idx := perm[from:min(from+batch, n)]
+	done := 0
+	for _, idx := range batches {
+		if len(idx) == 0 {
+			return st, fmt.Errorf("trainer: an empty batch")
+		}
+		for _, j := range idx {
+			if j < 0 || j >= n {
+				return st, fmt.Errorf("trainer: sample %d of a batch is outside the %d samples", j, n)
+			}
+		}
 		tp, err := tr.prog(len(idx))
 		if err != nil {
 			return st, err
@@ -567,14 +585,18 @@ func (tr *Trainer) epoch(xs, ts []*tensor.Dense, batch int, progress func(done i
 			return st, err
 		}
 		total += float64(loss) * float64(len(idx))
+		done += len(idx)
 		st.Steps++
 		if progress != nil {
-			if err := progress(from + len(idx)); err != nil {
+			if err := progress(done); err != nil {
 				return st, err
 			}
 		}
 	}
-	st.Loss = total / float64(n)
+	if done == 0 {
+		return st, fmt.Errorf("trainer: an epoch of no batches")
+	}
+	st.Loss = total / float64(done)
 	tr.epochs++
 	return st, nil
 }
