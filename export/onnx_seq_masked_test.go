@@ -45,6 +45,9 @@ func extraCases() []extraCase {
 		{name: "lstm h0 last", layer: &graph.LSTM{Units: 4}, states: 1},
 		{name: "gru h0 lengths last", layer: &graph.GRU{Units: 3}, states: 1, lengths: true},
 		{name: "simplernn h0 sequences", layer: &graph.SimpleRNN{Units: 5, Sequences: true}, states: 1},
+		{name: "lstm bidirectional h0 c0 lengths sequences", layer: &graph.LSTM{Units: 4, Sequences: true, Bidirectional: true}, states: 2, lengths: true},
+		{name: "gru bidirectional h0 last", layer: &graph.GRU{Units: 3, Bidirectional: true}, states: 1},
+		{name: "simplernn bidirectional h0 bool mask sequences", layer: &graph.SimpleRNN{Units: 5, Sequences: true, Bidirectional: true}, states: 1, mask: graph.Bool},
 		{name: "maskedmean lengths", layer: &graph.MaskedMean{}, lengths: true},
 		{name: "maskedmean", layer: &graph.MaskedMean{}, ops: []string{"ReduceMean"}},
 		{name: "lstm bool mask sequences", layer: &graph.LSTM{Units: 4, Sequences: true}, mask: graph.Bool, ops: []string{"Not", "Cast", "ReduceSum", "Transpose", "LSTM", "Squeeze", "Transpose"}},
@@ -67,8 +70,21 @@ func (c extraCase) model(t *testing.T, steps, feats int) *graph.Model {
 	case *graph.SimpleRNN:
 		units = l.Units
 	}
+	bidirectional := false
+	switch l := c.layer.(type) {
+	case *graph.LSTM:
+		bidirectional = l.Bidirectional
+	case *graph.GRU:
+		bidirectional = l.Bidirectional
+	case *graph.SimpleRNN:
+		bidirectional = l.Bidirectional
+	}
 	for i := 0; i < c.states; i++ {
-		inputs = append(inputs, graph.Input([]string{"h0", "c0"}[i], units))
+		shape := []int{units}
+		if bidirectional {
+			shape = []int{2, units}
+		}
+		inputs = append(inputs, graph.Input([]string{"h0", "c0"}[i], shape...))
 	}
 	if c.lengths {
 		inputs = append(inputs, graph.Input("lengths").As(graph.Int64))
