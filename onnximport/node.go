@@ -87,7 +87,8 @@ func (im *importer) convert(n *onnx.NodeProto) error {
 		h, ok = genericNode, true
 	}
 	if _, kernel := kernels[n.OpType]; !ok && kernel {
-		return errNeedsFixed
+		// A form the batch-moving conversions may take (rnn_batch.go).
+		h, ok = func(*nodeCtx) error { return errNeedsFixed }, true
 	}
 	if !ok {
 		return unsupported("operator %s (the importer converts %s)", n.OpType, strings.Join(Operators(), ", "))
@@ -128,6 +129,9 @@ func (im *importer) convert(n *onnx.NodeProto) error {
 		}
 	}
 	if err := nc.upgrade(); err != nil {
+		return err
+	}
+	if done, err := batchMoves(nc); done {
 		return err
 	}
 	return h(nc)

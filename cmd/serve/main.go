@@ -26,8 +26,8 @@ import (
 	"time"
 
 	_ "github.com/tapenet/tapenet/blas" // tapenet's Sgemm as Gorgonia's BLAS
-	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/cli"
+	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/models"
 	"github.com/tapenet/tapenet/serve"
 )
@@ -38,7 +38,8 @@ serve: serve a model over HTTP.
 Usage:
   go run ./cmd/serve [flags]
 
-With no flags, serves the embedded default model on localhost:8080:
+With no flags, serves the embedded default model on localhost:8080 (--model
+takes an embedded name, a checkpoint, book-format weights or an ONNX file):
   http://localhost:8080/                      draw a digit, see what the model reads
   POST /v2/models/mlp/infer                   KServe v2 (Open Inference Protocol) inference,
                                               JSON or Triton's binary tensors; classification
@@ -74,7 +75,7 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		opt                                           serve.Options
 	)
 	fs := cli.NewFlags("serve", usage, stdout)
-	fs.StringVar(&model, "model", models.Default, "embedded model name ("+strings.Join(models.Names(), ", ")+"), checkpoint file (.safetensors), or book-format weights (.pkl, .npz)")
+	fs.StringVar(&model, "model", models.Default, "embedded model name ("+strings.Join(models.Names(), ", ")+"), checkpoint file (.safetensors), book-format weights (.pkl, .npz with W1, b1, W2, b2, ...), or an ONNX model (.onnx, e.g. from torch.onnx.export); one model: several are served with --model-repository")
 	fs.StringVar(&activation, "activation", "sigmoid", "hidden activation for book-format weights (.pkl, .npz): "+strings.Join(models.Activations(), ", "))
 	fs.StringVar(&name, "name", "", "model name in the URLs (default: the embedded model's name or the file's base name)")
 	fs.StringVar(&repo, "model-repository", "", "serve every model file in this directory (.safetensors, .pkl, .npz, .onnx) under its base name, instead of --model")
