@@ -339,7 +339,7 @@ func (s *session) load(path string) (*graph.Model, int, int, error) {
 	}
 	m, err := s.build(d, h, false)
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, 0, 0, fmt.Errorf("--params %s: %w", path, err)
 	}
 	if err := setBook(m, f, d, h); err != nil {
 		return nil, 0, 0, fmt.Errorf("--params %s: %w", path, err)

@@ -280,3 +280,25 @@ func half16(h uint16) float64 {
 	}
 	return s * (1 + m/1024) * math.Pow(2, float64(e-15))
 }
+
+// TestZeroSizes refuses params lists of empty embeddings or states, with
+// the file named.
+func TestZeroSizes(t *testing.T) {
+	for _, dh := range [][2]int{{0, 2}, {2, 0}} {
+		d, h, v := dh[0], dh[1], 59
+		shapes := [][]int{{v, d}, {d, 4 * h}, {h, 4 * h}, {4 * h}, {v, d}, {d, 4 * h}, {h, 4 * h}, {4 * h}, {2 * h, v}, {v}}
+		data := make([][]float32, len(shapes))
+		for i, s := range shapes {
+			data[i] = make([]float32, s[0]*append(s, 1)[1])
+		}
+		p := filepath.Join(t.TempDir(), "zero.pkl")
+		if err := cli.WriteFile(p, func(w io.Writer) error { return book2.WriteParams(w, shapes, data) }); err != nil {
+			t.Fatal(err)
+		}
+		var stderr bytes.Buffer
+		code := cli.Run("ch08_attention_seq2seq", run, []string{"--params", p, "--data", "testdata/date_small.txt"}, &bytes.Buffer{}, &stderr)
+		if code != 1 || !strings.Contains(stderr.String(), "zero.pkl") || !strings.Contains(stderr.String(), "must be positive") {
+			t.Errorf("wordvec %d hidden %d: exit %d, %q", d, h, code, stderr.String())
+		}
+	}
+}
