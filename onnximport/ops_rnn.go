@@ -5,11 +5,12 @@ package onnximport
 // bidirectional (one layer per direction; the reverse one runs over the
 // sequence reversed in time), initial states (initial_h, initial_c; zeros
 // are no input), sequence_lens when every sequence runs its whole length,
-// layout 0 (sequence first) and 1 (batch first), the outputs Y and Y_h,
+// layout 0 (sequence first) and 1 (batch first), the outputs Y, Y_h, Y_c,
 // the default activations, GRU's linear_before_reset=1 (PyTorch's GRU).
 // Refused, naming the node: other activations, clip, peepholes,
-// input_forget, shorter sequences, LSTM's Y_c, and GRU's
-// linear_before_reset=0.
+// input_forget, shorter sequences and GRU's linear_before_reset=0. An LSTM
+// whose Y_c is read becomes LSTMState layers, which also return the cell
+// state.
 //
 // The layers work on (batch, seq, features). In a model of fixed input
 // shapes the batch is an ordinary axis, so X (seq, batch, in) is
@@ -55,9 +56,8 @@ func recurrent(nc *nodeCtx) error {
 	if err != nil {
 		return err
 	}
-	if op == "LSTM" && len(nc.n.Output) > 2 && nc.n.Output[2] != "" && nc.im.used[nc.n.Output[2]] {
-		return unsupported("LSTM output Y_c (the final cell state; tapenet's LSTM layer returns the hidden states)")
-	}
+	// Y_c read: LSTMState layers, which also return the cell state.
+	yc := op == "LSTM" && len(nc.n.Output) > 2 && nc.n.Output[2] != "" && nc.im.used[nc.n.Output[2]]
 	if v := nc.input(7); v != nil && !zeroValue(v) {
 		return unsupported("LSTM with peepholes (input P; tapenet's LSTM has none)")
 	}
@@ -87,6 +87,9 @@ func recurrent(nc *nodeCtx) error {
 	var ps [][]param
 	var wts [][4]*graph.Tensor
 	if runtimeWeights(nc) && nc.im.fixed {
+		if yc {
+			return unsupported("LSTM output Y_c with weights computed by the model (only with initializers)")
+		}
 		if wts, err = tensorWeights(nc, form, d, h, in); err != nil {
 			return err
 		}
@@ -106,7 +109,7 @@ func recurrent(nc *nodeCtx) error {
 			return fmt.Errorf("input %s of shape %v: want %d directions of %d", what, fullShape(init[k]), d, h)
 		}
 	}
-	var states, lasts []*graph.Tensor // per direction, (batch, seq, H) and (batch, H)
+	var states, lasts, cells []*graph.Tensor // per direction, (batch, seq, H), (batch, H) and (batch, H)
 	for k, reverse := range dirs {
 		var st [2]*graph.Tensor
 		for j, s := range init {
@@ -117,16 +120,19 @@ func recurrent(nc *nodeCtx) error {
 				return err
 			}
 		}
-		var y, last *graph.Tensor
-		if wts != nil {
-			y, last, err = runDirection(nc, &Recurrent{Cell: rnnCells[op]}, nil, wts[k][:], x, reverse, st[0], st[1])
-		} else {
-			y, last, err = runDirection(nc, form.layer(h), ps[k], nil, x, reverse, st[0], st[1])
+		var y, last, cell *graph.Tensor
+		switch {
+		case wts != nil:
+			y, last, cell, err = runDirection(nc, &Recurrent{Cell: rnnCells[op]}, nil, wts[k][:], x, reverse, st[0], st[1])
+		case yc:
+			y, last, cell, err = runDirection(nc, &LSTMState{Units: h}, ps[k], nil, x, reverse, st[0], st[1])
+		default:
+			y, last, cell, err = runDirection(nc, form.layer(h), ps[k], nil, x, reverse, st[0], st[1])
 		}
 		if err != nil {
 			return err
 		}
-		states, lasts = append(states, y), append(lasts, last)
+		states, lasts, cells = append(states, y), append(lasts, last), append(cells, cell)
 	}
 	if nc.n.Output[0] != "" {
 		// Y: (seq, dirs, batch, H), or (batch, seq, dirs, H) in layout 1.
@@ -148,29 +154,39 @@ func recurrent(nc *nodeCtx) error {
 			return err
 		}
 	}
+	if yc {
+		// Y_c: as Y_h.
+		c, err := joinDirections(nc, cells, 0, []int{d, h})
+		if err != nil {
+			return err
+		}
+		if err := rnnOut(nc, 2, c, bpos); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
 // runDirection runs one direction's layer over x (batch, seq, in) from
 // the initial states h0 and c0 ((batch, H), nil for zeros), returning
-// every state in time order and the last one computed. The layer has its
+// every state in time order, the last one computed and, for an
+// LSTMState layer, the final cell state (else nil). The layer has its
 // parameters ps, or takes its weights ws as inputs after x.
-func runDirection(nc *nodeCtx, l graph.Layer, ps []param, ws []*graph.Tensor, x *graph.Tensor, reverse bool, h0, c0 *graph.Tensor) (*graph.Tensor, *graph.Tensor, error) {
+func runDirection(nc *nodeCtx, l graph.Layer, ps []param, ws []*graph.Tensor, x *graph.Tensor, reverse bool, h0, c0 *graph.Tensor) (y, last, cell *graph.Tensor, err error) {
 	seq := x.Shape()[0]
 	back := make([]int, seq)
 	for k := range back {
 		back[k] = seq - 1 - k
 	}
 	reverse = reverse && seq > 1
-	var err error
 	if reverse {
 		if x, err = nc.apply(&Gather{Axis: 0, Indices: back}, nil, x); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	if c0 != nil && h0 == nil {
 		if h0, err = nc.apply(&Fill{Shape: c0.Shape(), Value: 0}, nil, c0); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	ins := append([]*graph.Tensor{x}, ws...)
@@ -180,20 +196,27 @@ func runDirection(nc *nodeCtx, l graph.Layer, ps []param, ws []*graph.Tensor, x 
 	if c0 != nil {
 		ins = append(ins, c0)
 	}
-	y, err := nc.apply(l, ps, ins...)
-	if err != nil {
-		return nil, nil, err
+	if y, err = nc.apply(l, ps, ins...); err != nil {
+		return nil, nil, nil, err
 	}
-	last, err := nc.apply(&Gather{Axis: 0, Indices: []int{seq - 1}, Scalar: true}, nil, y)
-	if err != nil {
-		return nil, nil, err
+	if _, ok := l.(*LSTMState); ok {
+		// (batch, seq+1, H): the states, then the cell state.
+		if cell, err = nc.apply(&Gather{Axis: 0, Indices: []int{seq}, Scalar: true}, nil, y); err != nil {
+			return nil, nil, nil, err
+		}
+		if y, err = nc.apply(&Slice{Begin: []int{0, 0}, Size: []int{seq, y.Shape()[1]}}, nil, y); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if last, err = nc.apply(&Gather{Axis: 0, Indices: []int{seq - 1}, Scalar: true}, nil, y); err != nil {
+		return nil, nil, nil, err
 	}
 	if reverse {
 		if y, err = nc.apply(&Gather{Axis: 0, Indices: back}, nil, y); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	return y, last, nil
+	return y, last, cell, nil
 }
 
 // joinDirections concatenates the directions' tensors along a sample

@@ -35,7 +35,7 @@ var torchRNNCases = []torchRNNCase{
 	// E/heads): the batch merges with another axis, which a symbolic
 	// batch cannot express; the default export runs.
 	{"encoder", []string{"x"}, 1, true, nil, "MatMul of a tensor whose batch is at axis 1"},
-	{"lstmstate", []string{"x", "s1", "s2"}, 2, false, []string{"lstm"}, ""},
+	{"lstmstate", []string{"x", "s1", "s2"}, 3, false, []string{"onnx-lstm-state"}, ""},
 	{"birnn", []string{"x", "s1"}, 2, false, []string{"simplernn"}, ""},
 }
 
