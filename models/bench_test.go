@@ -53,8 +53,18 @@ func BenchmarkPretrained(b *testing.B) {
 }
 
 // BenchmarkTrainConvNet is one Adam step of the convnet on 100 images.
-func BenchmarkTrainConvNet(b *testing.B) {
-	m, err := models.ConvNet()
+func BenchmarkTrainConvNet(b *testing.B) { benchTrainStep(b, models.ConvNet) }
+
+// BenchmarkTrainDeepConvNet is one Adam step of the book's DeepConvNet
+// (with its dropout) on 100 images.
+func BenchmarkTrainDeepConvNet(b *testing.B) { benchTrainStep(b, models.BookDeepConvNet) }
+
+// BenchmarkTrainResNet is one Adam step of models.ResNet on 100 images.
+func BenchmarkTrainResNet(b *testing.B) { benchTrainStep(b, models.ResNet) }
+
+// benchTrainStep times one Adam step of the model build makes on 100 images.
+func benchTrainStep(b *testing.B, build func() (*graph.Model, error)) {
+	m, err := build()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -43,6 +43,13 @@
 #   deep train       one epoch of DeepConvNet over the first 5,000 training
 #                    images, Adam lr 0.001, batch 100 (cmd/train --arch book-deep
 #                    --limit 5000 / the same layers in PyTorch, the book's dropout)
+#   resnet train     one epoch of the embedded resnet's architecture (models.ResNet)
+#                    over the first 10,000 training images, Adam lr 0.001, batch 100
+#                    (cmd/train --arch resnet --limit 10000 / the same layers in
+#                    PyTorch, batch norm with PyTorch's defaults)
+#   lstm train       one epoch of the row-by-row MNIST LSTM over the first 10,000
+#                    training images, Adam lr 0.001, batch 100 (cmd/train --arch lstm
+#                    --limit 10000 / nn.LSTM(28, 128) + nn.Linear(128, 10))
 #   MLP epoch        one epoch of a 784-100-10 ReLU MLP, Adam, batch 100, 60,000 images
 #   sgemm            C = A·B of N×N float32, best GFLOP/s of 5 calls (cmd/bench
 #                    --sgemm / numpy.dot on OpenBLAS)
@@ -149,6 +156,14 @@ workload() {
 		measure "$w:$s" "${tn[@]}" "$tmp/train" --arch book-deep --limit 5000 --epochs 1 --optimizer adam --lr 0.001 \
 			--batch-size 100 --schedule constant --seed 1 --out "$tmp/d.safetensors" --json ;;
 	deeptrain:torch) measure "$w:$s" "${pt[@]}" scripts/bench/torch_bench.py train-deep "$mnist" 5000 ;;
+	resnettrain:tapenet)
+		measure "$w:$s" "${tn[@]}" "$tmp/train" --arch resnet --limit 10000 --epochs 1 --optimizer adam --lr 0.001 \
+			--batch-size 100 --schedule constant --seed 1 --out "$tmp/r.safetensors" --json ;;
+	resnettrain:torch) measure "$w:$s" "${pt[@]}" scripts/bench/torch_bench.py train-resnet "$mnist" 10000 ;;
+	lstmtrain:tapenet)
+		measure "$w:$s" "${tn[@]}" "$tmp/train" --arch lstm --limit 10000 --epochs 1 --optimizer adam --lr 0.001 \
+			--batch-size 100 --schedule constant --seed 1 --out "$tmp/l.safetensors" --json ;;
+	lstmtrain:torch) measure "$w:$s" "${pt[@]}" scripts/bench/torch_lstm.py "$mnist" 10000 1 ;;
 	peak:tapenet) measure "$w:$s" "${tn[@]}" "$tmp/bench" --peak --reps 5 ;;
 	epoch:tapenet)
 		measure "$w:$s" "${tn[@]}" "$tmp/train" --hidden 100 --activation relu --optimizer adam --lr 0.001 --batch-size 100 \
@@ -171,6 +186,8 @@ workloads=(
 	"lat-convnet tapenet torch ort"
 	"convtrain tapenet torch"
 	"deeptrain tapenet torch"
+	"resnettrain tapenet torch"
+	"lstmtrain tapenet torch"
 	"epoch tapenet torch"
 	"sgemm512 tapenet numpy"
 	"sgemm2048 tapenet numpy"
@@ -182,7 +199,7 @@ if [ -n "$ONLY" ]; then
 		case " $ONLY " in *" ${line%% *} "*) picked+=("$line") ;; esac
 	done
 	if [ ${#picked[@]} -eq 0 ]; then
-		echo "bench.sh: ONLY=\"$ONLY\" names no workload (book mlp convnet deep lat-mlp lat-convnet convtrain deeptrain epoch sgemm512 sgemm2048 peak)" >&2
+		echo "bench.sh: ONLY=\"$ONLY\" names no workload (book mlp convnet deep lat-mlp lat-convnet convtrain deeptrain resnettrain lstmtrain epoch sgemm512 sgemm2048 peak)" >&2
 		exit 2
 	fi
 	workloads=("${picked[@]}")

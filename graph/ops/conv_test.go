@@ -131,8 +131,21 @@ func run(t *testing.T, f func(x, w *gorgonia.Node) (*gorgonia.Node, error), xs, 
 	return y, dx, dw
 }
 
+// transposedDx reports whether the fused convolution's input gradient for
+// these shapes is a transposed convolution (conv2dInputGradOp.transposed).
+func transposedDx(t *testing.T, x, w tensor.Shape, pad, stride, dilation [2]int) bool {
+	g, err := newConvGeom(x, w, pad, stride, dilation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &conv2dInputGradOp{gradOp: newGradOp("dx", "dx", 2, x), g: g}
+	tr, _ := op.transposed()
+	return tr != nil
+}
+
 // The fused Conv2D and MaxPool2D give gorgonia.Conv2d's and
-// gorgonia.MaxPool2D's values and gradients bit for bit: padding, strides,
+// gorgonia.MaxPool2D's values and gradients bit for bit (but the input
+// gradient of stride-1 convolutions, within a bound): padding, strides,
 // dilation, overlapping and odd-sized windows, and (for pooling) ties,
 // signed zeros and NaN.
 func TestFusedOpsMatchGorgonia(t *testing.T) {
@@ -174,6 +187,19 @@ func TestFusedOpsMatchGorgonia(t *testing.T) {
 			}{{"y", y1, y2}, {"dx", dx1, dx2}, {"dw", dw1, dw2}} {
 				if len(p.got) != len(p.want) {
 					t.Fatalf("%s: %d values, gorgonia %d", p.name, len(p.got), len(p.want))
+				}
+				if p.name == "dx" && transposedDx(t, c.x, c.w, c.pad, c.stride, c.dilation) {
+					// A transposed convolution: within the float32 bound
+					// of the exact sum (TestInputGradBound), not col2im's bits.
+					g, _ := newConvGeom(c.x, c.w, c.pad, c.stride, c.dilation)
+					ref, mag := refInputGrad(g, ws, rs(g.outShape().TotalSize()))
+					bound := float64(g.f*g.kh*g.kw) * 0x1p-24
+					for i, v := range p.got {
+						if d := math.Abs(float64(v) - ref[i]); d > bound*mag[i] {
+							t.Fatalf("dx[%d] = %v, exact %v, gorgonia %v: off by %.3g, bound %.3g", i, v, ref[i], p.want[i], d, bound*mag[i])
+						}
+					}
+					continue
 				}
 				if i := sameBits(p.got, p.want); i >= 0 {
 					t.Fatalf("%s[%d] = %v, gorgonia %v", p.name, i, p.got[i], p.want[i])

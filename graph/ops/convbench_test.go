@@ -39,6 +39,7 @@ func BenchmarkDeepConv(b *testing.B) {
 		patch.cached.size = g.kernel * g.cell
 		dw := &conv2dFilterGradOp{gradOp: newGradOp("dw", "dw", 2, wShape), g: g}
 		dx := &conv2dInputGradOp{gradOp: newGradOp("dx", "dx", 2, xShape), g: g}
+		dxCol2im := &conv2dInputGradOp{gradOp: newGradOp("dx", "dx", 2, xShape), g: g, col2im: true} // for comparison
 		for _, c := range []struct {
 			name string
 			do   func() error
@@ -47,6 +48,7 @@ func BenchmarkDeepConv(b *testing.B) {
 			{"fwdpatch", func() error { _, err := patch.Do(x, w, bias); return err }},
 			{"dw", func() error { _, err := dw.Do(x, dy); return err }},
 			{"dx", func() error { _, err := dx.Do(w, dy); return err }},
+			{"dxcol2im", func() error { _, err := dxCol2im.Do(w, dy); return err }},
 		} {
 			b.Run(fmt.Sprintf("conv%d/%s", i+1, c.name), func(b *testing.B) {
 				cpu0 := cpuTime()

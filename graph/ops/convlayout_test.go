@@ -160,7 +160,7 @@ func TestPatchKernelsMatchReference(t *testing.T) {
 // transpose moves every value, for sizes around its block size.
 func TestTranspose(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 4))
-	for _, s := range [][2]int{{1, 1}, {3, 17}, {16, 16}, {33, 5}, {40, 70}} {
+	for _, s := range [][2]int{{1, 1}, {3, 17}, {8, 1}, {9, 30}, {16, 16}, {30, 576}, {33, 5}, {40, 70}} {
 		rows, cols := s[0], s[1]
 		src := randValues(rng, rows*cols, true)
 		ld := rows + 2

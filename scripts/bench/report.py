@@ -30,6 +30,8 @@ MEASURES = [
     ("convnet batch-1 latency, p99", "µs", "lat-convnet", "p99_us"),
     ("convnet training, 10,000 images, Adam, batch 100", "s", "convtrain", "seconds"),
     ("DeepConvNet training, 5,000 images, Adam, batch 100", "s", "deeptrain", "seconds"),
+    ("ResNet training, 10,000 images, Adam, batch 100", "s", "resnettrain", "seconds"),
+    ("LSTM 128 training, 10,000 images, Adam, batch 100", "s", "lstmtrain", "seconds"),
     ("MLP 784-100-10 training epoch (60,000 images)", "s", "epoch", "seconds"),
     ("sgemm 512³", "GFLOP/s", "sgemm512", "best_gflops"),
     ("sgemm 2048³", "GFLOP/s", "sgemm2048", "best_gflops"),
@@ -53,6 +55,8 @@ RATIOS = [
     ("DeepConvNet infer / ONNX Runtime", "DeepConvNet infer, 10,000 images, batch 100", "ort", 0.8, "<="),
     ("DeepConvNet infer / PyTorch", "DeepConvNet infer, 10,000 images, batch 100", "torch", 0.8, "<="),
     ("DeepConvNet training / PyTorch", "DeepConvNet training, 5,000 images, Adam, batch 100", "torch", 0.8, "<="),
+    ("ResNet training / PyTorch", "ResNet training, 10,000 images, Adam, batch 100", "torch", 0.8, "<="),
+    ("LSTM training / PyTorch", "LSTM 128 training, 10,000 images, Adam, batch 100", "torch", 0.8, "<="),
     ("MLP epoch / PyTorch", "MLP 784-100-10 training epoch (60,000 images)", "torch", 0.5, "<="),
     ("sgemm 512³ GFLOP/s / numpy's OpenBLAS", "sgemm 512³", "numpy", 0.8, ">="),
     ("sgemm 2048³ GFLOP/s / numpy's OpenBLAS", "sgemm 2048³", "numpy", 0.8, ">="),
@@ -93,6 +97,9 @@ FORWARD = {
     "convnet": conv(30, 1, 5, 24) + dense(30 * 12 * 12, 100, 10),
     "deep": conv(16, 1, 3, 28) + conv(16, 16, 3, 28) + conv(32, 16, 3, 14) + conv(32, 32, 3, 16)
             + conv(64, 32, 3, 8) + conv(64, 64, 3, 8) + dense(64 * 4 * 4, 50, 10),
+    "resnet": conv(16, 1, 3, 28) + conv(48, 16, 3, 14) + 2 * conv(48, 48, 3, 7) + dense(48 * 7 * 7, 10),
+    # 28 steps of the four gates' (28 + 128) x 512 product, then 128 -> 10
+    "lstm": 28 * dense(28 + 128, 4 * 128) + dense(128, 10),
     "epoch": dense(784, 100, 10),
 }
 # label, measure label, floating-point operations of one run
@@ -103,6 +110,8 @@ WORK = [
     ("DeepConvNet infer", "DeepConvNet infer, 10,000 images, batch 100", 10_000 * FORWARD["deep"]),
     ("convnet training", "convnet training, 10,000 images, Adam, batch 100", 3 * 10_000 * FORWARD["convnet"]),
     ("DeepConvNet training", "DeepConvNet training, 5,000 images, Adam, batch 100", 3 * 5_000 * FORWARD["deep"]),
+    ("ResNet training", "ResNet training, 10,000 images, Adam, batch 100", 3 * 10_000 * FORWARD["resnet"]),
+    ("LSTM training", "LSTM 128 training, 10,000 images, Adam, batch 100", 3 * 10_000 * FORWARD["lstm"]),
     ("MLP epoch", "MLP 784-100-10 training epoch (60,000 images)", 3 * 60_000 * FORWARD["epoch"]),
     ("sgemm 512³", "sgemm 512³", None),
     ("sgemm 2048³", "sgemm 2048³", None),

@@ -6,21 +6,25 @@ Usage:
   torch_bench.py latency ARCH WEIGHTS.npz MNIST_DIR IMAGES WARMUP
   torch_bench.py train-convnet MNIST_DIR LIMIT
   torch_bench.py train-deep MNIST_DIR LIMIT
+  torch_bench.py train-resnet MNIST_DIR LIMIT
 
 ARCH is mlp (784-256-10 ReLU), convnet (the book's SimpleConvNet, as
 models.ConvNet: conv 30x5x5, ReLU, 2x2 max-pool, 100 ReLU, 10) or deep (the
 book's DeepConvNet, as models.BookDeepConvNet: six 3x3 convolutions of
 16, 16, 32, 32, 64, 64 filters, padding 1 but 2 for the fourth, ReLU, a 2x2
 max-pool after every second, 50 ReLU, the book's dropout 0.5, 10, dropout
-0.5); WEIGHTS.npz
-is what `cmd/export --format npz` writes (dense weights stored (in, out), the
+0.5) or resnet (models.ResNet: conv 16 3x3 pad 1, ReLU, 2x2 max-pool, conv 48
+3x3 pad 1, 2x2 max-pool, batch norm, ReLU, then a residual block of two conv
+48 3x3 pad 1 with batch norm, ReLU between, added to its input, ReLU, 10;
+batch norm with PyTorch's defaults, momentum 0.1, eps 1e-5, as graph.BatchNorm's);
+WEIGHTS.npz is what `cmd/export --format npz` writes (dense weights stored (in, out), the
 transpose of nn.Linear.weight; conv weights (out, in, kh, kw) as PyTorch's).
 
 infer: the 10,000 test images in batches of BATCH; prints {"seconds",
 "accuracy"}, seconds of the batch loop only (as cmd/infer --json).
 latency: the first IMAGES test images one at a time after WARMUP untimed
 calls; prints {"median_us", "p99_us", "min_us", "accuracy"}.
-train-convnet, train-deep: one epoch over the first LIMIT training images,
+train-convnet, train-deep, train-resnet: one epoch over the first LIMIT training images,
 Adam lr 0.001, batch 100, shuffled; prints {"seconds"} of the training loop
 (as cmd/train --json).
 Pixels are scaled to [0, 1] (pixel/255), as tapenet's datasets do.
@@ -52,6 +56,21 @@ class BookDropout(nn.Module):
             return x * (torch.rand_like(x) > self.rate)
         return x * (1 - self.rate)
 
+class ResNet(nn.Module):
+    """models.ResNet's layers."""
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
+                                  nn.Conv2d(16, 48, 3, padding=1), nn.MaxPool2d(2, 2), nn.BatchNorm2d(48), nn.ReLU())
+        self.block = nn.Sequential(nn.Conv2d(48, 48, 3, padding=1), nn.BatchNorm2d(48), nn.ReLU(),
+                                   nn.Conv2d(48, 48, 3, padding=1), nn.BatchNorm2d(48))
+        self.fc = nn.Linear(48 * 7 * 7, 10)
+
+    def forward(self, x):
+        h = self.stem(x)
+        h = torch.relu(h + self.block(h))
+        return self.fc(h.flatten(1))
+
 def build(arch):
     if arch == "deep":
         layers = []
@@ -66,7 +85,9 @@ def build(arch):
     if arch == "convnet":
         return nn.Sequential(nn.Conv2d(1, 30, 5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
                              nn.Linear(4320, 100), nn.ReLU(), nn.Linear(100, 10))
-    sys.exit(f"unknown arch {arch!r}: mlp, convnet or deep")
+    if arch == "resnet":
+        return ResNet()
+    sys.exit(f"unknown arch {arch!r}: mlp, convnet, deep or resnet")
 
 def load_weights(model, arch, path):
     z = np.load(path)
@@ -88,7 +109,7 @@ def quantile(sorted_vals, q):
 def main():
     torch.set_num_threads(int(os.environ.get("THREADS", "2")))
     mode = sys.argv[1]
-    if mode in ("train-convnet", "train-deep"):
+    if mode.startswith("train-"):
         d, limit = sys.argv[2], int(sys.argv[3])
         torch.manual_seed(1)
         x, t = images(d, "train")
