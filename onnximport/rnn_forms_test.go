@@ -83,7 +83,7 @@ func dimsInfo(name string, dims ...int) *onnx.ValueInfoProto {
 func (c rnnFormCase) model(seed uint64) (*onnx.ModelProto, []int) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	rnd := func(name string, shape ...int) *onnx.TensorProto {
-		v := make([]float32, shapeSize(shape))
+		v := make([]float32, rnnSize(shape))
 		for i := range v {
 			v[i] = float32(rng.NormFloat64() * 0.5)
 		}
@@ -220,7 +220,7 @@ func TestRecurrentForms(t *testing.T) {
 			t.Errorf("%s: imported with input batch %d", c.name, b)
 		}
 		rng := rand.New(rand.NewPCG(uint64(k), 9))
-		x := make([]float32, shapeSize(xdims))
+		x := make([]float32, rnnSize(xdims))
 		for i := range x {
 			x[i] = float32(rng.NormFloat64())
 		}
@@ -282,7 +282,7 @@ func TestRecurrentCellStateTrains(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
-	x := make([]float32, shapeSize(xdims))
+	x := make([]float32, rnnSize(xdims))
 	for i := range x {
 		x[i] = float32(rng.NormFloat64())
 	}
