@@ -155,13 +155,18 @@
 // in time, and bidirectional outputs are joined), with their initializers
 // as parameters in PyTorch's gate order, so they train and export. Forms:
 // forward, reverse and bidirectional; initial_h and initial_c (zeros are
-// no input); layout 0 and 1; the outputs Y and Y_h; sequence_lens when
-// every sequence runs its whole length; the default activations; GRU's
+// no input); layout 0 and 1; the outputs Y, Y_h and Y_c (an LSTM whose
+// final cell state is read becomes LSTMState layers, "onnx-lstm-state",
+// which also return it; they train but do not export); sequence_lens when
+// every sequence runs its whole length, and shorter sequences for a
+// forward operator of which one of Y and Y_h is read (the layers' lengths
+// input: zeros past each length, the state at its last step); the
+// default activations; GRU's
 // linear_before_reset=1 (PyTorch's GRU). Weights that the model computes
 // (graph inputs, as in ONNX's node tests) become Recurrent layers
 // ("onnx-recurrent") in a model of fixed input shapes. Refused, naming the
 // node: other activations, clip, peepholes, input_forget,
-// linear_before_reset=0, shorter sequences, LSTM's Y_c.
+// linear_before_reset=0, other shorter sequences.
 //
 // ONNX puts the sequence first, X (seq, batch, in), and a batch-first
 // PyTorch model transposes to it and back. With a symbolic batch, a

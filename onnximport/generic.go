@@ -790,6 +790,12 @@ func genericNode(nc *nodeCtx) error {
 			if err != nil {
 				return fmt.Errorf("input %d: %w", j, err)
 			}
+			if _, taken := nc.im.owner[p.source]; taken {
+				// Another layer's parameter already (torch.onnx.export
+				// keeps one initializer for parameters of equal values,
+				// such as a zero bias and a LayerNorm's): a copy of its own.
+				p.source = ""
+			}
 			params = append(params, p)
 			l.Inputs = append(l.Inputs, "param")
 			l.Learned = append(l.Learned, OpParam{Input: j, Name: name, Shape: slices.Clone(v.c.shape)})

@@ -107,3 +107,11 @@ func TestFineTuneTorchExports(t *testing.T) {
 		})
 	}
 }
+
+func shapeSize(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
