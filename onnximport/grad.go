@@ -253,7 +253,7 @@ func init() {
 			return only0(tensors) && err == nil && !noop && !slices.Contains(axes, 0)
 		}
 	}
-	// Broadcasting operators: every tensor operand of the full rank (the
+	// Broadcasting operators: the tensor operand of the full rank (the
 	// batch its first axis), the constants of a lower rank or of size 1
 	// along the first.
 	for _, name := range []string{"Add", "Sub", "Mul", "Div", "Pow", "PRelu", "Mod", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Where", "Max", "Min", "Sum", "Mean"} {
@@ -275,7 +275,10 @@ func init() {
 					return false
 				}
 			}
-			return len(tensors) > 0
+			// One tensor operand only: model inputs of fixed shapes may
+			// differ along the first axis, which a symbolic batch would
+			// hide.
+			return len(tensors) == 1
 		}
 	}
 	for _, name := range []string{"Resize", "Upsample"} {
