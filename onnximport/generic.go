@@ -897,15 +897,15 @@ func genericApply(nc *nodeCtx, outK int, l *Op, tensors []*graph.Tensor, consts 
 	if err != nil {
 		return err
 	}
+	if k.types != nil {
+		if err := k.types(lp, metas); err != nil {
+			return err
+		}
+	}
 	if !nc.im.fixed && !k.elementwise {
 		ps, ok := perSample[l.Op]
 		if !ok || !ps(lp, metas, tensorPositions(l)) {
 			return errNeedsFixed
-		}
-	}
-	if k.types != nil && len(l.Runtime) > 0 {
-		if err := k.types(lp, metas); err != nil {
-			return err
 		}
 	}
 	out, err := lp.inferOut(k, metas)

@@ -17,6 +17,7 @@ func init() {
 	kernels["Pad"] = padKernel()
 	genericAttrs["Pad"] = []string{"mode"}
 	constInputs["Pad"] = []int{1, 2, 3}
+	inputsFrom["Pad"] = map[int]int64{3: 18}
 	grads["Pad"] = gradForm{diff: []int{0}, f: selectGrad([]int{2})}
 	perSample["Pad"] = func(l *Op, in []*meta, tensors []int) bool {
 		begin, _, err := l.padWidths(in)
