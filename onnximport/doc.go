@@ -139,7 +139,8 @@
 //	softmax      Softmax LogSoftmax Hardmax (any axis; the 2-D form before opset 13)
 //	shape        Transpose Reshape Flatten Squeeze Unsqueeze Concat Expand Tile
 //	             Slice Gather GatherElements ScatterElements Split Trilu EyeLike
-//	             Size Range Pad (constant, edge, reflect, negative pads,
+//	             Size Range GatherND DepthToSpace SpaceToDepth
+//	             Pad (constant, edge, reflect, negative pads,
 //	             axes) (shapes, axes, repeats, sizes constant, or given
 //	             at run time: see below)
 //	linear       MatMul (any rank, broadcast) Gemm (all forms) Conv (any
