@@ -38,8 +38,9 @@ func multiply512(ta, tb bool, i0, i1, j0, j1, k int, alpha float32, a []float32,
 	}
 	buf := pool.Get().(*buffers)
 	defer pool.Put(buf)
-	// Packing a panel costs about what one row tile's pass over it does.
-	pack := tb || (i1-i0) >= 4*mr512
+	// Packing a panel costs about what one row tile's pass over it does;
+	// rows of B exactly one panel wide are already in the packed layout.
+	pack := tb || (i1-i0) >= 4*mr512 && ldb != nr512
 	for k0 := 0; k0 < k; k0 += kc {
 		kb := min(kc, k-k0)
 		for jc := j0; jc < j1; jc += nc512 {
