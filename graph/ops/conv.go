@@ -837,6 +837,7 @@ type gradOp struct {
 	base
 	arity int
 	shape tensor.Shape
+	dims  []int // the inputs' ranks; nil: all 4
 	out   outputCache
 }
 
@@ -850,7 +851,11 @@ func (op *gradOp) Arity() int { return op.arity }
 func (op *gradOp) Type() hm.Type {
 	ts := make([]hm.Type, op.arity+1)
 	for i := range op.arity {
-		ts[i] = gorgonia.TensorType{Dims: 4, Of: hm.TypeVariable('a')}
+		d := 4
+		if op.dims != nil {
+			d = op.dims[i]
+		}
+		ts[i] = gorgonia.TensorType{Dims: d, Of: hm.TypeVariable('a')}
 	}
 	ts[op.arity] = gorgonia.TensorType{Dims: len(op.shape), Of: hm.TypeVariable('a')}
 	return hm.NewFnType(ts...)
