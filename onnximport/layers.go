@@ -31,6 +31,7 @@ func constructors() []graph.Constructor {
 		func() graph.Layer { return &Fill{} },
 		func() graph.Layer { return &Pad{} },
 		func() graph.Layer { return &Op{} },
+		func() graph.Layer { return &Recurrent{} },
 	}
 }
 

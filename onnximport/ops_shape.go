@@ -450,10 +450,15 @@ func shapeOp(nc *nodeCtx) error {
 	v := nc.input(0)
 	var dims []int
 	var sym []bool
-	if v.c != nil {
+	switch {
+	case v.c != nil:
 		dims = slices.Clone(v.c.shape)
 		sym = make([]bool, len(dims))
-	} else {
+	case v.moved != nil: // the batch elsewhere (rnn_batch.go)
+		dims = v.moved.onnxShape()
+		sym = make([]bool, len(dims))
+		sym[v.moved.axis] = true
+	default:
 		dims = fullShape(v.t)
 		sym = make([]bool, len(dims))
 		if b := v.t.Batch(); b > 0 {
@@ -873,8 +878,8 @@ func cast(nc *nodeCtx) error {
 		}
 		return nc.outConst(c)
 	}
-	if int32(to) != tFloat {
-		return unsupported("Cast of a computed tensor to %s (tapenet computes in float32)", typeName(int32(to)))
+	if int32(to) != tFloat || v.t.DType().Or() != graph.Float32 {
+		return unsupported("Cast of a computed %s tensor to %s (an onnx-op)", v.t.DType().Or(), typeName(int32(to)))
 	}
 	return nc.outTensor(v.t)
 }

@@ -267,6 +267,8 @@ func fromProto(mp *onnx.ModelProto, fixed bool) (m *graph.Model, err error) {
 			return nil, fmt.Errorf("onnx: output %q is not computed by any node", vi.GetName())
 		case v.c != nil && !fixed:
 			return nil, fmt.Errorf("onnx: output %q: %w", vi.GetName(), unsupported("an output that is a constant, not computed from the inputs"))
+		case v.moved != nil:
+			return nil, fmt.Errorf("onnx: output %q: %w", vi.GetName(), unsupported("an output whose batch is at axis %d (%s moved it there; tapenet's outputs keep the batch first)", v.moved.axis, v.moved.from))
 		}
 		t := v.t
 		if v.c != nil {
@@ -275,7 +277,11 @@ func fromProto(mp *onnx.ModelProto, fixed bool) (m *graph.Model, err error) {
 			}
 		}
 		if slices.Contains(inputs, t) {
-			t = graph.Apply(graph.Identity{}, t)
+			if t.DType().Or() == graph.Float32 {
+				t = graph.Apply(graph.Identity{}, t)
+			} else {
+				t = graph.Apply(&Op{Op: "Identity", Inputs: []string{""}}, t)
+			}
 		}
 		outputs = append(outputs, t)
 	}
@@ -300,6 +306,9 @@ type value struct {
 	// scalar marks a tensor that is an ONNX scalar (rank 0), held as a
 	// tensor of shape (1): only onnx-op layers take it.
 	scalar bool
+	// moved is a tensor whose batch is not its first axis (rnn_batch.go);
+	// t and c are then nil.
+	moved *movedBatch
 }
 
 type importer struct {

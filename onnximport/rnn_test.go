@@ -1,6 +1,7 @@
 package onnximport_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -25,8 +26,9 @@ func fixBatch(mp *onnx.ModelProto, n int) {
 
 // tapenet's SimpleRNN, LSTM and GRU, exported as ONNX's RNN, LSTM and GRU
 // (with a fixed batch, as a default PyTorch export has) and imported again,
-// compute what the original computes, returning the last state or every
-// state; the imported model holds the same recurrent layer kind.
+// and with a symbolic one, compute what the original computes, returning
+// the last state or every state; the imported model holds the same
+// recurrent layer kind, and its batch is symbolic either way.
 func TestRecurrentRoundTrip(t *testing.T) {
 	const batch, steps, feats = 3, 6, 4
 	for _, tc := range []struct {
@@ -41,54 +43,58 @@ func TestRecurrentRoundTrip(t *testing.T) {
 		{"gru last", &graph.GRU{Units: 6}, "gru"},
 		{"gru sequences", &graph.GRU{Units: 6, Sequences: true}, "gru"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			m, err := graph.NewSequential([]int{steps, feats}, tc.layer)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m.Init(11)
-			mp, err := export.ONNXModel(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fixBatch(mp, batch)
-			back, err := onnximport.FromProto(mp)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var kinds []string
-			for _, l := range back.Layers() {
-				kinds = append(kinds, l.Layer.Kind())
-			}
-			if !slices.Contains(kinds, tc.kind) {
-				t.Errorf("imported layers %v lack %s", kinds, tc.kind)
-			}
-			rng := rand.New(rand.NewPCG(5, 6))
-			v := make([]float32, batch*steps*feats)
-			for i := range v {
-				v[i] = float32(rng.NormFloat64())
-			}
-			x := tensor.New(tensor.WithShape(batch, steps, feats), tensor.WithBacking(v))
-			want, err := graph.NewPredictor(m).Forward(x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := graph.NewPredictor(back).Forward(x.Clone().(*tensor.Dense))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(got.Shape(), want.Shape()) {
-				t.Fatalf("imported shape %v, original %v", got.Shape(), want.Shape())
-			}
-			d := 0.0
-			for i, w := range want.Data().([]float32) {
-				d = math.Max(d, math.Abs(float64(got.Data().([]float32)[i]-w)))
-			}
-			if d > 1e-6 {
-				t.Errorf("imported model differs by %.3g", d)
-			}
-			t.Logf("layers %v; max |difference| %.3g", kinds, d)
-		})
+		for _, fixed := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s fixed %v", tc.name, fixed), func(t *testing.T) {
+				m, err := graph.NewSequential([]int{steps, feats}, tc.layer)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m.Init(11)
+				mp, err := export.ONNXModel(m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fixed {
+					fixBatch(mp, batch)
+				}
+				back, err := onnximport.FromProto(mp)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var kinds []string
+				for _, l := range back.Layers() {
+					kinds = append(kinds, l.Layer.Kind())
+				}
+				if !slices.Contains(kinds, tc.kind) {
+					t.Errorf("imported layers %v lack %s", kinds, tc.kind)
+				}
+				rng := rand.New(rand.NewPCG(5, 6))
+				v := make([]float32, batch*steps*feats)
+				for i := range v {
+					v[i] = float32(rng.NormFloat64())
+				}
+				x := tensor.New(tensor.WithShape(batch, steps, feats), tensor.WithBacking(v))
+				want, err := graph.NewPredictor(m).Forward(x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := graph.NewPredictor(back).Forward(x.Clone().(*tensor.Dense))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got.Shape(), want.Shape()) {
+					t.Fatalf("imported shape %v, original %v", got.Shape(), want.Shape())
+				}
+				d := 0.0
+				for i, w := range want.Data().([]float32) {
+					d = math.Max(d, math.Abs(float64(got.Data().([]float32)[i]-w)))
+				}
+				if d > 1e-6 {
+					t.Errorf("imported model differs by %.3g", d)
+				}
+				t.Logf("layers %v; input batch %d (0: symbolic); max |difference| %.3g", kinds, back.Inputs()[0].Batch, d)
+			})
+		}
 	}
 }
 
@@ -106,12 +112,17 @@ func TestRecurrentRefusals(t *testing.T) {
 		fixed bool
 		want  string
 	}{
-		// An export of a symbolic batch stops at the transposition that
-		// puts the sequence first.
-		{"symbolic batch", func(*onnx.NodeProto) {}, false, "Transpose with perm [1 0 2] (it moves the batch axis)"},
+		// Bidirectional needs W, R and B of two directions.
 		{"bidirectional", func(n *onnx.NodeProto) {
 			n.Attribute = append(n.Attribute, &onnx.AttributeProto{Name: "direction", Type: onnx.AttributeProto_STRING, S: []byte("bidirectional")})
-		}, true, `direction "bidirectional"`},
+		}, true, "want float [2 12 2]"},
+		{"direction", func(n *onnx.NodeProto) {
+			n.Attribute = append(n.Attribute, &onnx.AttributeProto{Name: "direction", Type: onnx.AttributeProto_STRING, S: []byte("sideways")})
+		}, true, `direction "sideways"`},
+		// The symbolic batch: the Transpose before the LSTM moves the
+		// batch to axis 1, where only the recurrent operators and the
+		// shape operators around them take it.
+		{"moved batch", func(n *onnx.NodeProto) { n.Input[0] = "input" }, false, "input X whose axis 0 is the model's symbolic batch"},
 		{"clip", func(n *onnx.NodeProto) { n.Attribute = append(n.Attribute, export.AttrFloat("clip", 3)) }, true, "clip"},
 		{"sequence_lens", func(n *onnx.NodeProto) { n.Input = append(n.Input, "input") }, true, "sequence_lens"},
 		{"activations", func(n *onnx.NodeProto) {

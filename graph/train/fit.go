@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"encoding"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -51,8 +52,15 @@ type FitOptions struct {
 	// continues up to it.
 	Epochs int
 	// Batch is the number of samples per step, and of each evaluation
-	// batch.
+	// batch unless EvalBatch is set.
 	Batch int
+	// EvalBatch, if positive, is the number of samples per batch of the
+	// evaluations after each epoch.
+	EvalBatch int
+	// Sampler, if not nil, draws the batches of each epoch (such as
+	// WithReplacement's, the book's loops) in place of the Trainer's pass
+	// over the samples in a shuffled order of batches of Batch samples.
+	Sampler Sampler
 	// Patience stops training when the validation score (accuracy for
 	// classification, the negated loss otherwise) has not improved by
 	// more than MinDelta for Patience epochs (0: never).
@@ -143,8 +151,9 @@ type FitRun struct {
 	// epoch (zero when the set is not scored).
 	Validation, Test, Train Metrics
 	// Samples is the number of training samples (after a validation
-	// split).
-	Samples int
+	// split), and EpochSamples the samples the current epoch's steps take
+	// (Samples, or the sum of a Sampler's batches).
+	Samples, EpochSamples int
 
 	augment *rand.PCG
 }
@@ -175,6 +184,7 @@ func (f EpochFunc) OnEpochEnd(r *FitRun) error { return f(r) }
 type fitState struct {
 	History History `json:"history"`
 	Augment string  `json:"augment_rng"`
+	Sampler string  `json:"sampler,omitempty"` // its MarshalBinary, in hex
 }
 
 const fitKey = "fit"
@@ -188,7 +198,19 @@ func (r *FitRun) WriteCheckpoint(w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("checkpoint: augmentation generator: %w", err)
 	}
-	b, err := json.Marshal(fitState{History: *r.History, Augment: hex.EncodeToString(aug)})
+	fs := fitState{History: *r.History, Augment: hex.EncodeToString(aug)}
+	if r.Options.Sampler != nil {
+		sm, ok := r.Options.Sampler.(encoding.BinaryMarshaler)
+		if !ok {
+			return fmt.Errorf("checkpoint: the sampler %T cannot save its state (encoding.BinaryMarshaler)", r.Options.Sampler)
+		}
+		b, err := sm.MarshalBinary()
+		if err != nil {
+			return fmt.Errorf("checkpoint: sampler: %w", err)
+		}
+		fs.Sampler = hex.EncodeToString(b)
+	}
+	b, err := json.Marshal(fs)
 	if err != nil {
 		return fmt.Errorf("checkpoint: fit state: %w", err)
 	}
@@ -343,6 +365,10 @@ func Fit(ctx context.Context, tr *Trainer, data FitData, opt FitOptions) (*Histo
 	if opt.Patience < 0 {
 		return nil, fmt.Errorf("fit: patience %d is negative", opt.Patience)
 	}
+	evalBatch := opt.Batch
+	if opt.EvalBatch > 0 {
+		evalBatch = opt.EvalBatch
+	}
 	x, t, valX, valT, err := data.split()
 	if err != nil {
 		return nil, fmt.Errorf("fit: %w", err)
@@ -380,32 +406,39 @@ func Fit(ctx context.Context, tr *Trainer, data FitData, opt FitOptions) (*Histo
 			}
 		}
 		start := time.Now()
-		st, err := tr.epoch(xs, t, opt.Batch, func(done int) error {
+		after := func(done int) error {
 			for _, s := range steppers {
 				s.OnStep(r, done)
 			}
 			return ctx.Err()
-		})
+		}
+		var st EpochStats
+		if opt.Sampler == nil {
+			r.EpochSamples = n
+			st, err = tr.epoch(xs, t, opt.Batch, after)
+		} else {
+			st, err = r.sampled(epoch, xs, t, after)
+		}
 		if err != nil {
 			return r.History, fmt.Errorf("epoch %d: %w", epoch, err)
 		}
 		e := EpochLog{Epoch: epoch, Loss: st.Loss, Steps: st.Steps, Seconds: time.Since(start).Seconds(), LearningRate: tr.LearningRate()}
 		r.Train, r.Validation, r.Test = Metrics{}, Metrics{}, Metrics{}
 		if opt.ScoreTrain {
-			if r.Train, err = tr.EvaluateInputs(x, t, opt.Batch); err != nil {
+			if r.Train, err = tr.EvaluateInputs(x, t, evalBatch); err != nil {
 				return r.History, fmt.Errorf("epoch %d: training set: %w", epoch, err)
 			}
 			e.Train = scoresOf(r.Train)
 		}
 		if valX != nil {
-			if r.Validation, err = tr.EvaluateInputs(valX, valT, opt.Batch); err != nil {
+			if r.Validation, err = tr.EvaluateInputs(valX, valT, evalBatch); err != nil {
 				return r.History, fmt.Errorf("epoch %d: validation: %w", epoch, err)
 			}
 			e.Validation = scoresOf(r.Validation)
 			e.Best, e.Stopped = r.History.Stopping.Observe(epoch, e.Validation.Score())
 		}
 		if data.TestX != nil {
-			if r.Test, err = tr.EvaluateInputs(data.TestX, data.TestT, opt.Batch); err != nil {
+			if r.Test, err = tr.EvaluateInputs(data.TestX, data.TestT, evalBatch); err != nil {
 				return r.History, fmt.Errorf("epoch %d: test: %w", epoch, err)
 			}
 			e.Test = scoresOf(r.Test)
@@ -447,8 +480,94 @@ func (r *FitRun) resume(st *State) error {
 		return fmt.Errorf("augmentation generator: %w", err)
 	}
 	*r.History = fs.History
+	if r.Options.Sampler != nil {
+		su, ok := r.Options.Sampler.(encoding.BinaryUnmarshaler)
+		if !ok || fs.Sampler == "" {
+			return fmt.Errorf("the sampler %T cannot take the state of the run (saved: %t)", r.Options.Sampler, fs.Sampler != "")
+		}
+		b, err := hex.DecodeString(fs.Sampler)
+		if err == nil {
+			err = su.UnmarshalBinary(b)
+		}
+		if err != nil {
+			return fmt.Errorf("sampler: %w", err)
+		}
+	}
 	return nil
 }
+
+// sampled is the epoch of FitOptions.Sampler.
+func (r *FitRun) sampled(epoch int, xs, ts []*tensor.Dense, after func(int) error) (EpochStats, error) {
+	n, err := r.Model.CheckInputs(xs)
+	if err != nil {
+		return EpochStats{}, err
+	}
+	batches, err := r.Options.Sampler.Batches(epoch, n)
+	if err != nil {
+		return EpochStats{}, fmt.Errorf("sampler: %w", err)
+	}
+	r.EpochSamples = 0
+	for _, b := range batches {
+		r.EpochSamples += len(b)
+	}
+	return r.Trainer.pass(xs, ts, n, batches, after)
+}
+
+// Sampler draws the batches of each epoch of Fit (FitOptions.Sampler). To
+// be resumed (FitOptions.Resume), it implements encoding.BinaryMarshaler
+// and BinaryUnmarshaler, whose state the resumable checkpoints keep.
+type Sampler interface {
+	// Batches returns the batches of sample indices, each in [0, n), of
+	// epoch epoch (counted from 1 over the whole run) over n samples.
+	Batches(epoch, n int) ([][]int, error)
+}
+
+// WithReplacement returns a Sampler whose batches of batch samples are
+// drawn uniformly at random from the n samples, with replacement, as
+// numpy's np.random.choice(n, batch) draws them in the book's training
+// loops; steps gives the number of batches of each epoch (nil: the
+// book's iter_per_epoch, max(n/batch, 1)). The draws are rand.IntN(n) of a
+// generator rand.NewPCG(seed, 0xb00c), whose state resumable checkpoints
+// keep.
+func WithReplacement(batch int, seed uint64, steps func(epoch, n int) int) Sampler {
+	src := rand.NewPCG(seed, 0xb00c)
+	return &replacement{batch: batch, steps: steps, src: src, rng: rand.New(src)}
+}
+
+type replacement struct {
+	batch int
+	steps func(epoch, n int) int
+	src   *rand.PCG
+	rng   *rand.Rand
+}
+
+// Batches draws the batches of an epoch.
+func (s *replacement) Batches(epoch, n int) ([][]int, error) {
+	if s.batch < 1 || n < 1 {
+		return nil, fmt.Errorf("batches of %d of %d samples: both must be positive", s.batch, n)
+	}
+	k := max(n/s.batch, 1)
+	if s.steps != nil {
+		k = s.steps(epoch, n)
+	}
+	if k < 1 {
+		return nil, fmt.Errorf("epoch %d of %d batches", epoch, k)
+	}
+	out := make([][]int, k)
+	for b := range out {
+		out[b] = make([]int, s.batch)
+		for j := range out[b] {
+			out[b][j] = s.rng.IntN(n)
+		}
+	}
+	return out, nil
+}
+
+// MarshalBinary returns the generator's state.
+func (s *replacement) MarshalBinary() ([]byte, error) { return s.src.MarshalBinary() }
+
+// UnmarshalBinary restores the generator's state.
+func (s *replacement) UnmarshalBinary(b []byte) error { return s.src.UnmarshalBinary(b) }
 
 // FitExtra returns the caller's entries of a state written by
 // SaveCheckpoint (FitOptions.Extra), without Fit's own.

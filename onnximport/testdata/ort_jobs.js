@@ -10,7 +10,9 @@
 // has the same N samples, run in batches of "batch" samples (the last one
 // smaller) to exercise the symbolic batch dimension. Each output is joined
 // along the batch axis and written as raw float32 to "<out>.<k>.f32", k its
-// position among the session's outputs.
+// position among the session's outputs. "batch": 0 runs the inputs once as
+// they are, each of its own dims (inputs whose first axes differ, such as
+// a sequence-first x and its initial states).
 // Output (stdout): {"ort_version": ..., "results": [{"outputs": [{"name",
 // "dims", "file"}], "error": "..."}, ...]}: a job ORT refuses has an error
 // and no outputs. Find onnxruntime-node with NODE_PATH=<dir>/node_modules.
@@ -26,20 +28,27 @@ async function run(job) {
     return { name: x.name, dims: x.dims, per, data };
   });
   const n = inputs[0].dims[0];
+  const whole = job.batch === 0;
+  const step = whole ? n : job.batch;
   const session = await ort.InferenceSession.create(job.model, { intraOpNumThreads: 2 });
   const acc = session.outputNames.map(() => ({ dims: null, parts: [] }));
-  for (let from = 0; from < n; from += job.batch) {
-    const b = Math.min(job.batch, n - from);
+  for (let from = 0; from < n; from += step) {
+    const b = Math.min(step, n - from);
     const feeds = {};
     for (const x of inputs) {
-      feeds[x.name] = new ort.Tensor('float32', x.data.slice(from * x.per, (from + b) * x.per), [b, ...x.dims.slice(1)]);
+      feeds[x.name] = whole ? new ort.Tensor('float32', x.data, x.dims)
+        : new ort.Tensor('float32', x.data.slice(from * x.per, (from + b) * x.per), [b, ...x.dims.slice(1)]);
     }
     const outs = await session.run(feeds);
     session.outputNames.forEach((name, k) => {
       const o = outs[name];
       if (o.type !== 'float32') throw new Error(`output ${name} is ${o.type}`);
-      if (Number(o.dims[0]) !== b) throw new Error(`output ${name}: dims ${o.dims} for a batch of ${b}`);
-      acc[k].dims = [from + b, ...o.dims.slice(1).map(Number)];
+      if (whole) {
+        acc[k].dims = o.dims.map(Number);
+      } else {
+        if (Number(o.dims[0]) !== b) throw new Error(`output ${name}: dims ${o.dims} for a batch of ${b}`);
+        acc[k].dims = [from + b, ...o.dims.slice(1).map(Number)];
+      }
       // Copy: the runtime may reuse the memory of its outputs.
       acc[k].parts.push(Buffer.from(new Uint8Array(o.data.buffer, o.data.byteOffset, o.data.byteLength)));
     });

@@ -17,7 +17,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"time"
 
 	_ "github.com/tapenet/tapenet/blas"
@@ -27,7 +26,6 @@ import (
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
 	"github.com/tapenet/tapenet/models"
-	"gorgonia.org/tensor"
 )
 
 const usage = `
@@ -128,7 +126,6 @@ func trainNet(o options, stdout io.Writer) (*history, error) {
 	if err != nil {
 		return nil, err
 	}
-	pr := graph.NewPredictor(m)
 	n := trainSet.Len()
 	perEpoch := max(n/o.batch, 1) // the book's iter_per_epoch
 	chapter := "ch05"
@@ -138,50 +135,17 @@ func trainNet(o options, stdout io.Writer) (*history, error) {
 	fmt.Fprintf(stdout, "%s train_neuralnet: 784-%d-10 %s, SGD lr %g, batch %d, %d iterations over %d training images; accuracy every %d iterations\n",
 		chapter, o.hidden, o.activation, o.lr, o.batch, o.iters, n, perEpoch)
 	fmt.Fprintln(stdout, "train acc, test acc")
-	rng := rand.New(rand.NewPCG(uint64(o.seed), 0xb00c))
-	xb := make([]float32, o.batch*784)
-	tb := make([]float32, o.batch*10)
-	xs, ts := trainSet.X.Data().([]float32), trainSet.OneHot.Data().([]float32)
-	hist := &history{}
 	start := time.Now()
-	for i := range o.iters {
-		for j := range o.batch {
-			k := rng.IntN(n)
-			copy(xb[j*784:(j+1)*784], xs[k*784:(k+1)*784])
-			copy(tb[j*10:(j+1)*10], ts[k*10:(k+1)*10])
-		}
-		if _, err := tr.Step(tensor.New(tensor.WithShape(o.batch, 784), tensor.WithBacking(xb)),
-			tensor.New(tensor.WithShape(o.batch, 10), tensor.WithBacking(tb))); err != nil {
-			return nil, fmt.Errorf("iteration %d: %w", i, err)
-		}
-		if i%perEpoch != 0 {
-			continue
-		}
-		a, err := accuracy(pr, trainSet)
-		if err != nil {
-			return nil, err
-		}
-		b, err := accuracy(pr, test)
-		if err != nil {
-			return nil, err
-		}
-		hist.train, hist.test = append(hist.train, a), append(hist.test, b)
-		fmt.Fprintf(stdout, "%.4f, %.4f   (iteration %d)\n", a, b, i)
+	res, err := bookex.Loop{Train: trainSet, Test: test, Batch: o.batch, Iters: o.iters, Seed: uint64(o.seed),
+		Each: func(epoch int, a, b float64) {
+			fmt.Fprintf(stdout, "%.4f, %.4f   (iteration %d)\n", a, b, (epoch-1)*perEpoch)
+		}}.Run([]*train.Trainer{tr})
+	if err != nil {
+		return nil, err
+	}
+	if d := res[0].Diverged; d > 0 {
+		return nil, fmt.Errorf("iteration %d: %w", d-1, train.ErrDiverged)
 	}
 	fmt.Fprintf(stdout, "%d iterations in %.1f s\n", o.iters, time.Since(start).Seconds())
-	return hist, nil
-}
-
-func accuracy(pr *graph.Predictor, s *datasets.Set) (float64, error) {
-	preds, err := pr.Classify(s.X, 1000)
-	if err != nil {
-		return 0, err
-	}
-	c := 0
-	for i, p := range preds {
-		if p == s.Labels[i] {
-			c++
-		}
-	}
-	return float64(c) / float64(len(preds)), nil
+	return &history{train: res[0].TrainAcc, test: res[0].TestAcc}, nil
 }

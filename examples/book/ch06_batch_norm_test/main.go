@@ -30,7 +30,6 @@ import (
 	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/examples/book/internal/bookex"
-	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
 )
 
@@ -137,7 +136,6 @@ func run(args []string, stdout, _ io.Writer) error {
 // trainPair trains the book's net without and with batch normalisation
 // from weights of scale w and returns their training accuracies per epoch.
 func trainPair(set *datasets.Set, w, lr float64, batch, epochs int, seed uint64) (plain, bn bookex.Result, err error) {
-	var ms []*graph.Model
 	var trs []*train.Trainer
 	for _, withBN := range []bool{false, true} {
 		m, err := bookex.Net{Hidden: []int{100, 100, 100, 100, 100}, Init: fmt.Sprintf("normal:%v", w), BatchNorm: withBN}.Build(seed)
@@ -148,9 +146,9 @@ func trainPair(set *datasets.Set, w, lr float64, batch, epochs int, seed uint64)
 		if err != nil {
 			return plain, bn, err
 		}
-		ms, trs = append(ms, m), append(trs, tr)
+		trs = append(trs, tr)
 	}
-	res, err := bookex.Loop{Train: set, Batch: batch, Epochs: epochs, Break: true, Seed: seed}.Run(trs, ms)
+	res, err := bookex.Loop{Train: set, Batch: batch, Epochs: epochs, Break: true, Seed: seed}.Run(trs)
 	if err != nil {
 		return plain, bn, err
 	}

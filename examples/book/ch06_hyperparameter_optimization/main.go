@@ -30,7 +30,6 @@ import (
 	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/examples/book/internal/bookex"
-	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
 )
 
@@ -130,7 +129,7 @@ func runTrial(trainSet, val *datasets.Set, lr, weightDecay float64, o options, s
 	if err != nil {
 		return bookex.Result{}, err
 	}
-	res, err := bookex.Loop{Train: trainSet, Test: val, Batch: o.batch, Epochs: o.epochs, Seed: seed}.Run([]*train.Trainer{tr}, []*graph.Model{m})
+	res, err := bookex.Loop{Train: trainSet, Test: val, Batch: o.batch, Epochs: o.epochs, Seed: seed}.Run([]*train.Trainer{tr})
 	if err != nil {
 		return bookex.Result{}, err
 	}

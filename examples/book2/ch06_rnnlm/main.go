@@ -15,6 +15,20 @@
 // PyTorch's i, f, g, o; the book's one bias as bias_ih, bias_hh zero) with
 // every step's state, TimeDense; a stateful LSTM run from a reset state
 // over the whole text is that LSTM over the text as one sequence.
+//
+// With --generate N it writes text as the book's ch07/generate_text.py
+// does (RnnlmGen.generate): from the word --start, a stateful step at a
+// time (generate.Stepper, carrying the LSTM's h and c), each next word
+// drawn from the softmax of the scores until N words including the start
+// stand; a word of --skip (the book's N, <unk>, $) is dropped and the
+// previous word fed again, the state advancing, as the book's loop does.
+// The draws are numpy's: --seed S is np.random.seed(S) and each draw
+// np.random.choice(len(p), p=p) (MT19937, random_sample, inverse CDF), so
+// the words equal the book's program seeded alike, up to float32 rounding
+// of p at a bucket's edge. " <eos>" becomes ".\n", as the book prints it.
+//
+//	go run ./examples/book2/ch06_rnnlm --params Rnnlm.pkl --vocab cbow_params.pkl \
+//	    --generate 100 --start you --seed 1
 package main
 
 import (
@@ -24,19 +38,23 @@ import (
 	"strings"
 
 	_ "github.com/tapenet/tapenet/blas"
-	"github.com/tapenet/tapenet/examples/book2/internal/book2"
-	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/cli"
+	"github.com/tapenet/tapenet/examples/book2/internal/book2"
+	"github.com/tapenet/tapenet/examples/book2/internal/seqdata"
+	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/graph/generate"
 	"github.com/tapenet/tapenet/numpyio"
 	"gorgonia.org/tensor"
 )
 
 const usage = `
 ch06_rnnlm: the book's RNN language model (ch06 Rnnlm) over a text: the
-five likeliest next words after each word.
+five likeliest next words after each word, or generated text (the book's
+ch07 generate_text.py).
 
 Usage:
   go run ./examples/book2/ch06_rnnlm --params Rnnlm.pkl --vocab cbow_params.pkl --text "the company said"
+  go run ./examples/book2/ch06_rnnlm --params Rnnlm.pkl --vocab cbow_params.pkl --generate 100 --start you --seed 1
 `
 
 func main() { cli.Main("ch06_rnnlm", run) }
@@ -47,18 +65,25 @@ func run(args []string, stdout, _ io.Writer) error {
 	vocab := fs.String("vocab", "", "the book's ch04 cbow_params.pkl, for word_to_id and id_to_word")
 	text := fs.String("text", "", "the words to run the model over, separated by spaces")
 	top := fs.Int("top", 5, "next words per step")
+	gen := fs.Int("generate", 0, "generate text of N words, the start word included (the book's sample_size, 100)")
+	start := fs.String("start", "you", "with --generate: the first word")
+	seed := fs.Uint32("seed", 0, "with --generate: numpy's np.random.seed of the draws")
+	skip := fs.String("skip", "N,<unk>,$", "with --generate: words never generated, comma-separated (those not in the vocabulary are ignored)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *params == "" || *vocab == "" || strings.TrimSpace(*text) == "" {
-		return cli.Usagef("--params, --vocab and --text are required")
+	if *params == "" || *vocab == "" || (strings.TrimSpace(*text) == "") == (*gen == 0) {
+		return cli.Usagef("--params, --vocab and one of --text and --generate are required")
 	}
-	if *top < 1 {
-		return cli.Usagef("--top must be positive, got %d", *top)
+	if *top < 1 || *gen < 0 {
+		return cli.Usagef("--top must be positive and --generate not negative, got %d and %d", *top, *gen)
 	}
 	c, err := book2.LoadCBOW(*vocab)
 	if err != nil {
 		return fmt.Errorf("--vocab %w", err)
+	}
+	if *gen > 0 {
+		return generateText(stdout, c, *params, *vocab, *start, *skip, *gen, *seed)
 	}
 	words := strings.Fields(*text)
 	ids := make([]float32, len(words))
@@ -96,6 +121,51 @@ func run(args []string, stdout, _ io.Writer) error {
 		fmt.Fprintf(&b, "%s -> %s\n", w, strings.Join(parts, " "))
 	}
 	_, err = io.WriteString(stdout, b.String())
+	return err
+}
+
+// generateText writes n words from start, as the book's RnnlmGen.generate
+// with np.random.seed(seed).
+func generateText(stdout io.Writer, c *book2.CBOW, params, vocab, start, skip string, n int, seed uint32) error {
+	id, ok := c.IDs[start]
+	if !ok {
+		return fmt.Errorf("--start: word %q is not in the vocabulary of %s", start, vocab)
+	}
+	skipped := map[int]bool{}
+	for _, w := range strings.Split(skip, ",") {
+		if sid, ok := c.IDs[strings.TrimSpace(w)]; ok {
+			skipped[sid] = true
+		}
+	}
+	m, err := load(params, len(c.Words), 1)
+	if err != nil {
+		return err
+	}
+	st, err := generate.NewStepper(m, generate.Options{Meaning: graph.Logits})
+	if err != nil {
+		return err
+	}
+	if err := st.Reset(); err != nil {
+		return err
+	}
+	smp := generate.Sampler{Temperature: 1, Source: seqdata.NewRandomState(seed)}
+	words := []string{start}
+	for x := id; len(words) < n; {
+		p, err := st.Feed([][]int{{x}})
+		if err != nil {
+			return err
+		}
+		next, err := smp.Pick(p[0])
+		if err != nil {
+			return err
+		}
+		if !skipped[next] {
+			x = next
+			words = append(words, c.Words[x])
+		}
+	}
+	txt := strings.ReplaceAll(strings.Join(words, " "), " <eos>", ".\n")
+	_, err = fmt.Fprintln(stdout, txt)
 	return err
 }
 

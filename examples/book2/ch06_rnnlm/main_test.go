@@ -52,6 +52,46 @@ func TestMatchesNumpy(t *testing.T) {
 	}
 }
 
+// TestGenerateMatchesNumpy: the book's RnnlmGen.generate in numpy
+// (testdata/make_generate.py), seeded with np.random.seed, writes the same
+// words, skipped words and all.
+func TestGenerateMatchesNumpy(t *testing.T) {
+	data, err := os.ReadFile("testdata/generate_expected.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d cases in the fixture", len(lines))
+	}
+	for _, line := range lines {
+		head, want, _ := strings.Cut(line, ": ")
+		f := strings.Fields(head) // seed start size skip
+		skip := f[3]
+		if skip == "-" {
+			skip = ""
+		}
+		var out bytes.Buffer
+		args := []string{"--params", "../testdata/Rnnlm.pkl", "--vocab", "../testdata/cbow_params.pkl",
+			"--generate", f[2], "--start", f[1], "--seed", f[0], "--skip", skip}
+		if err := run(args, &out, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(out.String()); got != want {
+			t.Errorf("%s:\n got   %s\n numpy %s", head, got, want)
+		}
+		n, _ := strconv.Atoi(f[2])
+		if got := len(strings.Fields(out.String())); got != n {
+			t.Errorf("%s: %d words", head, got)
+		}
+		for _, w := range strings.Fields(out.String()) {
+			if skip != "" && strings.Contains(","+skip+",", ","+w+",") {
+				t.Errorf("%s: generated the skipped word %q", head, w)
+			}
+		}
+	}
+}
+
 func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
 	cbow, err := os.ReadFile("../testdata/cbow_params.pkl")
@@ -69,6 +109,11 @@ func TestBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"--text", "the"}, cli.ExitUsage, "are required"},
+		{append(ok, "--text", "the", "--generate", "5"), cli.ExitUsage, "one of --text and --generate"},
+		{ok, cli.ExitUsage, "one of --text and --generate"},
+		{append(ok, "--generate", "-1"), cli.ExitUsage, "--generate not negative"},
+		{append(ok, "--generate", "5", "--start", "zebra"), cli.ExitFailure, `--start: word "zebra" is not in the vocabulary`},
+		{append(ok, "--generate", "5", "--seed", "x"), cli.ExitUsage, "seed"},
 		{append(ok, "--text", "the zebra"), cli.ExitFailure, `word "zebra" is not in the vocabulary`},
 		{[]string{"--params", notList, "--vocab", "../testdata/cbow_params.pkl", "--text", "the"}, cli.ExitFailure, "want a list of numpy arrays"},
 		{[]string{"--params", "../testdata/cbow_params.pkl", "--vocab", "../testdata/Rnnlm.pkl", "--text", "the"}, cli.ExitFailure, "not a dict of word_vecs"},

@@ -1,11 +1,11 @@
 package bookex
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -51,37 +51,6 @@ func Pick(s *datasets.Set, idx []int) *datasets.Set {
 		Labels:  labels,
 		Classes: c,
 	}
-}
-
-// Batcher draws mini-batches as the book's scripts do, with
-// np.random.choice(train_size, batch_size): indices uniformly at random,
-// with replacement, from a seeded generator.
-type Batcher struct {
-	set  *datasets.Set
-	rng  *rand.Rand
-	x, t []float32
-	size int
-}
-
-// NewBatcher returns a Batcher of batches of size samples of s (flattened,
-// with one-hot labels).
-func NewBatcher(s *datasets.Set, size int, seed uint64) *Batcher {
-	return &Batcher{set: s, rng: rand.New(rand.NewPCG(seed, 0xb00c)), size: size,
-		x: make([]float32, size*s.SampleSize()), t: make([]float32, size*s.Classes)}
-}
-
-// Next returns the next batch's images and one-hot labels. The tensors
-// share their memory with the Batcher: the next call overwrites them.
-func (b *Batcher) Next() (x, t *tensor.Dense) {
-	d, c, n := b.set.SampleSize(), b.set.Classes, b.set.Len()
-	xs, ts := b.set.X.Data().([]float32), b.set.OneHot.Data().([]float32)
-	for j := range b.size {
-		k := b.rng.IntN(n)
-		copy(b.x[j*d:(j+1)*d], xs[k*d:(k+1)*d])
-		copy(b.t[j*c:(j+1)*c], ts[k*c:(k+1)*c])
-	}
-	return tensor.New(tensor.WithShape(b.size, d), tensor.WithBacking(b.x)),
-		tensor.New(tensor.WithShape(b.size, c), tensor.WithBacking(b.t))
 }
 
 // Net describes the book's MultiLayerNet and MultiLayerNetExtend
@@ -141,22 +110,29 @@ func (n Net) Build(seed uint64) (*graph.Model, error) {
 
 // Loop is the book's training loop over a training set (its
 // common/trainer.py Trainer, and the loops of overfit_weight_decay.py and
-// batch_norm_test.py): random mini-batches, and every iter_per_epoch =
-// max(N/batch, 1) steps, from step 0, the accuracy on the training set
-// (and the test set, when there is one) in inference mode.
+// batch_norm_test.py) as train.Fit runs it: mini-batches drawn with
+// replacement (train.WithReplacement, the book's np.random.choice), and
+// every iter_per_epoch = max(N/batch, 1) steps, from step 0, the accuracy
+// on the training set (and the test set, when there is one) in inference
+// mode. A Fit epoch is the steps between two of the book's measurements:
+// 1 step, then iter_per_epoch steps each.
 type Loop struct {
 	Train, Test *datasets.Set
 	Batch       int
 	// Epochs is the number of accuracy measurements (the book's epochs,
 	// max_epochs).
 	Epochs int
+	// Iters, if positive, is the number of steps instead (the book's
+	// iters_num in train_neuralnet.py), measured at steps 0,
+	// iter_per_epoch, ... below Iters; Epochs is then unused.
+	Iters int
 	// Break stops right after the last measurement, as the scripts'
 	// loops do ("if epoch_cnt >= max_epochs: break"); otherwise the
 	// Trainer's max_iter = epochs·iter_per_epoch steps are all taken.
 	Break bool
 	Seed  uint64
 	// Each, if not nil, is called after each measurement (test is NaN
-	// without a test set).
+	// without a test set), net after net.
 	Each func(epoch int, trainAcc, testAcc float64)
 }
 
@@ -172,51 +148,81 @@ type Result struct {
 	Diverged int
 }
 
-// Run trains each model with its Trainer on the same batches (the scripts
-// that train several nets side by side update all of them on each batch)
-// and returns what it measured of each.
-func (l Loop) Run(trainers []*train.Trainer, models []*graph.Model) ([]Result, error) {
-	b := NewBatcher(l.Train, l.Batch, l.Seed)
+// evalBatch is the batch of the accuracy measurements.
+const evalBatch = 1000
+
+// Run trains the model of each Trainer through train.Fit on the same
+// batches (the scripts that train several nets side by side update all of
+// them on each batch: the same draws for each) and returns what it
+// measured of each.
+func (l Loop) Run(trainers []*train.Trainer) ([]Result, error) {
 	perEpoch := max(l.Train.Len()/l.Batch, 1)
-	preds := make([]*graph.Predictor, len(models))
-	for i, m := range models {
-		preds[i] = graph.NewPredictor(m)
+	measures, total := l.Epochs, l.Epochs*perEpoch
+	if l.Iters > 0 {
+		measures, total = (l.Iters-1)/perEpoch+1, l.Iters
 	}
-	res := make([]Result, len(models))
-	for i := 0; i < l.Epochs*perEpoch; i++ {
-		x, t := b.Next()
-		for j, tr := range trainers {
-			if res[j].Diverged > 0 {
-				continue
+	rest := total - 1 - (measures-1)*perEpoch // the steps after the last measurement
+	epochs := measures
+	if !l.Break && rest > 0 {
+		epochs++
+	}
+	steps := func(epoch, _ int) int {
+		switch {
+		case epoch == 1:
+			return 1
+		case epoch <= measures:
+			return perEpoch
+		}
+		return rest
+	}
+	data := train.FitData{X: []*tensor.Dense{l.Train.X}, T: []*tensor.Dense{l.Train.OneHot}}
+	if l.Test != nil {
+		data.TestX, data.TestT = []*tensor.Dense{l.Test.X}, []*tensor.Dense{l.Test.OneHot}
+	}
+	res := make([]Result, len(trainers))
+	for j, tr := range trainers {
+		r := &res[j]
+		record := func(epoch int, m train.Metrics, test *train.Scores) {
+			c := math.NaN()
+			if test != nil {
+				c = test.Accuracy
 			}
-			if _, err := tr.Step(x, t); errors.Is(err, train.ErrDiverged) {
-				res[j].Diverged = i + 1
-			} else if err != nil {
-				return nil, fmt.Errorf("iteration %d, net %d: %w", i, j+1, err)
+			r.TrainAcc, r.TestAcc = append(r.TrainAcc, m.Accuracy), append(r.TestAcc, c)
+			if l.Each != nil {
+				l.Each(epoch, m.Accuracy, c)
 			}
 		}
-		if i%perEpoch != 0 {
+		measure := train.EpochFunc(func(run *train.FitRun) error {
+			if e := run.Last(); e.Epoch <= measures {
+				record(e.Epoch, run.Train, e.Test)
+			}
+			return nil
+		})
+		_, err := train.Fit(context.Background(), tr, data, train.FitOptions{Epochs: epochs, Batch: l.Batch, EvalBatch: evalBatch,
+			ScoreTrain: true, Sampler: train.WithReplacement(l.Batch, l.Seed, steps), Callbacks: []train.Callback{measure}})
+		if !errors.Is(err, train.ErrDiverged) {
+			if err != nil {
+				return nil, fmt.Errorf("net %d: %w", j+1, err)
+			}
 			continue
 		}
-		epoch := i/perEpoch + 1
-		for j, pr := range preds {
-			a, err := train.Accuracy(pr, l.Train.X, l.Train.Labels, 1000)
+		// No longer trained, the net measures the same at every remaining
+		// epoch.
+		r.Diverged = tr.Steps()
+		for epoch := len(r.TrainAcc) + 1; epoch <= measures; epoch++ {
+			a, err := tr.Evaluate(l.Train.X, l.Train.OneHot, evalBatch)
 			if err != nil {
 				return nil, fmt.Errorf("epoch %d, net %d: %w", epoch, j+1, err)
 			}
-			c := math.NaN()
+			var test *train.Scores
 			if l.Test != nil {
-				if c, err = train.Accuracy(pr, l.Test.X, l.Test.Labels, 1000); err != nil {
+				c, err := tr.Evaluate(l.Test.X, l.Test.OneHot, evalBatch)
+				if err != nil {
 					return nil, fmt.Errorf("epoch %d, net %d: %w", epoch, j+1, err)
 				}
+				test = &train.Scores{Accuracy: c.Accuracy}
 			}
-			res[j].TrainAcc, res[j].TestAcc = append(res[j].TrainAcc, a), append(res[j].TestAcc, c)
-			if l.Each != nil {
-				l.Each(epoch, a, c)
-			}
-		}
-		if l.Break && epoch == l.Epochs {
-			break
+			record(epoch, a, test)
 		}
 	}
 	return res, nil
@@ -269,27 +275,31 @@ func besselI0(x float64) float64 {
 
 // CompareLosses is the loop of the book's optimizer_compare_mnist.py and
 // weight_init_compare.py: iters steps in which every trainer takes one
-// step on the same mini-batch, keeping each step's loss (Trainer.Step's,
-// on the batch before the update; the book's scripts compute it just
-// after), and every `every` iterations from 0 printing each net's loss as
-// the book does ("===========iteration:100", then "SGD:0.28..."). It
-// returns the losses per net.
-func CompareLosses(w io.Writer, names []string, trainers []*train.Trainer, b *Batcher, iters, every int) ([][]float64, error) {
+// step on the same mini-batch of batch images of s, drawn with replacement
+// from seed (train.Fit, one step per epoch, on train.WithReplacement's
+// draws), keeping each step's loss (on the batch before the update; the
+// book's scripts compute it just after), and every `every` iterations
+// from 0 printing each net's loss as the book does
+// ("===========iteration:100", then "SGD:0.28..."). It returns the losses
+// per net.
+func CompareLosses(w io.Writer, names []string, trainers []*train.Trainer, s *datasets.Set, batch int, seed uint64, iters, every int) ([][]float64, error) {
 	losses := make([][]float64, len(trainers))
-	for i := range iters {
-		x, t := b.Next()
-		for j, tr := range trainers {
-			loss, err := tr.Step(x, t)
-			if err != nil {
-				return nil, fmt.Errorf("iteration %d, %s: %w", i, names[j], err)
-			}
-			losses[j] = append(losses[j], float64(loss))
+	one := func(int, int) int { return 1 }
+	for j, tr := range trainers {
+		keep := train.EpochFunc(func(r *train.FitRun) error {
+			losses[j] = append(losses[j], r.Last().Loss)
+			return nil
+		})
+		_, err := train.Fit(context.Background(), tr, train.FitData{X: []*tensor.Dense{s.X}, T: []*tensor.Dense{s.OneHot}},
+			train.FitOptions{Epochs: iters, Batch: batch, Sampler: train.WithReplacement(batch, seed, one), Callbacks: []train.Callback{keep}})
+		if err != nil {
+			return nil, fmt.Errorf("iteration %d, %s: %w", tr.Steps()-1, names[j], err)
 		}
-		if i%every == 0 {
-			fmt.Fprintf(w, "===========iteration:%d\n", i)
-			for j, name := range names {
-				fmt.Fprintf(w, "%s:%.6f\n", name, losses[j][i])
-			}
+	}
+	for i := 0; i < iters; i += every {
+		fmt.Fprintf(w, "===========iteration:%d\n", i)
+		for j, name := range names {
+			fmt.Fprintf(w, "%s:%.6f\n", name, losses[j][i])
 		}
 	}
 	return losses, nil
@@ -385,7 +395,7 @@ func (c *LossComparison) Run(w io.Writer, nets []LossNet) error {
 	}
 	fmt.Fprintf(w, "%s, batch %d, %d iterations over %d training images\n", c.Script, c.Batch, c.Iters, trainSet.Len())
 	start := time.Now()
-	losses, err := CompareLosses(w, names, trainers, NewBatcher(trainSet, c.Batch, uint64(c.Seed)), c.Iters, c.Every)
+	losses, err := CompareLosses(w, names, trainers, trainSet, c.Batch, uint64(c.Seed), c.Iters, c.Every)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/tapenet/tapenet/cli"
-	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
 )
 
@@ -86,7 +85,7 @@ func (o *Overfit) Run(stdout io.Writer) error {
 	res, err := Loop{Train: trainSet, Test: testSet, Batch: o.Batch, Epochs: o.Epochs, Break: o.Break, Seed: uint64(o.Seed),
 		Each: func(epoch int, a, c float64) {
 			fmt.Fprintf(stdout, "epoch:%d, train acc:%.4f, test acc:%.4f\n", epoch, a, c)
-		}}.Run([]*train.Trainer{tr}, []*graph.Model{m})
+		}}.Run([]*train.Trainer{tr})
 	if err != nil {
 		return err
 	}

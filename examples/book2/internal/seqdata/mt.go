@@ -85,3 +85,18 @@ func Permutation(n int, seed uint32) []int {
 	}
 	return idx
 }
+
+// RandomState is numpy's legacy global generator after np.random.seed(seed)
+// (MT19937, init_genrand): its Float64 is np.random.random_sample(), so
+// sampling code fed by it (generate.Sampler's Source) makes numpy's draws.
+type RandomState struct{ mt *mt19937 }
+
+// NewRandomState is np.random.seed(seed).
+func NewRandomState(seed uint32) *RandomState { return &RandomState{newMT19937(seed)} }
+
+// Float64 is random_sample: 53 random bits from two draws, (a>>5, b>>6),
+// as (a·2²⁶ + b) / 2⁵³, in [0, 1).
+func (r *RandomState) Float64() float64 {
+	a, b := r.mt.uint32()>>5, r.mt.uint32()>>6
+	return (float64(a)*67108864 + float64(b)) / 9007199254740992
+}

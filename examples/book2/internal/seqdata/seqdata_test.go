@@ -148,3 +148,22 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// TestRandomStateNumpy: np.random.seed(s); np.random.random_sample(k) in
+// numpy 1.24.
+func TestRandomStateNumpy(t *testing.T) {
+	for _, tc := range []struct {
+		seed uint32
+		want []float64
+	}{
+		{1984, []float64{0.00875572949604042, 0.2987455681607146, 0.0564140738326363}},
+		{0, []float64{0.5488135039273248, 0.7151893663724195}},
+	} {
+		r := NewRandomState(tc.seed)
+		for i, w := range tc.want {
+			if got := r.Float64(); got != w {
+				t.Errorf("seed %d draw %d: %v, numpy %v", tc.seed, i, got, w)
+			}
+		}
+	}
+}
