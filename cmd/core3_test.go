@@ -301,3 +301,34 @@ func TestCore3Int64Lookup(t *testing.T) {
 		})
 	}
 }
+
+// A default torch.onnx.export (batch fixed at 1, tied into the graph by
+// its Reshape) fine-tunes at its own batch, is scored on the whole MNIST
+// test set one batch at a time, and refuses another --batch-size.
+func TestCore3FineTuneFixedBatchONNX(t *testing.T) {
+	dir := t.TempDir()
+	onnx, _ := filepath.Abs(filepath.Join("..", "onnximport", "testdata", "torch", "bncnn.onnx"))
+	if _, stderr, code := run(t, dir, "train", "--init", onnx, "--epochs", "2", "--limit", "300", "--out", "m.safetensors", "--json"); code != 0 {
+		t.Fatalf("train exit %d: %s", code, stderr)
+	}
+	res, stderr, code := run(t, dir, "infer", "--model", "m.safetensors", "--json")
+	if code != 0 {
+		t.Fatalf("infer exit %d: %s", code, stderr)
+	}
+	var r inferJSON
+	if err := json.Unmarshal([]byte(res), &r); err != nil {
+		t.Fatal(err)
+	}
+	// The export's weights are random (10% right); 600 steps at batch 1
+	// reach about 0.77.
+	if r.Accuracy < 0.5 {
+		t.Errorf("fine-tuned fixed-batch model: accuracy %.4f", r.Accuracy)
+	}
+	_, stderr, code = run(t, dir, "train", "--init", onnx, "--epochs", "1", "--limit", "300", "--batch-size", "4", "--out", "n.safetensors")
+	if code != 2 || !strings.Contains(stderr, "--batch-size 4: the model has a fixed batch of 1") {
+		t.Errorf("--batch-size 4: exit %d, %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "n.safetensors")); err == nil {
+		t.Error("n.safetensors written after a usage error")
+	}
+}

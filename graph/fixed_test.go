@@ -223,8 +223,20 @@ func TestClassifyFixedBatch(t *testing.T) {
 	if want := []int{0, 1, 0, 0}; !slices.Equal(got, want) {
 		t.Errorf("classes %v, want %v", got, want)
 	}
-	if _, err := graph.NewPredictor(m).Classify(seqTensor(8, 3), 4); err == nil || !strings.Contains(err.Error(), "model wants [4 3] (a fixed batch)") {
-		t.Errorf("8 samples: %v", err)
+	// Two fixed batches run one after the other: the samples above, then
+	// rows whose classes are 1, 0, 1, 1.
+	two := tensor.New(tensor.WithShape(8, 3), tensor.WithBacking([]float32{
+		5, 1, 0, 0, 2, 0, 3, 1, 0, 0, 0, 7,
+		0, 9, 0, 4, 3, 0, -1, 0, 0, 2, 8, 1}))
+	got, err = graph.NewPredictor(m).Classify(two, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{0, 1, 0, 0, 1, 0, 1, 1}; !slices.Equal(got, want) {
+		t.Errorf("two batches: classes %v, want %v", got, want)
+	}
+	if _, err := graph.NewPredictor(m).Classify(seqTensor(6, 3), 4); err == nil || !strings.Contains(err.Error(), "model wants [4 3] (a fixed batch)") {
+		t.Errorf("6 samples (not a whole number of batches of 4): %v", err)
 	}
 }
 

@@ -500,17 +500,26 @@ func (pr *Predictor) Classify(x *tensor.Dense, batch int) ([]int, error) {
 //
 // Inputs of a fixed batch (InputSpec.Batch) are not split: every batch
 // gets the whole tensor, and the inputs of a symbolic batch are split as
-// above. A model whose inputs all have a fixed batch runs once, whatever
-// batch is, and gives one class per row of its output.
+// above. A model whose inputs all have a fixed batch (as a default
+// torch.onnx.export gives) runs once on inputs of its shapes, whatever
+// batch is, and gives one class per row of its output; given a whole
+// number of its batches (N a multiple of the fixed batch), it runs them
+// one fixed batch at a time, one class per sample.
 func (pr *Predictor) ClassifyInputs(xs []*tensor.Dense, batch int) ([]int, error) {
 	if batch < 1 {
 		return nil, fmt.Errorf("classify: batch size %d is not positive", batch)
 	}
 	n, err := pr.m.CheckInputs(xs)
+	split := false
+	if err != nil {
+		if k, ok := pr.m.fixedBatches(xs); ok {
+			n, batch, split, err = k, pr.m.FixedBatch(), true, nil
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("classify: %w", err)
 	}
-	if pr.m.FixedBatch() > 0 {
+	if pr.m.FixedBatch() > 0 && !split {
 		outs, err := pr.run(xs, true)
 		if err != nil {
 			return nil, fmt.Errorf("classify: %w", err)
@@ -549,7 +558,7 @@ func (pr *Predictor) ClassifyInputs(xs []*tensor.Dense, batch int) ([]int, error
 			for bi := w; bi < batches; bi += workers {
 				from, to := bi*batch, min((bi+1)*batch, n)
 				for i, x := range packed {
-					if pr.m.inputs[i].Batch > 0 {
+					if pr.m.inputs[i].Batch > 0 && !split {
 						views[i] = x
 					} else {
 						views[i] = SampleRange(x, from, to)
@@ -685,4 +694,32 @@ func equalInts(a tensor.Shape, b []int) bool {
 		}
 	}
 	return true
+}
+
+// fixedBatches reports whether xs holds a whole number of batches of a
+// model whose inputs all have a fixed batch: each input of the model's
+// sample shape and type, all with the same number N of samples, N a
+// multiple of the batch. It returns N.
+func (m *Model) fixedBatches(xs []*tensor.Dense) (int, bool) {
+	fb := m.FixedBatch()
+	if fb == 0 || len(xs) != len(m.inputs) {
+		return 0, false
+	}
+	n := -1
+	for i, x := range xs {
+		in := m.inputs[i]
+		if x == nil || x.Dtype() != in.DType.Tensor() {
+			return 0, false
+		}
+		full := in.full(0)
+		shape := x.Shape()
+		if len(shape) != len(full) || !equalInts(shape[1:], full[1:]) || shape[0]%fb != 0 || shape[0] == 0 {
+			return 0, false
+		}
+		if n >= 0 && shape[0] != n {
+			return 0, false
+		}
+		n = shape[0]
+	}
+	return n, true
 }

@@ -38,6 +38,13 @@ func (o *options) train(fs *cli.Flags, res *resumed, lc *curves, stdout, stderr 
 	if test != nil {
 		most = max(most, test.Len())
 	}
+	if fb := m.FixedBatch(); fb > 0 {
+		// A default torch.onnx.export ties the batch into the model.
+		if fs.Changed("batch-size") && o.batch != fb {
+			return cli.Usagef("--batch-size %d: the model has a fixed batch of %d (every input's first axis); give --batch-size %d or leave it out", o.batch, fb, fb)
+		}
+		o.batch = fb
+	}
 	if o.batch, err = cli.Batch("--batch-size", o.batch, most, m.SampleValues(), 2); err != nil {
 		return err
 	}

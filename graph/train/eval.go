@@ -308,9 +308,17 @@ func (tr *Trainer) EvaluateInputs(xs, ts []*tensor.Dense, batch int) (Metrics, e
 	if batch < 1 {
 		return Metrics{}, fmt.Errorf("evaluate: batch size %d is not positive", batch)
 	}
-	n, err := tr.m.CheckInputs(xs)
+	n, err := tr.samples(xs)
 	if err != nil {
 		return Metrics{}, fmt.Errorf("evaluate: %w", err)
+	}
+	if fb := tr.m.FixedBatch(); fb > 0 {
+		if batch != fb {
+			return Metrics{}, fmt.Errorf("evaluate: the model has a fixed batch of %d (every input's first axis): batches must have %d samples, not %d", fb, fb, batch)
+		}
+		if n%fb != 0 {
+			return Metrics{}, fmt.Errorf("evaluate: %d samples are not a whole number of the model's fixed batches of %d", n, fb)
+		}
 	}
 	srcX, err := tr.inputSources(xs)
 	if err != nil {

@@ -373,9 +373,15 @@ func Fit(ctx context.Context, tr *Trainer, data FitData, opt FitOptions) (*Histo
 	if err != nil {
 		return nil, fmt.Errorf("fit: %w", err)
 	}
-	n, err := tr.m.CheckInputs(x)
+	n, err := tr.samples(x)
 	if err != nil {
 		return nil, fmt.Errorf("fit: %w", err)
+	}
+	if fb := tr.m.FixedBatch(); fb > 0 {
+		if opt.Batch != fb {
+			return nil, fmt.Errorf("fit: the model has a fixed batch of %d (every input's first axis): train with batches of %d, not %d", fb, fb, opt.Batch)
+		}
+		evalBatch = fb
 	}
 	r := &FitRun{Trainer: tr, Model: tr.m, Options: opt, History: &History{}, Samples: n,
 		augment: rand.NewPCG(opt.Seed, 0xa06)}
@@ -498,7 +504,7 @@ func (r *FitRun) resume(st *State) error {
 
 // sampled is the epoch of FitOptions.Sampler.
 func (r *FitRun) sampled(epoch int, xs, ts []*tensor.Dense, after func(int) error) (EpochStats, error) {
-	n, err := r.Model.CheckInputs(xs)
+	n, err := r.Trainer.samples(xs)
 	if err != nil {
 		return EpochStats{}, err
 	}

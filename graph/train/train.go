@@ -535,13 +535,20 @@ func (tr *Trainer) epoch(xs, ts []*tensor.Dense, batch int, progress func(done i
 	if batch < 1 {
 		return EpochStats{}, fmt.Errorf("trainer: batch size %d is not positive", batch)
 	}
-	n, err := tr.m.CheckInputs(xs)
+	n, err := tr.samples(xs)
 	if err != nil {
 		return EpochStats{}, fmt.Errorf("trainer: %w", err)
+	}
+	fb := tr.m.FixedBatch()
+	if fb > 0 && batch != fb {
+		return EpochStats{}, fmt.Errorf("trainer: the model has a fixed batch of %d (every input's first axis): batches must have %d samples, not %d", fb, fb, batch)
 	}
 	perm := tr.shuffle.Perm(n)
 	var batches [][]int
 	for from := 0; from < n; from += batch {
+		if fb > 0 && from+batch > n {
+			break // a fixed-batch model drops the last partial batch (PyTorch's drop_last)
+		}
 		batches = append(batches, perm[from:min(from+batch, n)])
 	}
 	return tr.pass(xs, ts, n, batches, progress)
@@ -759,4 +766,44 @@ func Labels(t *tensor.Dense, classes int) ([]int, error) {
 		}
 	}
 	return out, nil
+}
+
+// samples checks xs for a pass over a data set and returns its number of
+// samples. A model of a fixed batch (graph.Model.FixedBatch, as a
+// default torch.onnx.export gives) takes sets of any size, in batches of
+// its batch: each input must have the model's sample shape and all inputs
+// the same number of samples, at least one batch.
+func (tr *Trainer) samples(xs []*tensor.Dense) (int, error) {
+	fb := tr.m.FixedBatch()
+	if fb == 0 {
+		return tr.m.CheckInputs(xs)
+	}
+	specs := tr.m.Inputs()
+	if len(xs) != len(specs) {
+		return tr.m.CheckInputs(xs) // its error names the count
+	}
+	n := -1
+	head := make([]*tensor.Dense, len(xs))
+	for i, x := range xs {
+		if x == nil || x.Dims() == 0 {
+			return tr.m.CheckInputs(xs)
+		}
+		k := x.Shape()[0]
+		if n >= 0 && k != n {
+			return 0, fmt.Errorf("input %s has %d samples, input %s has %d", specs[i].Name, k, specs[0].Name, n)
+		}
+		n = k
+		if k < fb {
+			return 0, fmt.Errorf("input %s has %d samples, fewer than the model's fixed batch of %d", specs[i].Name, k, fb)
+		}
+		c, err := graph.Contiguous(x)
+		if err != nil {
+			return 0, err
+		}
+		head[i] = graph.SampleRange(c, 0, fb)
+	}
+	if _, err := tr.m.CheckInputs(head); err != nil {
+		return 0, err
+	}
+	return n, nil
 }
