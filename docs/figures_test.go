@@ -2,6 +2,7 @@ package docs
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -102,5 +103,44 @@ func TestCoverageFigure(t *testing.T) {
 		if !strings.Contains(string(pg), c.want) {
 			t.Errorf("%s does not state the coverage table's figure %q (docs/onnx-coverage.md: %s)", c.path, c.want, fig)
 		}
+	}
+}
+
+// TestFuzzTargetsListed checks that docs/safety.md names every fuzz target
+// of the module, so that a new reader of outside bytes gets its line there.
+func TestFuzzTargetsListed(t *testing.T) {
+	page, err := os.ReadFile(filepath.Join(root, "docs", "safety.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fuzz := regexp.MustCompile(`(?m)^func (Fuzz\w+)\(`)
+	found := 0
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata" || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, m := range fuzz.FindAllSubmatch(src, -1) {
+			found++
+			if !strings.Contains(string(page), "`"+string(m[1])+"`") {
+				t.Errorf("%s: %s is not named in docs/safety.md (say there what that reader promises)", p, m[1])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found < 10 {
+		t.Errorf("found %d fuzz targets: the walk is broken", found)
 	}
 }

@@ -42,6 +42,8 @@ func seqONNX(kind string) (ONNXFunc, bool) {
 		return positionsONNX, true
 	case "transformerencoderblock":
 		return transformerONNX, true
+	case "maskedmean":
+		return maskedMeanONNX, true
 	}
 	return nil, false
 }
@@ -118,52 +120,114 @@ func reorderBlocks(v []float32, gates int, order []int) []float32 {
 	return out
 }
 
-// recurrentONNX translates SimpleRNN, LSTM and GRU (one layer, forward,
-// zero initial state) into ONNX's RNN, LSTM or GRU with its gate blocks in
+// recurrentONNX translates SimpleRNN, LSTM and GRU (one layer, forward or
+// bidirectional) into ONNX's RNN, LSTM or GRU with its gate blocks in
 // ONNX's order: X (batch, time, in) is transposed to (time, batch, in); Y
-// (time, 1, batch, H) back to (batch, time, H) for a layer returning
-// sequences, else Y_h (1, batch, H) squeezed to (batch, H).
+// (time, directions, batch, H) back to (batch, time, directions·H) for a
+// layer returning sequences, else Y_h (directions, batch, H) to (batch,
+// directions·H). Initial states h0/c0 (batch, H), or (batch, 2, H) for a
+// bidirectional layer, become initial_h/initial_c (directions, batch, H);
+// lengths (int64/int32 (batch) or (batch, 1)) or a bool
+// padding mask (batch, time) become sequence_lens (int32 (batch): the
+// count of non-padding steps).
 func recurrentONNX(op string, order []int) ONNXFunc {
 	return func(b *ONNXBuilder, x string) (string, error) {
-		if len(b.Inputs()) > 1 {
-			return "", fmt.Errorf("%s: initial-state inputs (h0, c0) have no ONNX translation yet", op)
-		}
 		in := b.InputShape()
 		if len(in) != 2 {
 			return "", fmt.Errorf("%s: want (time, features) inputs, got %v", op, in)
 		}
+		bidirectional := false
+		switch l := b.layer.Layer.(type) {
+		case *graph.SimpleRNN:
+			bidirectional = l.Bidirectional
+		case *graph.LSTM:
+			bidirectional = l.Bidirectional
+		case *graph.GRU:
+			bidirectional = l.Bidirectional
+		}
+		suffixes := []string{""}
+		if bidirectional {
+			suffixes = append(suffixes, "_reverse")
+		}
+		dirs := len(suffixes)
 		gates := map[string]int{"RNN": 1, "LSTM": 4, "GRU": 3}[op]
-		var vals [4][]float32
-		for i, name := range []string{"weight_ih", "weight_hh", "bias_ih", "bias_hh"} {
-			v, _, err := b.paramValues(name)
-			if err != nil {
-				return "", err
+		var vals [3][]float32 // W, R, B of every direction
+		gh := 0
+		for _, suffix := range suffixes {
+			var bias []float32
+			for i, name := range []string{"weight_ih", "weight_hh", "bias_ih", "bias_hh"} {
+				v, _, err := b.paramValues(name + suffix)
+				if err != nil {
+					return "", err
+				}
+				v = reorderBlocks(v, gates, order)
+				if i < 2 {
+					vals[i] = append(vals[i], v...)
+				} else {
+					gh = len(v)
+					bias = append(bias, v...)
+				}
 			}
-			vals[i] = reorderBlocks(v, gates, order)
+			vals[2] = append(vals[2], bias...)
 		}
-		gh := len(vals[2])
 		hidden := gh / gates
-		w, err := b.Constant("W", []int{1, gh, in[1]}, vals[0])
+		w, err := b.Constant("W", []int{dirs, gh, in[1]}, vals[0])
 		if err != nil {
 			return "", err
 		}
-		r, err := b.Constant("R", []int{1, gh, hidden}, vals[1])
+		r, err := b.Constant("R", []int{dirs, gh, hidden}, vals[1])
 		if err != nil {
 			return "", err
 		}
-		bias, err := b.Constant("B", []int{1, 2 * gh}, append(vals[2], vals[3]...))
+		bias, err := b.Constant("B", []int{dirs, 2 * gh}, vals[2])
 		if err != nil {
 			return "", err
 		}
 		attrs := []*onnx.AttributeProto{AttrInt("hidden_size", int64(hidden))}
+		if bidirectional {
+			attrs = append(attrs, &onnx.AttributeProto{Name: "direction", Type: onnx.AttributeProto_STRING, S: []byte("bidirectional")})
+		}
 		if op == "GRU" {
 			// PyTorch applies the reset gate after the hidden projection.
 			attrs = append(attrs, AttrInt("linear_before_reset", 1))
 		}
+		lens, states, err := recurrentExtras(b)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", op, err)
+		}
 		xt := b.Node("Transpose", []string{x}, AttrInts("perm", 1, 0, 2))
+		inputs := []string{xt, w, r, bias, lens}
+		if len(states) > 0 {
+			axes, err := b.ConstantInt64("axes", []int{1}, []int64{0})
+			if err != nil {
+				return "", err
+			}
+			for _, st := range states {
+				if bidirectional { // (batch, 2, H) -> (2, batch, H)
+					inputs = append(inputs, b.Node("Transpose", []string{st}, AttrInts("perm", 1, 0, 2)))
+				} else {
+					inputs = append(inputs, b.Node("Unsqueeze", []string{st, axes}))
+				}
+			}
+			if op == "LSTM" && len(states) == 1 {
+				inputs = append(inputs, "") // initial_c zero
+			}
+		}
+		for len(inputs) > 0 && inputs[len(inputs)-1] == "" {
+			inputs = inputs[:len(inputs)-1]
+		}
 		sequences := len(b.OutputShape()) == 2
-		outs := b.nodeOutputs(op, []string{xt, w, r, bias}, []bool{sequences, !sequences}, attrs...)
+		outs := b.nodeOutputs(op, inputs, []bool{sequences, !sequences}, attrs...)
 		if sequences {
+			if bidirectional {
+				// (time, 2, batch, H) -> (batch, time, 2, H) -> (batch, time, 2H)
+				y := b.Node("Transpose", []string{outs[0]}, AttrInts("perm", 2, 0, 1, 3))
+				shape, err := b.ConstantInt64("shape", []int{3}, []int64{0, 0, -1})
+				if err != nil {
+					return "", err
+				}
+				return b.Node("Reshape", []string{y, shape}), nil
+			}
 			axes, err := b.ConstantInt64("axes", []int{1}, []int64{1})
 			if err != nil {
 				return "", err
@@ -171,12 +235,127 @@ func recurrentONNX(op string, order []int) ONNXFunc {
 			y := b.Node("Squeeze", []string{outs[0], axes})
 			return b.Node("Transpose", []string{y}, AttrInts("perm", 1, 0, 2)), nil
 		}
+		if bidirectional {
+			// (2, batch, H) -> (batch, 2, H) -> (batch, 2H): h_n[0] beside h_n[1]
+			y := b.Node("Transpose", []string{outs[1]}, AttrInts("perm", 1, 0, 2))
+			shape, err := b.ConstantInt64("shape", []int{2}, []int64{0, -1})
+			if err != nil {
+				return "", err
+			}
+			return b.Node("Reshape", []string{y, shape}), nil
+		}
 		axes, err := b.ConstantInt64("axes", []int{1}, []int64{0})
 		if err != nil {
 			return "", err
 		}
 		return b.Node("Squeeze", []string{outs[1], axes}), nil
 	}
+}
+
+// recurrentExtras returns the sequence_lens input ("" for none) and the
+// initial-state inputs of a recurrent layer's node: float32 inputs after
+// the sequence are initial states, a last integer or bool one the lengths
+// or padding mask.
+func recurrentExtras(b *ONNXBuilder) (string, []string, error) {
+	inputs := b.Inputs()
+	states := inputs[1:]
+	if len(states) == 0 {
+		return "", nil, nil
+	}
+	last := len(inputs) - 1
+	if d := b.dtypes[last].Or(); d == graph.Float32 {
+		return "", states, nil
+	}
+	lens, err := validLengths(b, last, onnx.TensorProto_INT32)
+	return lens, states[:len(states)-1], err
+}
+
+// validLengths returns the number of valid steps per sample, (batch) of
+// element type to, from the node's input i: int64/int32 lengths of
+// per-sample shape () or (1), or a bool padding mask (time), true on
+// padding.
+func validLengths(b *ONNXBuilder, i int, to onnx.TensorProto_DataType) (string, error) {
+	name := b.Inputs()[i]
+	shape := b.InputShapes()[i]
+	switch d := b.dtypes[i].Or(); d {
+	case graph.Int64, graph.Int32:
+		if len(shape) == 1 {
+			flat, err := b.ConstantInt64("flat", []int{1}, []int64{-1})
+			if err != nil {
+				return "", err
+			}
+			name = b.Node("Reshape", []string{name, flat})
+		}
+		if (d == graph.Int64 && to == onnx.TensorProto_INT64) || (d == graph.Int32 && to == onnx.TensorProto_INT32) {
+			return name, nil
+		}
+		return b.Node("Cast", []string{name}, AttrInt("to", int64(to))), nil
+	case graph.Bool:
+		valid := b.Node("Cast", []string{b.Node("Not", []string{name})}, AttrInt("to", int64(to)))
+		axes, err := b.ConstantInt64("axes", []int{1}, []int64{1})
+		if err != nil {
+			return "", err
+		}
+		return b.Node("ReduceSum", []string{valid, axes}, AttrInt("keepdims", 0)), nil
+	default:
+		return "", fmt.Errorf("lengths input of type %s has no ONNX translation", d)
+	}
+}
+
+// maskedMeanONNX writes the mean over each sample's valid steps: the
+// valid steps as a float (batch, time) mask (a bool padding mask negated,
+// a float32 one compared with 0, or Range(time) < lengths), then
+// ReduceSum(x · valid) / Max(ReduceSum(valid), 1) over time.
+func maskedMeanONNX(b *ONNXBuilder, x string) (string, error) {
+	in := b.InputShape()
+	if len(in) != 2 {
+		return "", fmt.Errorf("maskedmean: want (time, features) inputs, got %v", in)
+	}
+	axes, err := b.ConstantInt64("axes", []int{1}, []int64{1})
+	if err != nil {
+		return "", err
+	}
+	if len(b.Inputs()) == 1 {
+		return b.Node("ReduceMean", []string{x}, AttrInts("axes", 1), AttrInt("keepdims", 0)), nil
+	}
+	float := AttrInt("to", int64(onnx.TensorProto_FLOAT))
+	var valid string
+	switch b.dtypes[1].Or() {
+	case graph.Bool:
+		valid = b.Node("Cast", []string{b.Node("Not", []string{b.Inputs()[1]})}, float)
+	case graph.Float32:
+		zero, err := b.Constant("zero", []int{}, []float32{0})
+		if err != nil {
+			return "", err
+		}
+		valid = b.Node("Cast", []string{b.Node("Equal", []string{b.Inputs()[1], zero})}, float)
+	default:
+		lens, err := validLengths(b, 1, onnx.TensorProto_INT64)
+		if err != nil {
+			return "", fmt.Errorf("maskedmean: %w", err)
+		}
+		steps := make([]int64, in[0])
+		for i := range steps {
+			steps[i] = int64(i)
+		}
+		st, err := b.ConstantInt64("steps", []int{1, in[0]}, steps)
+		if err != nil {
+			return "", err
+		}
+		col := b.Node("Unsqueeze", []string{lens, axes})
+		valid = b.Node("Cast", []string{b.Node("Less", []string{st, col})}, float)
+	}
+	axes2, err := b.ConstantInt64("axes", []int{1}, []int64{2})
+	if err != nil {
+		return "", err
+	}
+	sum := b.Node("ReduceSum", []string{b.Node("Mul", []string{x, b.Node("Unsqueeze", []string{valid, axes2})}), axes}, AttrInt("keepdims", 0))
+	one, err := b.Constant("one", []int{}, []float32{1})
+	if err != nil {
+		return "", err
+	}
+	n := b.Node("Max", []string{b.Node("ReduceSum", []string{valid, axes}, AttrInt("keepdims", 1)), one})
+	return b.Node("Div", []string{sum, n}), nil
 }
 
 // layerNormONNX writes (x - mean) / sqrt(var + eps) · weight + bias over

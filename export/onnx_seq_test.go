@@ -3,12 +3,10 @@ package export_test
 import (
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
 
-	"github.com/tapenet/tapenet/export"
 	"github.com/tapenet/tapenet/graph"
 )
 
@@ -135,18 +133,4 @@ func attentionOps(causal bool) []string {
 		ops = append(ops, "Add")
 	}
 	return append(ops, "Softmax", "MatMul", "Transpose", "Reshape", "MatMul", "Add")
-}
-
-// TestONNXRecurrentInitialStateRefused: an LSTM applied to (x, h0) is not
-// exported with its h0 dropped; it is an error naming the inputs.
-func TestONNXRecurrentInitialStateRefused(t *testing.T) {
-	x, h0 := graph.Input("x", 3, 2), graph.Input("h0", 4)
-	m, err := graph.NewModel([]*graph.Tensor{x, h0}, []*graph.Tensor{graph.Apply(&graph.LSTM{Units: 4}, x, h0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Init(1)
-	if _, err := export.ONNXModel(m); err == nil || !strings.Contains(err.Error(), "initial-state inputs") {
-		t.Errorf("err %v, want the initial-state refusal", err)
-	}
 }

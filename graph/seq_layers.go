@@ -11,6 +11,7 @@ import (
 
 	"github.com/tapenet/tapenet/graph/ops"
 	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // Uniform returns an initialiser drawing from U(-limit, limit): PyTorch's
@@ -82,161 +83,269 @@ func (e *Embedding) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) 
 	if e.Padding != nil {
 		pad = *e.Padding
 	}
-	return ops.Embed(w, x, pad)
+	y, err := ops.Embed(w, x, pad)
+	return ops.InLayer(y, s.Name()), err
 }
 
-// recurrent is what SimpleRNN, LSTM and GRU share.
-func recurrentParams(kind string, cell ops.Cell, units int, in []int) ([]ParamSpec, error) {
-	if units < 1 {
-		return nil, fmt.Errorf("%s: units must be positive, got %d", kind, units)
+// recurrentNames are the parameter names of one direction of a recurrent
+// layer: PyTorch's weight_ih_l0, ... without the layer suffix.
+var recurrentNames = [4]string{"weight_ih", "weight_hh", "bias_ih", "bias_hh"}
+
+// reverseSuffix ends the names of a bidirectional layer's backward
+// parameters, as PyTorch's weight_ih_l0_reverse.
+const reverseSuffix = "_reverse"
+
+// recurrent is what SimpleRNN, LSTM and GRU share: their configuration and
+// how it runs.
+type recurrent struct {
+	kind          string
+	cell          ops.Cell
+	units         int
+	sequences     bool
+	bidirectional bool
+}
+
+func (r recurrent) params(in []int) ([]ParamSpec, error) {
+	if r.units < 1 {
+		return nil, fmt.Errorf("%s: units must be positive, got %d", r.kind, r.units)
 	}
 	if len(in) != 2 {
-		return nil, fmt.Errorf("%s: want (time, features) inputs, got %v", kind, in)
+		return nil, fmt.Errorf("%s: want (time, features) inputs, got %v", r.kind, in)
 	}
-	gh := cell.Gates() * units
-	init := Uniform(1 / math.Sqrt(float64(units)))
-	return []ParamSpec{
-		{Name: "weight_ih", Shape: []int{gh, in[1]}, Init: init},
-		{Name: "weight_hh", Shape: []int{gh, units}, Init: init},
-		{Name: "bias_ih", Shape: []int{gh}, Init: init},
-		{Name: "bias_hh", Shape: []int{gh}, Init: init},
-	}, nil
-}
-
-// recurrentWeights returns weight_ih, weight_hh, bias_ih and bias_hh.
-func recurrentWeights(s *Scope) ([4]*gorgonia.Node, error) {
-	var ps [4]*gorgonia.Node
-	for i, name := range []string{"weight_ih", "weight_hh", "bias_ih", "bias_hh"} {
-		p, err := s.Param(name)
-		if err != nil {
-			return ps, err
+	gh := r.cell.Gates() * r.units
+	init := Uniform(1 / math.Sqrt(float64(r.units)))
+	shapes := [4][]int{{gh, in[1]}, {gh, r.units}, {gh}, {gh}}
+	var specs []ParamSpec
+	for _, suffix := range r.directions() {
+		for i, name := range recurrentNames {
+			specs = append(specs, ParamSpec{Name: name + suffix, Shape: shapes[i], Init: init})
 		}
-		ps[i] = p
 	}
-	return ps, nil
+	return specs, nil
 }
 
-// recurrentMerge runs the cell from the initial states xs[1] (h0) and,
-// for an LSTM, xs[2] (c0): each (batch, units), PyTorch's h0/c0 without
-// the layer axis.
-func recurrentMerge(s *Scope, cell ops.Cell, xs []*gorgonia.Node, sequences bool) (*gorgonia.Node, error) {
-	max := 2
-	if cell == ops.LSTMCell {
-		max = 3
+// directions returns the parameter name suffixes of the layer's directions.
+func (r recurrent) directions() []string {
+	if r.bidirectional {
+		return []string{"", reverseSuffix}
 	}
-	if len(xs) < 2 || len(xs) > max {
-		return nil, fmt.Errorf("%v: %d inputs, want the sequence and up to %d initial states", cell, len(xs), max-1)
-	}
-	ps, err := recurrentWeights(s)
-	if err != nil {
-		return nil, err
-	}
-	var c0 *gorgonia.Node
-	if len(xs) == 3 {
-		c0 = xs[2]
-	}
-	return ops.RecurrentFrom(cell, xs[0], ps[0], ps[1], ps[2], ps[3], xs[1], c0, !sequences)
+	return []string{""}
 }
 
-func recurrentForward(s *Scope, cell ops.Cell, x *gorgonia.Node, sequences bool) (*gorgonia.Node, error) {
-	ps, err := recurrentWeights(s)
-	if err != nil {
-		return nil, err
+// checkTypes accepts a float32 sequence followed by float32 initial
+// states and int64/int32 lengths or a bool padding mask.
+func (r recurrent) checkTypes(in []DType) error {
+	for i, d := range in {
+		switch d = d.Or(); {
+		case d == Float32:
+		case i > 0 && (d == Int64 || d == Int32 || d == Bool):
+		default:
+			return fmt.Errorf("%s: input %d is %s; want a float32 sequence, float32 initial states and int64/int32 lengths or a bool padding mask", r.kind, i, d)
+		}
 	}
-	return ops.Recurrent(cell, x, ps[0], ps[1], ps[2], ps[3], !sequences)
+	return nil
+}
+
+// forward runs the layer over xs[0]. Further inputs: float32 initial
+// states h0 and (LSTM) c0, each (batch, Units), then optionally the
+// lengths or padding mask (see ops.RecurrentOptions.Lengths).
+func (r recurrent) forward(s *Scope, xs []*gorgonia.Node) (*gorgonia.Node, error) {
+	o := ops.RecurrentOptions{Last: !r.sequences}
+	states := xs[1:]
+	if n := len(states); n > 0 && states[n-1].Dtype() != tensor.Float32 {
+		o.Lengths, states = states[n-1], states[:n-1]
+	}
+	max := 1
+	if r.cell == ops.LSTMCell {
+		max = 2
+	}
+	if len(states) > max {
+		return nil, fmt.Errorf("%s: %d initial states, want up to %d (h0%s) before the lengths", r.kind, len(states), max, map[bool]string{true: ", c0"}[max == 2])
+	}
+	if len(states) > 0 {
+		o.H0 = states[0]
+	}
+	if len(states) > 1 {
+		o.C0 = states[1]
+	}
+	var ys []*gorgonia.Node
+	for _, suffix := range r.directions() {
+		var ps [4]*gorgonia.Node
+		for i, name := range recurrentNames {
+			p, err := s.Param(name + suffix)
+			if err != nil {
+				return nil, err
+			}
+			ps[i] = p
+		}
+		o.Reverse = suffix == reverseSuffix
+		if r.bidirectional && o.H0 != nil {
+			o.Directions, o.Direction = 2, 0
+			if o.Reverse {
+				o.Direction = 1
+			}
+		}
+		y, err := ops.RecurrentWith(r.cell, xs[0], ps[0], ps[1], ps[2], ps[3], o)
+		if err != nil {
+			return nil, err
+		}
+		ys = append(ys, ops.InLayer(y, s.Name()))
+	}
+	if len(ys) == 1 {
+		return ys[0], nil
+	}
+	return gorgonia.Concat(ys[0].Dims()-1, ys...)
 }
 
 // SimpleRNN is nn.RNN with tanh (one layer, batch first, zero initial
-// state): h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh). Input
-// (time, features) per sample; output the last state (Units) or, with
-// Sequences, every state (time, Units). Parameters as PyTorch's
+// state unless given): h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh).
+// Input (time, features) per sample; output the last state (Units) or,
+// with Sequences, every state (time, Units). Parameters as PyTorch's
 // weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0: "weight_ih"
 // (Units, in), "weight_hh" (Units, Units), "bias_ih", "bias_hh" (Units),
 // drawn from U(-1/√Units, 1/√Units).
+//
+// The recurrent layers' (SimpleRNN, LSTM, GRU) inputs: a (time, features)
+// sequence per sample; applied to more tensors, the float32 initial states h0 (and, for an
+// LSTM, c0), each (Units) per sample as PyTorch's h0/c0 without the layer
+// axis, then optionally the lengths of a padded batch: an int64 or int32
+// length per sample (per-sample shape () or (1)) or a bool padding mask
+// (time), true on padding steps as MultiHeadAttention's key padding mask,
+// padding after the valid steps. Steps past a sample's length leave its
+// state unchanged and output zeros, as PyTorch's pack_padded_sequence
+// and pad_packed_sequence; the last state is the state at the sample's
+// last valid step (PyTorch's h_n). A lengths input of another shape is an
+// error naming the layer when it is applied, a length above time one when
+// the model runs.
+//
+// Bidirectional (PyTorch's bidirectional=True, one layer) adds a second
+// set of parameters with the suffix "_reverse" (weight_ih_reverse, ...) run
+// from each sample's last valid step back to step 0, and concatenates the
+// two directions on the last axis: with Sequences (time, 2·Units), the
+// forward state after step t beside the backward state after step t
+// (PyTorch's output); else (2·Units), the forward state at the last valid
+// step beside the backward state after step 0: PyTorch's h_n[0] and h_n[1]
+// concatenated, which is not output[:, -1] (whose backward half has seen
+// only the last step). Its initial states are (2, Units) per sample,
+// forward then backward: PyTorch's h0/c0 (2, batch, Units) with the batch
+// axis first.
 type SimpleRNN struct {
 	// Units is the size of the state.
 	Units int `json:"units"`
 	// Sequences returns the state at every step instead of the last.
 	Sequences bool `json:"sequences,omitempty"`
+	// Bidirectional adds a backward direction (parameters "*_reverse")
+	// and concatenates both on the last axis, as PyTorch's
+	// bidirectional=True.
+	Bidirectional bool `json:"bidirectional,omitempty"`
+}
+
+func (r *SimpleRNN) rec() recurrent {
+	return recurrent{r.Kind(), ops.TanhCell, r.Units, r.Sequences, r.Bidirectional}
 }
 
 // Kind returns "simplernn".
 func (r *SimpleRNN) Kind() string { return "simplernn" }
 
 // Params declares the weights (see the type's comment).
-func (r *SimpleRNN) Params(in []int) ([]ParamSpec, error) {
-	return recurrentParams(r.Kind(), ops.TanhCell, r.Units, in)
-}
+func (r *SimpleRNN) Params(in []int) ([]ParamSpec, error) { return r.rec().params(in) }
 
-// Forward adds the fused recurrent op (ops.Recurrent).
+// CheckTypes accepts a float32 sequence, float32 initial states and
+// int64/int32 lengths or a bool padding mask.
+func (r *SimpleRNN) CheckTypes(in []DType) error { return r.rec().checkTypes(in) }
+
+// Forward adds the fused recurrent op (ops.RecurrentWith).
 func (r *SimpleRNN) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
-	return recurrentForward(s, ops.TanhCell, x, r.Sequences)
+	return r.rec().forward(s, []*gorgonia.Node{x})
 }
 
 // Merge runs the layer over xs[0] from the initial state xs[1] (h0), each
-// (batch, Units), as PyTorch's h0/c0 (ops.RecurrentFrom).
+// (batch, Units), as PyTorch's h0, and/or with the lengths last.
 func (r *SimpleRNN) Merge(s *Scope, xs []*gorgonia.Node) (*gorgonia.Node, error) {
-	return recurrentMerge(s, ops.TanhCell, xs, r.Sequences)
+	return r.rec().forward(s, xs)
 }
 
-// LSTM is nn.LSTM (one layer, batch first, zero initial state), gates i,
-// f, g, o stacked in that order in its weights: "weight_ih" (4·Units, in),
-// "weight_hh" (4·Units, Units), "bias_ih", "bias_hh" (4·Units). Output the
-// last state (Units) or, with Sequences, every state (time, Units).
+// LSTM is nn.LSTM (one layer, batch first, zero initial state unless
+// given), gates i, f, g, o stacked in that order in its weights:
+// "weight_ih" (4·Units, in), "weight_hh" (4·Units, Units), "bias_ih",
+// "bias_hh" (4·Units). Output the last state (Units) or, with Sequences,
+// every state (time, Units). Extra inputs and Bidirectional as SimpleRNN's.
 type LSTM struct {
 	// Units is the size of the state.
 	Units int `json:"units"`
 	// Sequences returns the state at every step instead of the last.
 	Sequences bool `json:"sequences,omitempty"`
+	// Bidirectional adds a backward direction (parameters "*_reverse")
+	// and concatenates both on the last axis, as PyTorch's
+	// bidirectional=True.
+	Bidirectional bool `json:"bidirectional,omitempty"`
+}
+
+func (r *LSTM) rec() recurrent {
+	return recurrent{r.Kind(), ops.LSTMCell, r.Units, r.Sequences, r.Bidirectional}
 }
 
 // Kind returns "lstm".
 func (r *LSTM) Kind() string { return "lstm" }
 
 // Params declares the weights (see the type's comment).
-func (r *LSTM) Params(in []int) ([]ParamSpec, error) {
-	return recurrentParams(r.Kind(), ops.LSTMCell, r.Units, in)
-}
+func (r *LSTM) Params(in []int) ([]ParamSpec, error) { return r.rec().params(in) }
 
-// Forward adds the fused recurrent op (ops.Recurrent).
+// CheckTypes accepts a float32 sequence, float32 initial states and
+// int64/int32 lengths or a bool padding mask.
+func (r *LSTM) CheckTypes(in []DType) error { return r.rec().checkTypes(in) }
+
+// Forward adds the fused recurrent op (ops.RecurrentWith).
 func (r *LSTM) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
-	return recurrentForward(s, ops.LSTMCell, x, r.Sequences)
+	return r.rec().forward(s, []*gorgonia.Node{x})
 }
 
-// Merge runs the layer over xs[0] from the initial state xs[1] (h0) and, optionally, xs[2] (c0), each
-// (batch, Units), as PyTorch's h0/c0 (ops.RecurrentFrom).
+// Merge runs the layer over xs[0] from the initial state xs[1] (h0) and,
+// optionally, xs[2] (c0), each (batch, Units), as PyTorch's h0/c0, and/or
+// with the lengths last.
 func (r *LSTM) Merge(s *Scope, xs []*gorgonia.Node) (*gorgonia.Node, error) {
-	return recurrentMerge(s, ops.LSTMCell, xs, r.Sequences)
+	return r.rec().forward(s, xs)
 }
 
-// GRU is nn.GRU (one layer, batch first, zero initial state), gates r, z,
-// n stacked in that order: "weight_ih" (3·Units, in), "weight_hh"
-// (3·Units, Units), "bias_ih", "bias_hh" (3·Units). Output the last state
-// (Units) or, with Sequences, every state (time, Units).
+// GRU is nn.GRU (one layer, batch first, zero initial state unless
+// given), gates r, z, n stacked in that order: "weight_ih" (3·Units, in),
+// "weight_hh" (3·Units, Units), "bias_ih", "bias_hh" (3·Units). Output the
+// last state (Units) or, with Sequences, every state (time, Units). Extra
+// inputs and Bidirectional as SimpleRNN's.
 type GRU struct {
 	// Units is the size of the state.
 	Units int `json:"units"`
 	// Sequences returns the state at every step instead of the last.
 	Sequences bool `json:"sequences,omitempty"`
+	// Bidirectional adds a backward direction (parameters "*_reverse")
+	// and concatenates both on the last axis, as PyTorch's
+	// bidirectional=True.
+	Bidirectional bool `json:"bidirectional,omitempty"`
+}
+
+func (r *GRU) rec() recurrent {
+	return recurrent{r.Kind(), ops.GRUCell, r.Units, r.Sequences, r.Bidirectional}
 }
 
 // Kind returns "gru".
 func (r *GRU) Kind() string { return "gru" }
 
 // Params declares the weights (see the type's comment).
-func (r *GRU) Params(in []int) ([]ParamSpec, error) {
-	return recurrentParams(r.Kind(), ops.GRUCell, r.Units, in)
-}
+func (r *GRU) Params(in []int) ([]ParamSpec, error) { return r.rec().params(in) }
 
-// Forward adds the fused recurrent op (ops.Recurrent).
+// CheckTypes accepts a float32 sequence, float32 initial states and
+// int64/int32 lengths or a bool padding mask.
+func (r *GRU) CheckTypes(in []DType) error { return r.rec().checkTypes(in) }
+
+// Forward adds the fused recurrent op (ops.RecurrentWith).
 func (r *GRU) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
-	return recurrentForward(s, ops.GRUCell, x, r.Sequences)
+	return r.rec().forward(s, []*gorgonia.Node{x})
 }
 
 // Merge runs the layer over xs[0] from the initial state xs[1] (h0), each
-// (batch, Units), as PyTorch's h0/c0 (ops.RecurrentFrom).
+// (batch, Units), as PyTorch's h0, and/or with the lengths last.
 func (r *GRU) Merge(s *Scope, xs []*gorgonia.Node) (*gorgonia.Node, error) {
-	return recurrentMerge(s, ops.GRUCell, xs, r.Sequences)
+	return r.rec().forward(s, xs)
 }
 
 // LayerNorm normalises the last axis, as nn.LayerNorm(last dim):
@@ -365,5 +474,6 @@ func seqBuiltins() []Constructor {
 		func() Layer { return &MultiHeadAttention{} },
 		func() Layer { return &PositionalEmbedding{} },
 		func() Layer { return &TransformerEncoderBlock{} },
+		func() Layer { return &MaskedMean{} },
 	}
 }

@@ -241,9 +241,19 @@ func (l *Op) ONNXNode(b *export.ONNXBuilder, x string) (string, error) {
 	}
 	tensors := b.Inputs()
 	var ins []string
-	t, c := 0, 0
+	t, c, p := 0, 0, 0
 	for _, in := range l.Inputs {
 		switch in {
+		case "param":
+			if p >= len(l.Learned) {
+				return "", fmt.Errorf("onnx-op %s: %d parameters", l.Op, len(l.Learned))
+			}
+			name, err := b.Param(l.Learned[p].Name)
+			if err != nil {
+				return "", err
+			}
+			ins = append(ins, name)
+			p++
 		case "":
 			if t >= len(tensors) {
 				return "", fmt.Errorf("onnx-op %s: %d inputs", l.Op, len(tensors))

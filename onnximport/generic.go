@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 
+	"github.com/advancedclimatesystems/gonnx/onnx"
 	"github.com/chewxy/hm"
 	"github.com/tapenet/tapenet/graph"
 	"gorgonia.org/gorgonia"
@@ -19,10 +20,12 @@ import (
 // float64, int64, int32, bool): the importer's form for operators that
 // graph's layers and this package's other kinds do not express, in models
 // whose inputs all have fixed shapes (the batch then is an axis like the
-// others) and, for operators that keep each element where it is
-// (elementwise ones), in any model. Constant operands are part of the
-// layer's configuration. It computes inference only: training through it
-// is an error naming it.
+// others) and, for elementwise operators and forms that treat each index
+// of the first axis on its own, in any model. Constant operands are part
+// of the layer's configuration; operands from FLOAT initializers that the
+// operator's gradient reaches are its parameters (Learned). It trains
+// where its operator has a gradient (see the package documentation);
+// training through another is an error naming the operator and node.
 type Op struct {
 	// Op is the ONNX operator; Opset the model's version of its set.
 	Op    string `json:"op"`
@@ -46,6 +49,134 @@ type Op struct {
 	// computes (an operator of several outputs is one layer per output).
 	Output  int `json:"output,omitempty"`
 	Outputs int `json:"outputs,omitempty"`
+	// Runtime lists the ONNX inputs whose values the operator reads as
+	// constants (a shape, axes, scales, a count) but which the model
+	// computes or takes at run time: at each run their values are bound
+	// as constants, and the output must then have the type and shape
+	// the model declares for it (Declared, DType; a different one is an
+	// error naming both), which is the output the layer is built with.
+	Runtime  []int       `json:"runtime,omitempty"`
+	Declared []int       `json:"declared,omitempty"`
+	DType    graph.DType `json:"dtype,omitempty"`
+	// Learned are the float32 operands that come from the model's
+	// initializers and that the operator's gradient reaches (Conv's
+	// weights, LayerNormalization's scale, ...): parameters of the layer,
+	// marked "param" in Inputs, learned when training.
+	Learned []OpParam `json:"learned,omitempty"`
+	// Node is the ONNX node's name, for errors.
+	Node string `json:"node,omitempty"`
+}
+
+// OpParam is a learned operand of an Op: the ONNX input it is, its name
+// within the layer and its shape.
+type OpParam struct {
+	Input int    `json:"input"`
+	Name  string `json:"name"`
+	Shape []int  `json:"shape"`
+}
+
+// Params declares the Learned operands.
+func (l *Op) Params([]int) ([]graph.ParamSpec, error) {
+	var specs []graph.ParamSpec
+	for _, p := range l.Learned {
+		specs = append(specs, graph.ParamSpec{Name: p.Name, Shape: slices.Clone(p.Shape)})
+	}
+	return specs, nil
+}
+
+// withParams returns the Op with its Learned operands as tensor inputs
+// (their ONNX places) and the types and shapes of every tensor input.
+func (l *Op) withParams(types []graph.DType, shapes [][]int) (*Op, []graph.DType, [][]int, error) {
+	if len(l.Learned) == 0 {
+		return l, types, shapes, nil
+	}
+	b := *l
+	b.Learned, b.Inputs, b.Scalars = nil, slices.Clone(l.Inputs), nil
+	var ts []graph.DType
+	var ss [][]int
+	t, p := 0, 0
+	for j, in := range l.Inputs {
+		switch in {
+		case "param":
+			if p >= len(l.Learned) || l.Learned[p].Input != j {
+				return nil, nil, nil, fmt.Errorf("onnx-op %s: parameter of input %d not declared", l.Op, j)
+			}
+			b.Inputs[j] = ""
+			b.Scalars = append(b.Scalars, false)
+			ts = append(ts, graph.Float32)
+			if shapes != nil {
+				ss = append(ss, slices.Clone(l.Learned[p].Shape))
+			}
+			p++
+		case "":
+			if t >= len(types) {
+				return nil, nil, nil, fmt.Errorf("onnx-op %s: %d tensor inputs, want more", l.Op, len(types))
+			}
+			b.Scalars = append(b.Scalars, l.scalar(t))
+			ts = append(ts, types[t])
+			if shapes != nil {
+				ss = append(ss, shapes[t])
+			}
+			t++
+		}
+	}
+	if !slices.Contains(b.Scalars, true) {
+		b.Scalars = nil
+	}
+	return &b, ts, ss, nil
+}
+
+// inferOut gives the output's type and shape: the kernel's, or for an Op
+// with Runtime inputs the declared one.
+func (l *Op) inferOut(k kernel, in []*meta) (meta, error) {
+	if len(l.Runtime) > 0 {
+		return meta{dt: l.DType.Or(), shape: slices.Clone(l.Declared)}, nil
+	}
+	return k.infer(l, in)
+}
+
+// bindRuntime returns the Op with its Runtime inputs bound to the values
+// they have in this run (as constants) and the other tensor inputs.
+func (l *Op) bindRuntime(xs []*arr) (*Op, []*arr, error) {
+	b := *l
+	b.Runtime, b.Declared, b.DType = nil, nil, ""
+	b.Inputs, b.Consts, b.Scalars = nil, nil, nil
+	var rest []*arr
+	t, c := 0, 0
+	for j, in := range l.Inputs {
+		switch {
+		case in == "const":
+			b.Inputs = append(b.Inputs, "const")
+			b.Consts = append(b.Consts, l.Consts[c])
+			c++
+		case in == "" && slices.Contains(l.Runtime, j):
+			if t >= len(xs) {
+				return nil, nil, fmt.Errorf("onnx-op %s: %d tensor inputs, want more", l.Op, len(xs))
+			}
+			x := xs[t]
+			k := OpConst{DType: x.dt, Shape: slices.Clone(x.shape), F: x.f, I: x.i}
+			if l.scalar(t) {
+				k.Shape = []int{}
+			}
+			if x.dt == graph.Bool {
+				return nil, nil, fmt.Errorf("onnx-op %s: input %d is bool", l.Op, j)
+			}
+			b.Inputs = append(b.Inputs, "const")
+			b.Consts = append(b.Consts, k)
+			t++
+		case in == "":
+			if t >= len(xs) {
+				return nil, nil, fmt.Errorf("onnx-op %s: %d tensor inputs, want more", l.Op, len(xs))
+			}
+			b.Inputs = append(b.Inputs, "")
+			b.Scalars = append(b.Scalars, l.scalar(t))
+			rest = append(rest, xs[t])
+			t++
+		default:
+			b.Inputs = append(b.Inputs, in)
+		}
+	}
+	return &b, rest, nil
 }
 
 // scalar reports whether tensor input k is an ONNX scalar.
@@ -68,12 +199,16 @@ func (l *Op) CheckTypes(in []graph.DType) error {
 	if !ok {
 		return fmt.Errorf("onnx-op: no kernel for %s", l.Op)
 	}
-	metas, err := l.metas(in, nil)
+	lp, in, _, err := l.withParams(in, nil)
+	if err != nil {
+		return err
+	}
+	metas, err := lp.metas(in, nil)
 	if err != nil {
 		return err
 	}
 	if k.types != nil {
-		return k.types(l, metas)
+		return k.types(lp, metas)
 	}
 	return nil
 }
@@ -84,10 +219,36 @@ func (l *Op) Forward(s *graph.Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 }
 
 // Merge adds the operator on its tensor inputs.
-func (l *Op) Merge(_ *graph.Scope, xs []*gorgonia.Node) (*gorgonia.Node, error) {
+func (l *Op) Merge(s *graph.Scope, xs []*gorgonia.Node) (*gorgonia.Node, error) {
 	k, ok := kernels[l.Op]
 	if !ok {
 		return nil, fmt.Errorf("onnx-op: no kernel for %s", l.Op)
+	}
+	if len(l.Learned) > 0 {
+		var all []*gorgonia.Node
+		t, p := 0, 0
+		for _, in := range l.Inputs {
+			switch in {
+			case "param":
+				n, err := s.Param(l.Learned[p].Name)
+				if err != nil {
+					return nil, err
+				}
+				all = append(all, n)
+				p++
+			case "":
+				if t >= len(xs) {
+					return nil, fmt.Errorf("onnx-op %s: %d tensor inputs, want more", l.Op, len(xs))
+				}
+				all = append(all, xs[t])
+				t++
+			}
+		}
+		lp, _, _, err := l.withParams(make([]graph.DType, len(xs)), nil)
+		if err != nil {
+			return nil, err
+		}
+		l, xs = lp, all
 	}
 	types := make([]graph.DType, len(xs))
 	shapes := make([][]int, len(xs))
@@ -102,7 +263,7 @@ func (l *Op) Merge(_ *graph.Scope, xs []*gorgonia.Node) (*gorgonia.Node, error) 
 	if err != nil {
 		return nil, err
 	}
-	out, err := k.infer(l, metas)
+	out, err := l.inferOut(k, metas)
 	if err != nil {
 		return nil, fmt.Errorf("onnx-op %s: %w", l.Op, err)
 	}
@@ -336,7 +497,7 @@ func (op *genericOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := op.kern.infer(op.layer, metas)
+	out, err := op.layer.inferOut(op.kern, metas)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -362,7 +523,13 @@ func (op *genericOp) Do(vs ...gorgonia.Value) (v gorgonia.Value, err error) {
 		}
 		xs[k] = a
 	}
-	ins, err := op.layer.arrays(xs)
+	l := op.layer
+	if len(l.Runtime) > 0 {
+		if l, xs, err = l.bindRuntime(xs); err != nil {
+			return nil, err
+		}
+	}
+	ins, err := l.arrays(xs)
 	if err != nil {
 		return nil, err
 	}
@@ -372,11 +539,28 @@ func (op *genericOp) Do(vs ...gorgonia.Value) (v gorgonia.Value, err error) {
 			metas[k] = &a.meta
 		}
 	}
-	out, err := op.kern.infer(op.layer, metas)
+	if len(op.layer.Runtime) > 0 && op.kern.types != nil {
+		if err := op.kern.types(l, metas); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	out, err := op.kern.infer(l, metas)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	y, err := op.kern.run(op.layer, ins, out)
+	if len(op.layer.Runtime) > 0 {
+		got, want := out.shape, op.out.shape
+		if len(got) == 0 {
+			got = []int{1}
+		}
+		if !slices.Equal(got, want) || out.dt != op.out.dt {
+			return nil, fmt.Errorf("%s: the values of inputs %v give an output %s %v at run time; the model declares %s %v", op, op.layer.Runtime, out.dt.Or(), out.shape, op.out.dt, op.out.shape)
+		}
+	}
+	if shapeSize(out.shape) > graph.MaxElements {
+		return nil, fmt.Errorf("%s: an output of shape %v (at most %d values)", op, out.shape, graph.MaxElements)
+	}
+	y, err := op.kern.run(l, ins, out)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -400,10 +584,65 @@ func (op *genericOp) Hashcode() uint32 {
 }
 func (op *genericOp) String() string { return "onnx." + op.layer.Op }
 
-func (op *genericOp) DiffWRT(n int) []bool { return make([]bool, n) }
+// onnxInput returns the ONNX input position of tensor input k.
+func (op *genericOp) onnxInput(k int) int {
+	t := 0
+	for j, in := range op.layer.Inputs {
+		if in == "" {
+			if t == k {
+				return j
+			}
+			t++
+		}
+	}
+	return -1
+}
 
-func (op *genericOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
-	return nil, fmt.Errorf("%s computes inference only: it has no gradient", op)
+// DiffWRT marks the float inputs: those the operator's gradient covers,
+// and every float input of an operator without one (SymDiff then says
+// so, naming it, rather than Gorgonia failing later).
+func (op *genericOp) DiffWRT(n int) []bool {
+	d := make([]bool, n)
+	g, ok := grads[op.layer.Op]
+	for k := range d {
+		if k < len(op.types) && isFloatType(op.types[k].Or()) {
+			d[k] = !ok || slices.Contains(g.diff, op.onnxInput(k))
+		}
+	}
+	return d
+}
+
+// SymDiff returns the gradient with respect to each differentiable input:
+// a genericGradOp of the inputs, the output and its gradient.
+func (op *genericOp) SymDiff(inputs gorgonia.Nodes, y, dy *gorgonia.Node) (gorgonia.Nodes, error) {
+	g, ok := grads[op.layer.Op]
+	if !ok || (g.form != nil && !g.form(op.layer)) {
+		return nil, op.noGradient()
+	}
+	out := make(gorgonia.Nodes, len(inputs))
+	diff := op.DiffWRT(len(inputs))
+	for k := range inputs {
+		if !diff[k] {
+			continue
+		}
+		args := append(append(gorgonia.Nodes{}, inputs...), y, dy)
+		n, err := gorgonia.ApplyOp(&genericGradOp{fwd: op, wrt: k}, args...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: gradient: %w", op, err)
+		}
+		out[k] = n
+	}
+	return out, nil
+}
+
+// noGradient is the error for training through an operator (or form)
+// without a gradient.
+func (op *genericOp) noGradient() error {
+	node := ""
+	if op.layer.Node != "" {
+		node = fmt.Sprintf(" (ONNX node %q)", op.layer.Node)
+	}
+	return fmt.Errorf("onnx-op %s%s has no gradient in this form: it computes inference only, so the model cannot be trained through it", op.layer.Op, node)
 }
 
 // genericAttrs lists the attributes each Op operator reads (others are
@@ -512,7 +751,7 @@ func genericNode(nc *nodeCtx) error {
 			}
 		}
 	}
-	l := &Op{Op: nc.n.OpType, Opset: nc.opset, Outputs: len(nc.n.Output)}
+	l := &Op{Op: nc.n.OpType, Opset: nc.opset, Outputs: len(nc.n.Output), Node: nc.n.Name}
 	for name, a := range nc.attrs {
 		switch a.Type {
 		case 2: // INT
@@ -535,10 +774,33 @@ func genericNode(nc *nodeCtx) error {
 	}
 	var tensors []*graph.Tensor
 	var consts []*arr
+	var params []param
+	g, differentiable := grads[nc.n.OpType]
 	for j, v := range nc.in {
 		switch {
 		case v == nil:
 			l.Inputs = append(l.Inputs, "absent")
+		case v.c != nil && v.c.learn && v.c.dt == tFloat && differentiable && slices.Contains(g.diff, j) && !multi:
+			// A weight: a parameter of the layer, learned.
+			name := paramName(v.c, fmt.Sprintf("p%d", j))
+			for _, p := range params {
+				if p.local == name {
+					name = fmt.Sprintf("p%d", j)
+				}
+			}
+			p, err := paramOf(name, v.c, v.c.shape)
+			if err != nil {
+				return fmt.Errorf("input %d: %w", j, err)
+			}
+			if _, taken := nc.im.owner[p.source]; taken {
+				// Another layer's parameter already (torch.onnx.export
+				// keeps one initializer for parameters of equal values,
+				// such as a zero bias and a LayerNorm's): a copy of its own.
+				p.source = ""
+			}
+			params = append(params, p)
+			l.Inputs = append(l.Inputs, "param")
+			l.Learned = append(l.Learned, OpParam{Input: j, Name: name, Shape: slices.Clone(v.c.shape)})
 		case v.c != nil:
 			c, err := opConst(v.c)
 			if err != nil {
@@ -548,7 +810,13 @@ func genericNode(nc *nodeCtx) error {
 			l.Consts = append(l.Consts, c)
 		default:
 			if slices.Contains(constInputs[nc.n.OpType], j) {
-				return unsupported("input %d computed from the model's inputs (it must be a constant)", j)
+				if !nc.im.fixed {
+					return unsupported("input %d computed from the model's inputs (it must be a constant)", j)
+				}
+				// Read at run time; the output then has the shape the
+				// model declares (checked by genericApply, and at every
+				// run).
+				l.Runtime = append(l.Runtime, j)
 			}
 			l.Inputs = append(l.Inputs, "")
 			l.Scalars = append(l.Scalars, v.scalar)
@@ -565,19 +833,23 @@ func genericNode(nc *nodeCtx) error {
 			}
 			lk := *l
 			lk.Output = k
-			if err := genericApply(nc, k, &lk, tensors, consts); err != nil {
+			if err := genericApply(nc, k, &lk, tensors, consts, nil); err != nil {
 				return fmt.Errorf("output %d: %w", k, err)
 			}
 		}
 		return nil
 	}
-	return genericApply(nc, 0, l, tensors, consts)
+	return genericApply(nc, 0, l, tensors, consts, params)
 }
 
 // genericApply computes output k of a node as the Op l of the tensors (or
 // folds it when there are none).
-func genericApply(nc *nodeCtx, outK int, l *Op, tensors []*graph.Tensor, consts []*arr) error {
+func genericApply(nc *nodeCtx, outK int, l *Op, tensors []*graph.Tensor, consts []*arr, params []param) error {
 	k := kernels[l.Op]
+	if len(tensors) == 0 && len(params) > 0 {
+		// Every input known: fold, the parameters as constants.
+		return genericNodeConst(nc, outK, l)
+	}
 	if len(tensors) == 0 {
 		// Every input known: fold.
 		ins, err := l.arrays(consts)
@@ -608,21 +880,45 @@ func genericApply(nc *nodeCtx, outK int, l *Op, tensors []*graph.Tensor, consts 
 		}
 		return nc.out(outK, &value{c: constantOf(y)})
 	}
-	if !nc.im.fixed && !k.elementwise {
-		return errNeedsFixed
+	lp, types, shapes, err := l.withParams(tensorTypes(tensors), tensorShapes(tensors))
+	if err != nil {
+		return err
 	}
+
 	if !slices.Contains(l.Scalars, true) {
 		l.Scalars = nil
 	}
-	metas, err := l.metas(tensorTypes(tensors), tensorShapes(tensors))
+	if len(l.Runtime) > 0 {
+		name := nc.n.Output[outK]
+		dt, shape, ok := nc.im.declared(name)
+		if !ok {
+			return unsupported("input %d computed from the model's inputs (it must be a constant, or the model must declare the type and fixed shape of output %q)", l.Runtime[0], name)
+		}
+		l.DType, l.Declared = dt, shape
+		if l.DType == graph.Float32 {
+			l.DType = ""
+		}
+	}
+	metas, err := lp.metas(types, shapes)
 	if err != nil {
 		return err
 	}
-	out, err := k.infer(l, metas)
+	if k.types != nil {
+		if err := k.types(lp, metas); err != nil {
+			return err
+		}
+	}
+	if !nc.im.fixed && !k.elementwise {
+		ps, ok := perSample[l.Op]
+		if !ok || !ps(lp, metas, tensorPositions(l)) {
+			return errNeedsFixed
+		}
+	}
+	out, err := lp.inferOut(k, metas)
 	if err != nil {
 		return err
 	}
-	t, err := nc.apply(l, nil, tensors...)
+	t, err := nc.apply(l, params, tensors...)
 	if err != nil {
 		return err
 	}
@@ -723,4 +1019,76 @@ func opsetForm(nc *nodeCtx) error {
 		}
 	}
 	return nil
+}
+
+// declared returns the element type and shape the model declares for a
+// tensor (a graph output or value_info), when it declares a fixed one.
+func (im *importer) declared(name string) (graph.DType, []int, bool) {
+	var vis []*onnx.ValueInfoProto
+	vis = append(vis, im.g.GetOutput()...)
+	vis = append(vis, im.g.GetValueInfo()...)
+	for _, vi := range vis {
+		if vi.GetName() != name {
+			continue
+		}
+		tt := vi.GetType().GetTensorType()
+		if tt == nil || tt.GetShape() == nil {
+			return "", nil, false
+		}
+		dt, err := onnxDType(tt.ElemType)
+		if err != nil {
+			return "", nil, false
+		}
+		shape := []int{}
+		for _, d := range tt.GetShape().GetDim() {
+			v, ok := d.Value.(*onnx.TensorShapeProto_Dimension_DimValue)
+			if !ok || v.DimValue < 1 || v.DimValue > graph.MaxElements {
+				return "", nil, false
+			}
+			shape = append(shape, int(v.DimValue))
+		}
+		if shapeSize(shape) > graph.MaxElements {
+			return "", nil, false
+		}
+		return dt, shape, true
+	}
+	return "", nil, false
+}
+
+// tensorPositions returns the ONNX positions of the Op's tensor inputs.
+func tensorPositions(l *Op) []int {
+	var out []int
+	for j, in := range l.Inputs {
+		if in == "" {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+// genericNodeConst folds a node whose learned operands have no tensor
+// to act on: the Op again with them as constants.
+func genericNodeConst(nc *nodeCtx, outK int, l *Op) error {
+	b := *l
+	b.Learned, b.Inputs, b.Consts = nil, nil, nil
+	c := 0
+	var consts []*arr
+	for j, in := range l.Inputs {
+		switch in {
+		case "param":
+			k, err := opConst(nc.in[j].c)
+			if err != nil {
+				return err
+			}
+			b.Inputs = append(b.Inputs, "const")
+			b.Consts = append(b.Consts, k)
+		case "const":
+			b.Inputs = append(b.Inputs, "const")
+			b.Consts = append(b.Consts, l.Consts[c])
+			c++
+		default:
+			b.Inputs = append(b.Inputs, in)
+		}
+	}
+	return genericApply(nc, outK, &b, nil, consts, nil)
 }

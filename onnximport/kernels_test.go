@@ -3,6 +3,7 @@ package onnximport_test
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
@@ -54,6 +55,8 @@ type kernelCase struct {
 	nodes []*onnx.NodeProto
 	inits []*onnx.TensorProto
 	want  typed
+	// declare: the model declares y's type and shape (want's).
+	declare bool
 }
 
 func fixedModel(c kernelCase) *onnx.ModelProto {
@@ -67,10 +70,18 @@ func fixedModel(c kernelCase) *onnx.ModelProto {
 			ElemType: int32(x.dt), Shape: &onnx.TensorShapeProto{Dim: dims},
 		}}}})
 	}
+	y := &onnx.ValueInfoProto{Name: "y"}
+	if c.declare {
+		var dims []*onnx.TensorShapeProto_Dimension
+		for _, d := range c.want.shape {
+			dims = append(dims, &onnx.TensorShapeProto_Dimension{Value: &onnx.TensorShapeProto_Dimension_DimValue{DimValue: int64(d)}})
+		}
+		y.Type = &onnx.TypeProto{Value: &onnx.TypeProto_TensorType{TensorType: &onnx.TypeProto_Tensor{ElemType: int32(c.want.dt), Shape: &onnx.TensorShapeProto{Dim: dims}}}}
+	}
 	return &onnx.ModelProto{
 		IrVersion:   8,
 		OpsetImport: []*onnx.OperatorSetIdProto{{Version: c.opset}},
-		Graph:       &onnx.GraphProto{Name: "kernel", Node: c.nodes, Initializer: c.inits, Input: inputs, Output: []*onnx.ValueInfoProto{{Name: "y"}}},
+		Graph:       &onnx.GraphProto{Name: "kernel", Node: c.nodes, Initializer: c.inits, Input: inputs, Output: []*onnx.ValueInfoProto{y}},
 	}
 }
 
@@ -254,6 +265,29 @@ func kernelCases() []kernelCase {
 		{name: "Resize nearest asymmetric floor", opset: 13, in: []typed{f32([]int{1, 1, 1, 2}, 1, 2)},
 			nodes: []*onnx.NodeProto{n1("Resize", []string{"x0", "", "s"}, aString("mode", "nearest"), aString("coordinate_transformation_mode", "asymmetric"), aString("nearest_mode", "floor"))},
 			inits: []*onnx.TensorProto{floats("s", []int{4}, 1, 1, 1, 2)}, want: f32([]int{1, 1, 1, 4}, 1, 1, 2, 2)},
+		{name: "Resize linear half_pixel", opset: 13, in: []typed{f32([]int{1, 1, 1, 2}, 1, 3)},
+			nodes: []*onnx.NodeProto{n1("Resize", []string{"x0", "", "s"}, aString("mode", "linear"))},
+			inits: []*onnx.TensorProto{floats("s", []int{4}, 1, 1, 1, 2)}, want: f32([]int{1, 1, 1, 4}, 1, 1.5, 2.5, 3)},
+		{name: "Resize linear align_corners", opset: 13, in: []typed{f32([]int{1, 1, 1, 2}, 1, 3)},
+			nodes: []*onnx.NodeProto{n1("Resize", []string{"x0", "", "s"}, aString("mode", "linear"), aString("coordinate_transformation_mode", "align_corners"))},
+			inits: []*onnx.TensorProto{floats("s", []int{4}, 1, 1, 1, 2)}, want: f32([]int{1, 1, 1, 4}, 1, 5.0/3, 7.0/3, 3)},
+		{name: "Resize linear sizes at run time", opset: 13, in: []typed{f32([]int{1, 1, 2, 1}, 1, 3), i64([]int{4}, 1, 1, 4, 1)},
+			nodes: []*onnx.NodeProto{n1("Resize", []string{"x0", "", "", "x1"}, aString("mode", "linear"), aString("coordinate_transformation_mode", "asymmetric"))},
+			want:  f32([]int{1, 1, 4, 1}, 1, 2, 3, 3), declare: true},
+		{name: "Reshape to a shape given at run time", opset: 13, in: []typed{x23, i64([]int{2}, 3, -1)},
+			nodes: []*onnx.NodeProto{n1("Reshape", []string{"x0", "x1"})}, want: f32([]int{3, 2}, 1, 5, 3, 4, 2, 6), declare: true},
+		{name: "Pad reflect and edge (generic)", opset: 13, in: []typed{f32([]int{1, 3}, 1, 2, 3)},
+			nodes: []*onnx.NodeProto{n1("Pad", []string{"x0", "p"}, aString("mode", "reflect"))},
+			inits: []*onnx.TensorProto{int64s("p", []int{4}, 0, 2, 0, 1)}, want: f32([]int{1, 6}, 3, 2, 1, 2, 3, 2)},
+		{name: "Pad edge cropping", opset: 13, in: []typed{f32([]int{2, 3}, 1, 2, 3, 4, 5, 6)},
+			nodes: []*onnx.NodeProto{n1("Pad", []string{"x0", "p"}, aString("mode", "edge"))},
+			inits: []*onnx.TensorProto{int64s("p", []int{4}, 0, -1, 1, 2)}, want: f32([]int{3, 4}, 2, 3, 3, 3, 5, 6, 6, 6, 5, 6, 6, 6)},
+		{name: "GatherND", opset: 13, in: []typed{f32([]int{2, 2}, 0, 1, 2, 3)}, nodes: []*onnx.NodeProto{n1("GatherND", []string{"x0", "i"})},
+			inits: []*onnx.TensorProto{int64s("i", []int{2, 2}, 0, 0, 1, 1)}, want: f32([]int{2}, 0, 3)},
+		{name: "DepthToSpace DCR", opset: 13, in: []typed{f32([]int{1, 4, 1, 2}, 1, 2, 3, 4, 5, 6, 7, 8)}, nodes: []*onnx.NodeProto{n1("DepthToSpace", []string{"x0"}, aInt("blocksize", 2))},
+			want: f32([]int{1, 1, 2, 4}, 1, 3, 2, 4, 5, 7, 6, 8)},
+		{name: "SpaceToDepth, DepthToSpace's inverse", opset: 13, in: []typed{f32([]int{1, 1, 2, 4}, 1, 3, 2, 4, 5, 7, 6, 8)}, nodes: []*onnx.NodeProto{n1("SpaceToDepth", []string{"x0"}, aInt("blocksize", 2))},
+			want: f32([]int{1, 4, 1, 2}, 1, 2, 3, 4, 5, 6, 7, 8)},
 		{name: "Upsample-9", opset: 9, in: []typed{f32([]int{1, 1, 1, 2}, 1, 2)}, nodes: []*onnx.NodeProto{n1("Upsample", []string{"x0", "s"})},
 			inits: []*onnx.TensorProto{floats("s", []int{4}, 1, 1, 2, 1)}, want: f32([]int{1, 1, 2, 2}, 1, 2, 1, 2)},
 		bin("Pow int64 by float", "Pow", i64([]int{2}, 2, 3), f32([]int{2}, 3, 0.5), i64([]int{2}, 8, 1)),
@@ -322,4 +356,24 @@ func toAny(v any) []any {
 		}
 	}
 	return out
+}
+
+// An operand read at run time that gives another shape than the model
+// declares is an error naming both, and a model not declaring its output
+// is refused naming the output.
+func TestRuntimeOperandShape(t *testing.T) {
+	c := kernelCase{name: "Reshape", opset: 13, in: []typed{f32([]int{2, 3}, 1, 2, 3, 4, 5, 6), i64([]int{2}, 3, -1)},
+		nodes: []*onnx.NodeProto{n1("Reshape", []string{"x0", "x1"})}, want: f32([]int{3, 2}), declare: true}
+	m, err := onnximport.Decode(marshal(t, fixedModel(c)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = graph.NewPredictor(m).Predict(c.in[0].dense(), i64([]int{2}, 6, 1).dense())
+	if err == nil || !strings.Contains(err.Error(), "[6 1]") || !strings.Contains(err.Error(), "declares float32 [3 2]") {
+		t.Errorf("err = %v, want one naming the shape given and the one declared", err)
+	}
+	c.declare = false
+	if _, err := onnximport.Decode(marshal(t, fixedModel(c))); err == nil || !strings.Contains(err.Error(), `fixed shape of output "y"`) {
+		t.Errorf("undeclared output: err = %v", err)
+	}
 }

@@ -1,6 +1,7 @@
 package onnximport
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -85,6 +86,8 @@ func (im *importer) convert(n *onnx.NodeProto) error {
 	h, ok := handlers[n.OpType]
 	if isGeneric(im, n.OpType) {
 		h, ok = genericNode, true
+	} else if _, kernel := kernels[n.OpType]; ok && kernel {
+		h = handlerOrOp(h)
 	}
 	if _, kernel := kernels[n.OpType]; !ok && kernel {
 		// A form the batch-moving conversions may take (rnn_batch.go).
@@ -112,7 +115,7 @@ func (im *importer) convert(n *onnx.NodeProto) error {
 		if !ok {
 			return fmt.Errorf("input %q is not a graph input, an initializer or the output of an earlier node", name)
 		}
-		if v.scalar && !isGeneric(im, n.OpType) {
+		if _, kernel := kernels[n.OpType]; v.scalar && !kernel {
 			return unsupported("a scalar (rank-0) tensor %q as an input of %s", name, n.OpType)
 		}
 		nc.in = append(nc.in, v)
@@ -147,13 +150,54 @@ var oldForms = map[string]int64{
 	"Log": 6, "Sqrt": 6, "Reciprocal": 6, "Floor": 6, "Ceil": 6,
 }
 
-// isGeneric reports whether an operator becomes an onnx-op layer: every
-// operator with a kernel in a model of fixed shapes, and elementwise ones
-// without a handler of their own in any model.
-func isGeneric(im *importer, op string) bool {
-	k, ok := kernels[op]
+// isGeneric reports whether an operator becomes an onnx-op layer without
+// trying a handler of its own: those with a kernel and no handler.
+func isGeneric(_ *importer, op string) bool {
+	_, ok := kernels[op]
 	_, handled := handlers[op]
-	return ok && op != constKernel && (im.fixed || (!handled && k.elementwise))
+	return ok && op != constKernel && !handled
+}
+
+// handlerOrOp converts a node with the operator's own handler (onto
+// graph's layers and this package's kinds, which train and export), and
+// when that refuses the form, having changed nothing, as an Op (in a model
+// of fixed shapes, or for an elementwise or per-sample form in any model).
+// The handler's refusal is the error when neither takes the node in a
+// model whose batch is symbolic.
+func handlerOrOp(h handler) handler {
+	return func(nc *nodeCtx) error {
+		if slices.ContainsFunc(nc.in, func(v *value) bool { return v != nil && v.t != nil && v.scalar }) {
+			// Only an Op takes an ONNX scalar.
+			return genericNode(nc)
+		}
+		before := nc.im.mark()
+		err := h(nc)
+		var le *graph.LayerError
+		if err == nil || nc.im.changed(before) || !(errors.Is(err, ErrUnsupported) || errors.As(err, &le)) {
+			return err
+		}
+		nc.im.budget = before.budget
+		gerr := genericNode(nc)
+		if gerr != nil && !nc.im.fixed {
+			return err
+		}
+		return gerr
+	}
+}
+
+// importMark is what converting a node may change in the importer.
+type importMark struct{ values, pending, names, shared, owner, budget int }
+
+func (im *importer) mark() importMark {
+	return importMark{len(im.values), len(im.pending), len(im.names), len(im.shared), len(im.owner), im.budget}
+}
+
+// changed reports whether a node's conversion changed more than the
+// folding budget since m.
+func (im *importer) changed(m importMark) bool {
+	now := im.mark()
+	now.budget = m.budget
+	return now != m
 }
 
 // since gives, for operators new within the opsets imported, the first

@@ -878,8 +878,8 @@ func cast(nc *nodeCtx) error {
 		}
 		return nc.outConst(c)
 	}
-	if int32(to) != tFloat {
-		return unsupported("Cast of a computed tensor to %s (tapenet computes in float32)", typeName(int32(to)))
+	if int32(to) != tFloat || v.t.DType().Or() != graph.Float32 {
+		return unsupported("Cast of a computed %s tensor to %s (an onnx-op)", v.t.DType().Or(), typeName(int32(to)))
 	}
 	return nc.outTensor(v.t)
 }

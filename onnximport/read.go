@@ -277,7 +277,11 @@ func fromProto(mp *onnx.ModelProto, fixed bool) (m *graph.Model, err error) {
 			}
 		}
 		if slices.Contains(inputs, t) {
-			t = graph.Apply(graph.Identity{}, t)
+			if t.DType().Or() == graph.Float32 {
+				t = graph.Apply(graph.Identity{}, t)
+			} else {
+				t = graph.Apply(&Op{Op: "Identity", Inputs: []string{""}}, t)
+			}
 		}
 		outputs = append(outputs, t)
 	}

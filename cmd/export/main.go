@@ -17,8 +17,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/tapenet/tapenet/export"
 	"github.com/tapenet/tapenet/cli"
+	"github.com/tapenet/tapenet/export"
 	"github.com/tapenet/tapenet/models"
 )
 

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/export"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/checkpoint"
-	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/models"
 	"gorgonia.org/gorgonia"
 )

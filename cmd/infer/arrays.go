@@ -13,8 +13,8 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/cli"
+	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/models"
 	"github.com/tapenet/tapenet/numpyio"
 )

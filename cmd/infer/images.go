@@ -11,9 +11,9 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/imageprep"
-	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/models"
 	"gorgonia.org/tensor"
 )

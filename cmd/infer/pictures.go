@@ -8,9 +8,9 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/graph"
-	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/viz"
 )
 

@@ -12,10 +12,10 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/tapenet/tapenet/cli"
 	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
-	"github.com/tapenet/tapenet/cli"
 )
 
 // loadSet loads the split of the data set --data names: the embedded

@@ -13,8 +13,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/tapenet/tapenet/graph/checkpoint"
 	"github.com/tapenet/tapenet/cli"
+	"github.com/tapenet/tapenet/graph/checkpoint"
 	"github.com/tapenet/tapenet/models"
 	pb "github.com/tapenet/tapenet/serve/inferencepb"
 )

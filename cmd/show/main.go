@@ -14,8 +14,8 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/cli"
+	"github.com/tapenet/tapenet/datasets"
 	"github.com/tapenet/tapenet/viz"
 )
 

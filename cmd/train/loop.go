@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -198,9 +197,4 @@ func (o *options) callbacks(lc *curves, images int, validation bool, stdout, std
 		cbs = append(cbs, train.StopAfter(stopAfter))
 	}
 	return cbs
-}
-
-func settingsJSON(fs *cli.Flags) string {
-	b, _ := json.Marshal(settingsOf(fs)) // a map of strings always encodes
-	return string(b)
 }

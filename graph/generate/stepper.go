@@ -67,18 +67,18 @@ func perStep(l graph.Layer) bool {
 	return false
 }
 
-// recurrent returns the cell, units and whether every step is returned,
-// for the built-in recurrent layers.
-func recurrent(l graph.Layer) (cell ops.Cell, units int, sequences, ok bool) {
+// recurrent returns the cell, units, whether every step is returned and
+// whether the layer is bidirectional, for the built-in recurrent layers.
+func recurrent(l graph.Layer) (cell ops.Cell, units int, sequences, bidirectional, ok bool) {
 	switch r := l.(type) {
 	case *graph.SimpleRNN:
-		return ops.TanhCell, r.Units, r.Sequences, true
+		return ops.TanhCell, r.Units, r.Sequences, r.Bidirectional, true
 	case *graph.LSTM:
-		return ops.LSTMCell, r.Units, r.Sequences, true
+		return ops.LSTMCell, r.Units, r.Sequences, r.Bidirectional, true
 	case *graph.GRU:
-		return ops.GRUCell, r.Units, r.Sequences, true
+		return ops.GRUCell, r.Units, r.Sequences, r.Bidirectional, true
 	}
-	return 0, 0, false, false
+	return 0, 0, false, false, false
 }
 
 // NewStepper makes a Stepper for model m: a copy of m whose token input
@@ -121,6 +121,13 @@ func NewStepper(m *graph.Model, opt Options) (*Stepper, error) {
 	// depend on the tokens at all (fed).
 	nodes := m.Nodes()
 	timed, fed := map[string]bool{ins[token].Name: true}, map[string]bool{ins[token].Name: true}
+	dtypes := map[string]graph.DType{}
+	for _, in := range ins {
+		dtypes[in.Name] = in.DType.Or()
+	}
+	for _, n := range nodes {
+		dtypes[n.Name] = n.DType.Or()
+	}
 	st := &Stepper{token: token, dtype: ins[token].DType, meaning: meaning, vocab: outNode.Shape[len(outNode.Shape)-1],
 		timed: len(outNode.Shape) == 2}
 	wrapped := map[string]*stateful{}
@@ -151,10 +158,21 @@ func NewStepper(m *graph.Model, opt Options) (*Stepper, error) {
 			anyFed = anyFed || fed[name]
 		}
 		fed[n.Name] = anyFed
-		if _, _, _, ok := recurrent(l); ok && anyFed && !timed[n.Inputs[0]] {
-			return nil, fmt.Errorf("generate: layer %s (%s) runs over a sequence that is not the tokens' time axis; a Stepper cannot step it", n.Layer, l.Kind())
+		cell, units, sequences, bidirectional, ok := recurrent(l)
+		if ok && anyFed {
+			if !timed[n.Inputs[0]] {
+				return nil, fmt.Errorf("generate: layer %s (%s) runs over a sequence that is not the tokens' time axis; a Stepper cannot step it", n.Layer, l.Kind())
+			}
+			if bidirectional {
+				return nil, fmt.Errorf("generate: layer %s (%s) is bidirectional: its backward direction needs the steps to come", n.Layer, l.Kind())
+			}
+			for _, name := range n.Inputs[1:] {
+				if dtypes[name] != graph.Float32 {
+					return nil, fmt.Errorf("generate: layer %s (%s) takes lengths or a padding mask (%s); a Stepper feeds whole steps, without padding", n.Layer, l.Kind(), name)
+				}
+			}
 		}
-		switch cell, units, sequences, ok := recurrent(l); {
+		switch {
 		case ok && timed[n.Inputs[0]]:
 			if wrapped[n.Layer] != nil {
 				return nil, fmt.Errorf("generate: recurrent layer %s is applied to the tokens more than once; each use would need a state of its own", n.Layer)

@@ -235,6 +235,18 @@ func TestNewStepperRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bidi, err := graph.NewSequential([]int{4}, &graph.Embedding{Vocab: vocab, Dim: 4},
+		&graph.GRU{Units: 3, Sequences: true, Bidirectional: true}, &graph.TimeDense{Units: vocab})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, lengths := graph.Input("ids", 4), graph.Input("lengths").As(graph.Int64)
+	y := graph.Apply(&graph.TimeDense{Units: vocab}, graph.Apply(&graph.LSTM{Units: 3, Sequences: true},
+		graph.Apply(&graph.Embedding{Vocab: vocab, Dim: 4}, ids), lengths))
+	padded, err := graph.NewModel([]*graph.Tensor{ids, lengths}, []*graph.Tensor{y})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		m    *graph.Model
 		opt  generate.Options
@@ -245,6 +257,8 @@ func TestNewStepperRefuses(t *testing.T) {
 		{values, generate.Options{Input: "ids"}, `no input "ids"`},
 		{values, generate.Options{Output: 1}, "output 1 of a model with 1 outputs"},
 		{image, generate.Options{}, "no input of token ids"},
+		{bidi, generate.Options{Meaning: graph.Logits}, "layer gru1 (gru) is bidirectional"},
+		{padded, generate.Options{Meaning: graph.Logits}, "takes lengths or a padding mask (lengths)"},
 	} {
 		if _, err := generate.NewStepper(tc.m, tc.opt); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: err %v, want %q", tc.opt, err, tc.want)

@@ -58,8 +58,47 @@ type rnnOp struct {
 	last      bool
 	inputGrad bool
 	nstate    int // 0, or the initial states given: 1 (h0) or 2 (LSTM h0, c0)
-	out       outputCache
-	st        rnnState
+	reverse   bool
+	dirs, dir int     // states (batch, dirs, H) of which direction dir is read; dirs 0: (batch, H)
+	lens      seqLens // the lengths or padding mask input, if any
+	inLayer
+	out outputCache
+	st  rnnState
+	h0  []float32 // this direction's initial states when dirs > 0
+	c0  []float32
+}
+
+// state returns the (batch, H) initial state of the op's direction from v,
+// (batch, H) or (batch, dirs, H), gathered into *buf for the latter.
+func (op *rnnOp) state(v []float32, buf *[]float32, b, h int) ([]float32, error) {
+	if op.dirs == 0 {
+		if len(v) != b*h {
+			return nil, fmt.Errorf("%d values, want (%d, %d)", len(v), b, h)
+		}
+		return v, nil
+	}
+	if len(v) != b*op.dirs*h {
+		return nil, fmt.Errorf("%d values, want (%d, %d, %d)", len(v), b, op.dirs, h)
+	}
+	*buf = grow(*buf, b*h)
+	for i := 0; i < b; i++ {
+		copy((*buf)[i*h:(i+1)*h], v[(i*op.dirs+op.dir)*h:(i*op.dirs+op.dir+1)*h])
+	}
+	return *buf, nil
+}
+
+// putState writes g, the gradient (batch, H) of the op's direction's
+// initial state, into dst of the state's shape (zeros for the other
+// directions).
+func (op *rnnOp) putState(dst, g []float32, b, h int) {
+	if op.dirs == 0 {
+		copy(dst, g)
+		return
+	}
+	clear(dst)
+	for i := 0; i < b; i++ {
+		copy(dst[(i*op.dirs+op.dir)*h:(i*op.dirs+op.dir+1)*h], g[i*h:(i+1)*h])
+	}
 }
 
 // rnnState is one run's intermediate values, time-major.
@@ -72,6 +111,8 @@ type rnnState struct {
 	acts        []float32 // (T, B, G·H) activated gates (unused by TanhCell)
 	hn          []float32 // GRU: (T, B, H) W_hn h + b_hn
 	hg          []float32 // (B, G·H) scratch: one step's hidden projection
+	pos         []int     // (T, B) the time index step s reads for sample i, -1 past its length
+	lens        []int     // (B) the lengths of the last run
 }
 
 // Recurrent adds a recurrent layer of the given cell over x (batch, time,
@@ -80,12 +121,98 @@ type rnnState struct {
 // bias_hh_l0. With last it returns the final state (batch, H), else every
 // step's state (batch, time, H). float32 only.
 func Recurrent(cell Cell, x, wih, whh, bih, bhh *gorgonia.Node, last bool) (*gorgonia.Node, error) {
+	return RecurrentWith(cell, x, wih, whh, bih, bhh, RecurrentOptions{Last: last})
+}
+
+// RecurrentFrom is Recurrent from given initial states, as PyTorch's
+// h0/c0: h0 (batch, H) the state before step 0 and, for LSTMCell only, c0
+// (batch, H) the cell state (nil for zeros; must be nil for the other
+// cells). Gradients flow into h0 and c0.
+func RecurrentFrom(cell Cell, x, wih, whh, bih, bhh, h0, c0 *gorgonia.Node, last bool) (*gorgonia.Node, error) {
+	if h0 == nil {
+		return nil, fmt.Errorf("%v: RecurrentFrom needs h0", cell)
+	}
+	return RecurrentWith(cell, x, wih, whh, bih, bhh, RecurrentOptions{H0: h0, C0: c0, Last: last})
+}
+
+// RecurrentOptions are the optional parts of a recurrent op.
+type RecurrentOptions struct {
+	// H0 is the initial state (batch, H), nil for zeros. C0 is an LSTM's
+	// initial cell state (batch, H), nil for zeros; only with H0.
+	// Gradients flow into both.
+	H0, C0 *gorgonia.Node
+	// Lengths, if not nil, gives each sample's number of valid steps, as
+	// PyTorch's pack_padded_sequence: an int64 or int32 (batch) or
+	// (batch, 1) tensor of lengths, or a bool or float32 (batch, time)
+	// padding mask, true or nonzero marking a padding step (as
+	// MultiHeadAttention's key padding mask), which must come after the
+	// sample's valid steps. Steps past a sample's length leave its state
+	// unchanged and output zeros (pad_packed_sequence's padding); the last
+	// state is the one at the sample's last valid step. A length above
+	// time, a negative one or padding before a valid step is an error
+	// (ErrInputValue) when the graph runs.
+	Lengths *gorgonia.Node
+	// Reverse runs the cell from each sample's last valid step back to
+	// step 0 (the backward half of a bidirectional layer); step t's output
+	// is the state after reading step t, and the last state is the one
+	// after step 0 (PyTorch's h_n of the reverse direction).
+	Reverse bool
+	// Last returns the final state (batch, H) instead of every step's
+	// state (batch, time, H).
+	Last bool
+	// Directions, when above 0, makes H0 and C0 (batch, Directions, H)
+	// tensors of which the op reads (and puts gradients into) direction
+	// Direction only: a bidirectional layer's states, PyTorch's h0/c0
+	// (Directions, batch, H) with the batch first.
+	Directions, Direction int
+}
+
+// RecurrentWith adds a recurrent layer of the given cell over x (batch,
+// time, in) as one op with one gradient op (see Recurrent), with the
+// options o.
+func RecurrentWith(cell Cell, x, wih, whh, bih, bhh *gorgonia.Node, o RecurrentOptions) (*gorgonia.Node, error) {
+	if o.C0 != nil && cell != LSTMCell {
+		return nil, fmt.Errorf("%v: only an LSTM takes a cell state c0", cell)
+	}
+	if o.C0 != nil && o.H0 == nil {
+		return nil, fmt.Errorf("%v: a cell state c0 needs h0", cell)
+	}
 	if err := checkRecurrent(cell, x, wih, whh, bih, bhh); err != nil {
 		return nil, err
 	}
-	op := &rnnOp{cell: cell, last: last, inputGrad: !x.IsVar()}
+	b, h := x.Shape()[0], whh.Shape()[1]
+	want := tensor.Shape{b, h}
+	if o.Directions > 0 {
+		if o.Direction < 0 || o.Direction >= o.Directions {
+			return nil, fmt.Errorf("%v: direction %d of %d", cell, o.Direction, o.Directions)
+		}
+		want = tensor.Shape{b, o.Directions, h}
+	}
+	for _, st := range []*gorgonia.Node{o.H0, o.C0} {
+		if st != nil && (st.Dtype() != tensor.Float32 || !st.Shape().Eq(want)) {
+			return nil, fmt.Errorf("%v: initial state %v %v, want float32 %v", cell, st.Dtype(), st.Shape(), want)
+		}
+	}
+	op := &rnnOp{cell: cell, last: o.Last, inputGrad: !x.IsVar(), reverse: o.Reverse, dirs: o.Directions, dir: o.Direction}
 	op.base = base{label: cell.String(), id: fmt.Sprintf("tapenet.%v.%p", cell, op)}
-	return gorgonia.ApplyOp(op, x, wih, whh, bih, bhh)
+	in := []*gorgonia.Node{x, wih, whh, bih, bhh}
+	if o.H0 != nil {
+		op.nstate = 1
+		in = append(in, o.H0)
+	}
+	if o.C0 != nil {
+		op.nstate = 2
+		in = append(in, o.C0)
+	}
+	if o.Lengths != nil {
+		l, err := newSeqLens(o.Lengths, b, x.Shape()[1])
+		if err != nil {
+			return nil, fmt.Errorf("%v: %w", cell, err)
+		}
+		op.lens = l
+		in = append(in, o.Lengths)
+	}
+	return gorgonia.ApplyOp(op, in...)
 }
 
 func checkRecurrent(cell Cell, x, wih, whh, bih, bhh *gorgonia.Node) error {
@@ -101,37 +228,7 @@ func checkRecurrent(cell Cell, x, wih, whh, bih, bhh *gorgonia.Node) error {
 	return nil
 }
 
-// RecurrentFrom is Recurrent from given initial states, as PyTorch's
-// h0/c0: h0 (batch, H) the state before step 0 and, for LSTMCell only, c0
-// (batch, H) the cell state (nil for zeros; must be nil for the other
-// cells). Gradients flow into h0 and c0.
-func RecurrentFrom(cell Cell, x, wih, whh, bih, bhh, h0, c0 *gorgonia.Node, last bool) (*gorgonia.Node, error) {
-	if h0 == nil {
-		return nil, fmt.Errorf("%v: RecurrentFrom needs h0", cell)
-	}
-	if c0 != nil && cell != LSTMCell {
-		return nil, fmt.Errorf("%v: only an LSTM takes a cell state c0", cell)
-	}
-	if err := checkRecurrent(cell, x, wih, whh, bih, bhh); err != nil {
-		return nil, err
-	}
-	b, h := x.Shape()[0], whh.Shape()[1]
-	for _, st := range []*gorgonia.Node{h0, c0} {
-		if st != nil && (st.Dtype() != tensor.Float32 || st.Dims() != 2 || st.Shape()[0] != b || st.Shape()[1] != h) {
-			return nil, fmt.Errorf("%v: initial state %v %v, want float32 (%d, %d)", cell, st.Dtype(), st.Shape(), b, h)
-		}
-	}
-	op := &rnnOp{cell: cell, last: last, inputGrad: !x.IsVar(), nstate: 1}
-	op.base = base{label: cell.String(), id: fmt.Sprintf("tapenet.%v.%p", cell, op)}
-	in := []*gorgonia.Node{x, wih, whh, bih, bhh, h0}
-	if c0 != nil {
-		op.nstate = 2
-		in = append(in, c0)
-	}
-	return gorgonia.ApplyOp(op, in...)
-}
-
-func (op *rnnOp) Arity() int { return 5 + op.nstate }
+func (op *rnnOp) Arity() int { return 5 + op.nstate + op.lens.arity() }
 
 func (op *rnnOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
@@ -141,15 +238,22 @@ func (op *rnnOp) Type() hm.Type {
 	}
 	ts := []hm.Type{gorgonia.TensorType{Dims: 3, Of: a}, gorgonia.TensorType{Dims: 2, Of: a}, gorgonia.TensorType{Dims: 2, Of: a},
 		gorgonia.TensorType{Dims: 1, Of: a}, gorgonia.TensorType{Dims: 1, Of: a}}
+	stateDims := 2
+	if op.dirs > 0 {
+		stateDims = 3
+	}
 	for i := 0; i < op.nstate; i++ {
-		ts = append(ts, gorgonia.TensorType{Dims: 2, Of: a})
+		ts = append(ts, gorgonia.TensorType{Dims: stateDims, Of: a})
+	}
+	if op.lens.given {
+		ts = append(ts, op.lens.typ())
 	}
 	return hm.NewFnType(append(ts, gorgonia.TensorType{Dims: outDims, Of: a})...)
 }
 
 func (op *rnnOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	shapes, err := shapesOf(in)
-	if err != nil || len(shapes) != 5+op.nstate || len(shapes[0]) != 3 || len(shapes[2]) != 2 {
+	if err != nil || len(shapes) != op.Arity() || len(shapes[0]) != 3 || len(shapes[2]) != 2 {
 		return nil, fmt.Errorf("%v: input shapes %v", op, in)
 	}
 	x, h := shapes[0], shapes[2][1]
@@ -160,8 +264,17 @@ func (op *rnnOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *rnnOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(in) != 5+op.nstate {
-		return nil, fmt.Errorf("%v: %d inputs, want %d", op, len(in), 5+op.nstate)
+	v, err := op.do(in)
+	return v, op.wrap(err)
+}
+
+func (op *rnnOp) do(in []gorgonia.Value) (gorgonia.Value, error) {
+	if len(in) != op.Arity() {
+		return nil, fmt.Errorf("%v: %d inputs, want %d", op, len(in), op.Arity())
+	}
+	var lensVal gorgonia.Value
+	if op.lens.given {
+		lensVal, in = in[len(in)-1], in[:len(in)-1]
 	}
 	vals := make([][]float32, len(in))
 	var xshape tensor.Shape
@@ -186,17 +299,23 @@ func (op *rnnOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	var h0, c0 []float32
 	if op.nstate > 0 {
-		h0 = vals[5]
-		if len(h0) != b*h {
-			return nil, fmt.Errorf("%v: h0 of %d values, want (%d, %d)", op, len(h0), b, h)
+		var err error
+		if h0, err = op.state(vals[5], &op.h0, b, h); err != nil {
+			return nil, fmt.Errorf("%v: h0: %w", op, err)
 		}
 	}
 	if op.nstate > 1 {
-		c0 = vals[6]
-		if len(c0) != b*h {
-			return nil, fmt.Errorf("%v: c0 of %d values, want (%d, %d)", op, len(c0), b, h)
+		var err error
+		if c0, err = op.state(vals[6], &op.c0, b, h); err != nil {
+			return nil, fmt.Errorf("%v: c0: %w", op, err)
 		}
 	}
+	lens, err := op.lens.read(lensVal, b, t, op.st.lens)
+	if err != nil {
+		return nil, fmt.Errorf("%v: %w", op, err)
+	}
+	op.st.lens = lens
+	op.st.positions(b, t, lens, op.reverse)
 	op.st.forward(op.cell, b, t, nin, h, vals[0], vals[1], vals[2], vals[3], vals[4], h0, c0)
 	hs := op.st.hs
 	if op.last {
@@ -206,12 +325,41 @@ func (op *rnnOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	out := op.out.get(tensor.Shape{b, t, h})
 	ys := out.Float32s()
+	clear(ys)
 	for s := 0; s < t; s++ {
 		for i := 0; i < b; i++ {
-			copy(ys[(i*t+s)*h:(i*t+s+1)*h], hs[((s+1)*b+i)*h:((s+1)*b+i+1)*h])
+			if p := op.st.pos[s*b+i]; p >= 0 {
+				copy(ys[(i*t+p)*h:(i*t+p+1)*h], hs[((s+1)*b+i)*h:((s+1)*b+i+1)*h])
+			}
 		}
 	}
 	return out, nil
+}
+
+// positions sets st.pos: the time index of x that step s reads for sample
+// i (s, or from the sample's last valid step back for reverse), -1 once
+// the sample's steps are used up. lens nil means every sample has t steps.
+func (st *rnnState) positions(b, t int, lens []int, reverse bool) {
+	if cap(st.pos) < t*b {
+		st.pos = make([]int, t*b)
+	}
+	st.pos = st.pos[:t*b]
+	for i := 0; i < b; i++ {
+		n := t
+		if lens != nil {
+			n = lens[i]
+		}
+		for s := 0; s < t; s++ {
+			p := s
+			if reverse {
+				p = n - 1 - s
+			}
+			if s >= n {
+				p = -1
+			}
+			st.pos[s*b+i] = p
+		}
+	}
 }
 
 // grow returns s resized to n values, reusing its memory.
@@ -231,7 +379,12 @@ func (st *rnnState) forward(cell Cell, b, t, nin, h int, x, wih, whh, bih, bhh, 
 	st.xt = grow(st.xt, t*b*nin)
 	for i := 0; i < b; i++ {
 		for s := 0; s < t; s++ {
-			copy(st.xt[(s*b+i)*nin:(s*b+i+1)*nin], x[(i*t+s)*nin:(i*t+s+1)*nin])
+			dst := st.xt[(s*b+i)*nin : (s*b+i+1)*nin]
+			if p := st.pos[s*b+i]; p >= 0 {
+				copy(dst, x[(i*t+p)*nin:(i*t+p+1)*nin])
+			} else {
+				clear(dst)
+			}
 		}
 	}
 	st.hs = grow(st.hs, (t+1)*b*h)
@@ -323,6 +476,16 @@ func (st *rnnState) forward(cell Cell, b, t, nin, h int, x, wih, whh, bih, bhh, 
 				}
 			}
 		}
+		// A sample past its length keeps its state.
+		for i := 0; i < b; i++ {
+			if st.pos[s*b+i] >= 0 {
+				continue
+			}
+			copy(hcur[i*h:(i+1)*h], hp[i*h:(i+1)*h])
+			if cell == LSTMCell {
+				copy(st.cs[(s+1)*b*h+i*h:(s+1)*b*h+(i+1)*h], st.cs[s*b*h+i*h:s*b*h+(i+1)*h])
+			}
+		}
 	}
 }
 
@@ -344,6 +507,9 @@ func (op *rnnOp) DiffWRT(int) []bool {
 	for i := 0; i < op.nstate; i++ {
 		d = append(d, true)
 	}
+	if op.lens.given {
+		d = append(d, false)
+	}
 	return d
 }
 
@@ -351,8 +517,8 @@ func (op *rnnOp) DiffWRT(int) []bool {
 // all computed by one rnnGradOp (backpropagation through time) and picked
 // out of its result.
 func (op *rnnOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	if len(in) != 5+op.nstate {
-		return nil, fmt.Errorf("%v: %d inputs, want %d", op, len(in), 5+op.nstate)
+	if len(in) != op.Arity() {
+		return nil, fmt.Errorf("%v: %d inputs, want %d", op, len(in), op.Arity())
 	}
 	shapes := make([]tensor.Shape, len(in))
 	for i, n := range in {
@@ -360,6 +526,9 @@ func (op *rnnOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.No
 	}
 	if !op.inputGrad {
 		shapes[0] = nil
+	}
+	if op.lens.given {
+		shapes[len(shapes)-1] = nil
 	}
 	gop := &rnnGradOp{fwd: op}
 	gop.flatGrad = newFlatGrad(op.label+" grad", fmt.Sprintf("tapenet.%v.grad.%p", op.cell, op), []int{3, 2, 2, grad.Dims()}, shapes)
@@ -424,7 +593,11 @@ func (op *rnnGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 			}
 		case !op.fwd.last:
 			for i := 0; i < b; i++ {
-				row := dy[(i*t+s)*h : (i*t+s+1)*h]
+				p := st.pos[s*b+i]
+				if p < 0 {
+					continue
+				}
+				row := dy[(i*t+p)*h : (i*t+p+1)*h]
 				d := dh[i*h : (i+1)*h]
 				for k := range d {
 					d[k] += row[k]
@@ -441,12 +614,21 @@ func (op *rnnGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 			for k := range dax {
 				dax[k] = dh[k] * (1 - hcur[k]*hcur[k])
 			}
+			for i := 0; i < b; i++ {
+				if st.pos[s*b+i] < 0 {
+					clear(dax[i*h : (i+1)*h])
+				}
+			}
 		case LSTMCell:
 			cp := st.cs[s*b*h : (s+1)*b*h]
 			tc := st.tc[s*b*h : (s+1)*b*h]
 			for i := 0; i < b; i++ {
 				row := a[i*gh : (i+1)*gh]
 				drow := dax[i*gh : (i+1)*gh]
+				if st.pos[s*b+i] < 0 {
+					clear(drow) // the cell state passes through unchanged
+					continue
+				}
 				for k := 0; k < h; k++ {
 					j := i*h + k
 					ig, fg, gg, og := row[k], row[h+k], row[2*h+k], row[3*h+k]
@@ -466,6 +648,11 @@ func (op *rnnGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 				row := a[i*gh : (i+1)*gh]
 				dx := dax[i*gh : (i+1)*gh]
 				dhr := dah[i*gh : (i+1)*gh]
+				if st.pos[s*b+i] < 0 {
+					clear(dx)
+					clear(dhr)
+					continue
+				}
 				for k := 0; k < h; k++ {
 					j := i*h + k
 					r, z, n := row[k], row[h+k], row[2*h+k]
@@ -492,6 +679,11 @@ func (op *rnnGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 			beta = 1
 		}
 		sgemm(blas.NoTrans, blas.NoTrans, b, h, gh, 1, dah, gh, whh, h, beta, w.dhn, h)
+		for i := 0; i < b; i++ {
+			if st.pos[s*b+i] < 0 { // the state passed through this step unchanged
+				copy(w.dhn[i*h:(i+1)*h], dh[i*h:(i+1)*h])
+			}
+		}
 	}
 	out := op.out.get(op.shape)
 	flat := out.Float32s()
@@ -499,9 +691,12 @@ func (op *rnnGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if parts[0] != nil {
 		w.dxt = grow(w.dxt, t*b*nin)
 		sgemm(blas.NoTrans, blas.NoTrans, t*b, nin, gh, 1, w.dax, gh, wih, nin, 0, w.dxt, nin)
+		clear(parts[0])
 		for i := 0; i < b; i++ {
 			for s := 0; s < t; s++ {
-				copy(parts[0][(i*t+s)*nin:(i*t+s+1)*nin], w.dxt[(s*b+i)*nin:(s*b+i+1)*nin])
+				if p := st.pos[s*b+i]; p >= 0 {
+					copy(parts[0][(i*t+p)*nin:(i*t+p+1)*nin], w.dxt[(s*b+i)*nin:(s*b+i+1)*nin])
+				}
 			}
 		}
 	}
@@ -510,10 +705,10 @@ func (op *rnnGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	colSums(parts[3], w.dax, gh)
 	colSums(parts[4], w.dah, gh)
 	if op.fwd.nstate > 0 {
-		copy(parts[5], w.dhn) // the s = 0 step left dL/dh0 there
+		op.fwd.putState(parts[5], w.dhn, b, h) // the s = 0 step left dL/dh0 there
 	}
 	if op.fwd.nstate > 1 {
-		copy(parts[6], w.dc) // and dL/dc0 = dc·f at s = 0
+		op.fwd.putState(parts[6], w.dc, b, h) // and dL/dc0 = dc·f at s = 0
 	}
 	return out, nil
 }

@@ -16,7 +16,8 @@ import (
 // table's rows (embedGradOp); the row of the padding id, if any, gets none.
 type embedOp struct {
 	base
-	pad     int // padding id, or -1
+	pad int // padding id, or -1
+	inLayer
 	idsDims int
 	idsType tensor.Dtype
 	out     outputCache
@@ -95,6 +96,11 @@ func idsOf(v gorgonia.Value, dst []int) ([]int, error) {
 }
 
 func (op *embedOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	v, err := op.do(in)
+	return v, op.wrap(err)
+}
+
+func (op *embedOp) do(in []gorgonia.Value) (gorgonia.Value, error) {
 	if len(in) != 2 {
 		return nil, fmt.Errorf("embedding: %d inputs, want 2", len(in))
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 // Progress is a StepCallback that draws a progress bar of each epoch's
-// training samples on w (a terminal: the bar is redrawn in place, at most
+// training samples (FitRun.EpochSamples) on w (a terminal: the bar is redrawn in place, at most
 // every 0.1 s, and cleared at the end of the epoch), headed "epoch E/N".
 func Progress(w io.Writer) StepCallback { return &progress{w: w} }
 
@@ -24,7 +24,7 @@ type progress struct {
 // OnStep advances the bar, starting one per epoch.
 func (b *progress) OnStep(r *FitRun, done int) {
 	if b.pb == nil {
-		b.pb = progressbar.NewOptions(r.Samples, progressbar.OptionSetWriter(b.w),
+		b.pb = progressbar.NewOptions(r.EpochSamples, progressbar.OptionSetWriter(b.w),
 			progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", r.Trainer.Epochs()+1, r.Options.Epochs)),
 			progressbar.OptionShowCount(), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
 	}

@@ -31,15 +31,27 @@
 // regression), early stopping, an augmentation with its own seeded
 // generator, and callbacks after every epoch (SaveModel, SaveBest,
 // SaveCheckpoint, TextLog, JSONLog, an EpochFunc of your own; a
-// StepCallback after every step). A run resumes from a SaveCheckpoint file
-// (ReadCheckpoint, FitOptions.Resume) to the same bytes as a run that was
-// not interrupted. ScheduleByName, OptimizerByName, LossByName and
-// WithDropout turn a command's flags into the run's parts.
+// StepCallback after every step, such as Progress's bar; StopAfter). A run
+// resumes from a SaveCheckpoint file (Resume, FitOptions.Resume) to the
+// same bytes as a run that was not interrupted. FitOptions.Sampler draws
+// the batches of each epoch another way: WithReplacement draws them as
+// numpy's np.random.choice does (the book's loops). ScheduleByName,
+// OptimizerByName, LossByName, ChooseLoss (the loss that fits a model's
+// output and the task, or the error that says why a named one does not),
+// CheckTargets, Targets, ValidationSize and WithDropout turn a command's
+// flags and data into the run's parts.
 //
 //	tr, _ := train.NewTrainer(m, train.Config{Losses: []train.Loss{train.SparseCrossEntropy}, Seed: 1})
 //	h, err := train.Fit(ctx, tr, train.FitData{X: []*tensor.Dense{x}, T: []*tensor.Dense{labels}, ValidationSplit: 5000},
 //		train.FitOptions{Epochs: 10, Batch: 100, Patience: 3,
 //			Callbacks: []train.Callback{train.SaveBest("best.safetensors"), train.TextLog(os.Stdout)}})
+//
+// # Inputs of other types
+//
+// Step, Epoch, Evaluate and Fit feed each model input the tensors of its
+// element type: float32, or the int64, int32, bool or float64 of an input
+// declared with graph.Tensor.As (token ids into a graph.Embedding, say);
+// a tensor of another type is an error naming the input and both types.
 //
 // # Optimisers
 //

@@ -154,3 +154,28 @@ func ExampleChooseLoss() {
 	// loss cross_entropy is a classification loss, but the data has regression targets: use mse, mae or huber
 	// validation 60
 }
+
+// Training on batches drawn with replacement, as the book's loops draw
+// them (np.random.choice), three batches an epoch, stopped after epoch 2.
+func ExampleWithReplacement() {
+	x := tensor.New(tensor.WithShape(4, 1), tensor.WithBacking([]float32{0, 1, 2, 3}))
+	y := tensor.New(tensor.WithShape(4, 1), tensor.WithBacking([]float32{1, 3, 5, 7})) // 2x + 1
+	m, _ := graph.NewSequential([]int{1}, &graph.Dense{Units: 1})
+	m.Init(1)
+	tr, _ := train.NewTrainer(m, train.Config{Optimizer: &train.SGD{}, LearningRate: 0.05})
+	three := func(epoch, n int) int { return 3 }
+	h, err := train.Fit(context.Background(), tr, train.FitData{X: []*tensor.Dense{x}, T: []*tensor.Dense{y}},
+		train.FitOptions{Epochs: 10, Batch: 2, Sampler: train.WithReplacement(2, 1, three), Callbacks: []train.Callback{train.StopAfter(2)}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, e := range h.Epochs {
+		fmt.Printf("epoch %d: %d steps, loss below the first: %t\n", e.Epoch, e.Steps, e.Loss < h.Epochs[0].Loss)
+	}
+	fmt.Println("steps", tr.Steps())
+	// Output:
+	// epoch 1: 3 steps, loss below the first: false
+	// epoch 2: 3 steps, loss below the first: true
+	// steps 6
+}

@@ -151,8 +151,9 @@ type FitRun struct {
 	// epoch (zero when the set is not scored).
 	Validation, Test, Train Metrics
 	// Samples is the number of training samples (after a validation
-	// split).
-	Samples int
+	// split), and EpochSamples the samples the current epoch's steps take
+	// (Samples, or the sum of a Sampler's batches).
+	Samples, EpochSamples int
 
 	augment *rand.PCG
 }
@@ -413,6 +414,7 @@ func Fit(ctx context.Context, tr *Trainer, data FitData, opt FitOptions) (*Histo
 		}
 		var st EpochStats
 		if opt.Sampler == nil {
+			r.EpochSamples = n
 			st, err = tr.epoch(xs, t, opt.Batch, after)
 		} else {
 			st, err = r.sampled(epoch, xs, t, after)
@@ -503,6 +505,10 @@ func (r *FitRun) sampled(epoch int, xs, ts []*tensor.Dense, after func(int) erro
 	batches, err := r.Options.Sampler.Batches(epoch, n)
 	if err != nil {
 		return EpochStats{}, fmt.Errorf("sampler: %w", err)
+	}
+	r.EpochSamples = 0
+	for _, b := range batches {
+		r.EpochSamples += len(b)
 	}
 	return r.Trainer.pass(xs, ts, n, batches, after)
 }

@@ -202,20 +202,29 @@ func (l LossName) Input(m graph.Meaning, shape []int) (bool, error) {
 
 // Build adds the loss of y, of meaning m, against targets t.
 func (l LossName) Build(y, t *gorgonia.Node, m graph.Meaning) (*gorgonia.Node, error) {
+	return l.build(y, t, m, negMeanRowSum)
+}
+
+// reduction turns the per-element terms t·log p of a cross-entropy, rows
+// (positions) by classes, into the scalar loss; t is the targets.
+type reduction func(terms, t *gorgonia.Node) (*gorgonia.Node, error)
+
+// build is Build with the cross-entropies' terms reduced by reduce.
+func (l LossName) build(y, t *gorgonia.Node, m graph.Meaning, reduce reduction) (*gorgonia.Node, error) {
 	switch l.dense() {
 	case CrossEntropy:
 		switch m {
 		case graph.Probabilities:
-			return crossEntropyOnProbabilities(y, t)
+			return crossEntropyOnProbabilities(y, t, reduce)
 		case graph.LogProbabilities:
-			return nllOnLogProbabilities(y, t)
+			return nllOnLogProbabilities(y, t, reduce)
 		}
-		return softmaxCrossEntropy(y, t)
+		return softmaxCrossEntropy(y, t, reduce)
 	case NLL:
 		if m == graph.Logits {
-			return softmaxCrossEntropy(y, t) // the logits of a final log-softmax
+			return softmaxCrossEntropy(y, t, reduce) // the logits of a final log-softmax
 		}
-		return nllOnLogProbabilities(y, t)
+		return nllOnLogProbabilities(y, t, reduce)
 	case BinaryCrossEntropy:
 		if m == graph.BinaryProbabilities {
 			return binaryCrossEntropyOnProbabilities(y, t)
@@ -290,7 +299,7 @@ func rows(y, t *gorgonia.Node) (*gorgonia.Node, *gorgonia.Node, error) {
 }
 
 // negMeanRowSum returns -mean over the rows of Σ a along axis 1.
-func negMeanRowSum(a *gorgonia.Node) (*gorgonia.Node, error) {
+func negMeanRowSum(a, _ *gorgonia.Node) (*gorgonia.Node, error) {
 	perSample, err := gorgonia.Sum(a, 1)
 	if err != nil {
 		return nil, err
@@ -302,7 +311,7 @@ func negMeanRowSum(a *gorgonia.Node) (*gorgonia.Node, error) {
 	return gorgonia.Neg(mean)
 }
 
-func softmaxCrossEntropy(z, t *gorgonia.Node) (*gorgonia.Node, error) {
+func softmaxCrossEntropy(z, t *gorgonia.Node, reduce reduction) (*gorgonia.Node, error) {
 	z, t, err := rows(z, t)
 	if err != nil {
 		return nil, err
@@ -327,10 +336,10 @@ func softmaxCrossEntropy(z, t *gorgonia.Node) (*gorgonia.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return negMeanRowSum(tl)
+	return reduce(tl, t)
 }
 
-func nllOnLogProbabilities(y, t *gorgonia.Node) (*gorgonia.Node, error) {
+func nllOnLogProbabilities(y, t *gorgonia.Node, reduce reduction) (*gorgonia.Node, error) {
 	y, t, err := rows(y, t)
 	if err != nil {
 		return nil, err
@@ -339,10 +348,10 @@ func nllOnLogProbabilities(y, t *gorgonia.Node) (*gorgonia.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return negMeanRowSum(ty)
+	return reduce(ty, t)
 }
 
-func crossEntropyOnProbabilities(p, t *gorgonia.Node) (*gorgonia.Node, error) {
+func crossEntropyOnProbabilities(p, t *gorgonia.Node, reduce reduction) (*gorgonia.Node, error) {
 	p, t, err := rows(p, t)
 	if err != nil {
 		return nil, err
@@ -355,7 +364,7 @@ func crossEntropyOnProbabilities(p, t *gorgonia.Node) (*gorgonia.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nllOnLogProbabilities(logp, t)
+	return nllOnLogProbabilities(logp, t, reduce)
 }
 
 func constant(v float32) *gorgonia.Node { return gorgonia.NewConstant(v) }

@@ -160,8 +160,15 @@ func TestProgress(t *testing.T) {
 		FitOptions{Epochs: 2, Batch: 16, Callbacks: []Callback{Progress(&b)}}); err != nil {
 		t.Fatal(err)
 	}
+	// With a sampler, the bar counts the epoch's draws.
+	m = smallNet(t)
+	tr, _ = NewTrainer(m, resumeConfig(m, "adam"))
+	if _, err := Fit(t.Context(), tr, FitData{X: []*tensor.Dense{x}, T: []*tensor.Dense{y}},
+		FitOptions{Epochs: 1, Batch: 16, Sampler: WithReplacement(16, 1, func(int, int) int { return 10 }), Callbacks: []Callback{Progress(&b)}}); err != nil {
+		t.Fatal(err)
+	}
 	out := b.String()
-	for _, want := range []string{"epoch 1/2", "epoch 2/2", "/64)"} {
+	for _, want := range []string{"epoch 1/2", "epoch 2/2", "/64)", "epoch 1/1", "/160)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("progress output %q lacks %q", out, want)
 		}

@@ -138,10 +138,9 @@ func NewTrainer(m *graph.Model, cfg Config) (*Trainer, error) {
 			return nil, fmt.Errorf("output %s (%s, shape %v): loss %s: %w", outputs[i], meaning, shape, losses[i], err)
 		}
 		if isSparse(losses[i]) {
-			if len(shape) != 1 {
-				return nil, fmt.Errorf("output %s: %s needs an output of one dimension (classes), not %v", outputs[i], losses[i], shape)
+			if classes[i], err = sparseClasses(losses[i], shape); err != nil {
+				return nil, fmt.Errorf("output %s: %w", outputs[i], err)
 			}
-			classes[i] = shape[0]
 		}
 	}
 	topK := cfg.TopK
@@ -363,10 +362,8 @@ func (tr *Trainer) StepInputs(xs, ts []*tensor.Dense) (float32, error) {
 			if err != nil {
 				return 0, fmt.Errorf("step: %w", err)
 			}
-			dst := tp.ts[i].Data().([]float32)
-			clear(dst)
-			for r, l := range src.labels {
-				dst[r*c+l] = 1
+			if err := src.fill(tp.ts[i], allSamples(batch)); err != nil {
+				return 0, fmt.Errorf("step: %w", err)
 			}
 			targets[i] = tp.ts[i]
 			continue
@@ -611,21 +608,17 @@ type source struct {
 	what    string
 	data    any // []float32, []float64, []int64, []int32 or []bool
 	per     int
-	labels  []int
+	labels  []int // steps per sample, -1 where ignored
 	classes int
+	steps   int
 }
 
 // fill writes the rows idx into dst, which holds len(idx) rows of the
 // source's element type.
 func (s source) fill(dst *tensor.Dense, idx []int) error {
 	if s.labels != nil {
-		d := dst.Data().([]float32) // targets are float32
-		if len(d) != len(idx)*s.classes {
-			return fmt.Errorf("%s: %d classes do not fit the model's %d values per sample", s.what, s.classes, len(d)/max(len(idx), 1))
-		}
-		clear(d)
-		for i, j := range idx {
-			d[i*s.classes+s.labels[j]] = 1
+		if err := fillOneHot(dst.Data().([]float32), s.labels, idx, s.classes, s.steps); err != nil { // targets are float32
+			return fmt.Errorf("%s: %w", s.what, err)
 		}
 		return nil
 	}
@@ -710,11 +703,11 @@ func (tr *Trainer) targetSource(i int, t *tensor.Dense, n int) (source, error) {
 		return source{}, fmt.Errorf("%d samples but %s have shape %v", n, what, shapeOf(t))
 	}
 	if c := tr.classes[i]; c > 0 {
-		labels, err := Labels(t, c)
+		labels, err := sparseLabels(tr.losses[i], t, n, tr.m.OutputShape(i))
 		if err != nil {
 			return source{}, fmt.Errorf("%s: %w", what, err)
 		}
-		return source{what: what, labels: labels, classes: c}, nil
+		return source{what: what, labels: labels, classes: c, steps: len(labels) / n}, nil
 	}
 	if want := append([]int{n}, tr.m.OutputShape(i)...); !slices.Equal([]int(t.Shape()), want) {
 		return source{}, fmt.Errorf("%s have shape %v, model wants %v", what, t.Shape(), want)

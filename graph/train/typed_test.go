@@ -206,3 +206,49 @@ func TestTypedInputsWrongType(t *testing.T) {
 		t.Errorf("%d steps taken on refused feeds", tr.Steps())
 	}
 }
+
+// A validation split and a test set of int64 ids are cut and scored like
+// float32 ones.
+func TestTypedInputsValidation(t *testing.T) {
+	x, y, _ := idsData(graph.Int64, 60)
+	m := idsModel(t, graph.Int64)
+	tr, err := NewTrainer(m, Config{Optimizer: &Adam{}, LearningRate: 0.05, Losses: []Loss{SparseCrossEntropy}, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := Fit(context.Background(), tr, FitData{X: []*tensor.Dense{x}, T: []*tensor.Dense{y}, ValidationSplit: 20,
+		TestX: []*tensor.Dense{x}, TestT: []*tensor.Dense{y}}, FitOptions{Epochs: 5, Batch: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := h.Epochs[len(h.Epochs)-1]
+	if last.Validation == nil || last.Validation.Samples != 20 || last.Test.Samples != 60 || last.Validation.Accuracy < 0.8 {
+		t.Errorf("validation %+v, test %+v", last.Validation, last.Test)
+	}
+}
+
+// The rows of inputs of every element type are gathered into batch
+// buffers of that type; a buffer of another type is refused.
+func TestFillTypedRows(t *testing.T) {
+	idx := []int{2, 0}
+	for _, test := range []struct {
+		x, want *tensor.Dense
+	}{
+		{tensor.New(tensor.WithShape(3, 2), tensor.WithBacking([]bool{true, false, false, false, false, true})),
+			tensor.New(tensor.WithShape(2, 2), tensor.WithBacking([]bool{false, true, true, false}))},
+		{tensor.New(tensor.WithShape(3, 1), tensor.WithBacking([]float64{0.5, 1.5, 2.5})),
+			tensor.New(tensor.WithShape(2, 1), tensor.WithBacking([]float64{2.5, 0.5}))},
+		{tensor.New(tensor.WithShape(3, 1), tensor.WithBacking([]int32{7, 8, 9})),
+			tensor.New(tensor.WithShape(2, 1), tensor.WithBacking([]int32{9, 7}))},
+	} {
+		src := source{what: "input m", data: test.x.Data(), per: test.x.Shape()[1]}
+		dst := tensor.New(tensor.WithShape(test.want.Shape()...), tensor.Of(test.x.Dtype()))
+		if err := src.fill(dst, idx); err != nil || !dst.Eq(test.want) {
+			t.Errorf("%v: %v, %v; want %v", test.x.Dtype(), dst.Data(), err, test.want.Data())
+		}
+		wrong := tensor.New(tensor.WithShape(test.want.Shape()...), tensor.Of(tensor.Int64))
+		if err := src.fill(wrong, idx); err == nil || !strings.Contains(err.Error(), "input m is") {
+			t.Errorf("%v into int64: %v", test.x.Dtype(), err)
+		}
+	}
+}

@@ -22,8 +22,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/tapenet/tapenet/examples/book2/internal/book2"
 	"github.com/tapenet/tapenet/cli"
+	"github.com/tapenet/tapenet/examples/book2/internal/book2"
 )
 
 const usage = `
