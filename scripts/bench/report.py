@@ -131,7 +131,7 @@ def main():
         runs.setdefault((w, s), []).append(rec)
 
     vals = {}  # (measure label, system) -> values
-    print(f"{'measure':<50}{'unit':<9}{'system':<14}{'min':>10}{'median':>10}{'max':>10}{'n':>4}")
+    print(f"{'measure':<54}{'unit':<9}{'system':<14}{'min':>10}{'median':>10}{'max':>10}{'n':>4}")
     for label, unit, w, field in MEASURES:
         first = True
         for s in SYSTEMS:
@@ -139,7 +139,7 @@ def main():
                 continue
             v = [r[field] for r in runs[(w, s)]]
             vals[(label, s)] = v
-            print(f"{label if first else '':<50}{unit if first else '':<9}{NAMES[s]:<14}"
+            print(f"{label if first else '':<54}{unit if first else '':<9}{NAMES[s]:<14}"
                   f"{fmt(min(v)):>10}{fmt(statistics.median(v)):>10}{fmt(max(v)):>10}{len(v):>4}")
             first = False
 
