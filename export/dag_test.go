@@ -222,6 +222,17 @@ func runORT(t *testing.T, dir string, model []byte, batch int, names []string, x
 				t.Fatal(err)
 			}
 			dims += ":int64"
+		} else if bs, ok := x.Data().([]bool); ok {
+			raw := make([]byte, len(bs))
+			for i, v := range bs {
+				if v {
+					raw[i] = 1
+				}
+			}
+			if err := os.WriteFile(file, raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			dims += ":bool"
 		} else {
 			writeF32(t, file, x)
 		}

@@ -125,8 +125,9 @@ func reorderBlocks(v []float32, gates int, order []int) []float32 {
 // ONNX's order: X (batch, time, in) is transposed to (time, batch, in); Y
 // (time, directions, batch, H) back to (batch, time, directions·H) for a
 // layer returning sequences, else Y_h (directions, batch, H) to (batch,
-// directions·H). Initial states h0/c0 (batch, H) become initial_h/initial_c
-// (1, batch, H); lengths (int64/int32 (batch) or (batch, 1)) or a bool
+// directions·H). Initial states h0/c0 (batch, H), or (batch, 2, H) for a
+// bidirectional layer, become initial_h/initial_c (directions, batch, H);
+// lengths (int64/int32 (batch) or (batch, 1)) or a bool
 // padding mask (batch, time) become sequence_lens (int32 (batch): the
 // count of non-padding steps).
 func recurrentONNX(op string, order []int) ONNXFunc {
@@ -202,7 +203,11 @@ func recurrentONNX(op string, order []int) ONNXFunc {
 				return "", err
 			}
 			for _, st := range states {
-				inputs = append(inputs, b.Node("Unsqueeze", []string{st, axes}))
+				if bidirectional { // (batch, 2, H) -> (2, batch, H)
+					inputs = append(inputs, b.Node("Transpose", []string{st}, AttrInts("perm", 1, 0, 2)))
+				} else {
+					inputs = append(inputs, b.Node("Unsqueeze", []string{st, axes}))
+				}
 			}
 			if op == "LSTM" && len(states) == 1 {
 				inputs = append(inputs, "") // initial_c zero

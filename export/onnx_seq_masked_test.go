@@ -19,8 +19,9 @@ type extraCase struct {
 	name    string
 	layer   graph.Layer
 	lengths bool
-	states  int      // initial states (h0, c0) given
-	ops     []string // the ONNX operators the export must use (nil: not checked)
+	mask    graph.DType // a padding mask input of this type ("" none)
+	states  int         // initial states (h0, c0) given
+	ops     []string    // the ONNX operators the export must use (nil: not checked)
 }
 
 func extraCases() []extraCase {
@@ -44,8 +45,15 @@ func extraCases() []extraCase {
 		{name: "lstm h0 last", layer: &graph.LSTM{Units: 4}, states: 1},
 		{name: "gru h0 lengths last", layer: &graph.GRU{Units: 3}, states: 1, lengths: true},
 		{name: "simplernn h0 sequences", layer: &graph.SimpleRNN{Units: 5, Sequences: true}, states: 1},
+		{name: "lstm bidirectional h0 c0 lengths sequences", layer: &graph.LSTM{Units: 4, Sequences: true, Bidirectional: true}, states: 2, lengths: true},
+		{name: "gru bidirectional h0 last", layer: &graph.GRU{Units: 3, Bidirectional: true}, states: 1},
+		{name: "simplernn bidirectional h0 bool mask sequences", layer: &graph.SimpleRNN{Units: 5, Sequences: true, Bidirectional: true}, states: 1, mask: graph.Bool},
 		{name: "maskedmean lengths", layer: &graph.MaskedMean{}, lengths: true},
 		{name: "maskedmean", layer: &graph.MaskedMean{}, ops: []string{"ReduceMean"}},
+		{name: "lstm bool mask sequences", layer: &graph.LSTM{Units: 4, Sequences: true}, mask: graph.Bool, ops: []string{"Not", "Cast", "ReduceSum", "Transpose", "LSTM", "Squeeze", "Transpose"}},
+		{name: "gru bidirectional bool mask last", layer: &graph.GRU{Units: 3, Bidirectional: true}, mask: graph.Bool},
+		{name: "maskedmean bool mask", layer: &graph.MaskedMean{}, mask: graph.Bool},
+		{name: "maskedmean float mask", layer: &graph.MaskedMean{}, mask: graph.Float32},
 	}
 }
 
@@ -62,11 +70,27 @@ func (c extraCase) model(t *testing.T, steps, feats int) *graph.Model {
 	case *graph.SimpleRNN:
 		units = l.Units
 	}
+	bidirectional := false
+	switch l := c.layer.(type) {
+	case *graph.LSTM:
+		bidirectional = l.Bidirectional
+	case *graph.GRU:
+		bidirectional = l.Bidirectional
+	case *graph.SimpleRNN:
+		bidirectional = l.Bidirectional
+	}
 	for i := 0; i < c.states; i++ {
-		inputs = append(inputs, graph.Input([]string{"h0", "c0"}[i], units))
+		shape := []int{units}
+		if bidirectional {
+			shape = []int{2, units}
+		}
+		inputs = append(inputs, graph.Input([]string{"h0", "c0"}[i], shape...))
 	}
 	if c.lengths {
 		inputs = append(inputs, graph.Input("lengths").As(graph.Int64))
+	}
+	if c.mask != "" {
+		inputs = append(inputs, graph.Input("mask", steps).As(c.mask))
 	}
 	y := graph.Apply(c.layer, inputs...)
 	m, err := graph.NewModel(inputs, []*graph.Tensor{y})
@@ -107,6 +131,25 @@ func TestONNXSeqExtraInputsRuntime(t *testing.T) {
 					}
 					v[0] = steps
 					xs = append(xs, tensor.New(tensor.WithShape(n), tensor.WithBacking(v)))
+					continue
+				}
+				if in.Name == "mask" { // padding after 0..steps valid steps
+					pad := make([]bool, n*steps)
+					f := make([]float32, n*steps)
+					for k := 0; k < n; k++ {
+						valid := rng.IntN(steps + 1)
+						if k == 0 {
+							valid = steps
+						}
+						for s := valid; s < steps; s++ {
+							pad[k*steps+s], f[k*steps+s] = true, 1
+						}
+					}
+					if in.DType.Or() == graph.Bool {
+						xs = append(xs, tensor.New(tensor.WithShape(n, steps), tensor.WithBacking(pad)))
+					} else {
+						xs = append(xs, tensor.New(tensor.WithShape(n, steps), tensor.WithBacking(f)))
+					}
 					continue
 				}
 				xs = append(xs, floatSeq(in.Shape...)(rng, n))

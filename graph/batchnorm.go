@@ -80,6 +80,11 @@ func (b *BatchNorm) Params(in []int) ([]ParamSpec, error) {
 func (b *BatchNorm) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
 	shape := x.Shape().Clone()
 	var err error
+	if x.Dims() == 4 && s.Training() {
+		// Training on images: one fused op over the NCHW planes (no
+		// channel moves), with its fused gradients.
+		return b.fused(s, x)
+	}
 	switch x.Dims() {
 	case 2:
 	case 4:
@@ -101,11 +106,7 @@ func (b *BatchNorm) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) 
 	eps := gorgonia.NewConstant(float32(b.epsilon()))
 	mean, variance := p["running_mean"], p["running_var"]
 	if s.Training() {
-		rm, err := s.Buffer("running_mean")
-		if err != nil {
-			return nil, err
-		}
-		rv, err := s.Buffer("running_var")
+		rm, rv, err := runningStats(s)
 		if err != nil {
 			return nil, err
 		}
@@ -156,4 +157,33 @@ func (b *BatchNorm) Forward(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) 
 		return ops.ChannelsFirst(y)
 	}
 	return y, nil
+}
+
+// fused is Forward in training on (N, C, H, W) inputs: ops.BatchNorm2D.
+func (b *BatchNorm) fused(s *Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
+	w, err := s.Param("weight")
+	if err != nil {
+		return nil, err
+	}
+	bias, err := s.Param("bias")
+	if err != nil {
+		return nil, err
+	}
+	rm, rv, err := runningStats(s)
+	if err != nil {
+		return nil, err
+	}
+	return ops.BatchNorm2D(x, w, bias, rm, rv, b.momentum(), b.epsilon(), s.Name())
+}
+
+// runningStats returns the running mean and variance buffers, which
+// training updates in place.
+func runningStats(s *Scope) (mean, variance *tensor.Dense, err error) {
+	if mean, err = s.Buffer("running_mean"); err != nil {
+		return nil, nil, err
+	}
+	if variance, err = s.Buffer("running_var"); err != nil {
+		return nil, nil, err
+	}
+	return mean, variance, nil
 }

@@ -162,9 +162,6 @@ func (r recurrent) forward(s *Scope, xs []*gorgonia.Node) (*gorgonia.Node, error
 	if len(states) > max {
 		return nil, fmt.Errorf("%s: %d initial states, want up to %d (h0%s) before the lengths", r.kind, len(states), max, map[bool]string{true: ", c0"}[max == 2])
 	}
-	if len(states) > 0 && r.bidirectional {
-		return nil, fmt.Errorf("%s: initial states of a bidirectional layer are not supported", r.kind)
-	}
 	if len(states) > 0 {
 		o.H0 = states[0]
 	}
@@ -182,6 +179,12 @@ func (r recurrent) forward(s *Scope, xs []*gorgonia.Node) (*gorgonia.Node, error
 			ps[i] = p
 		}
 		o.Reverse = suffix == reverseSuffix
+		if r.bidirectional && o.H0 != nil {
+			o.Directions, o.Direction = 2, 0
+			if o.Reverse {
+				o.Direction = 1
+			}
+		}
 		y, err := ops.RecurrentWith(r.cell, xs[0], ps[0], ps[1], ps[2], ps[3], o)
 		if err != nil {
 			return nil, err
@@ -202,8 +205,8 @@ func (r recurrent) forward(s *Scope, xs []*gorgonia.Node) (*gorgonia.Node, error
 // (Units, in), "weight_hh" (Units, Units), "bias_ih", "bias_hh" (Units),
 // drawn from U(-1/√Units, 1/√Units).
 //
-// The recurrent layers' (SimpleRNN, LSTM, GRU) inputs: a (time, features) sequence per sample;
-// applied to more tensors, the float32 initial states h0 (and, for an
+// The recurrent layers' (SimpleRNN, LSTM, GRU) inputs: a (time, features)
+// sequence per sample; applied to more tensors, the float32 initial states h0 (and, for an
 // LSTM, c0), each (Units) per sample as PyTorch's h0/c0 without the layer
 // axis, then optionally the lengths of a padded batch: an int64 or int32
 // length per sample (per-sample shape () or (1)) or a bool padding mask
@@ -223,7 +226,9 @@ func (r recurrent) forward(s *Scope, xs []*gorgonia.Node) (*gorgonia.Node, error
 // (PyTorch's output); else (2·Units), the forward state at the last valid
 // step beside the backward state after step 0: PyTorch's h_n[0] and h_n[1]
 // concatenated, which is not output[:, -1] (whose backward half has seen
-// only the last step).
+// only the last step). Its initial states are (2, Units) per sample,
+// forward then backward: PyTorch's h0/c0 (2, batch, Units) with the batch
+// axis first.
 type SimpleRNN struct {
 	// Units is the size of the state.
 	Units int `json:"units"`

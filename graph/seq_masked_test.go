@@ -18,6 +18,14 @@ type maskedCase struct {
 	torchCase
 	Lengths []int64  `json:"lengths"`
 	BoolMsk [][]bool `json:"mask"`
+	States  []state  // h0 and (LSTM) c0, if given
+}
+
+// state is an initial state of a case: (batch, H), or (batch, 2, H) for a
+// bidirectional layer.
+type state struct {
+	Shape []int     `json:"shape"`
+	Data  []float64 `json:"data"`
 }
 
 func loadMaskedCases(t *testing.T) []maskedCase {
@@ -48,12 +56,18 @@ func loadMaskedCases(t *testing.T) []maskedCase {
 			Grads   map[string][]float64
 			Lengths []int64
 			Mask    [][]bool
+			H0, C0  *state
 		}
 		if err := json.Unmarshal(raw, &c); err != nil {
 			t.Fatal(err)
 		}
 		cases[i] = maskedCase{torchCase: torchCase{Name: c.Name, Kind: c.Kind, Config: c.Config, Shape: c.Shape, X: c.X, Params: c.Params, R: c.R, Y: c.Y, Grads: c.Grads},
 			Lengths: c.Lengths, BoolMsk: c.Mask}
+		for _, st := range []*state{c.H0, c.C0} {
+			if st != nil {
+				cases[i].States = append(cases[i].States, *st)
+			}
+		}
 	}
 	return cases
 }
@@ -70,18 +84,22 @@ func maskedRun(t *testing.T, c maskedCase) ([]float32, map[string][]float32) {
 	b, steps := c.Shape[0], c.Shape[1]
 	x := Input("x", c.Shape[1:]...)
 	inputs := []*Tensor{x}
-	var extra *tensor.Dense
+	var extra []*tensor.Dense
+	for i, st := range c.States {
+		inputs = append(inputs, Input([]string{"h0", "c0"}[i], st.Shape[1:]...))
+		extra = append(extra, tensor.New(tensor.WithShape(st.Shape...), tensor.WithBacking(f32s(st.Data))))
+	}
 	switch {
 	case c.Lengths != nil:
 		inputs = append(inputs, Input("lengths").As(Int64))
-		extra = tensor.New(tensor.WithShape(b), tensor.WithBacking(append([]int64(nil), c.Lengths...)))
+		extra = append(extra, tensor.New(tensor.WithShape(b), tensor.WithBacking(append([]int64(nil), c.Lengths...))))
 	case c.BoolMsk != nil:
 		inputs = append(inputs, Input("mask", steps).As(Bool))
 		var flat []bool
 		for _, row := range c.BoolMsk {
 			flat = append(flat, row...)
 		}
-		extra = tensor.New(tensor.WithShape(b, steps), tensor.WithBacking(flat))
+		extra = append(extra, tensor.New(tensor.WithShape(b, steps), tensor.WithBacking(flat)))
 	}
 	args := append([]*Tensor{Apply(copyLayer{}, x)}, inputs[1:]...)
 	y := ApplyNamed("layer", l, args...)
@@ -109,6 +127,7 @@ func maskedRun(t *testing.T, c maskedCase) ([]float32, map[string][]float32) {
 		t.Fatal(err)
 	}
 	wrt := append([]*gorgonia.Node{p.Input()}, p.Learnables...)
+	wrt = append(wrt, p.Inputs[1:1+len(c.States)]...)
 	if _, err := gorgonia.Grad(loss, wrt...); err != nil {
 		t.Fatal(err)
 	}
@@ -117,8 +136,8 @@ func maskedRun(t *testing.T, c maskedCase) ([]float32, map[string][]float32) {
 	if err := gorgonia.Let(p.Input(), tensor.New(tensor.WithShape(c.Shape...), tensor.WithBacking(f32s(c.X)))); err != nil {
 		t.Fatal(err)
 	}
-	if extra != nil {
-		if err := gorgonia.Let(p.Inputs[1], extra); err != nil {
+	for i, v := range extra {
+		if err := gorgonia.Let(p.Inputs[1+i], v); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -135,8 +154,10 @@ func maskedRun(t *testing.T, c maskedCase) ([]float32, map[string][]float32) {
 			t.Fatalf("gradient of %s: %v", n.Name(), err)
 		}
 		name := strings.TrimPrefix(n.Name(), "layer.")
-		if n == p.Input() {
-			name = "x"
+		for i, in := range p.Inputs {
+			if n == in {
+				name = []string{"x", "h0", "c0"}[i]
+			}
 		}
 		grads[name] = append([]float32(nil), g.Data().([]float32)...)
 	}
@@ -147,8 +168,8 @@ func maskedRun(t *testing.T, c maskedCase) ([]float32, map[string][]float32) {
 // layers and MaskedMean against PyTorch's packed sequences (float64).
 func TestMaskedSeqMatchTorch(t *testing.T) {
 	cases := loadMaskedCases(t)
-	if len(cases) < 20 {
-		t.Fatalf("%d cases, want 20", len(cases))
+	if len(cases) < 29 {
+		t.Fatalf("%d cases, want 29", len(cases))
 	}
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {

@@ -119,7 +119,7 @@ func TestPaddedBadInput(t *testing.T) {
 		{&graph.GRU{Units: 3, Bidirectional: true}, graph.Input("mask", 5).As(graph.Bool), "layer gru: applied to [[6 4] [5] bool]: gru: padding mask of shape (1, 5), want (batch, time) = (1, 6)"},
 		{&graph.MaskedMean{}, graph.Input("mask", 7).As(graph.Bool), "layer maskedmean: applied to [[6 4] [7] bool]: maskedmean: padding mask of shape (1, 7), want (batch, time) = (1, 6)"},
 		{&graph.SimpleRNN{Units: 3}, graph.Input("lengths").As(graph.Float64), "input 1 is float64"},
-		{&graph.LSTM{Units: 3, Bidirectional: true}, graph.Input("h0", 3), "initial states of a bidirectional layer are not supported"},
+		{&graph.LSTM{Units: 3, Bidirectional: true}, graph.Input("h0", 3), "lstm: initial state float32 (1, 3), want float32 (1, 2, 3)"},
 	} {
 		y := graph.Apply(c.layer, h, c.extra)
 		_, err := graph.NewModel([]*graph.Tensor{ids, c.extra}, []*graph.Tensor{y})

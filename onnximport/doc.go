@@ -94,17 +94,36 @@
 //
 // # Whole-tensor operators (onnx-op)
 //
-// The other operators, and these where their form works along the batch,
-// become Op layers ("onnx-op"): the operator computed directly on whole
-// tensors of any of graph's element types (float32, float64 computed in
-// float64, int64, int32, bool), the node's attributes and constant
-// operands in the layer's configuration. They compute inference only
-// (training through one is an error naming it) and export back where
-// their opset-13 form is the same. An Op is used where it is exact: for
-// elementwise operators in any model, and for everything it computes in a
+// The other operators, and the forms of these that their layers do not
+// take, become Op layers ("onnx-op"): the operator computed directly on
+// whole tensors of any of graph's element types (float32, float64
+// computed in float64, int64, int32, bool), the node's attributes and
+// constant operands in the layer's configuration. A node is converted by
+// its operator's layer where there is one, and becomes an Op when that
+// refuses the form. An Op is used where it is exact: for elementwise
+// operators, and forms that treat every index of the first axis on its
+// own (Conv and ConvTranspose of weights, pools, LayerNormalization and
+// softmaxes off the first axis, reductions not over it, broadcasting with
+// one tensor operand, Resize and Pad that leave the first axis alone), in
+// any model, the batch symbolic; and for everything it computes in a
 // model whose inputs all have fixed shapes, which the importer imports a
 // second time with the batch fixed when the symbolic-batch import fails
-// (the model then runs at that batch only, its input's Batch says so):
+// (the model then runs at that batch only, its input's Batch says so).
+//
+// Ops train: an operand that comes from a FLOAT initializer and that the
+// operator's gradient reaches is a parameter of the layer (Op.Learned:
+// Conv's weights and bias, LayerNormalization's scale and bias, ...),
+// learned when training and exported back as an initializer. Gradients
+// (computed in float64, checked against finite differences) exist for the
+// elementwise functions, Add Sub Mul Div Pow PRelu, Clip, Conv and
+// ConvTranspose (groups, any rank), LayerNormalization, Softmax and
+// LogSoftmax, ReduceMean and ReduceSum, GlobalAveragePool, MatMul by a
+// matrix, Resize and Upsample in every mode, and the operators that only
+// move values (Identity Reshape Flatten Squeeze Unsqueeze Transpose Slice
+// Gather GatherElements Concat Expand Tile Split Pad). Training through
+// another Op fails at the first step with one line naming the operator
+// and the ONNX node. Ops export back where their opset-13 form is the
+// same:
 //
 //	elementwise  Abs Neg Sign Exp Log Sqrt Reciprocal Floor Ceil Round Sin Cos Tan
 //	             Asin Acos Atan Sinh Cosh Asinh Acosh Atanh Erf Relu Sigmoid Tanh
@@ -120,8 +139,10 @@
 //	softmax      Softmax LogSoftmax Hardmax (any axis; the 2-D form before opset 13)
 //	shape        Transpose Reshape Flatten Squeeze Unsqueeze Concat Expand Tile
 //	             Slice Gather GatherElements ScatterElements Split Trilu EyeLike
-//	             Size Range (shapes, axes, repeats, sizes constant, or
-//	             given at run time: see below)
+//	             Size Range GatherND DepthToSpace SpaceToDepth
+//	             Pad (constant, edge, reflect, negative pads,
+//	             axes) (shapes, axes, repeats, sizes constant, or given
+//	             at run time: see below)
 //	linear       MatMul (any rank, broadcast) Gemm (all forms) Conv (any
 //	             spatial rank, groups, dilations, asymmetric pads, auto_pad)
 //	             ConvTranspose (output_padding; output_shape with SAME auto_pad)
@@ -155,13 +176,18 @@
 // in time, and bidirectional outputs are joined), with their initializers
 // as parameters in PyTorch's gate order, so they train and export. Forms:
 // forward, reverse and bidirectional; initial_h and initial_c (zeros are
-// no input); layout 0 and 1; the outputs Y and Y_h; sequence_lens when
-// every sequence runs its whole length; the default activations; GRU's
+// no input); layout 0 and 1; the outputs Y, Y_h and Y_c (an LSTM whose
+// final cell state is read becomes LSTMState layers, "onnx-lstm-state",
+// which also return it; they train but do not export); sequence_lens when
+// every sequence runs its whole length, and shorter sequences for a
+// forward operator of which one of Y and Y_h is read (the layers' lengths
+// input: zeros past each length, the state at its last step); the
+// default activations; GRU's
 // linear_before_reset=1 (PyTorch's GRU). Weights that the model computes
 // (graph inputs, as in ONNX's node tests) become Recurrent layers
 // ("onnx-recurrent") in a model of fixed input shapes. Refused, naming the
 // node: other activations, clip, peepholes, input_forget,
-// linear_before_reset=0, shorter sequences, LSTM's Y_c.
+// linear_before_reset=0, other shorter sequences.
 //
 // ONNX puts the sequence first, X (seq, batch, in), and a batch-first
 // PyTorch model transposes to it and back. With a symbolic batch, a
@@ -179,7 +205,7 @@
 //
 // ONNX's own backend node tests measure it (TestNodeSuite, opt-in with
 // TAPENET_ONNX_NODE_TESTS; the table per operator is docs/onnx-coverage.md,
-// generated by the test): 666 of python3-onnx 1.12's 922 pass, the rest
+// generated by the test): 679 of python3-onnx 1.12's 922 pass, the rest
 // are refused, none computes a wrong value or crashes.
 //
 // Anything else is an error, a *NodeError naming the operator, the node and

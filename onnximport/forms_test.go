@@ -85,7 +85,9 @@ func TestOpsetForms(t *testing.T) {
 		{"ConstantOfShape before opset 9", 8, []int{3}, []*onnx.NodeProto{node("ConstantOfShape", []string{"s"}, []string{"c"}), n1("Add", []string{"x", "c"})},
 			[]*onnx.TensorProto{int64s("s", []int{1}, 3)}, nil, "exists from opset 9"},
 		{"Pad-18 axes input", 18, []int{3}, []*onnx.NodeProto{n1("Pad", []string{"x", "p", "", "a"})},
-			[]*onnx.TensorProto{int64s("p", []int{2}, 1, 0), int64s("a", []int{1}, 1)}, nil, "axes"},
+			[]*onnx.TensorProto{int64s("p", []int{2}, 1, 0), int64s("a", []int{1}, 1)}, []float32{0, 1, 2, 3, 0, 4, 5, 6}, ""},
+		{"Pad axes input before opset 18", 13, []int{3}, []*onnx.NodeProto{n1("Pad", []string{"x", "p", "", "a"})},
+			[]*onnx.TensorProto{int64s("p", []int{2}, 1, 0), int64s("a", []int{1}, 1)}, nil, "opset 18"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := onnximport.Decode(marshal(t, modelProto(tc.opset, tc.in, tc.nodes, tc.inits...)))

@@ -20,10 +20,12 @@ import (
 // float64, int64, int32, bool): the importer's form for operators that
 // graph's layers and this package's other kinds do not express, in models
 // whose inputs all have fixed shapes (the batch then is an axis like the
-// others) and, for operators that keep each element where it is
-// (elementwise ones), in any model. Constant operands are part of the
-// layer's configuration. It computes inference only: training through it
-// is an error naming it.
+// others) and, for elementwise operators and forms that treat each index
+// of the first axis on its own, in any model. Constant operands are part
+// of the layer's configuration; operands from FLOAT initializers that the
+// operator's gradient reaches are its parameters (Learned). It trains
+// where its operator has a gradient (see the package documentation);
+// training through another is an error naming the operator and node.
 type Op struct {
 	// Op is the ONNX operator; Opset the model's version of its set.
 	Op    string `json:"op"`
@@ -790,6 +792,12 @@ func genericNode(nc *nodeCtx) error {
 			if err != nil {
 				return fmt.Errorf("input %d: %w", j, err)
 			}
+			if _, taken := nc.im.owner[p.source]; taken {
+				// Another layer's parameter already (torch.onnx.export
+				// keeps one initializer for parameters of equal values,
+				// such as a zero bias and a LayerNorm's): a copy of its own.
+				p.source = ""
+			}
 			params = append(params, p)
 			l.Inputs = append(l.Inputs, "param")
 			l.Learned = append(l.Learned, OpParam{Input: j, Name: name, Shape: slices.Clone(v.c.shape)})
@@ -895,15 +903,15 @@ func genericApply(nc *nodeCtx, outK int, l *Op, tensors []*graph.Tensor, consts 
 	if err != nil {
 		return err
 	}
+	if k.types != nil {
+		if err := k.types(lp, metas); err != nil {
+			return err
+		}
+	}
 	if !nc.im.fixed && !k.elementwise {
 		ps, ok := perSample[l.Op]
 		if !ok || !ps(lp, metas, tensorPositions(l)) {
 			return errNeedsFixed
-		}
-	}
-	if k.types != nil && len(l.Runtime) > 0 {
-		if err := k.types(lp, metas); err != nil {
-			return err
 		}
 	}
 	out, err := lp.inferOut(k, metas)

@@ -229,10 +229,11 @@ func init() {
 	grads["MatMul"] = gradForm{diff: []int{0, 1}, f: matmulGrad}
 
 	only0 := func(tensors []int) bool { return slices.Equal(tensors, []int{0}) }
-	for _, name := range []string{"Conv", "ConvTranspose", "InstanceNormalization", "GlobalAveragePool", "GlobalMaxPool", "AveragePool"} {
+	// Not the max pools: their kernels keep NaN, where ONNX Runtime's
+	// skip it, which only a model of fixed shapes (as before) may meet.
+	for _, name := range []string{"Conv", "ConvTranspose", "InstanceNormalization", "GlobalAveragePool", "AveragePool"} {
 		perSample[name] = func(_ *Op, _ []*meta, tensors []int) bool { return only0(tensors) }
 	}
-	perSample["MaxPool"] = func(l *Op, _ []*meta, tensors []int) bool { return only0(tensors) && l.Output == 0 }
 	perSample["LayerNormalization"] = func(l *Op, in []*meta, tensors []int) bool {
 		a, err := normAxis(l.attrInt("axis", -1), len(in[0].shape))
 		return only0(tensors) && err == nil && a > 0
@@ -253,7 +254,7 @@ func init() {
 			return only0(tensors) && err == nil && !noop && !slices.Contains(axes, 0)
 		}
 	}
-	// Broadcasting operators: every tensor operand of the full rank (the
+	// Broadcasting operators: the tensor operand of the full rank (the
 	// batch its first axis), the constants of a lower rank or of size 1
 	// along the first.
 	for _, name := range []string{"Add", "Sub", "Mul", "Div", "Pow", "PRelu", "Mod", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Where", "Max", "Min", "Sum", "Mean"} {
@@ -275,7 +276,10 @@ func init() {
 					return false
 				}
 			}
-			return len(tensors) > 0
+			// One tensor operand only: model inputs of fixed shapes may
+			// differ along the first axis, which a symbolic batch would
+			// hide.
+			return len(tensors) == 1
 		}
 	}
 	for _, name := range []string{"Resize", "Upsample"} {

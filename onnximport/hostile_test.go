@@ -3,6 +3,7 @@ package onnximport_test
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"runtime"
 	"slices"
@@ -122,8 +123,12 @@ func TestFloatDoubleMix(t *testing.T) {
 }
 
 // Large Pad blocks (which Gorgonia's constants once merged when they
-// printed alike) run, and give ONNX's values.
+// printed alike) run, and give ONNX's values: by hand, and ONNX Runtime's
+// on the same models and inputs.
 func TestPadBlocks(t *testing.T) {
+	var jobs []ortJob
+	var names []string
+	var outs [][]float32
 	for _, tc := range []struct {
 		name string
 		pads []int64 // N C H W begins, then ends
@@ -164,9 +169,25 @@ func TestPadBlocks(t *testing.T) {
 				if !slices.Equal(y, want) {
 					t.Errorf("value %g: padded output differs from ONNX's", value)
 				}
+				jobs = append(jobs, ortJob{Model: marshal(t, mp), Batch: 2, Inputs: []ortInput{{Name: "x", Data: x, Dims: []int{2, c, h, w}}}})
+				names = append(names, fmt.Sprintf("%s, value %g", tc.name, value))
+				outs = append(outs, y)
 			}
 		})
 	}
+	t.Run("ONNX Runtime", func(t *testing.T) {
+		res, version := runORT(t, jobs)
+		for k, r := range res {
+			if r.Err != "" || len(r.Outputs) == 0 {
+				t.Errorf("%s: ORT: %q", names[k], r.Err)
+				continue
+			}
+			if d := maxAbsDiff(outs[k], r.Outputs[0].Data); d != 0 {
+				t.Errorf("%s: differs from ONNX Runtime %s by %g", names[k], version, d)
+			}
+		}
+		t.Logf("%d Pad models equal ONNX Runtime %s exactly", len(res), version)
+	})
 }
 
 // Predictors of one model with a non-square MaxPool (onnx-maxpool) build

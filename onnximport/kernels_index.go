@@ -513,6 +513,9 @@ func layerNormKernel() kernel {
 			if err := wantTypes(in, 0, floatTypes...); err != nil {
 				return err
 			}
+			if len(in) < 2 || in[1] == nil {
+				return fmt.Errorf("the Scale input is missing")
+			}
 			for k := 1; k < len(in); k++ {
 				if in[k] != nil && in[k].dt != in[0].dt {
 					return fmt.Errorf("scale or bias of type %s for %s", in[k].dt, in[0].dt)
@@ -527,6 +530,15 @@ func layerNormKernel() kernel {
 			}
 			if l.attrInt("stash_type", 1) != 1 {
 				return meta{}, unsupported("stash_type %d", l.attrInt("stash_type", 1))
+			}
+			norm := in[0].shape[a:]
+			for k := 1; k < min(len(in), 3); k++ {
+				if in[k] == nil {
+					continue
+				}
+				if b, err := broadcastShapes(in[k].shape, norm); err != nil || len(in[k].shape) > len(norm) || !slices.Equal(b, norm) {
+					return meta{}, fmt.Errorf("scale or bias of shape %v for normalised axes %v", in[k].shape, norm)
+				}
 			}
 			if l.Output == 0 {
 				return meta{dt: in[0].dt, shape: slices.Clone(in[0].shape)}, nil

@@ -32,6 +32,7 @@ func constructors() []graph.Constructor {
 		func() graph.Layer { return &Pad{} },
 		func() graph.Layer { return &Op{} },
 		func() graph.Layer { return &Recurrent{} },
+		func() graph.Layer { return &LSTMState{} },
 	}
 }
 

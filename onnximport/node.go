@@ -1,6 +1,7 @@
 package onnximport
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -171,7 +172,8 @@ func handlerOrOp(h handler) handler {
 		}
 		before := nc.im.mark()
 		err := h(nc)
-		if err == nil || nc.im.changed(before) {
+		var le *graph.LayerError
+		if err == nil || nc.im.changed(before) || !(errors.Is(err, ErrUnsupported) || errors.As(err, &le)) {
 			return err
 		}
 		nc.im.budget = before.budget

@@ -4,12 +4,15 @@ package onnximport
 // graph.LSTM (PyTorch's formulas and weight layout): forward, reverse and
 // bidirectional (one layer per direction; the reverse one runs over the
 // sequence reversed in time), initial states (initial_h, initial_c; zeros
-// are no input), sequence_lens when every sequence runs its whole length,
-// layout 0 (sequence first) and 1 (batch first), the outputs Y and Y_h,
+// are no input), sequence_lens (every sequence its whole length, or, for
+// a forward operator of which one of Y and Y_h is read, shorter ones: the
+// layers' lengths input, as PyTorch's packed sequences),
+// layout 0 (sequence first) and 1 (batch first), the outputs Y, Y_h, Y_c,
 // the default activations, GRU's linear_before_reset=1 (PyTorch's GRU).
 // Refused, naming the node: other activations, clip, peepholes,
-// input_forget, shorter sequences, LSTM's Y_c, and GRU's
-// linear_before_reset=0.
+// input_forget, other shorter sequences and GRU's linear_before_reset=0. An LSTM
+// whose Y_c is read becomes LSTMState layers, which also return the cell
+// state.
 //
 // The layers work on (batch, seq, features). In a model of fixed input
 // shapes the batch is an ordinary axis, so X (seq, batch, in) is
@@ -55,9 +58,8 @@ func recurrent(nc *nodeCtx) error {
 	if err != nil {
 		return err
 	}
-	if op == "LSTM" && len(nc.n.Output) > 2 && nc.n.Output[2] != "" && nc.im.used[nc.n.Output[2]] {
-		return unsupported("LSTM output Y_c (the final cell state; tapenet's LSTM layer returns the hidden states)")
-	}
+	// Y_c read: LSTMState layers, which also return the cell state.
+	yc := op == "LSTM" && len(nc.n.Output) > 2 && nc.n.Output[2] != "" && nc.im.used[nc.n.Output[2]]
 	if v := nc.input(7); v != nil && !zeroValue(v) {
 		return unsupported("LSTM with peepholes (input P; tapenet's LSTM has none)")
 	}
@@ -77,7 +79,8 @@ func recurrent(nc *nodeCtx) error {
 		return fmt.Errorf("input X of shape %v: want rank 3", fullShape(x))
 	}
 	seq, in := x.Shape()[0], x.Shape()[1]
-	if err := seqLens(nc, seq); err != nil {
+	lens, err := seqLens(nc, seq)
+	if err != nil {
 		return err
 	}
 	d := len(dirs)
@@ -87,6 +90,9 @@ func recurrent(nc *nodeCtx) error {
 	var ps [][]param
 	var wts [][4]*graph.Tensor
 	if runtimeWeights(nc) && nc.im.fixed {
+		if yc {
+			return unsupported("LSTM output Y_c with weights computed by the model (only with initializers)")
+		}
 		if wts, err = tensorWeights(nc, form, d, h, in); err != nil {
 			return err
 		}
@@ -106,7 +112,10 @@ func recurrent(nc *nodeCtx) error {
 			return fmt.Errorf("input %s of shape %v: want %d directions of %d", what, fullShape(init[k]), d, h)
 		}
 	}
-	var states, lasts []*graph.Tensor // per direction, (batch, seq, H) and (batch, H)
+	if lens != nil {
+		return withLengths(nc, form, h, dirs, ps, x, lens, init, bpos, yc)
+	}
+	var states, lasts, cells []*graph.Tensor // per direction, (batch, seq, H), (batch, H) and (batch, H)
 	for k, reverse := range dirs {
 		var st [2]*graph.Tensor
 		for j, s := range init {
@@ -117,16 +126,19 @@ func recurrent(nc *nodeCtx) error {
 				return err
 			}
 		}
-		var y, last *graph.Tensor
-		if wts != nil {
-			y, last, err = runDirection(nc, &Recurrent{Cell: rnnCells[op]}, nil, wts[k][:], x, reverse, st[0], st[1])
-		} else {
-			y, last, err = runDirection(nc, form.layer(h), ps[k], nil, x, reverse, st[0], st[1])
+		var y, last, cell *graph.Tensor
+		switch {
+		case wts != nil:
+			y, last, cell, err = runDirection(nc, &Recurrent{Cell: rnnCells[op]}, nil, wts[k][:], x, reverse, st[0], st[1])
+		case yc:
+			y, last, cell, err = runDirection(nc, &LSTMState{Units: h}, ps[k], nil, x, reverse, st[0], st[1])
+		default:
+			y, last, cell, err = runDirection(nc, form.layer(h), ps[k], nil, x, reverse, st[0], st[1])
 		}
 		if err != nil {
 			return err
 		}
-		states, lasts = append(states, y), append(lasts, last)
+		states, lasts, cells = append(states, y), append(lasts, last), append(cells, cell)
 	}
 	if nc.n.Output[0] != "" {
 		// Y: (seq, dirs, batch, H), or (batch, seq, dirs, H) in layout 1.
@@ -148,29 +160,39 @@ func recurrent(nc *nodeCtx) error {
 			return err
 		}
 	}
+	if yc {
+		// Y_c: as Y_h.
+		c, err := joinDirections(nc, cells, 0, []int{d, h})
+		if err != nil {
+			return err
+		}
+		if err := rnnOut(nc, 2, c, bpos); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
 // runDirection runs one direction's layer over x (batch, seq, in) from
 // the initial states h0 and c0 ((batch, H), nil for zeros), returning
-// every state in time order and the last one computed. The layer has its
+// every state in time order, the last one computed and, for an
+// LSTMState layer, the final cell state (else nil). The layer has its
 // parameters ps, or takes its weights ws as inputs after x.
-func runDirection(nc *nodeCtx, l graph.Layer, ps []param, ws []*graph.Tensor, x *graph.Tensor, reverse bool, h0, c0 *graph.Tensor) (*graph.Tensor, *graph.Tensor, error) {
+func runDirection(nc *nodeCtx, l graph.Layer, ps []param, ws []*graph.Tensor, x *graph.Tensor, reverse bool, h0, c0 *graph.Tensor) (y, last, cell *graph.Tensor, err error) {
 	seq := x.Shape()[0]
 	back := make([]int, seq)
 	for k := range back {
 		back[k] = seq - 1 - k
 	}
 	reverse = reverse && seq > 1
-	var err error
 	if reverse {
 		if x, err = nc.apply(&Gather{Axis: 0, Indices: back}, nil, x); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	if c0 != nil && h0 == nil {
 		if h0, err = nc.apply(&Fill{Shape: c0.Shape(), Value: 0}, nil, c0); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	ins := append([]*graph.Tensor{x}, ws...)
@@ -180,20 +202,27 @@ func runDirection(nc *nodeCtx, l graph.Layer, ps []param, ws []*graph.Tensor, x 
 	if c0 != nil {
 		ins = append(ins, c0)
 	}
-	y, err := nc.apply(l, ps, ins...)
-	if err != nil {
-		return nil, nil, err
+	if y, err = nc.apply(l, ps, ins...); err != nil {
+		return nil, nil, nil, err
 	}
-	last, err := nc.apply(&Gather{Axis: 0, Indices: []int{seq - 1}, Scalar: true}, nil, y)
-	if err != nil {
-		return nil, nil, err
+	if _, ok := l.(*LSTMState); ok {
+		// (batch, seq+1, H): the states, then the cell state.
+		if cell, err = nc.apply(&Gather{Axis: 0, Indices: []int{seq}, Scalar: true}, nil, y); err != nil {
+			return nil, nil, nil, err
+		}
+		if y, err = nc.apply(&Slice{Begin: []int{0, 0}, Size: []int{seq, y.Shape()[1]}}, nil, y); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if last, err = nc.apply(&Gather{Axis: 0, Indices: []int{seq - 1}, Scalar: true}, nil, y); err != nil {
+		return nil, nil, nil, err
 	}
 	if reverse {
 		if y, err = nc.apply(&Gather{Axis: 0, Indices: back}, nil, y); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	return y, last, nil
+	return y, last, cell, nil
 }
 
 // joinDirections concatenates the directions' tensors along a sample
@@ -281,25 +310,100 @@ func rnnOut(nc *nodeCtx, k int, t *graph.Tensor, bpos int) error {
 	return nc.out(k, &value{t: y})
 }
 
-// seqLens accepts sequence_lens when every sequence runs its whole length.
-func seqLens(nc *nodeCtx, seq int) error {
+// seqLens returns sequence_lens as a tensor of lengths, or nil when it is
+// absent or every sequence runs its whole length.
+func seqLens(nc *nodeCtx, seq int) (*graph.Tensor, error) {
 	v := nc.input(4)
-	if v == nil {
-		return nil
-	}
-	if v.c == nil {
-		return unsupported("%s with sequence_lens computed from the inputs (tapenet's layers run every sequence its whole length)", nc.n.OpType)
+	switch {
+	case v == nil:
+		return nil, nil
+	case v.moved != nil:
+		return nil, unsupported("%s with sequence_lens whose batch is at axis %d", nc.n.OpType, v.moved.axis)
+	case v.t != nil:
+		if dt := v.t.DType().Or(); (dt != graph.Int32 && dt != graph.Int64) || len(v.t.Shape()) != 0 {
+			return nil, fmt.Errorf("sequence_lens of %s %v: want int32 lengths (batch)", dt, fullShape(v.t))
+		}
+		return v.t, nil
 	}
 	lens, err := v.c.ints()
-	if err != nil || v.c.hasSym() {
-		return fmt.Errorf("sequence_lens %v: want int32 lengths", v.c)
+	if err != nil || v.c.hasSym() || len(v.c.shape) != 1 {
+		return nil, fmt.Errorf("sequence_lens %v: want a vector of int32 lengths", v.c)
 	}
+	full := true
 	for _, n := range lens {
-		if n != int64(seq) {
-			return unsupported("%s with sequence_lens %v shorter than the %d steps (tapenet's layers run every sequence its whole length)", nc.n.OpType, lens, seq)
+		if n < 1 || n > int64(seq) {
+			return nil, fmt.Errorf("sequence_lens %v: lengths from 1 to the %d steps", lens, seq)
+		}
+		full = full && n == int64(seq)
+	}
+	if full {
+		return nil, nil
+	}
+	if !nc.im.fixed {
+		return nil, unsupported("%s with constant sequence_lens %v in a model of a symbolic batch (their number fixes the batch size)", nc.n.OpType, lens)
+	}
+	return constOutput(v.c, nc.im.first)
+}
+
+// withLengths converts a forward operator whose sequences are shorter
+// than X (sequence_lens): the layer takes the lengths as its last input,
+// as PyTorch's packed sequences, outputting zeros past each sequence's
+// length and, for the last state, the state at its last step. One of Y
+// and Y_h is read (a layer gives either).
+func withLengths(nc *nodeCtx, form rnnForm, h int, dirs []bool, ps [][]param, x, lens *graph.Tensor, init [2]*graph.Tensor, bpos int, yc bool) error {
+	op := nc.n.OpType
+	used := func(k int) bool { return len(nc.n.Output) > k && nc.n.Output[k] != "" && nc.im.used[nc.n.Output[k]] }
+	switch {
+	case len(dirs) != 1 || dirs[0]:
+		return unsupported("%s direction reverse or bidirectional with sequence_lens shorter than the sequence (only forward)", op)
+	case ps == nil:
+		return unsupported("%s with sequence_lens shorter than the sequence and weights computed by the model", op)
+	case yc:
+		return unsupported("LSTM output Y_c with sequence_lens shorter than the sequence")
+	case used(0) && used(1):
+		return unsupported("%s outputs Y and Y_h both read, with sequence_lens shorter than the sequence (one of them)", op)
+	}
+	ins := []*graph.Tensor{x}
+	if init[0] != nil || init[1] != nil {
+		for j, s := range init {
+			if s == nil && j == 0 {
+				var err error
+				if s, err = nc.apply(&Fill{Shape: []int{1, h}, Value: 0}, nil, init[1]); err != nil {
+					return err
+				}
+			}
+			if s == nil {
+				continue
+			}
+			one, err := nc.apply(&Gather{Axis: 0, Indices: []int{0}, Scalar: true}, nil, s)
+			if err != nil {
+				return err
+			}
+			ins = append(ins, one)
 		}
 	}
-	return nil
+	ins = append(ins, lens)
+	seq := x.Shape()[0]
+	if used(1) {
+		l := map[string]graph.Layer{"RNN": &graph.SimpleRNN{Units: h}, "GRU": &graph.GRU{Units: h}, "LSTM": &graph.LSTM{Units: h}}[op]
+		last, err := nc.apply(l, ps[0], ins...) // (batch, H)
+		if err != nil {
+			return err
+		}
+		yh, err := nc.apply(&graph.Reshape{Shape: []int{1, h}}, nil, last)
+		if err != nil {
+			return err
+		}
+		return rnnOut(nc, 1, yh, bpos)
+	}
+	y, err := nc.apply(form.layer(h), ps[0], ins...)
+	if err != nil {
+		return err
+	}
+	if y, err = nc.apply(&graph.Reshape{Shape: []int{seq, 1, h}}, nil, y); err != nil {
+		return err
+	}
+	return rnnOut(nc, 0, y, 2*bpos)
 }
 
 // rnnAttrs checks the attributes and returns the directions (reverse or

@@ -22,11 +22,17 @@ import (
 func TestRandomGraphsMatchORT(t *testing.T) {
 	const graphs = 3000
 	rng := rand.New(rand.NewPCG(2024, 11))
+	// The inputs from a stream of their own, so that what is accepted
+	// does not move the graphs' inputs.
+	xrng := rand.New(rand.NewPCG(2025, 12))
 	type accepted struct {
 		name  string
 		ops   []string
 		y     []float32
 		shape []int
+		// slack: how much each output moves when the input moves by
+		// 2^-20 of itself, the graph's sensitivity to rounding.
+		slack []float32
 	}
 	var runs []accepted
 	var jobs []ortJob
@@ -40,7 +46,7 @@ func TestRandomGraphsMatchORT(t *testing.T) {
 		m, err := onnximport.FromProto(mp)
 		if err != nil {
 			if strings.Contains(err.Error(), "internal error") {
-				t.Fatalf("graph %d: %v", k, err)
+				t.Fatalf("graph %d (%v): %v", k, opsOf(mp.Graph.Node), err)
 			}
 			refused[firstWords(err.Error())]++
 			continue
@@ -48,9 +54,15 @@ func TestRandomGraphsMatchORT(t *testing.T) {
 		sample := m.Input()
 		x := make([]float32, 3*shapeProduct(sample))
 		for i := range x {
-			x[i] = float32(rng.NormFloat64())
+			x[i] = float32(xrng.NormFloat64())
 		}
 		out, err := graph.NewPredictor(m).Forward(tensor.New(tensor.WithShape(append([]int{3}, sample...)...), tensor.WithBacking(slices.Clone(x))))
+		if err != nil && strings.Contains(err.Error(), "onnx.Cast: cast of") && strings.Contains(err.Error(), "out of range") {
+			// A float that is NaN or out of the integer type's range: ONNX
+			// leaves the result undefined, tapenet stops with an error.
+			refused["Cast to an integer of a value out of its range (undefined in ONNX)"]++
+			continue
+		}
 		if err != nil {
 			t.Fatalf("graph %d (%v): imported but does not run: %v", k, opsOf(mp.Graph.Node), err)
 		}
@@ -58,7 +70,20 @@ func TestRandomGraphsMatchORT(t *testing.T) {
 			refused["non-float output (the node suite checks those)"]++
 			continue
 		}
-		runs = append(runs, accepted{fmt.Sprintf("graph %d opset %d", k, mp.OpsetImport[0].Version), opsOf(mp.Graph.Node), out.Data().([]float32), append([]int{3}, m.OutputShape(0)...)})
+		xp := make([]float32, len(x))
+		for i, v := range x {
+			xp[i] = v * (1 + 1.0/(1<<20))
+		}
+		moved, err := graph.NewPredictor(m).Forward(tensor.New(tensor.WithShape(append([]int{3}, sample...)...), tensor.WithBacking(xp)))
+		if err != nil {
+			t.Fatalf("graph %d (%v): runs, then not on a nudged input: %v", k, opsOf(mp.Graph.Node), err)
+		}
+		y := out.Data().([]float32)
+		slack := make([]float32, len(y))
+		for i, v := range moved.Data().([]float32) {
+			slack[i] = float32(math.Abs(float64(v - y[i])))
+		}
+		runs = append(runs, accepted{fmt.Sprintf("graph %d opset %d", k, mp.OpsetImport[0].Version), opsOf(mp.Graph.Node), y, append([]int{3}, m.OutputShape(0)...), slack})
 		jobs = append(jobs, ortJob{Model: marshal(t, mp), Batch: 2, Inputs: []ortInput{{Name: "x", Data: x, Dims: append([]int{3}, sample...)}}})
 	}
 	t.Logf("%d random graphs: %d imported; refusals: %v", graphs, len(runs), refused)
@@ -79,7 +104,7 @@ func TestRandomGraphsMatchORT(t *testing.T) {
 			t.Errorf("%s %v: tapenet output %v, ORT %s %v", r.name, r.ops, r.shape, version, o.Dims)
 			continue
 		}
-		if i, ok := sameValues(r.y, o.Data); !ok {
+		if i, ok := sameValues(r.y, o.Data, r.slack); !ok {
 			t.Errorf("%s %v: value %d: tapenet %v, ORT %s %v", r.name, r.ops, i, r.y[i], version, o.Data[i])
 		}
 	}
@@ -90,8 +115,10 @@ func TestRandomGraphsMatchORT(t *testing.T) {
 }
 
 // sameValues compares element by element, NaN to NaN and infinities
-// exactly, others within 1e-4 relative.
-func sameValues(a, b []float32) (int, bool) {
+// exactly, others within 1e-4 relative plus 16 times the slack (how much
+// the value moves when the input moves by 2^-20 of itself: float32
+// rounding inside an ill-conditioned graph, such as Tan near a pole).
+func sameValues(a, b, slack []float32) (int, bool) {
 	if len(a) != len(b) {
 		return 0, false
 	}
@@ -106,7 +133,7 @@ func sameValues(a, b []float32) (int, bool) {
 			if x != y {
 				return i, false
 			}
-		case math.Abs(x-y) > 1e-4*(1+math.Abs(y)):
+		case math.Abs(x-y) > 1e-4*(1+math.Abs(y))+16*float64(slack[i]):
 			return i, false
 		}
 	}

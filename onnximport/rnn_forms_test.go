@@ -2,6 +2,7 @@ package onnximport_test
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/tapenet/tapenet/graph"
+	"github.com/tapenet/tapenet/graph/train"
 	"github.com/tapenet/tapenet/onnximport"
 )
 
@@ -82,7 +84,7 @@ func dimsInfo(name string, dims ...int) *onnx.ValueInfoProto {
 func (c rnnFormCase) model(seed uint64) (*onnx.ModelProto, []int) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	rnd := func(name string, shape ...int) *onnx.TensorProto {
-		v := make([]float32, shapeSize(shape))
+		v := make([]float32, rnnSize(shape))
 		for i := range v {
 			v[i] = float32(rng.NormFloat64() * 0.5)
 		}
@@ -165,7 +167,8 @@ func (c rnnFormCase) model(seed uint64) (*onnx.ModelProto, []int) {
 }
 
 // The forms of ONNX's recurrent operators that PyTorch does not export
-// (reverse, layout 1, constant initial states, sequence_lens) and those
+// (reverse, layout 1, constant initial states, sequence_lens, shorter
+// sequences for a forward operator) and those
 // it does, in single-node models: each runs and equals ONNX Runtime on
 // every output, or is refused naming the form.
 func TestRecurrentForms(t *testing.T) {
@@ -173,6 +176,8 @@ func TestRecurrentForms(t *testing.T) {
 	cases := []rnnFormCase{
 		{name: "lstm forward states", op: "LSTM", initH: true, outputs: []string{"Y", "Y_h"}},
 		{name: "lstm reverse", op: "LSTM", dir: "reverse", outputs: []string{"Y", "Y_h"}},
+		{name: "lstm Y_c bidirectional states", op: "LSTM", dir: "bidirectional", initH: true, outputs: []string{"Y_c", "Y", "Y_h"}},
+		{name: "lstm Y_c layout 1 symbolic", op: "LSTM", layout: 1, symbolic: true, outputs: []string{"Y_c"}},
 		{name: "lstm bidirectional layout 1 symbolic", op: "LSTM", dir: "bidirectional", layout: 1, symbolic: true, outputs: []string{"Y", "Y_h"}},
 		{name: "lstm bidirectional states layout 1", op: "LSTM", dir: "bidirectional", layout: 1, initH: true, outputs: []string{"Y_h", "Y"}},
 		{name: "gru bidirectional states lens", op: "GRU", dir: "bidirectional", initH: true, seqLens: full, outputs: []string{"Y", "Y_h"}},
@@ -187,8 +192,13 @@ func TestRecurrentForms(t *testing.T) {
 			attrs: []*onnx.AttributeProto{{Name: "activations", Type: onnx.AttributeProto_STRINGS, Strings: [][]byte{[]byte("Relu")}}}},
 		{name: "input_forget", op: "LSTM", outputs: []string{"Y"}, attrs: []*onnx.AttributeProto{aInt("input_forget", 1)}, want: "input_forget=1"},
 		{name: "linear_before_reset 0", op: "GRU", outputs: []string{"Y"}, want: "linear_before_reset=0"},
-		{name: "short sequences", op: "GRU", seqLens: []int32{4, 2, 3}, outputs: []string{"Y"}, want: "sequence_lens [4 2 3] shorter than the 4 steps"},
-		{name: "Y_c", op: "LSTM", outputs: []string{"Y", "Y_c"}, want: "LSTM output Y_c"},
+		{name: "gru short sequences Y", op: "GRU", seqLens: []int32{4, 2, 3}, outputs: []string{"Y"}},
+		{name: "lstm short sequences Y_h states", op: "LSTM", seqLens: []int32{1, 4, 2}, initH: true, outputs: []string{"Y_h"}},
+		{name: "rnn short sequences Y layout 1", op: "RNN", layout: 1, seqLens: []int32{3, 1, 4}, outputs: []string{"Y"}},
+		{name: "short sequences both outputs", op: "GRU", seqLens: []int32{4, 2, 3}, outputs: []string{"Y", "Y_h"}, want: "outputs Y and Y_h both read"},
+		{name: "short sequences bidirectional", op: "LSTM", dir: "bidirectional", seqLens: []int32{4, 2, 3}, outputs: []string{"Y"}, want: "bidirectional with sequence_lens shorter"},
+		{name: "short sequences symbolic", op: "RNN", layout: 1, symbolic: true, seqLens: []int32{4, 2, 3}, outputs: []string{"Y"}, want: "constant sequence_lens [4 2 3] in a model of a symbolic batch"},
+
 		{name: "peepholes", op: "LSTM", peepholes: true, outputs: []string{"Y"}, want: "peepholes"},
 		{name: "layout 1 opset 13", op: "RNN", layout: 1, opset: 13, outputs: []string{"Y"}, want: "layout=1 in opset 13"},
 		{name: "constant states symbolic", op: "RNN", layout: 1, symbolic: true, initH: true, outputs: []string{"Y"}, want: "a constant initial_h in a model of a symbolic batch"},
@@ -213,11 +223,11 @@ func TestRecurrentForms(t *testing.T) {
 			t.Errorf("%s: %v", c.name, err)
 			continue
 		}
-		if b := m.Inputs()[0].Batch; (b == 0) != (c.symbolic || (c.layout == 1 && !c.initH)) {
+		if b := m.Inputs()[0].Batch; (b == 0) != (c.symbolic || (c.layout == 1 && !c.initH && !slices.ContainsFunc(c.seqLens, func(n int32) bool { return n != rnnSeq }))) {
 			t.Errorf("%s: imported with input batch %d", c.name, b)
 		}
 		rng := rand.New(rand.NewPCG(uint64(k), 9))
-		x := make([]float32, shapeSize(xdims))
+		x := make([]float32, rnnSize(xdims))
 		for i := range x {
 			x[i] = float32(rng.NormFloat64())
 		}
@@ -266,4 +276,41 @@ func TestRecurrentForms(t *testing.T) {
 			t.Logf("%s: %s %v max |diff| vs ORT %.3g", names[k], want.Name, want.Dims, d)
 		}
 	}
+}
+
+// An LSTM whose final cell state Y_c is the output (an onnx-lstm-state
+// layer) trains: the cell state's recomputation from the gates is
+// differentiable, and ten Adam steps lower the squared error.
+func TestRecurrentCellStateTrains(t *testing.T) {
+	c := rnnFormCase{name: "Y_c", op: "LSTM", layout: 1, symbolic: true, outputs: []string{"Y_c"}}
+	mp, xdims := c.model(5)
+	m, err := onnximport.FromProto(mp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	x := make([]float32, rnnSize(xdims))
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	y := make([]float32, rnnBatch*rnnHidden)
+	for i := range y {
+		y[i] = float32(rng.NormFloat64())
+	}
+	tr, err := train.NewTrainer(m, train.Config{Optimizer: &train.Adam{}, LearningRate: 0.02, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var losses []float32
+	for range 10 {
+		l, err := tr.Step(tensor.New(tensor.WithShape(xdims...), tensor.WithBacking(x)), tensor.New(tensor.WithShape(rnnBatch, 1, rnnHidden), tensor.WithBacking(y)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		losses = append(losses, l)
+	}
+	if !(losses[9] < losses[0]) {
+		t.Errorf("loss %v does not go down", losses)
+	}
+	t.Logf("loss %.4f -> %.4f over 10 steps", losses[0], losses[9])
 }

@@ -33,7 +33,7 @@ func FuzzRecurrent(f *testing.F) {
 		gates := map[string]int{"RNN": 1, "GRU": 3, "LSTM": 4}[op]
 		rng := rand.New(rand.NewPCG(uint64(flags), 3))
 		rnd := func(name string, shape ...int) *onnx.TensorProto {
-			v := make([]float32, shapeSize(shape))
+			v := make([]float32, rnnSize(shape))
 			for i := range v {
 				v[i] = float32(rng.NormFloat64())
 			}
@@ -97,7 +97,7 @@ func FuzzRecurrent(f *testing.F) {
 		if slices.Contains(xdims, 0) {
 			t.Fatalf("%s: imported a model with an empty X %v", op, xdims)
 		}
-		x := tensor.New(tensor.WithShape(xdims...), tensor.WithBacking(make([]float32, shapeSize(xdims))))
+		x := tensor.New(tensor.WithShape(xdims...), tensor.WithBacking(make([]float32, rnnSize(xdims))))
 		if _, err := graph.NewPredictor(m).Predict(x); err != nil {
 			t.Fatalf("%s %s layout %d: imported, then running failed: %v", op, dir, layout%3, err)
 		}

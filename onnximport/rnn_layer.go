@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/ops"
@@ -149,4 +150,147 @@ func opGather(nc *nodeCtx, axis int64, indices []int64) *Op {
 // opReshape is an onnx-op Reshape to shape.
 func opReshape(nc *nodeCtx, shape []int64) *Op {
 	return &Op{Op: "Reshape", Opset: nc.opset, Inputs: []string{"", "const"}, Consts: []OpConst{{DType: graph.Int64, Shape: []int{len(shape)}, I: shape}}}
+}
+
+// LSTMState is graph.LSTM (the same parameters) that also returns the
+// final cell state, for an ONNX LSTM whose output Y_c the model reads:
+// output (batch, seq+1, Units), every step's hidden state then the cell
+// state after the last step. The hidden states come from the fused op
+// (ops.RecurrentFrom); the cell state is recomputed from them with the
+// gates i, f and g of each step (c_t = f_t·c_{t-1} + i_t·g_t), nodes that
+// the tape machine differentiates. Inputs x (batch, seq, in) and
+// optionally h0 and c0 (batch, Units). It does not export to ONNX.
+type LSTMState struct {
+	// Units is the size of the state.
+	Units int `json:"units"`
+}
+
+// Kind returns "onnx-lstm-state".
+func (*LSTMState) Kind() string { return "onnx-lstm-state" }
+
+// Params declares graph.LSTM's parameters.
+func (l *LSTMState) Params(in []int) ([]graph.ParamSpec, error) {
+	return (&graph.LSTM{Units: l.Units}).Params(in)
+}
+
+// Forward runs from zero states.
+func (l *LSTMState) Forward(s *graph.Scope, x *gorgonia.Node) (*gorgonia.Node, error) {
+	return l.Merge(s, []*gorgonia.Node{x})
+}
+
+// Merge runs over xs[0] from the initial states xs[1] (h0) and xs[2] (c0).
+func (l *LSTMState) Merge(s *graph.Scope, xs []*gorgonia.Node) (*gorgonia.Node, error) {
+	if len(xs) < 1 || len(xs) > 3 || xs[0].Dims() != 3 {
+		return nil, fmt.Errorf("onnx-lstm-state: %d inputs, want x (batch, seq, in) and up to 2 initial states", len(xs))
+	}
+	var w [4]*gorgonia.Node
+	for k, name := range []string{"weight_ih", "weight_hh", "bias_ih", "bias_hh"} {
+		p, err := s.Param(name)
+		if err != nil {
+			return nil, err
+		}
+		w[k] = p
+	}
+	x := xs[0]
+	b, t, in, h := x.Shape()[0], x.Shape()[1], x.Shape()[2], l.Units
+	zeros := func(part string) *gorgonia.Node {
+		return gorgonia.NewMatrix(s.Graph(), tensor.Float32, gorgonia.WithShape(b, h), gorgonia.WithName(s.NodeName(fmt.Sprintf("%s%d", part, b))),
+			gorgonia.WithValue(tensor.New(tensor.WithShape(b, h), tensor.WithBacking(make([]float32, b*h)))))
+	}
+	h0, c0 := zeros("h0zeros"), zeros("c0zeros")
+	if len(xs) > 1 {
+		h0 = xs[1]
+	}
+	if len(xs) > 2 {
+		c0 = xs[2]
+	}
+	y, err := ops.RecurrentFrom(ops.LSTMCell, x, w[0], w[1], w[2], w[3], h0, c0, false)
+	if err != nil {
+		return nil, err
+	}
+	// The state before each step: h0, then the steps' states but the last.
+	hprev, err := ops.Reshape(h0, tensor.Shape{b, 1, h})
+	if err != nil {
+		return nil, err
+	}
+	if t > 1 {
+		first, err := sliceAxis(y, 1, 0, t-1)
+		if err != nil {
+			return nil, err
+		}
+		if hprev, err = gorgonia.Concat(1, hprev, first); err != nil {
+			return nil, err
+		}
+	}
+	gates, err := lstmGates(x, hprev, w, b*t, in, h)
+	if err != nil {
+		return nil, err
+	}
+	if gates, err = ops.Reshape(gates, tensor.Shape{b, t, 4 * h}); err != nil {
+		return nil, err
+	}
+	c := c0
+	for step := range t {
+		g, err := sliceAxis(gates, 1, step, step+1)
+		if err != nil {
+			return nil, err
+		}
+		if g, err = ops.Reshape(g, tensor.Shape{b, 4 * h}); err != nil {
+			return nil, err
+		}
+		var parts [3]*gorgonia.Node // i, f, g: PyTorch's first three blocks
+		for k := range parts {
+			if parts[k], err = sliceAxis(g, 1, k*h, (k+1)*h); err != nil {
+				return nil, err
+			}
+			if k < 2 {
+				parts[k], err = gorgonia.Sigmoid(parts[k])
+			} else {
+				parts[k], err = gorgonia.Tanh(parts[k])
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		keep, err := gorgonia.HadamardProd(parts[1], c)
+		if err != nil {
+			return nil, err
+		}
+		add, err := gorgonia.HadamardProd(parts[0], parts[2])
+		if err != nil {
+			return nil, err
+		}
+		if c, err = gorgonia.Add(keep, add); err != nil {
+			return nil, err
+		}
+	}
+	c3, err := ops.Reshape(c, tensor.Shape{b, 1, h})
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Concat(1, y, c3)
+}
+
+// lstmGates returns x·W_ihᵀ + b_ih + hprev·W_hhᵀ + b_hh for every step,
+// (n, 4·H) with n = batch·seq.
+func lstmGates(x, hprev *gorgonia.Node, w [4]*gorgonia.Node, n, in, h int) (*gorgonia.Node, error) {
+	x2, err := ops.Reshape(x, tensor.Shape{n, in})
+	if err != nil {
+		return nil, err
+	}
+	h2, err := ops.Reshape(hprev, tensor.Shape{n, h})
+	if err != nil {
+		return nil, err
+	}
+	var sum [2]*gorgonia.Node
+	for k, pair := range [][3]*gorgonia.Node{{x2, w[0], w[2]}, {h2, w[1], w[3]}} {
+		wt, err := gorgonia.Transpose(pair[1])
+		if err != nil {
+			return nil, err
+		}
+		if sum[k], err = ops.Dense(pair[0], wt, pair[2]); err != nil {
+			return nil, err
+		}
+	}
+	return gorgonia.Add(sum[0], sum[1])
 }

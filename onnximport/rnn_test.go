@@ -124,7 +124,7 @@ func TestRecurrentRefusals(t *testing.T) {
 		// shape operators around them take it.
 		{"moved batch", func(n *onnx.NodeProto) { n.Input[0] = "input" }, false, "input X whose axis 0 is the model's symbolic batch"},
 		{"clip", func(n *onnx.NodeProto) { n.Attribute = append(n.Attribute, export.AttrFloat("clip", 3)) }, true, "clip"},
-		{"sequence_lens", func(n *onnx.NodeProto) { n.Input = append(n.Input, "input") }, true, "sequence_lens"},
+		{"sequence_lens", func(n *onnx.NodeProto) { n.Input = append(n.Input, "input") }, true, "sequence_lens of float32 [-1 4 2]: want int32 lengths"},
 		{"activations", func(n *onnx.NodeProto) {
 			n.Attribute = append(n.Attribute, &onnx.AttributeProto{Name: "activations", Type: onnx.AttributeProto_STRINGS, Strings: [][]byte{[]byte("Relu"), []byte("Tanh"), []byte("Tanh")}})
 		}, true, "activations"},

@@ -35,7 +35,7 @@ var torchRNNCases = []torchRNNCase{
 	// E/heads): the batch merges with another axis, which a symbolic
 	// batch cannot express; the default export runs.
 	{"encoder", []string{"x"}, 1, true, nil, "MatMul of a tensor whose batch is at axis 1"},
-	{"lstmstate", []string{"x", "s1", "s2"}, 2, false, []string{"lstm"}, ""},
+	{"lstmstate", []string{"x", "s1", "s2"}, 3, false, []string{"onnx-lstm-state"}, ""},
 	{"birnn", []string{"x", "s1"}, 2, false, []string{"simplernn"}, ""},
 }
 
@@ -120,7 +120,7 @@ func TestTorchRecurrentExports(t *testing.T) {
 				// Another batch size: 3 samples of fresh values.
 				rng := rand.New(rand.NewPCG(7, 8))
 				shape := append([]int{3}, xs[0].Shape()[1:]...)
-				v := make([]float32, shapeSize(shape))
+				v := make([]float32, rnnSize(shape))
 				for i := range v {
 					v[i] = float32(rng.NormFloat64())
 				}
@@ -173,7 +173,8 @@ func TestTorchRecurrentExports(t *testing.T) {
 	}
 }
 
-func shapeSize(s []int) int {
+// rnnSize returns the number of values of a shape.
+func rnnSize(s []int) int {
 	n := 1
 	for _, d := range s {
 		n *= d

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/advancedclimatesystems/gonnx/onnx"
 	"github.com/tapenet/tapenet/export"
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/graph/train"
@@ -106,4 +107,38 @@ func TestFineTuneTorchExports(t *testing.T) {
 			t.Logf("loss %.4f -> %.4f in 30 steps; onnx-op parameters %s; tuned export vs ORT %s: max |diff| %.3g", first, last, strings.Join(opParams, " "), version, d)
 		})
 	}
+}
+
+func shapeSize(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+// Training through an onnx-op without a gradient fails at the first step
+// with one line naming the operator and the ONNX node, not deep inside
+// Gorgonia.
+func TestTrainThroughOpWithoutGradient(t *testing.T) {
+	c := kernelCase{opset: 13, in: []typed{f32([]int{2, 1, 3, 3}, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 8, 7, 6, 5, 4, 3, 2, 1)},
+		nodes: []*onnx.NodeProto{
+			node("Conv", []string{"x0", "w", "b"}, []string{"c"}, aInts("kernel_shape", 1, 1)),
+			n1("InstanceNormalization", []string{"c", "s", "b2"}),
+		},
+		inits: []*onnx.TensorProto{floats("w", []int{2, 1, 1, 1}, 1, -1), floats("b", []int{2}, 0, 0.5), floats("s", []int{2}, 1, 2), floats("b2", []int{2}, 0, 0)},
+	}
+	m, err := onnximport.Decode(marshal(t, fixedModel(c)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := train.NewTrainer(m, train.Config{Losses: []train.Loss{train.MeanSquaredError}})
+	if err == nil {
+		x := c.in[0].dense()
+		_, err = tr.Step(x, tensor.New(tensor.WithShape(2, 2, 3, 3), tensor.Of(tensor.Float32)))
+	}
+	if err == nil || !strings.Contains(err.Error(), "InstanceNormalization") || !strings.Contains(err.Error(), "/InstanceNormalization_y") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %v, want one line naming InstanceNormalization and its node", err)
+	}
+	t.Log(err)
 }

@@ -573,7 +573,10 @@ func (op *conv2dFilterGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(xs) != g.n*g.c*g.h*g.w || len(dys) != rows*g.f {
 		return nil, fmt.Errorf("%v: %d inputs and %d gradients for %v", op, len(xs), len(dys), g.outShape())
 	}
-	channelsLast := op.tmp.get(0, rows*g.f)
+	// 32 values of slack after the output gradient with channels last let
+	// the product read its rows in place when F is not a multiple of 32
+	// (see internal/sgemm: the kernel reads 32 columns, masks the rest).
+	channelsLast := op.tmp.get(0, rows*g.f+32)
 	forImages(g.n, rows*g.f*8, nil, 0, func(from, to, _ int) {
 		for i := from; i < to; i++ {
 			transpose(channelsLast[i*g.cell*g.f:], g.f, dys[i*g.f*g.cell:(i+1)*g.f*g.cell], g.f, g.cell)
@@ -834,6 +837,7 @@ type gradOp struct {
 	base
 	arity int
 	shape tensor.Shape
+	dims  []int // the inputs' ranks; nil: all 4
 	out   outputCache
 }
 
@@ -847,7 +851,11 @@ func (op *gradOp) Arity() int { return op.arity }
 func (op *gradOp) Type() hm.Type {
 	ts := make([]hm.Type, op.arity+1)
 	for i := range op.arity {
-		ts[i] = gorgonia.TensorType{Dims: 4, Of: hm.TypeVariable('a')}
+		d := 4
+		if op.dims != nil {
+			d = op.dims[i]
+		}
+		ts[i] = gorgonia.TensorType{Dims: d, Of: hm.TypeVariable('a')}
 	}
 	ts[op.arity] = gorgonia.TensorType{Dims: len(op.shape), Of: hm.TypeVariable('a')}
 	return hm.NewFnType(ts...)

@@ -59,10 +59,46 @@ type rnnOp struct {
 	inputGrad bool
 	nstate    int // 0, or the initial states given: 1 (h0) or 2 (LSTM h0, c0)
 	reverse   bool
+	dirs, dir int     // states (batch, dirs, H) of which direction dir is read; dirs 0: (batch, H)
 	lens      seqLens // the lengths or padding mask input, if any
 	inLayer
 	out outputCache
 	st  rnnState
+	h0  []float32 // this direction's initial states when dirs > 0
+	c0  []float32
+}
+
+// state returns the (batch, H) initial state of the op's direction from v,
+// (batch, H) or (batch, dirs, H), gathered into *buf for the latter.
+func (op *rnnOp) state(v []float32, buf *[]float32, b, h int) ([]float32, error) {
+	if op.dirs == 0 {
+		if len(v) != b*h {
+			return nil, fmt.Errorf("%d values, want (%d, %d)", len(v), b, h)
+		}
+		return v, nil
+	}
+	if len(v) != b*op.dirs*h {
+		return nil, fmt.Errorf("%d values, want (%d, %d, %d)", len(v), b, op.dirs, h)
+	}
+	*buf = grow(*buf, b*h)
+	for i := 0; i < b; i++ {
+		copy((*buf)[i*h:(i+1)*h], v[(i*op.dirs+op.dir)*h:(i*op.dirs+op.dir+1)*h])
+	}
+	return *buf, nil
+}
+
+// putState writes g, the gradient (batch, H) of the op's direction's
+// initial state, into dst of the state's shape (zeros for the other
+// directions).
+func (op *rnnOp) putState(dst, g []float32, b, h int) {
+	if op.dirs == 0 {
+		copy(dst, g)
+		return
+	}
+	clear(dst)
+	for i := 0; i < b; i++ {
+		copy(dst[(i*op.dirs+op.dir)*h:(i*op.dirs+op.dir+1)*h], g[i*h:(i+1)*h])
+	}
 }
 
 // rnnState is one run's intermediate values, time-major.
@@ -124,6 +160,11 @@ type RecurrentOptions struct {
 	// Last returns the final state (batch, H) instead of every step's
 	// state (batch, time, H).
 	Last bool
+	// Directions, when above 0, makes H0 and C0 (batch, Directions, H)
+	// tensors of which the op reads (and puts gradients into) direction
+	// Direction only: a bidirectional layer's states, PyTorch's h0/c0
+	// (Directions, batch, H) with the batch first.
+	Directions, Direction int
 }
 
 // RecurrentWith adds a recurrent layer of the given cell over x (batch,
@@ -140,12 +181,19 @@ func RecurrentWith(cell Cell, x, wih, whh, bih, bhh *gorgonia.Node, o RecurrentO
 		return nil, err
 	}
 	b, h := x.Shape()[0], whh.Shape()[1]
+	want := tensor.Shape{b, h}
+	if o.Directions > 0 {
+		if o.Direction < 0 || o.Direction >= o.Directions {
+			return nil, fmt.Errorf("%v: direction %d of %d", cell, o.Direction, o.Directions)
+		}
+		want = tensor.Shape{b, o.Directions, h}
+	}
 	for _, st := range []*gorgonia.Node{o.H0, o.C0} {
-		if st != nil && (st.Dtype() != tensor.Float32 || st.Dims() != 2 || st.Shape()[0] != b || st.Shape()[1] != h) {
-			return nil, fmt.Errorf("%v: initial state %v %v, want float32 (%d, %d)", cell, st.Dtype(), st.Shape(), b, h)
+		if st != nil && (st.Dtype() != tensor.Float32 || !st.Shape().Eq(want)) {
+			return nil, fmt.Errorf("%v: initial state %v %v, want float32 %v", cell, st.Dtype(), st.Shape(), want)
 		}
 	}
-	op := &rnnOp{cell: cell, last: o.Last, inputGrad: !x.IsVar(), reverse: o.Reverse}
+	op := &rnnOp{cell: cell, last: o.Last, inputGrad: !x.IsVar(), reverse: o.Reverse, dirs: o.Directions, dir: o.Direction}
 	op.base = base{label: cell.String(), id: fmt.Sprintf("tapenet.%v.%p", cell, op)}
 	in := []*gorgonia.Node{x, wih, whh, bih, bhh}
 	if o.H0 != nil {
@@ -190,8 +238,12 @@ func (op *rnnOp) Type() hm.Type {
 	}
 	ts := []hm.Type{gorgonia.TensorType{Dims: 3, Of: a}, gorgonia.TensorType{Dims: 2, Of: a}, gorgonia.TensorType{Dims: 2, Of: a},
 		gorgonia.TensorType{Dims: 1, Of: a}, gorgonia.TensorType{Dims: 1, Of: a}}
+	stateDims := 2
+	if op.dirs > 0 {
+		stateDims = 3
+	}
 	for i := 0; i < op.nstate; i++ {
-		ts = append(ts, gorgonia.TensorType{Dims: 2, Of: a})
+		ts = append(ts, gorgonia.TensorType{Dims: stateDims, Of: a})
 	}
 	if op.lens.given {
 		ts = append(ts, op.lens.typ())
@@ -247,15 +299,15 @@ func (op *rnnOp) do(in []gorgonia.Value) (gorgonia.Value, error) {
 	}
 	var h0, c0 []float32
 	if op.nstate > 0 {
-		h0 = vals[5]
-		if len(h0) != b*h {
-			return nil, fmt.Errorf("%v: h0 of %d values, want (%d, %d)", op, len(h0), b, h)
+		var err error
+		if h0, err = op.state(vals[5], &op.h0, b, h); err != nil {
+			return nil, fmt.Errorf("%v: h0: %w", op, err)
 		}
 	}
 	if op.nstate > 1 {
-		c0 = vals[6]
-		if len(c0) != b*h {
-			return nil, fmt.Errorf("%v: c0 of %d values, want (%d, %d)", op, len(c0), b, h)
+		var err error
+		if c0, err = op.state(vals[6], &op.c0, b, h); err != nil {
+			return nil, fmt.Errorf("%v: c0: %w", op, err)
 		}
 	}
 	lens, err := op.lens.read(lensVal, b, t, op.st.lens)
@@ -653,10 +705,10 @@ func (op *rnnGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	colSums(parts[3], w.dax, gh)
 	colSums(parts[4], w.dah, gh)
 	if op.fwd.nstate > 0 {
-		copy(parts[5], w.dhn) // the s = 0 step left dL/dh0 there
+		op.fwd.putState(parts[5], w.dhn, b, h) // the s = 0 step left dL/dh0 there
 	}
 	if op.fwd.nstate > 1 {
-		copy(parts[6], w.dc) // and dL/dc0 = dc·f at s = 0
+		op.fwd.putState(parts[6], w.dc, b, h) // and dL/dc0 = dc·f at s = 0
 	}
 	return out, nil
 }

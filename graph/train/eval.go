@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/tapenet/tapenet/graph"
 	"github.com/tapenet/tapenet/internal/tape"
@@ -31,6 +32,9 @@ const (
 // binary cross-entropy, and for any other loss the task of the meaning
 // (Regression for Values).
 func TaskOf(m graph.Meaning, l Loss) Task {
+	if ig, ok := l.(IgnoreIndex); ok {
+		l = ig.base()
+	}
 	if n, ok := l.(LossName); ok {
 		switch n.dense() {
 		case CrossEntropy, NLL:
@@ -148,6 +152,10 @@ func (s *scorer) add(y, t []float32, cols int) error {
 	case Classification:
 		for r := range rows {
 			yr, tr := y[r*cols:(r+1)*cols], t[r*cols:(r+1)*cols]
+			if !slices.ContainsFunc(tr, func(v float32) bool { return v != 0 }) {
+				s.n-- // a position whose label is ignored (IgnoreIndex): not scored
+				continue
+			}
 			s.count(argmax(tr), argmax(yr))
 			if s.k > 0 && rank(yr, argmax(tr)) < s.k {
 				s.topk++

@@ -24,7 +24,10 @@ import (
 // classes, time) input; Index may be a padding id within [0, classes) or
 // outside it (PyTorch's default -100). A batch in which every position is
 // ignored has loss 0 and no gradient (PyTorch gives NaN). The formula per
-// meaning is SparseCrossEntropy's or SparseNLL's.
+// meaning is SparseCrossEntropy's or SparseNLL's. Trainer.Evaluate
+// scores (accuracy, top-k, per class) only the labelled positions; its
+// loss is the mean of the batches' losses weighted by their samples, which
+// equals PyTorch's over the whole set when it is one batch.
 type IgnoreIndex struct {
 	// Loss is SparseCrossEntropy ("" means it) or SparseNLL.
 	Loss LossName

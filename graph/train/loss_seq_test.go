@@ -3,6 +3,7 @@ package train
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
@@ -191,5 +192,85 @@ func TestTrainerIgnoreIndex(t *testing.T) {
 	if step(other) == got {
 		t.Error("a labelled position that was ignored did not change the loss")
 	}
-	t.Logf("trainer loss %.7f, from predictions %.7f", got, want)
+	// Evaluate scores only the labelled positions (one batch: its loss is
+	// the mean over the batch's labelled positions).
+	tr, err := NewTrainer(model(), Config{Losses: []Loss{IgnoreIndex{Index: 0}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	met, err := tr.Evaluate(x, tensor.New(tensor.WithShape(n, steps), tensor.WithBacking(labels)), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	right := 0
+	for r, l := range labels {
+		if l == 0 {
+			continue
+		}
+		z := logits.Float32s()[r*classes : (r+1)*classes]
+		best := 0
+		for c, v := range z {
+			if v > z[best] {
+				best = c
+			}
+		}
+		if best == int(l) {
+			right++
+		}
+	}
+	if wantAcc := float64(right) / float64(count); math.Abs(met.Accuracy-wantAcc) > 1e-12 || math.Abs(met.Loss-want) > 1e-5*math.Max(1, want) {
+		t.Errorf("evaluate: accuracy %v loss %v, want %v (%d of %d labelled) and %v", met.Accuracy, met.Loss, wantAcc, right, count, want)
+	}
+	t.Logf("trainer loss %.7f, from predictions %.7f; accuracy %v over %d labelled positions", got, want, met.Accuracy, count)
+}
+
+// A padded-batch classifier (int64 ids and lengths, a bidirectional LSTM
+// stopped at each length, MaskedMean over the valid steps) learns a task
+// that depends only on the valid steps: the class is the id at the last
+// valid step; the padding holds random ids.
+func TestTrainPaddedBatches(t *testing.T) {
+	const n, steps, vocab, classes = 96, 6, 6, 3
+	ids := graph.Input("ids", steps).As(graph.Int64)
+	lengths := graph.Input("lengths").As(graph.Int64)
+	h := graph.Apply(&graph.Embedding{Vocab: vocab, Dim: 8}, ids)
+	h = graph.Apply(&graph.LSTM{Units: 12, Sequences: true, Bidirectional: true}, h, lengths)
+	h = graph.Apply(&graph.MaskedMean{}, h, lengths)
+	y := graph.Apply(&graph.Dense{Units: classes}, h)
+	m, err := graph.NewModel([]*graph.Tensor{ids, lengths}, []*graph.Tensor{graph.Apply(graph.Softmax{}, y)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(4)
+	idv, lv, labels := make([]int64, n*steps), make([]int64, n), make([]int64, n)
+	rng := rand.New(rand.NewPCG(22, 1))
+	for i := range n {
+		lv[i] = 1 + rng.Int64N(steps)
+		for s := range steps {
+			idv[i*steps+s] = rng.Int64N(vocab)
+		}
+		labels[i] = idv[i*steps+int(lv[i])-1] % classes
+	}
+	xs := []*tensor.Dense{tensor.New(tensor.WithShape(n, steps), tensor.WithBacking(idv)), tensor.New(tensor.WithShape(n), tensor.WithBacking(lv))}
+	ts := []*tensor.Dense{tensor.New(tensor.WithShape(n), tensor.WithBacking(labels))}
+	tr, err := NewTrainer(m, Config{Losses: []Loss{SparseCrossEntropy}, LearningRate: 0.02, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := tr.EvaluateInputs(xs, ts, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 30 {
+		if _, err := tr.EpochInputs(xs, ts, 16, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last, err := tr.EvaluateInputs(xs, ts, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last.Loss > first.Loss/4 || last.Accuracy < 0.95 {
+		t.Errorf("loss %.3f -> %.3f, accuracy %.2f -> %.2f: did not learn", first.Loss, last.Loss, first.Accuracy, last.Accuracy)
+	}
+	t.Logf("loss %.3f -> %.3f, accuracy %.2f -> %.2f", first.Loss, last.Loss, first.Accuracy, last.Accuracy)
 }

@@ -38,6 +38,8 @@ func (BLAS) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32
 // Sgemm computes C = alpha * op(A) * op(B) + beta * C for row-major
 // matrices: op(A) is m×k, op(B) is k×n, C is m×n. Arguments that gonum's
 // Sgemm would reject are passed to it, so it panics with gonum's messages.
+// Values of b past B's last element (up to len(b)) may be read, never
+// written: b's slice must not overlap c, as in every BLAS.
 func Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if !valid(tA, tB, m, n, k, a, lda, b, ldb, c, ldc) {
 		gonum.Implementation{}.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)

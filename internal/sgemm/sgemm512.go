@@ -39,15 +39,25 @@ func multiply512(ta, tb bool, i0, i1, j0, j1, k int, alpha float32, a []float32,
 	buf := pool.Get().(*buffers)
 	defer pool.Put(buf)
 	// Packing a panel costs about what one row tile's pass over it does.
-	pack := tb || (i1-i0) >= 4*mr512
+	// Rows of B one or two cache lines long (ldb <= 32) are read
+	// sequentially in place anyway, and rows exactly one panel wide are
+	// the packed layout already: those are never packed.
+	pack := tb || (i1-i0) >= 4*mr512 && ldb > nr512
 	for k0 := 0; k0 < k; k0 += kc {
 		kb := min(kc, k-k0)
+		// inPlace reports whether the panel at column j (jb columns) is
+		// read from B itself: a whole one, or the last, partial one when b
+		// has room for 32 columns of its last row (the columns past jb are
+		// other values of b, whose sums the kernel's mask leaves unstored).
+		inPlace := func(j, jb int) bool {
+			return !pack && (jb == nr512 || (k0+kb-1)*ldb+j+nr512 <= len(b))
+		}
 		for jc := j0; jc < j1; jc += nc512 {
 			jn := min(jc+nc512, j1)
 			npanels := (jn - jc + nr512 - 1) / nr512
 			buf.b = grow(buf.b, npanels*nr512*kb)
 			for p := 0; p < npanels; p++ {
-				if j := jc + p*nr512; pack || jn-j < nr512 {
+				if j := jc + p*nr512; !inPlace(j, min(nr512, jn-j)) {
 					packPanel(tb, buf.b[p*nr512*kb:(p+1)*nr512*kb], nr512, b, ldb, k0, kb, j, min(nr512, jn-j))
 				}
 			}
@@ -69,7 +79,7 @@ func multiply512(ta, tb bool, i0, i1, j0, j1, k int, alpha float32, a []float32,
 					j := jc + p*nr512
 					jb := min(nr512, jn-j)
 					bp, bld := buf.b[p*nr512*kb:], nr512
-					if !pack && jb == nr512 {
+					if inPlace(j, jb) {
 						bp, bld = b[k0*ldb+j:], ldb
 					}
 					tile512(kb, ap, rs, ks, bp, bld, c[i*ldc+j:], ldc, alpha, ib, jb)

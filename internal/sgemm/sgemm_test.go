@@ -146,30 +146,45 @@ func TestFamiliesGiveTheSameBits(t *testing.T) {
 		t.Skip("no AVX-512 on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
-	shapes := [][3]int{{1, 1, 1}, {1, 256, 784}, {1, 10, 256}, {1, 100, 4320}, {1, 200, 300}, {1, 700, 300}, {1, 63, 7}, {7, 33, 5}, {8, 32, 256}, {9, 65, 257}, {100, 10, 100}, {57, 30, 25}, {300, 700, 600}, {1200, 30, 25}, {64, 2048, 64}}
+	// The conv filter gradient's shapes (taps × filters × a depth chunk):
+	// rows of B 16 or 30 wide read in place, the last partial panel too.
+	shapes := [][3]int{{1, 1, 1}, {1, 256, 784}, {1, 10, 256}, {1, 100, 4320}, {1, 200, 300}, {1, 700, 300}, {1, 63, 7}, {7, 33, 5}, {8, 32, 256}, {9, 65, 257}, {100, 10, 100}, {57, 30, 25}, {300, 700, 600}, {1200, 30, 25}, {64, 2048, 64},
+		{72, 16, 1024}, {13, 30, 1024}, {5, 16, 300}, {288, 64, 1024}, {40, 48, 513}}
 	for _, s := range shapes {
 		m, n, k := s[0], s[1], s[2]
 		for _, ta := range []bool{false, true} {
 			for _, tb := range []bool{false, true} {
-				lda, ldb := k+1, n+2
-				if ta {
-					lda = m + 3
-				}
-				if tb {
-					ldb = k
-				}
-				a := randSlice(rng, lda*max(m, k))
-				b := randSlice(rng, ldb*max(n, k))
-				c0 := randSlice(rng, m*(n+1))
-				var results [][]float32
-				for _, kern := range []kernels{tiles4x16, tiles8x32} {
-					c := slices.Clone(c0)
-					sgemm(kern, ta, tb, m, n, k, 0.75, a, lda, b, ldb, c, n+1)
-					results = append(results, c)
-				}
-				for i := range results[0] {
-					if math.Float32bits(results[0][i]) != math.Float32bits(results[1][i]) {
-						t.Fatalf("%dx%dx%d ta=%v tb=%v: element %d is %v with 4x16 tiles, %v with 8x32", m, n, k, ta, tb, i, results[0][i], results[1][i])
+				for _, tight := range []bool{false, true} {
+					lda, ldb := k+1, n+2
+					if ta {
+						lda = m + 3
+					}
+					if tb {
+						ldb = k
+					}
+					// tight: B's rows exactly n apart and no value after its last
+					rowsB, colsB := k, n
+					if tb {
+						rowsB, colsB = n, k
+					}
+					size := ldb * max(n, k)
+					if tight {
+						ldb = colsB
+						size = rowsB * ldb
+					}
+					a := randSlice(rng, lda*max(m, k))
+					b := randSlice(rng, size)
+					c0 := randSlice(rng, m*(n+1))
+					var results [][]float32
+					for _, kern := range []kernels{tiles4x16, tiles8x32} {
+						c := slices.Clone(c0)
+						sgemm(kern, ta, tb, m, n, k, 0.75, a, lda, b, ldb, c, n+1)
+						results = append(results, c)
+					}
+					for i := range results[0] {
+						if math.Float32bits(results[0][i]) != math.Float32bits(results[1][i]) {
+							t.Fatalf("%dx%dx%d ta=%v tb=%v tight=%v: element %d is %v with 4x16 tiles, %v with 8x32", m, n, k, ta, tb, tight, i, results[0][i], results[1][i])
+						}
 					}
 				}
 			}

@@ -30,6 +30,10 @@
 //	go run ./examples/book2/ch08_attention_seq2seq --params AttentionSeq2seq.pkl \
 //	    --data date.txt --predictions predictions.txt
 //
+// --save writes the trained model as save_params would (book2.WriteParams:
+// the same ten float16 arrays, LSTM gates back in the book's order), so
+// --params reads it back and the book's numpy code can load it.
+//
 // --attention draws the attention weights of five test questions (picked
 // as ch08/visualize_attention.py does: np.random.seed(1984), randint) as
 // heat maps, the book's figure 8-26/8-27.
@@ -58,7 +62,7 @@ const usage = `
 ch08_attention_seq2seq: the book's AttentionSeq2seq on dates.
 
 Usage:
-  go run ./examples/book2/ch08_attention_seq2seq [--data date.txt] [--epochs 10] [--attention map.png]
+  go run ./examples/book2/ch08_attention_seq2seq [--data date.txt] [--epochs 10] [--attention map.png] [--save AttentionSeq2seq.pkl]
   go run ./examples/book2/ch08_attention_seq2seq --params AttentionSeq2seq.pkl --data date.txt --predictions FILE
 `
 
@@ -70,9 +74,9 @@ const bookFigure = "book (figure 8-26): the attention model reaches about 100% w
 func main() { cli.Main("ch08_attention_seq2seq", run) }
 
 type options struct {
-	data, params, predictions, attention string
-	epochs, limit, wordvec, hidden, n    int
-	seed                                 uint64
+	data, params, predictions, attention, save string
+	epochs, limit, wordvec, hidden, n          int
+	seed                                       uint64
 }
 
 func run(args []string, stdout, _ io.Writer) error {
@@ -81,6 +85,7 @@ func run(args []string, stdout, _ io.Writer) error {
 	fs.StringVar(&o.data, "data", "", "the book's dataset/date.txt (default: 50,000 generated dates)")
 	fs.StringVar(&o.params, "params", "", "evaluate the book's AttentionSeq2seq.pkl (save_params: a list of float16 arrays) instead of training")
 	fs.StringVar(&o.predictions, "predictions", "", "with --params: write each test question and its greedy answer to this file")
+	fs.StringVar(&o.save, "save", "", "after training, write the params as the book's save_params does (AttentionSeq2seq.pkl, float16)")
 	fs.StringVar(&o.attention, "attention", "", "draw the attention maps of five test questions to this PNG")
 	fs.IntVar(&o.epochs, "epochs", 10, "epochs (the book: 10)")
 	fs.IntVar(&o.limit, "limit", 0, "use only the first N rows after the shuffle (0: all)")
@@ -100,7 +105,10 @@ func run(args []string, stdout, _ io.Writer) error {
 	if o.predictions != "" && o.params == "" {
 		return cli.Usagef("--predictions needs --params")
 	}
-	for _, p := range []struct{ flag, path string }{{"--predictions", o.predictions}, {"--attention", o.attention}} {
+	if o.save != "" && o.params != "" {
+		return cli.Usagef("--save writes a trained model: not with --params")
+	}
+	for _, p := range []struct{ flag, path string }{{"--predictions", o.predictions}, {"--attention", o.attention}, {"--save", o.save}} {
 		if p.path != "" {
 			if err := cli.CheckWritable(p.flag, p.path); err != nil {
 				return err
@@ -237,8 +245,38 @@ func (s *session) train(o options, stdout io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stdout, "%s\ntotal %.0fs\n", bookFigure, time.Since(t0).Seconds())
+	if o.save != "" {
+		if err := cli.WriteFile(o.save, func(w io.Writer) error { return saveBook(w, m, o.wordvec, o.hidden) }); err != nil {
+			return fmt.Errorf("--save %w", err)
+		}
+	}
 	return nil
 }
+
+// saveBook writes the model's params in the book's order and layout, as
+// save_params: LSTM weights back to (in, 4H) with gates f, g, i, o, the
+// two biases summed into the book's one.
+func saveBook(w io.Writer, m *graph.Model, d, h int) error {
+	p := func(name string) []float32 { return m.Param(name).Float32s() }
+	var shapes [][]int
+	var data [][]float32
+	for _, side := range []string{"enc", "dec"} {
+		b := append([]float32(nil), p(side+"_lstm.bias_ih")...)
+		for i, v := range p(side + "_lstm.bias_hh") {
+			b[i] += v
+		}
+		shapes = append(shapes, []int{paramDim(m, side+"_embed.weight", 0), d}, []int{d, 4 * h}, []int{h, 4 * h}, []int{4 * h})
+		data = append(data, p(side+"_embed.weight"), book2.BookLSTMGates(p(side+"_lstm.weight_ih"), d, h),
+			book2.BookLSTMGates(p(side+"_lstm.weight_hh"), h, h), book2.BookLSTMGates(b, 1, h))
+	}
+	v := paramDim(m, "affine.bias", 0)
+	shapes = append(shapes, []int{2 * h, v}, []int{v})
+	data = append(data, p("affine.weight"), p("affine.bias"))
+	return book2.WriteParams(w, shapes, data)
+}
+
+// paramDim returns axis i of a parameter's shape.
+func paramDim(m *graph.Model, name string, i int) int { return m.Param(name).Shape()[i] }
 
 // evaluate loads the book's params, generates an answer per test question,
 // prints the accuracy and writes the predictions.
@@ -301,7 +339,7 @@ func (s *session) load(path string) (*graph.Model, int, int, error) {
 	}
 	m, err := s.build(d, h, false)
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, 0, 0, fmt.Errorf("--params %s: %w", path, err)
 	}
 	if err := setBook(m, f, d, h); err != nil {
 		return nil, 0, 0, fmt.Errorf("--params %s: %w", path, err)

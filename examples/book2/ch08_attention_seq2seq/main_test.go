@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/png"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/tapenet/tapenet/cli"
+	"github.com/tapenet/tapenet/examples/book2/internal/book2"
 	"github.com/tapenet/tapenet/examples/book2/internal/seqdata"
 )
 
@@ -175,6 +177,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--params", "testdata/AttentionSeq2seq.pkl"}, 2, "--params needs --data"},
 		{[]string{"--predictions", filepath.Join(dir, "p.txt")}, 2, "--predictions needs --params"},
 		{[]string{"--epochs", "0"}, 2, "--epochs"},
+		{[]string{"--params", "testdata/AttentionSeq2seq.pkl", "--data", data, "--save", filepath.Join(dir, "s.pkl")}, 2, "not with --params"},
 		{[]string{"--data", data, "--limit", "5"}, 1, "no training or no test rows"},
 	} {
 		var stderr bytes.Buffer
@@ -215,4 +218,87 @@ func FuzzLoadParams(f *testing.F) {
 			t.Fatalf("model %v and error %v", m != nil, err)
 		}
 	})
+}
+
+// TestSaveRoundTrip writes a model in the book's format and reads it back
+// with --params' loader: every parameter comes back as its float16
+// rounding, the LSTM gates in place, the two biases summed into the book's
+// one (and bias_hh zero).
+func TestSaveRoundTrip(t *testing.T) {
+	d, err := seqdata.Load("testdata/date_small.txt", 1984)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &session{d: d, lo: d.Split, hi: d.N(), v: len(d.Chars), steps: d.ALen - 1}
+	m, err := s.build(5, 3, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(4) // nonzero biases too
+	path := filepath.Join(t.TempDir(), "saved.pkl")
+	if err := cli.WriteFile(path, func(w io.Writer) error { return saveBook(w, m, 5, 3) }); err != nil {
+		t.Fatal(err)
+	}
+	back, dim, h, err := s.load(path)
+	if err != nil || dim != 5 || h != 3 {
+		t.Fatalf("load: %v (wordvec %d, hidden %d)", err, dim, h)
+	}
+	round := func(v float32) float32 { return float32(half16(book2.Float16(v))) }
+	for _, name := range m.ParamNames() {
+		want := append([]float32(nil), m.Param(name).Float32s()...)
+		switch {
+		case strings.HasSuffix(name, "bias_ih"):
+			for i, v := range m.Param(strings.Replace(name, "_ih", "_hh", 1)).Float32s() {
+				want[i] += v
+			}
+		case strings.HasSuffix(name, "bias_hh"):
+			clear(want)
+		}
+		for i, v := range back.Param(name).Float32s() {
+			if v != round(want[i]) {
+				t.Fatalf("%s[%d]: %v, want float16(%v) = %v", name, i, v, want[i], round(want[i]))
+			}
+		}
+	}
+	var out bytes.Buffer
+	if err := run([]string{"--data", "testdata/date_small.txt", "--limit", "200", "--epochs", "1", "--hidden", "16", "--save", path}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{"--data", "testdata/date_small.txt", "--params", path}, &out, &out); err != nil || !strings.Contains(out.String(), "100 test questions") {
+		t.Fatalf("evaluating the saved model: %v\n%s", err, out.String())
+	}
+}
+
+func half16(h uint16) float64 {
+	e, m := int(h>>10)&0x1f, float64(h&0x3ff)
+	s := 1.0
+	if h&0x8000 != 0 {
+		s = -1
+	}
+	if e == 0 {
+		return s * m * math.Pow(2, -24)
+	}
+	return s * (1 + m/1024) * math.Pow(2, float64(e-15))
+}
+
+// TestZeroSizes refuses params lists of empty embeddings or states, with
+// the file named.
+func TestZeroSizes(t *testing.T) {
+	for _, dh := range [][2]int{{0, 2}, {2, 0}} {
+		d, h, v := dh[0], dh[1], 59
+		shapes := [][]int{{v, d}, {d, 4 * h}, {h, 4 * h}, {4 * h}, {v, d}, {d, 4 * h}, {h, 4 * h}, {4 * h}, {2 * h, v}, {v}}
+		data := make([][]float32, len(shapes))
+		for i, s := range shapes {
+			data[i] = make([]float32, s[0]*append(s, 1)[1])
+		}
+		p := filepath.Join(t.TempDir(), "zero.pkl")
+		if err := cli.WriteFile(p, func(w io.Writer) error { return book2.WriteParams(w, shapes, data) }); err != nil {
+			t.Fatal(err)
+		}
+		var stderr bytes.Buffer
+		code := cli.Run("ch08_attention_seq2seq", run, []string{"--params", p, "--data", "testdata/date_small.txt"}, &bytes.Buffer{}, &stderr)
+		if code != 1 || !strings.Contains(stderr.String(), "zero.pkl") || !strings.Contains(stderr.String(), "must be positive") {
+			t.Errorf("wordvec %d hidden %d: exit %d, %q", d, h, code, stderr.String())
+		}
+	}
 }

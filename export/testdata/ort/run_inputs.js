@@ -5,7 +5,8 @@
 //
 // Each NAME=FILE:DIMS feeds the graph input NAME from FILE, raw
 // little-endian float32 in row-major order of shape DIMS (or, with
-// NAME=FILE:DIMS:int64, little-endian int64); every input has
+// NAME=FILE:DIMS:int64, little-endian int64; with :bool, one byte 0 or 1
+// per value); every input has
 // the same N samples. They run in batches of BATCH samples (the last one
 // smaller), to exercise the dynamic batch dimension, and the outputs are
 // joined along the batch axis.
@@ -21,12 +22,12 @@ async function main() {
   const batch = parseInt(batchArg, 10);
   if (!(batch > 0) || specs.length === 0) throw new Error('usage: run_inputs.js MODEL BATCH NAME=FILE:DIMS...');
   const inputs = specs.map((s) => {
-    const m = /^([^=]+)=(.+):([0-9,]+)(:int64)?$/.exec(s);
+    const m = /^([^=]+)=(.+):([0-9,]+)(?::(int64|bool))?$/.exec(s);
     if (!m) throw new Error('bad input ' + s);
     const dims = m[3].split(',').map(Number);
     const bytes = new Uint8Array(fs.readFileSync(m[2])).buffer; // copy: aligned
-    const type = m[4] ? 'int64' : 'float32';
-    const data = m[4] ? new BigInt64Array(bytes) : new Float32Array(bytes);
+    const type = m[4] || 'float32';
+    const data = type === 'int64' ? new BigInt64Array(bytes) : type === 'bool' ? new Uint8Array(bytes) : new Float32Array(bytes);
     const per = dims.slice(1).reduce((a, b) => a * b, 1);
     if (data.length !== dims[0] * per) throw new Error(`${m[1]}: ${data.length} values for dims ${dims}`);
     return { name: m[1], dims, per, data, type };

@@ -24,12 +24,12 @@ class Encoder(torch.nn.Module):
     def forward(s, x): return s.enc(x)
 
 # Sequence first, two layers, initial states as inputs; the outputs
-# every state of the top layer and each layer's last hidden state.
+# every state of the top layer and each layer's last hidden and cell state.
 class LSTMState(torch.nn.Module):
     def __init__(s):
         super().__init__(); s.rnn = torch.nn.LSTM(4, 5, num_layers=2)
     def forward(s, x, h0, c0):
-        y, (h, c) = s.rnn(x, (h0, c0)); return y, h
+        y, (h, c) = s.rnn(x, (h0, c0)); return y, h, c
 
 # Bidirectional tanh RNN over a sequence-first input, from an initial state.
 class BiRNN(torch.nn.Module):

@@ -17,3 +17,19 @@ func LSTMGates(w []float32, in, h int) []float32 {
 	}
 	return out
 }
+
+// BookLSTMGates is LSTMGates' inverse: graph.LSTM's (4H, in) matrix with
+// blocks i, f, g, o along its rows back into the book's (in, 4H) with
+// blocks f, g, i, o along its columns (in = 1 for a bias).
+func BookLSTMGates(w []float32, in, h int) []float32 {
+	out := make([]float32, 4*h*in)
+	src := [4]int{2, 0, 1, 3}
+	for gi, sg := range src {
+		for k := 0; k < h; k++ {
+			for j := 0; j < in; j++ {
+				out[j*4*h+sg*h+k] = w[(gi*h+k)*in+j]
+			}
+		}
+	}
+	return out
+}
