@@ -21,6 +21,12 @@
 // book's randn scalings, and the batches come from --seed's shuffle, not
 // numpy's: the curves are the book's experiment, not its exact numbers.
 // The last line gives what the book reports after 25 epochs (figure 7-26).
+//
+// Measured (generated data, seed 1, 2-core machine shared by other jobs):
+// --reverse --peeky 1.2% after epoch 1, 53.4% after 6, 91.3% after 10,
+// 97.1% after 15, 98.3% after 20 and 98.26% after 25 (63 min wall);
+// --reverse 24.5% after 10, 37.9% after 20, 45.4% after 23 (53 min
+// wall, 43.8% after 25); the baseline 11.5% after 8 epochs (stopped).
 package main
 
 import (
