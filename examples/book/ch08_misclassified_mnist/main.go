@@ -14,7 +14,7 @@
 // book's text is the figure of its 20-epoch training run, which
 // "go run ./cmd/train --arch book-deep" reproduces (0.9938, 62 mistakes, with
 // --model docs/book/deep_convnet.safetensors here). By default the example uses
-// the embedded "resnet" (99.56%), the deep convnet tapenet ships trained;
+// the embedded "resnet" (99.58%), the deep convnet tapenet ships trained;
 // --model takes any model models.Open accepts, the book's pickle included
 // (tapenet runs it as the book's predict(x, train_flg=False) does).
 package main
