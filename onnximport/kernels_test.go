@@ -297,7 +297,47 @@ func kernelCases() []kernelCase {
 		{name: "AveragePool 1-D count_include_pad", opset: 11, in: []typed{f32([]int{1, 1, 3}, 1, 2, 3)},
 			nodes: []*onnx.NodeProto{n1("AveragePool", []string{"x0"}, aInts("kernel_shape", 3), aInts("pads", 1, 1), aInt("count_include_pad", 1))}, want: f32([]int{1, 1, 3}, 1, 2, 5.0/3)},
 		{name: "Shape of a fixed input as the output", opset: 13, in: []typed{x23}, nodes: []*onnx.NodeProto{n1("Shape", []string{"x0"})}, want: i64([]int{2}, 2, 3)},
+		// OneHot, the node suite's cases with depth a constant: the on
+		// value at the flat positions listed, off elsewhere.
+		{name: "OneHot int64 values, last axis", opset: 11, in: []typed{i64([]int{3}, 0, 7, 8), i64([]int{2}, 2, 5)},
+			nodes: []*onnx.NodeProto{n1("OneHot", []string{"x0", "d", "x1"})}, inits: []*onnx.TensorProto{floats("d", nil, 12)},
+			want: i64([]int{3, 12}, hotInts(36, 2, 5, 0, 12+7, 24+8)...)},
+		{name: "OneHot negative indices", opset: 11, in: []typed{i64([]int{3}, 0, -7, -8), f32([]int{2}, 1, 3)},
+			nodes: []*onnx.NodeProto{n1("OneHot", []string{"x0", "d", "x1"}, aInt("axis", 1))}, inits: []*onnx.TensorProto{floats("d", nil, 10)},
+			want: f32([]int{3, 10}, hot(30, 1, 3, 0, 10+3, 20+2)...)},
+		{name: "OneHot axis 1 of rank 2", opset: 11, in: []typed{f32([]int{2, 2}, 1, 9, 2, 4), f32([]int{2}, 1, 3)},
+			nodes: []*onnx.NodeProto{n1("OneHot", []string{"x0", "d", "x1"}, aInt("axis", 1))}, inits: []*onnx.TensorProto{int64s("d", nil, 10)},
+			want: f32([]int{2, 10, 2}, hot(40, 1, 3, 1*2+0, 9*2+1, 20+2*2+0, 20+4*2+1)...)},
+		{name: "OneHot axis -2 equals axis 1", opset: 11, in: []typed{f32([]int{2, 2}, 1, 9, 2, 4), f32([]int{2}, 1, 3)},
+			nodes: []*onnx.NodeProto{n1("OneHot", []string{"x0", "d", "x1"}, aInt("axis", -2))}, inits: []*onnx.TensorProto{int64s("d", nil, 10)},
+			want: f32([]int{2, 10, 2}, hot(40, 1, 3, 1*2+0, 9*2+1, 20+2*2+0, 20+4*2+1)...)},
+		{name: "OneHot axis 0, outside the range all off, floats truncated", opset: 9, in: []typed{f32([]int{4}, 10, -11, 2.7, -0.5), f32([]int{2}, 0, 1)},
+			nodes: []*onnx.NodeProto{n1("OneHot", []string{"x0", "d", "x1"}, aInt("axis", 0))}, inits: []*onnx.TensorProto{int64s("d", nil, 10)},
+			want: f32([]int{10, 4}, hot(40, 0, 1, 2*4+2, 0*4+3)...)},
 	}
+}
+
+// hot is n off values with on at the flat positions at.
+func hot(n int, off, on float64, at ...int) []float64 {
+	v := make([]float64, n)
+	for k := range v {
+		v[k] = off
+	}
+	for _, p := range at {
+		v[p] = on
+	}
+	return v
+}
+
+func hotInts(n int, off, on int64, at ...int) []int64 {
+	v := make([]int64, n)
+	for k := range v {
+		v[k] = off
+	}
+	for _, p := range at {
+		v[p] = on
+	}
+	return v
 }
 
 // The onnx-op kernels compute what ONNX defines, on values worked by hand,
